@@ -1,0 +1,460 @@
+//! Typed configuration: defaults, then an optional TOML file, then `COACHFLUX_*` environment
+//! variables. A bad value is reported in one line naming where it came from.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Where people reach this instance; every link in emails is built from it.
+    pub public_url: String,
+    /// 32-byte server key (hex). `None` until [`crate::startup::prepare_data_dir`] loads or
+    /// generates it.
+    pub secret_key: Option<Secret>,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub db_max_connections: u32,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+/// Debug output goes to logs: show the effective values with secrets (and the database
+/// password) redacted.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.redacted_lines()).finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable or `file: key` the bad value came from.
+    pub source: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The TOML file's shape: the same names as the environment variables, lower-case, without the
+/// prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    secret_key: Option<String>,
+    secret_key_file: Option<String>,
+    log: Option<String>,
+    log_format: Option<String>,
+    db_max_connections: Option<u32>,
+    max_body_bytes: Option<u64>,
+    request_timeout_secs: Option<u64>,
+}
+
+/// Where each raw value came from, so errors can name it.
+struct Raw {
+    values: BTreeMap<&'static str, (String, String)>,
+}
+
+impl Raw {
+    fn get(&self, key: &'static str) -> Option<(&str, &str)> {
+        self.values
+            .get(key)
+            .map(|(source, value)| (source.as_str(), value.as_str()))
+    }
+}
+
+const KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "secret_key",
+    "secret_key_file",
+    "log",
+    "log_format",
+    "db_max_connections",
+    "max_body_bytes",
+    "request_timeout_secs",
+];
+
+pub fn env_name(key: &str) -> String {
+    format!("COACHFLUX_{}", key.to_ascii_uppercase())
+}
+
+fn err(source: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        source: source.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Loads from the process environment and, when given, a TOML file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    /// Loads with an explicit environment lookup (tests pass a map).
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = Raw {
+            values: BTreeMap::new(),
+        };
+        if let Some(path) = file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| err(&shown, format!("cannot read the config file ({e})")))?;
+            let parsed: FileConfig =
+                toml::from_str(&text).map_err(|e| err(&shown, one_line(&e.to_string())))?;
+            let mut put = |key: &'static str, v: Option<String>| {
+                if let Some(v) = v {
+                    raw.values.insert(key, (format!("{shown}: {key}"), v));
+                }
+            };
+            put("bind", parsed.bind);
+            put("data_dir", parsed.data_dir);
+            put("database_url", parsed.database_url);
+            put("public_url", parsed.public_url);
+            put("secret_key", parsed.secret_key);
+            put("secret_key_file", parsed.secret_key_file);
+            put("log", parsed.log);
+            put("log_format", parsed.log_format);
+            put(
+                "db_max_connections",
+                parsed.db_max_connections.map(|v| v.to_string()),
+            );
+            put(
+                "max_body_bytes",
+                parsed.max_body_bytes.map(|v| v.to_string()),
+            );
+            put(
+                "request_timeout_secs",
+                parsed.request_timeout_secs.map(|v| v.to_string()),
+            );
+        }
+        for key in KEYS {
+            let name = env_name(key);
+            if let Some(v) = env(&name) {
+                raw.values.insert(key, (name, v));
+            }
+        }
+        Self::resolve(&raw)
+    }
+
+    fn resolve(raw: &Raw) -> Result<Self, ConfigError> {
+        let bind = match raw.get("bind") {
+            Some((src, v)) => v.trim().parse::<SocketAddr>().map_err(|_| {
+                err(
+                    src,
+                    format!(
+                        "{v:?} is not a socket address (expected host:port, e.g. 127.0.0.1:8080)"
+                    ),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let data_dir = match raw.get("data_dir") {
+            Some((src, v)) if v.trim().is_empty() => return Err(err(src, "must not be empty")),
+            Some((_, v)) => PathBuf::from(v),
+            None => PathBuf::from("./data"),
+        };
+        let database_url = match raw.get("database_url") {
+            Some((src, v)) => {
+                let v = v.trim();
+                if coachflux_store::Engine::from_url(v).is_none() {
+                    return Err(err(
+                        src,
+                        "must start with sqlite: or postgres:// (e.g. postgres://user@localhost/coachflux)",
+                    ));
+                }
+                v.to_owned()
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("coachflux.db").display()
+            ),
+        };
+        let public_url = match raw.get("public_url") {
+            Some((src, v)) => parse_public_url(v).map_err(|m| err(src, m))?,
+            None => format!("http://{bind}"),
+        };
+        let secret_key = match (raw.get("secret_key"), raw.get("secret_key_file")) {
+            (Some((src, _)), Some(_)) => {
+                return Err(err(src, "set either the key or the key file, not both"));
+            }
+            (Some((src, v)), None) => Some(parse_secret_key(v).map_err(|m| err(src, m))?),
+            (None, Some((src, path))) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| err(src, format!("cannot read {path:?} ({e})")))?;
+                Some(parse_secret_key(&text).map_err(|m| err(src, m))?)
+            }
+            (None, None) => None,
+        };
+        let log = match raw.get("log") {
+            Some((src, v)) => {
+                tracing_subscriber::EnvFilter::try_new(v)
+                    .map_err(|e| err(src, format!("{v:?} is not a log filter ({e})")))?;
+                v.to_owned()
+            }
+            None => "info".to_owned(),
+        };
+        let log_format = match raw.get("log_format") {
+            Some((_, "text")) | None => LogFormat::Text,
+            Some((_, "json")) => LogFormat::Json,
+            Some((src, v)) => return Err(err(src, format!("{v:?} must be text or json"))),
+        };
+        let db_max_connections = parse_number(raw, "db_max_connections", 10, 1, 1_000)?;
+        let max_body_bytes = parse_number(raw, "max_body_bytes", 1 << 20, 1_024, 1 << 30)?;
+        let request_timeout_secs = parse_number(raw, "request_timeout_secs", 30, 1, 3_600)?;
+        Ok(Self {
+            bind,
+            data_dir,
+            database_url,
+            public_url,
+            secret_key,
+            log,
+            log_format,
+            db_max_connections: u32::try_from(db_max_connections).unwrap_or(u32::MAX),
+            max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            request_timeout_secs,
+        })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The effective configuration as `KEY = value` lines, secrets redacted.
+    pub fn redacted_lines(&self) -> Vec<(String, String)> {
+        let secret = match &self.secret_key {
+            Some(_) => "<redacted>".to_owned(),
+            None => format!(
+                "<redacted> (read from or generated into {})",
+                self.data_dir.join("secret.key").display()
+            ),
+        };
+        vec![
+            (env_name("bind"), self.bind.to_string()),
+            (env_name("data_dir"), self.data_dir.display().to_string()),
+            (env_name("database_url"), redact_url(&self.database_url)),
+            (env_name("public_url"), self.public_url.clone()),
+            (env_name("secret_key"), secret),
+            (env_name("log"), self.log.clone()),
+            (
+                env_name("log_format"),
+                match self.log_format {
+                    LogFormat::Text => "text",
+                    LogFormat::Json => "json",
+                }
+                .to_owned(),
+            ),
+            (
+                env_name("db_max_connections"),
+                self.db_max_connections.to_string(),
+            ),
+            (env_name("max_body_bytes"), self.max_body_bytes.to_string()),
+            (
+                env_name("request_timeout_secs"),
+                self.request_timeout_secs.to_string(),
+            ),
+        ]
+    }
+}
+
+fn parse_number(
+    raw: &Raw,
+    key: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    match raw.get(key) {
+        None => Ok(default),
+        Some((src, v)) => match v.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(err(
+                src,
+                format!("{v:?} must be a whole number from {min} to {max}"),
+            )),
+        },
+    }
+}
+
+fn parse_public_url(v: &str) -> Result<String, String> {
+    let v = v.trim().trim_end_matches('/');
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .ok_or_else(|| format!("{v:?} must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains(['?', '#']) {
+        return Err(format!(
+            "{v:?} is not a base URL (expected e.g. https://coach.example.com)"
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+pub fn parse_secret_key(v: &str) -> Result<Secret, String> {
+    let v = v.trim();
+    if v.len() != 64 || !v.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(
+            "must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`"
+                .to_owned(),
+        );
+    }
+    Ok(Secret::new(v.to_ascii_lowercase()))
+}
+
+/// Hides the password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:<redacted>@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_sources(None, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_under_data() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./data/coachflux.db?mode=rwc");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert!(c.secret_key.is_none());
+    }
+
+    #[test]
+    fn bad_bind_names_the_variable() {
+        let e = load(&[("COACHFLUX_BIND", "localhost")]).unwrap_err();
+        assert_eq!(e.source, "COACHFLUX_BIND");
+        assert!(
+            e.to_string().starts_with("COACHFLUX_BIND: \"localhost\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for (var, value) in [
+            ("COACHFLUX_LOG_FORMAT", "xml"),
+            ("COACHFLUX_DATABASE_URL", "mysql://x"),
+            ("COACHFLUX_PUBLIC_URL", "coach.example.com"),
+            ("COACHFLUX_SECRET_KEY", "short"),
+            ("COACHFLUX_DB_MAX_CONNECTIONS", "0"),
+            ("COACHFLUX_REQUEST_TIMEOUT_SECS", "ten"),
+            ("COACHFLUX_LOG", "info,[=bad"),
+        ] {
+            let e = load(&[(var, value)]).unwrap_err();
+            assert_eq!(e.source, var, "{e}");
+        }
+    }
+
+    #[test]
+    fn file_values_are_overridden_by_env() {
+        let dir = std::env::temp_dir().join(format!("cfcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("coachflux.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\nlog = \"debug\"\n").unwrap();
+        let c = Config::from_sources(Some(&file), |k| {
+            (k == "COACHFLUX_LOG").then(|| "warn".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.log, "warn");
+        std::fs::write(&file, "bnd = \"x\"\n").unwrap();
+        let e = Config::from_sources(Some(&file), |_| None).unwrap_err();
+        assert!(e.message.contains("unknown field"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let key = "ab".repeat(32);
+        let c = load(&[
+            ("COACHFLUX_SECRET_KEY", key.as_str()),
+            ("COACHFLUX_DATABASE_URL", "postgres://cf:hunter2@db/cf"),
+        ])
+        .unwrap();
+        let shown = format!("{:?} {:?}", c, c.redacted_lines());
+        assert!(!shown.contains(&key));
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("postgres://cf:<redacted>@db/cf"));
+    }
+
+    #[test]
+    fn https_public_url_is_detected() {
+        let c = load(&[("COACHFLUX_PUBLIC_URL", "https://coach.example.com/")]).unwrap();
+        assert!(c.is_https());
+        assert_eq!(c.public_url, "https://coach.example.com");
+    }
+}

@@ -1,0 +1,177 @@
+//! The axum application: routes from each area merged into one router, wrapped in the
+//! cross-cutting layers (tracing, request ids, security headers, panics, compression, error
+//! pages, timeouts, body limits, metrics).
+
+use crate::state::AppState;
+use crate::web;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::time::{Duration, Instant};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let hsts = state.config.is_https();
+    Router::new()
+        .merge(web::router())
+        .merge(ops_router())
+        .fallback(web::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(middleware::from_fn(move |req: Request, next: Next| {
+                    security_headers(req, next, hsts)
+                }))
+                .layer(CatchPanicLayer::custom(web::panic_page))
+                .layer(CompressionLayer::new())
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    web::error_pages,
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    timeout,
+                ))
+                .layer(RequestBodyLimitLayer::new(limit))
+                .layer(DefaultBodyLimit::max(limit)),
+        )
+        .with_state(state)
+}
+
+/// Operator endpoints: liveness, readiness, metrics.
+fn ops_router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], "ok\n")
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let status = match state.store.ping().await {
+        Err(e) => Err(format!("database unreachable: {e}")),
+        Ok(()) => match state.store.migration_status().await {
+            Ok(s) if s.is_current() => Ok(()),
+            Ok(s) => Err(format!(
+                "migrations pending: applied {:?}, known {:?}",
+                s.applied, s.known
+            )),
+            Err(e) => Err(format!("cannot read migrations: {e}")),
+        },
+    };
+    match status {
+        Ok(()) => ([(header::CACHE_CONTROL, "no-store")], "ready\n").into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            // The reason goes to the log; the probe only needs to know.
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                ],
+                "not ready\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let pool = state.store.pool_stats();
+    state
+        .metrics
+        .set_gauge("db_pool_connections", f64::from(pool.size));
+    state
+        .metrics
+        .set_gauge("db_pool_idle_connections", f64::from(pool.idle));
+    state
+        .metrics
+        .set_gauge("db_pool_max_connections", f64::from(pool.max));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    // The route template, never the raw path: ids must not explode the label set.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    state.metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Headers every response carries, error pages included.
+async fn security_headers(req: Request<Body>, next: Next, hsts: bool) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+             form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    response
+}

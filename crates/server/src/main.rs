@@ -1,0 +1,70 @@
+use clap::Parser;
+use coachflux::cli::{Cli, Command};
+use coachflux::config::Config;
+use coachflux::startup::{self, Server};
+use coachflux::telemetry;
+use coachflux_domain::{SharedClock, SystemClock};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code for configuration mistakes (a bad value in the environment or the file).
+const EXIT_CONFIG: u8 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("coachflux: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    telemetry::init(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Config => {
+            for (key, value) in config.redacted_lines() {
+                println!("{key} = {value}");
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("coachflux: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), startup::StartupError> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let server = Server::build(config, clock).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, "CoachFlux is serving at http://{addr}");
+    server
+        .run_until(startup::shutdown_signal())
+        .await
+        .map_err(|e| startup::StartupError(format!("server stopped: {e}")))?;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+async fn migrate(mut config: Config) -> Result<(), startup::StartupError> {
+    startup::prepare_data_dir(&mut config)?;
+    let store = startup::connect(&config).await?;
+    let status = store
+        .migrate()
+        .await
+        .map_err(|e| startup::StartupError(e.to_string()))?;
+    println!(
+        "database is at migration {} ({} applied)",
+        status.applied.last().copied().unwrap_or(0),
+        status.applied.len()
+    );
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Prometheus metrics, one registry per running app (tests run many apps in one process, so
+//! nothing here is global).
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".to_owned()),
+                LATENCY_BUCKETS,
+            )
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        Self {
+            recorder: Arc::new(recorder),
+        }
+    }
+
+    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let (method, route) = (method.to_owned(), route.to_owned());
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+                .increment(1);
+            histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+                .record(elapsed.as_secs_f64());
+        });
+    }
+
+    pub fn set_gauge(&self, name: &'static str, value: f64) {
+        metrics::with_local_recorder(self.recorder.as_ref(), || gauge!(name).set(value));
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        self.recorder.handle().render()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,49 @@
+//! Our own CSS and icons, embedded in the binary. Links carry a content hash so the files can
+//! be cached for a year.
+
+use crate::state::AppState;
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const APP_CSS: &str = include_str!("../../../../static/app.css");
+const FAVICON_SVG: &str = include_str!("../../../../static/favicon.svg");
+
+/// A short hash of every embedded asset (FNV-1a): changes when any of them changes.
+pub fn version() -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in APP_CSS.bytes().chain(FAVICON_SVG.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:012x}", hash & 0xffff_ffff_ffff)
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/app.css", get(css))
+        .route("/favicon.svg", get(favicon))
+}
+
+const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE_FOREVER),
+        ],
+        APP_CSS,
+    )
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON_SVG,
+    )
+}

@@ -1,0 +1,209 @@
+//! The `coachflux` binary as an operator meets it: help, version, config errors, start-up
+//! failures as one clear line, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn coachflux(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coachflux"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("COACHFLUX_DATA_DIR", dir.join("data"))
+        .env("COACHFLUX_LOG", "info")
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(c: &mut Command) -> (Output, String, String) {
+    let out = c.output().expect("coachflux runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
+/// The last line of stderr, which must be the one-line reason; and no panic anywhere.
+fn assert_one_line_failure(stderr: &str, needle: &str) {
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(last.starts_with("coachflux: "), "{stderr}");
+    assert!(last.contains(needle), "expected {needle:?} in {last:?}");
+}
+
+#[test]
+fn version_and_help_describe_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, stdout, _) = run(coachflux(dir.path()).arg("--version"));
+    assert!(out.status.success());
+    assert_eq!(
+        stdout.trim(),
+        format!("coachflux {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (out, stdout, _) = run(coachflux(dir.path()).arg("--help"));
+    assert!(out.status.success());
+    for command in ["serve", "migrate", "config"] {
+        assert!(
+            stdout.contains(command),
+            "--help lists {command}:\n{stdout}"
+        );
+    }
+    let (out, _, _) = run(coachflux(dir.path()).args(["migrate", "--help"]));
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_bad_config_value_stops_start_up_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("COACHFLUX_BIND", "not-an-address"),
+        ("COACHFLUX_LOG_FORMAT", "yaml"),
+        ("COACHFLUX_DATABASE_URL", "mysql://localhost/x"),
+        ("COACHFLUX_SECRET_KEY", "too-short"),
+    ] {
+        let (out, _, stderr) = run(coachflux(dir.path()).env(var, value));
+        assert_eq!(out.status.code(), Some(2), "{var}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert_one_line_failure(&stderr, var);
+    }
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "bind = 12\n").unwrap();
+    let (out, _, stderr) = run(coachflux(dir.path()).arg("--config").arg(&file));
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_failure(&stderr, "bad.toml");
+}
+
+#[test]
+fn config_prints_the_effective_values_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "ab".repeat(32);
+    let (out, stdout, _) = run(coachflux(dir.path())
+        .arg("config")
+        .env("COACHFLUX_SECRET_KEY", &key)
+        .env(
+            "COACHFLUX_DATABASE_URL",
+            "postgres://cf:hunter2@db.internal/cf",
+        )
+        .env("COACHFLUX_BIND", "0.0.0.0:9999"));
+    assert!(out.status.success());
+    assert!(stdout.contains("COACHFLUX_BIND = 0.0.0.0:9999"), "{stdout}");
+    assert!(
+        stdout.contains("COACHFLUX_SECRET_KEY = <redacted>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("postgres://cf:<redacted>@db.internal/cf"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&key) && !stdout.contains("hunter2"));
+}
+
+#[test]
+fn an_unwritable_data_dir_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let (out, _, stderr) = run(coachflux(dir.path())
+        .arg("migrate")
+        .env("COACHFLUX_DATA_DIR", file.join("data")));
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line_failure(&stderr, "COACHFLUX_DATA_DIR");
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _, stderr) = run(coachflux(dir.path())
+        .arg("migrate")
+        .env("COACHFLUX_SECRET_KEY", "ab".repeat(32))
+        .env(
+            "COACHFLUX_DATABASE_URL",
+            "postgres://cf:hunter2@127.0.0.1:1/cf",
+        ));
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line_failure(&stderr, "cannot reach the database");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password never prints: {stderr}"
+    );
+}
+
+#[test]
+fn migrate_creates_the_database_and_a_private_server_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, stdout, stderr) = run(coachflux(dir.path()).arg("migrate"));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("database is at migration"), "{stdout}");
+    let data = dir.path().join("data");
+    assert!(data.join("coachflux.db").is_file());
+    let key_path = data.join("secret.key");
+    let key = std::fs::read_to_string(&key_path).unwrap();
+    assert_eq!(key.len(), 64);
+    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key is readable by its owner only");
+    // Running again keeps the key and is a no-op for the schema.
+    let (out, _, _) = run(coachflux(dir.path()).arg("migrate"));
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&key_path).unwrap(), key);
+}
+
+#[test]
+fn serve_answers_then_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = coachflux(dir.path())
+        .env("COACHFLUX_BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = Instant::now();
+    let addr = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
+        let line = lines.next().expect("server logs its address").unwrap();
+        if let Some(i) = line.find("serving at http://") {
+            let rest = &line[i + "serving at http://".len()..];
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let body = http_get(&addr, "/");
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("GROW") && body.contains("WOOP"));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("shutdown complete")),
+        "{rest:?}"
+    );
+}
+
+/// A minimal HTTP/1.1 GET over a std TcpStream (no async runtime in this test).
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}

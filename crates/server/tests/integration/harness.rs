@@ -1,0 +1,395 @@
+//! Starts the real CoachFlux server on a free loopback port against a fresh database, on
+//! SQLite or PostgreSQL, and talks HTTP to it.
+//!
+//! PostgreSQL: `COACHFLUX_TEST_DATABASE_URL` (an admin URL; each test gets its own database in
+//! that server) or, when unset, a throwaway cluster started once per test process with the
+//! Debian binaries and removed when the process ends. With `CI` set, a PostgreSQL that cannot
+//! be started fails the test instead of skipping it.
+
+use coachflux::Server;
+use coachflux::config::Config;
+use coachflux_domain::{FixedClock, SharedClock};
+use coachflux_store::{ConnectOptions, Store};
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::oneshot;
+
+/// 2026-01-15T10:00:00Z, a Thursday.
+pub const T0: i64 = 1_768_471_200_000;
+pub const SECRET_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[allow(dead_code)] // Not every test binary module uses every handle.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub client: reqwest::Client,
+    pub clock: Arc<FixedClock>,
+    /// A second handle on the same database, for assertions.
+    pub store: Store,
+    /// The server's own store (closing it makes the app lose its database).
+    pub server_store: Store,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// GET a page and return (status, body).
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.expect("a body"))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task joins")
+                .expect("server stops cleanly");
+        }
+        self.store.close().await;
+    }
+}
+
+pub fn test_config(database_url: &str, data_dir: &Path) -> Config {
+    let mut env: HashMap<&str, String> = HashMap::new();
+    env.insert("COACHFLUX_BIND", "127.0.0.1:0".into());
+    env.insert("COACHFLUX_DATA_DIR", data_dir.display().to_string());
+    env.insert("COACHFLUX_DATABASE_URL", database_url.to_owned());
+    env.insert("COACHFLUX_SECRET_KEY", SECRET_KEY.into());
+    env.insert("COACHFLUX_LOG", "warn".into());
+    env.insert("COACHFLUX_DB_MAX_CONNECTIONS", "4".into());
+    Config::from_sources(None, |k| env.get(k).cloned()).expect("test config is valid")
+}
+
+/// A fresh, empty database URL for `engine`, or `None` when PostgreSQL is unavailable outside CI.
+pub async fn fresh_database(engine: Engine, dir: &Path) -> Option<String> {
+    match engine {
+        Engine::Sqlite => Some(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("coachflux.db").display()
+        )),
+        Engine::Postgres => match postgres_admin_url() {
+            Ok(admin) => Some(create_pg_database(admin).await),
+            Err(reason) => {
+                // In CI, and whenever scripts/test runs the suite, PostgreSQL is part of the
+                // contract: failing to start it fails the test instead of skipping it.
+                if std::env::var_os("CI").is_some()
+                    || std::env::var_os("COACHFLUX_REQUIRE_POSTGRES").is_some()
+                {
+                    panic!("PostgreSQL is required but could not be started: {reason}");
+                }
+                eprintln!("SKIPPED (PostgreSQL unavailable: {reason})");
+                None
+            }
+        },
+    }
+}
+
+pub async fn spawn(engine: Engine) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(engine, dir.path()).await?;
+    let data_dir = dir.path().join("data");
+    let clock = Arc::new(FixedClock::new(T0));
+    let shared: SharedClock = clock.clone();
+    let server = Server::build(test_config(&database_url, &data_dir), shared)
+        .await
+        .expect("server starts");
+    let addr = server.local_addr();
+    let server_store = server.state().store.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run_until(async {
+        let _ = rx.await;
+    }));
+    let store = Store::connect(&ConnectOptions::new(&database_url))
+        .await
+        .expect("assertion store connects");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client");
+    Some(TestApp {
+        addr,
+        engine,
+        client,
+        clock,
+        store,
+        server_store,
+        database_url,
+        data_dir,
+        shutdown: Some(tx),
+        task: Some(task),
+        _dir: dir,
+    })
+}
+
+/// Runs one test body against a fresh app on `engine`.
+pub async fn run<F, Fut>(engine: Engine, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if let Some(app) = spawn(engine).await {
+        body(app).await;
+    }
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! dual_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn body($app: $crate::harness::TestApp) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::harness::run($crate::harness::Engine::Sqlite, body).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::harness::run($crate::harness::Engine::Postgres, body).await;
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+fn postgres_admin_url() -> Result<&'static str, String> {
+    static ADMIN: OnceLock<Result<String, String>> = OnceLock::new();
+    ADMIN
+        .get_or_init(|| match std::env::var("COACHFLUX_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Ok(url),
+            _ => start_cluster(),
+        })
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
+async fn create_pg_database(admin: &str) -> String {
+    let name = format!("cf_test_{}", uuid_simple());
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the PostgreSQL admin database: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    replace_database(admin, &name)
+}
+
+/// The admin URL with its database name replaced.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+fn uuid_simple() -> String {
+    coachflux_domain::ids::new_id().replace('-', "")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn find_pg_bin() -> Result<PathBuf, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut versions: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
+        versions.sort();
+        candidates.extend(versions.into_iter().rev());
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path));
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+        .ok_or_else(|| {
+            "initdb/pg_ctl not found (install Debian's postgresql, or set COACHFLUX_TEST_DATABASE_URL)"
+                .to_owned()
+        })
+}
+
+fn start_cluster() -> Result<String, String> {
+    let bin = find_pg_bin()?;
+    let root = is_root();
+    let dir = std::env::temp_dir().join(format!(
+        "coachflux-pg-{}-{}",
+        std::process::id(),
+        uuid_simple()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    if root {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
+            .map_err(|e| e.to_string())?;
+    }
+    let as_pg = |program: &Path| -> Command {
+        if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    };
+    let pgdata = dir.join("pgdata");
+    let out = as_pg(&bin.join("initdb"))
+        .arg("-D")
+        .arg(&pgdata)
+        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("run initdb: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        dir.display()
+    );
+    let out = as_pg(&bin.join("pg_ctl"))
+        .arg("-D")
+        .arg(&pgdata)
+        .args(["-o", &opts, "-l"])
+        .arg(dir.join("log"))
+        .args(["-w", "start"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("run pg_ctl: {e}"))?;
+    if !out.status.success() {
+        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+        return Err(format!(
+            "pg_ctl start failed: {} {log}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // Stop the cluster and remove its files once this test process has exited.
+    let pg_ctl = bin.join("pg_ctl");
+    let stop = if root {
+        format!(
+            "runuser -u postgres -- {} -D {} -m immediate stop",
+            pg_ctl.display(),
+            pgdata.display()
+        )
+    } else {
+        format!(
+            "{} -D {} -m immediate stop",
+            pg_ctl.display(),
+            pgdata.display()
+        )
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("start the cluster watchdog: {e}"))?;
+    eprintln!("started a throwaway PostgreSQL cluster on 127.0.0.1:{port}");
+    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+}
+
+/// Decodes the HTML character references the templates emit, so tests can look for
+/// catalogue text as a person would read it.
+pub fn text_of(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

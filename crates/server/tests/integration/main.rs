@@ -1,0 +1,9 @@
+//! One integration test binary (it links once). Every test that touches the database runs on
+//! SQLite and on PostgreSQL through `dual_test!`.
+
+mod harness;
+
+mod cli;
+mod ops;
+mod pages;
+mod schema;

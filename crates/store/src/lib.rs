@@ -1,0 +1,94 @@
+//! CoachFlux persistence. All SQL lives in this crate. One set of queries serves SQLite and
+//! PostgreSQL through sqlx's `Any` driver; where the engines differ, [`Engine`] branches in one
+//! small place.
+
+mod connect;
+pub mod frameworks;
+mod migrate;
+pub mod schema;
+mod sqlite_version;
+
+pub use connect::{ConnectOptions, PoolStats};
+pub use migrate::MigrationStatus;
+pub use sqlite_version::{SqliteVersion, check_sqlite_version};
+
+use sqlx::AnyPool;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle to the database: clone-cheap.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    UnsupportedVersion(String),
+    #[error(
+        "the database was migrated by a newer CoachFlux (it has migration {0}, which this version does not know); run the newer coachflux or restore a backup taken with this version"
+    )]
+    NewerSchema(i64),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl Store {
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Is the database answering?
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a JSON text column to a value, naming the column when it is malformed.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
