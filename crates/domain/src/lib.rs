@@ -2,9 +2,13 @@
 //! database, so every rule can be unit-tested directly.
 
 pub mod clock;
+pub mod email;
 pub mod frameworks;
 pub mod ids;
+pub mod password;
 pub mod random;
+pub mod totp;
 
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
+pub use email::{EmailAddress, EmailError};
 pub use frameworks::{Catalogue, CatalogueError, Field, FieldKind, Framework, Step};

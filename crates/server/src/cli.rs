@@ -29,4 +29,27 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Operator tasks on accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Give an existing account a role: member, staff or admin. Staff and admins must turn on
+    /// two-factor authentication before they can open the admin pages.
+    SetRole {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// member, staff or admin.
+        #[arg(long, value_parser = ["member", "staff", "admin"])]
+        role: String,
+    },
+    /// Turn off two-factor authentication for an account that lost its phone and recovery codes
+    /// (after verifying the person out of band).
+    Reset2fa {
+        #[arg(long)]
+        email: String,
+    },
 }

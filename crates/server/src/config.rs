@@ -33,6 +33,14 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Keep mail in the outbox, readable in the admin mail log, and print it to the log.
+    Log,
+    /// Deliver through `COACHFLUX_SMTP_URL`.
+    Smtp,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -48,6 +56,15 @@ pub struct Config {
     pub db_max_connections: u32,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    pub mail_transport: MailTransport,
+    /// `smtp://host:port` (plain, for a local relay), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465` (TLS).
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// How often the outbox worker looks for due mail when nothing wakes it.
+    pub outbox_poll_ms: u64,
+    /// Whether this process delivers the outbox (several instances may all do it safely).
+    pub mail_worker: bool,
 }
 
 /// Debug output goes to logs: show the effective values with secrets (and the database
@@ -89,6 +106,11 @@ struct FileConfig {
     db_max_connections: Option<u32>,
     max_body_bytes: Option<u64>,
     request_timeout_secs: Option<u64>,
+    mail_transport: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    outbox_poll_ms: Option<u64>,
+    mail_worker: Option<bool>,
 }
 
 /// Where each raw value came from, so errors can name it.
@@ -116,6 +138,11 @@ const KEYS: &[&str] = &[
     "db_max_connections",
     "max_body_bytes",
     "request_timeout_secs",
+    "mail_transport",
+    "smtp_url",
+    "mail_from",
+    "outbox_poll_ms",
+    "mail_worker",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -174,6 +201,14 @@ impl Config {
                 "request_timeout_secs",
                 parsed.request_timeout_secs.map(|v| v.to_string()),
             );
+            put("mail_transport", parsed.mail_transport);
+            put("smtp_url", parsed.smtp_url);
+            put("mail_from", parsed.mail_from);
+            put(
+                "outbox_poll_ms",
+                parsed.outbox_poll_ms.map(|v| v.to_string()),
+            );
+            put("mail_worker", parsed.mail_worker.map(|v| v.to_string()));
         }
         for key in KEYS {
             let name = env_name(key);
@@ -249,6 +284,47 @@ impl Config {
         let db_max_connections = parse_number(raw, "db_max_connections", 10, 1, 1_000)?;
         let max_body_bytes = parse_number(raw, "max_body_bytes", 1 << 20, 1_024, 1 << 30)?;
         let request_timeout_secs = parse_number(raw, "request_timeout_secs", 30, 1, 3_600)?;
+        let smtp_url = match raw.get("smtp_url") {
+            Some((src, v)) => {
+                let v = v.trim();
+                let scheme_ok = v.starts_with("smtp://") || v.starts_with("smtps://");
+                let parsed = url::Url::parse(v).ok().filter(|u| u.host_str().is_some());
+                if !scheme_ok || parsed.is_none() {
+                    return Err(err(
+                        src,
+                        "must be smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465",
+                    ));
+                }
+                Some(Secret::new(v))
+            }
+            None => None,
+        };
+        let mail_transport = match raw.get("mail_transport") {
+            Some((_, "log")) => MailTransport::Log,
+            Some((src, "smtp")) => {
+                if smtp_url.is_none() {
+                    return Err(err(src, "smtp needs COACHFLUX_SMTP_URL"));
+                }
+                MailTransport::Smtp
+            }
+            Some((src, v)) => return Err(err(src, format!("{v:?} must be log or smtp"))),
+            None if smtp_url.is_some() => MailTransport::Smtp,
+            None => MailTransport::Log,
+        };
+        let mail_from = match raw.get("mail_from") {
+            Some((src, v)) => {
+                v.parse::<lettre::message::Mailbox>().map_err(|_| {
+                    err(
+                        src,
+                        format!("{v:?} is not a mailbox (e.g. CoachFlux <coach@example.com>)"),
+                    )
+                })?;
+                v.trim().to_owned()
+            }
+            None => "CoachFlux <coachflux@localhost>".to_owned(),
+        };
+        let outbox_poll_ms = parse_number(raw, "outbox_poll_ms", 2_000, 10, 600_000)?;
+        let mail_worker = parse_bool(raw, "mail_worker", true)?;
         Ok(Self {
             bind,
             data_dir,
@@ -260,6 +336,11 @@ impl Config {
             db_max_connections: u32::try_from(db_max_connections).unwrap_or(u32::MAX),
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
             request_timeout_secs,
+            mail_transport,
+            smtp_url,
+            mail_from,
+            outbox_poll_ms,
+            mail_worker,
         })
     }
 
@@ -300,6 +381,23 @@ impl Config {
                 env_name("request_timeout_secs"),
                 self.request_timeout_secs.to_string(),
             ),
+            (
+                env_name("mail_transport"),
+                match self.mail_transport {
+                    MailTransport::Log => "log",
+                    MailTransport::Smtp => "smtp",
+                }
+                .to_owned(),
+            ),
+            (
+                env_name("smtp_url"),
+                self.smtp_url
+                    .as_ref()
+                    .map_or_else(|| "(unset)".to_owned(), |u| redact_url(u.expose())),
+            ),
+            (env_name("mail_from"), self.mail_from.clone()),
+            (env_name("outbox_poll_ms"), self.outbox_poll_ms.to_string()),
+            (env_name("mail_worker"), self.mail_worker.to_string()),
         ]
     }
 }
@@ -319,6 +417,17 @@ fn parse_number(
                 src,
                 format!("{v:?} must be a whole number from {min} to {max}"),
             )),
+        },
+    }
+}
+
+fn parse_bool(raw: &Raw, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match raw.get(key) {
+        None => Ok(default),
+        Some((src, v)) => match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(err(src, format!("{v:?} must be true or false"))),
         },
     }
 }
@@ -413,6 +522,9 @@ mod tests {
             ("COACHFLUX_DB_MAX_CONNECTIONS", "0"),
             ("COACHFLUX_REQUEST_TIMEOUT_SECS", "ten"),
             ("COACHFLUX_LOG", "info,[=bad"),
+            ("COACHFLUX_SMTP_URL", "mail.example.com"),
+            ("COACHFLUX_MAIL_TRANSPORT", "smtp"),
+            ("COACHFLUX_MAIL_FROM", "not a mailbox"),
         ] {
             let e = load(&[(var, value)]).unwrap_err();
             assert_eq!(e.source, var, "{e}");
@@ -449,6 +561,20 @@ mod tests {
         assert!(!shown.contains(&key));
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("postgres://cf:<redacted>@db/cf"));
+    }
+
+    #[test]
+    fn an_smtp_url_selects_smtp_and_is_redacted() {
+        let c = load(&[(
+            "COACHFLUX_SMTP_URL",
+            "smtps://mailer:pa55@smtp.example.com:465",
+        )])
+        .unwrap();
+        assert_eq!(c.mail_transport, MailTransport::Smtp);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pa55"), "{shown}");
+        assert!(shown.contains("smtps://mailer:<redacted>@smtp.example.com:465"));
+        assert_eq!(load(&[]).unwrap().mail_transport, MailTransport::Log);
     }
 
     #[test]

@@ -30,6 +30,21 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(ops_router())
         .fallback(web::not_found)
+        // `Router::layer` runs after routing, so every one of these sees the matched route.
+        // The last added runs first: metrics (counts everything, refusals included), CSRF
+        // (may refuse), the flash message, then the session.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::load_session,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::flash::carry,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::csrf::protect,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,

@@ -1,10 +1,15 @@
 //! The CoachFlux server: configuration, the axum app, pages, and the `coachflux` command.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
+pub mod csrf;
 pub mod error;
 mod http;
+pub mod mail;
 pub mod metrics;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,9 +1,9 @@
 use clap::Parser;
-use coachflux::cli::{Cli, Command};
+use coachflux::cli::{AdminCommand, Cli, Command};
 use coachflux::config::Config;
 use coachflux::startup::{self, Server};
 use coachflux::telemetry;
-use coachflux_domain::{SharedClock, SystemClock};
+use coachflux_domain::{Clock, SharedClock, SystemClock};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Admin(cmd) => admin(config, cmd).await,
         Command::Config => {
             for (key, value) in config.redacted_lines() {
                 println!("{key} = {value}");
@@ -67,4 +68,56 @@ async fn migrate(mut config: Config) -> Result<(), startup::StartupError> {
     );
     store.close().await;
     Ok(())
+}
+
+async fn admin(config: Config, cmd: AdminCommand) -> Result<(), startup::StartupError> {
+    let store = startup::connect(&config).await?;
+    let fail = |e: coachflux_store::StoreError| startup::StartupError(e.to_string());
+    let mut conn = store.conn().await.map_err(fail)?;
+    let now = SystemClock.now_ms();
+    let find = |email: &str| {
+        coachflux_domain::EmailAddress::parse(email)
+            .map_err(|e| startup::StartupError(format!("--email: {e}")))
+    };
+    let result = match cmd {
+        AdminCommand::SetRole { email, role } => {
+            let email = find(&email)?;
+            let user = coachflux_store::users::find_by_email(&mut conn, email.as_str())
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| {
+                    startup::StartupError(format!("no account has the email {email}"))
+                })?;
+            coachflux_store::users::set_role(&mut conn, &user.id, &role, now)
+                .await
+                .map_err(fail)?;
+            println!("{email} is now {role}");
+            if role != "member" && !user.totp_enabled {
+                println!(
+                    "they must turn on two-factor authentication (Settings) before opening the admin pages"
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::Reset2fa { email } => {
+            let email = find(&email)?;
+            let user = coachflux_store::users::find_by_email(&mut conn, email.as_str())
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| {
+                    startup::StartupError(format!("no account has the email {email}"))
+                })?;
+            coachflux_store::users::set_totp(&mut conn, &user.id, None, false, now)
+                .await
+                .map_err(fail)?;
+            coachflux_store::recovery_codes::replace_all(&mut conn, &user.id, &[], now)
+                .await
+                .map_err(fail)?;
+            println!("two-factor authentication is off for {email}; ask them to set it up again");
+            Ok(())
+        }
+    };
+    drop(conn);
+    store.close().await;
+    result
 }

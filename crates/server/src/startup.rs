@@ -104,6 +104,11 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Connects, applies migrations and seeds the frameworks catalogue.
+/// One TLS implementation for every client (PostgreSQL, SMTP): rustls with ring.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub async fn open_store(config: &Config, clock: &SharedClock) -> Result<Store, StartupError> {
     let store = connect(config).await?;
     let status = store
@@ -124,6 +129,7 @@ pub async fn open_store(config: &Config, clock: &SharedClock) -> Result<Store, S
 }
 
 pub async fn connect(config: &Config) -> Result<Store, StartupError> {
+    install_crypto_provider();
     let mut opts = ConnectOptions::new(&config.database_url);
     opts.max_connections = config.db_max_connections;
     opts.acquire_timeout = Duration::from_secs(10);
@@ -145,6 +151,7 @@ pub struct Server {
 impl Server {
     /// Prepares everything and binds `config.bind` (port 0 picks a free port).
     pub async fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
+        install_crypto_provider();
         prepare_data_dir(&mut config)?;
         let store = open_store(&config, &clock).await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
@@ -154,7 +161,7 @@ impl Server {
                 io_reason(&e)
             ))
         })?;
-        let state = AppState::new(config, store, clock);
+        let state = AppState::new(config, store, clock).map_err(StartupError::new)?;
         let router = http::router(state.clone());
         Ok(Self {
             listener,
@@ -179,13 +186,23 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
-        axum::serve(
+        let poll = Duration::from_millis(self.state.config.outbox_poll_ms);
+        let worker = self
+            .state
+            .config
+            .mail_worker
+            .then(|| self.state.outbox.clone().spawn(poll));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        if let Some(w) = worker {
+            w.abort();
+        }
+        served?;
         store.close().await;
         Ok(())
     }

@@ -1,6 +1,11 @@
-use crate::config::Config;
+use crate::auth::CookieNames;
+use crate::config::{Config, MailTransport};
+use crate::crypto::Keys;
+use crate::mail::transport::Transport;
+use crate::mail::worker::Outbox;
 use crate::metrics::Metrics;
 use coachflux_domain::SharedClock;
+use coachflux_domain::random::Entropy;
 use coachflux_store::Store;
 use std::sync::Arc;
 
@@ -11,18 +16,71 @@ pub struct AppState {
     pub store: Store,
     pub clock: SharedClock,
     pub metrics: Metrics,
+    pub keys: Keys,
+    pub cookies: Arc<CookieNames>,
+    pub outbox: Outbox,
+    pub entropy: Entropy,
     /// Changes whenever an embedded asset changes, so browsers can cache assets forever.
     pub asset_version: Arc<str>,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, clock: SharedClock) -> Self {
-        Self {
+    pub fn new(config: Config, store: Store, clock: SharedClock) -> Result<Self, String> {
+        let secret = config
+            .secret_key
+            .as_ref()
+            .ok_or("the server key is not loaded")?
+            .expose()
+            .to_owned();
+        let keys = Keys::from_secret(&secret);
+        let entropy = Entropy::from_os();
+        let transport = match (config.mail_transport, &config.smtp_url) {
+            (MailTransport::Smtp, Some(url)) => Transport::smtp(url.expose())?,
+            _ => Transport::Log,
+        };
+        let from = config.mail_from.parse().map_err(|_| {
+            format!(
+                "COACHFLUX_MAIL_FROM: {:?} is not a mailbox",
+                config.mail_from
+            )
+        })?;
+        let unsubscribe = {
+            let keys = keys.clone();
+            let public_url = config.public_url.clone();
+            Box::new(move |email: &coachflux_store::outbox::OutboxEmail| {
+                let list = crate::mail::messages::list_for_template(&email.template)?;
+                let user_id = email.user_id.as_deref()?;
+                Some(crate::services::accounts::unsubscribe_url(
+                    &keys,
+                    &public_url,
+                    user_id,
+                    list,
+                ))
+            })
+        };
+        let outbox = Outbox::new(
+            store.clone(),
+            clock.clone(),
+            transport,
+            from,
+            entropy.clone(),
+            unsubscribe,
+        );
+        Ok(Self {
+            cookies: Arc::new(CookieNames::new(config.is_https())),
             config: Arc::new(config),
             store,
             clock,
             metrics: Metrics::new(),
+            keys,
+            outbox,
+            entropy,
             asset_version: crate::web::assets::version().into(),
-        }
+        })
+    }
+
+    /// An absolute link built from `COACHFLUX_PUBLIC_URL` (never from the request's Host).
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.config.public_url, path_and_query)
     }
 }

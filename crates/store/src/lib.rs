@@ -2,11 +2,18 @@
 //! PostgreSQL through sqlx's `Any` driver; where the engines differ, [`Engine`] branches in one
 //! small place.
 
+pub mod audit;
+pub mod auth_sessions;
 mod connect;
 pub mod frameworks;
 mod migrate;
+pub mod one_time_tokens;
+pub mod outbox;
+pub mod rate_limits;
+pub mod recovery_codes;
 pub mod schema;
 mod sqlite_version;
+pub mod users;
 
 pub use connect::{ConnectOptions, PoolStats};
 pub use migrate::MigrationStatus;
@@ -64,7 +71,25 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
+    /// A unique constraint refused the write; names what already exists (e.g. "email").
+    #[error("{0} already exists")]
+    Conflict(&'static str),
 }
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`]; anything else passes.
+    pub fn conflict_on_unique(e: sqlx::Error, what: &'static str) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// A database transaction; services run one per use case.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A connection (a pooled one, or the one inside a [`Tx`]) that store functions run on.
+pub type Conn = sqlx::AnyConnection;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -81,6 +106,15 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A pooled connection for reads and single-statement writes.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
     }
 
     pub async fn close(&self) {

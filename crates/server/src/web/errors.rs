@@ -13,11 +13,11 @@ use std::any::Any;
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage {
+struct ErrorPage<'a> {
     l: Layout,
     status: u16,
-    heading: &'static str,
-    message: &'static str,
+    heading: &'a str,
+    message: &'a str,
 }
 
 fn describe(status: StatusCode) -> (&'static str, &'static str) {
@@ -71,19 +71,24 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
 
 fn render(asset_version: String, status: StatusCode) -> Response {
     let (heading, message) = describe(status);
+    render_with(asset_version, status, heading, message)
+}
+
+fn render_with(
+    asset_version: String,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+) -> Response {
     let page = ErrorPage {
-        l: Layout {
-            title: format!("{heading} — CoachFlux"),
-            asset_version,
-            section: "",
-        },
+        l: Layout::bare(format!("{heading} — CoachFlux"), asset_version),
         status: status.as_u16(),
         heading,
         message,
     };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, heading).into_response(),
+        Err(_) => (status, heading.to_owned()).into_response(),
     }
 }
 
@@ -137,4 +142,9 @@ pub fn panic_page(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
 /// For [`crate::error::AppError`]: a status as a page, without request state.
 pub fn page_for(status: StatusCode) -> Response {
     render(crate::web::assets::version(), status)
+}
+
+/// A page for `status` with our own heading and message.
+pub fn page_with(status: StatusCode, heading: &str, message: &str) -> Response {
+    render_with(crate::web::assets::version(), status, heading, message)
 }

@@ -1,21 +1,39 @@
 //! Server-rendered pages.
 
+mod account;
 pub mod assets;
 mod errors;
+pub mod flash;
+pub mod forms;
 mod pages;
+mod settings;
 
-pub use errors::{error_pages, not_found, page_for, panic_page};
+pub use errors::{error_pages, not_found, page_for, page_with, panic_page};
 
+use crate::auth::CurrentUser;
+use crate::csrf::CsrfToken;
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::routing::get;
+use flash::Flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/frameworks", get(pages::frameworks))
         .route("/frameworks/{id}", get(pages::framework))
+        .merge(account::router())
+        .merge(settings::router())
         .merge(assets::router())
+}
+
+/// What the header shows about the signed-in person.
+pub struct Badge {
+    pub label: String,
+    pub email_verified: bool,
+    pub is_staff: bool,
 }
 
 /// What every page's layout needs.
@@ -24,14 +42,72 @@ pub struct Layout {
     pub asset_version: String,
     /// Which top-level section is active, for `aria-current`.
     pub section: &'static str,
+    pub user: Option<Badge>,
+    pub csrf: String,
+    pub flash: Option<Flash>,
 }
 
 impl Layout {
-    pub fn new(state: &AppState, title: impl Into<String>, section: &'static str) -> Self {
+    /// For pages rendered outside a request's context (error pages): no user, no forms.
+    pub fn bare(title: String, asset_version: String) -> Self {
         Self {
-            title: title.into(),
-            asset_version: state.asset_version.to_string(),
-            section,
+            title,
+            asset_version,
+            section: "",
+            user: None,
+            csrf: String::new(),
+            flash: None,
         }
+    }
+}
+
+/// The request context every page handler takes: who is signed in, the CSRF token for forms,
+/// a one-time flash message.
+pub struct PageCtx {
+    pub asset_version: String,
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+}
+
+impl PageCtx {
+    pub fn layout(&self, title: impl Into<String>, section: &'static str) -> Layout {
+        Layout {
+            title: title.into(),
+            asset_version: self.asset_version.clone(),
+            section,
+            user: self.user.as_ref().map(|c| Badge {
+                label: c
+                    .user
+                    .name
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| c.user.email.clone()),
+                email_verified: c.user.email_verified,
+                is_staff: c.is_staff(),
+            }),
+            csrf: self.csrf.clone(),
+            flash: self.flash,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PageCtx {
+            asset_version: state.asset_version.to_string(),
+            user: parts.extensions.get::<CurrentUser>().cloned(),
+            csrf: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+            flash: parts.extensions.get::<Flash>().copied(),
+        })
     }
 }

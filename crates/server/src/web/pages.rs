@@ -1,4 +1,4 @@
-use super::Layout;
+use super::{Layout, PageCtx};
 use crate::error::AppError;
 use crate::state::AppState;
 use askama::Template;
@@ -13,14 +13,10 @@ pub struct HomePage {
     frameworks: Vec<FrameworkRecord>,
 }
 
-pub async fn home(State(state): State<AppState>) -> Result<HomePage, AppError> {
+pub async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<HomePage, AppError> {
     let frameworks = state.store.list_frameworks().await?;
     Ok(HomePage {
-        l: Layout::new(
-            &state,
-            "CoachFlux — guided coaching that ends in a plan",
-            "home",
-        ),
+        l: ctx.layout("CoachFlux — guided coaching that ends in a plan", "home"),
         frameworks,
     })
 }
@@ -32,10 +28,13 @@ pub struct FrameworksPage {
     frameworks: Vec<FrameworkRecord>,
 }
 
-pub async fn frameworks(State(state): State<AppState>) -> Result<FrameworksPage, AppError> {
+pub async fn frameworks(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+) -> Result<FrameworksPage, AppError> {
     let frameworks = state.store.list_frameworks().await?;
     Ok(FrameworksPage {
-        l: Layout::new(&state, "Coaching frameworks — CoachFlux", "frameworks"),
+        l: ctx.layout("Coaching frameworks — CoachFlux", "frameworks"),
         frameworks,
     })
 }
@@ -49,6 +48,7 @@ pub struct FrameworkPage {
 
 pub async fn framework(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path(id): Path<String>,
 ) -> Result<FrameworkPage, AppError> {
     // Ids are upper-case; accept /frameworks/grow as well.
@@ -59,8 +59,7 @@ pub async fn framework(
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(FrameworkPage {
-        l: Layout::new(
-            &state,
+        l: ctx.layout(
             format!("{} — {} — CoachFlux", f.framework.name, f.framework.tagline),
             "frameworks",
         ),

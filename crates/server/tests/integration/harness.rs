@@ -8,7 +8,9 @@
 
 use coachflux::Server;
 use coachflux::config::Config;
+use coachflux::mail::worker::Outbox;
 use coachflux_domain::{FixedClock, SharedClock};
+use coachflux_store::outbox::OutboxEmail;
 use coachflux_store::{ConnectOptions, Store};
 use sqlx::Connection;
 use std::collections::HashMap;
@@ -41,12 +43,55 @@ pub struct TestApp {
     pub server_store: Store,
     pub database_url: String,
     pub data_dir: PathBuf,
+    pub outbox: Outbox,
+    pub public_url: String,
+    /// The default browser (same cookie jar as `client`).
+    pub browser: Browser,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// Another browser with its own cookies (another device).
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(self.addr)
+    }
+
+    /// Every email queued to `to`, newest first.
+    pub async fn emails_to(&self, to: &str) -> Vec<OutboxEmail> {
+        let mut conn = self.store.conn().await.unwrap();
+        coachflux_store::outbox::list_for_address(&mut conn, to)
+            .await
+            .unwrap()
+    }
+
+    /// The newest email of kind `template` to `to`.
+    pub async fn last_email(&self, to: &str, template: &str) -> OutboxEmail {
+        self.emails_to(to)
+            .await
+            .into_iter()
+            .find(|e| e.template == template)
+            .unwrap_or_else(|| panic!("no {template} email to {to}"))
+    }
+
+    /// The path and query of the first link in an email that starts with the public URL.
+    pub fn link_in(&self, email: &OutboxEmail) -> String {
+        let start = email
+            .body_text
+            .find(&self.public_url)
+            .unwrap_or_else(|| panic!("no link to {} in:\n{}", self.public_url, email.body_text));
+        let rest = &email.body_text[start + self.public_url.len()..];
+        rest.split_whitespace().next().unwrap().to_owned()
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -79,7 +124,7 @@ impl TestApp {
     }
 }
 
-pub fn test_config(database_url: &str, data_dir: &Path) -> Config {
+pub fn test_config_with(database_url: &str, data_dir: &Path, overrides: &[(&str, &str)]) -> Config {
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("COACHFLUX_BIND", "127.0.0.1:0".into());
     env.insert("COACHFLUX_DATA_DIR", data_dir.display().to_string());
@@ -87,6 +132,12 @@ pub fn test_config(database_url: &str, data_dir: &Path) -> Config {
     env.insert("COACHFLUX_SECRET_KEY", SECRET_KEY.into());
     env.insert("COACHFLUX_LOG", "warn".into());
     env.insert("COACHFLUX_DB_MAX_CONNECTIONS", "4".into());
+    env.insert("COACHFLUX_PUBLIC_URL", "https://coach.example.test".into());
+    // Tests deliver mail explicitly (`app.outbox.deliver_due()`), so timing is theirs.
+    env.insert("COACHFLUX_MAIL_WORKER", "false".into());
+    for (k, v) in overrides {
+        env.insert(k, (*v).to_owned());
+    }
     Config::from_sources(None, |k| env.get(k).cloned()).expect("test config is valid")
 }
 
@@ -115,16 +166,26 @@ pub async fn fresh_database(engine: Engine, dir: &Path) -> Option<String> {
 }
 
 pub async fn spawn(engine: Engine) -> Option<TestApp> {
+    spawn_with(engine, &[]).await
+}
+
+/// Starts an app with extra `COACHFLUX_*` settings.
+pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(engine, dir.path()).await?;
     let data_dir = dir.path().join("data");
     let clock = Arc::new(FixedClock::new(T0));
     let shared: SharedClock = clock.clone();
-    let server = Server::build(test_config(&database_url, &data_dir), shared)
-        .await
-        .expect("server starts");
+    let server = Server::build(
+        test_config_with(&database_url, &data_dir, overrides),
+        shared,
+    )
+    .await
+    .expect("server starts");
     let addr = server.local_addr();
     let server_store = server.state().store.clone();
+    let outbox = server.state().outbox.clone();
+    let public_url = server.state().config.public_url.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async {
         let _ = rx.await;
@@ -132,11 +193,8 @@ pub async fn spawn(engine: Engine) -> Option<TestApp> {
     let store = Store::connect(&ConnectOptions::new(&database_url))
         .await
         .expect("assertion store connects");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("http client");
+    let browser = Browser::new(addr);
+    let client = browser.client.clone();
     Some(TestApp {
         addr,
         engine,
@@ -146,10 +204,107 @@ pub async fn spawn(engine: Engine) -> Option<TestApp> {
         server_store,
         database_url,
         data_dir,
+        outbox,
+        public_url,
+        browser,
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,
     })
+}
+
+/// A browser: its own cookie jar, no automatic redirects, CSRF tokens taken from pages.
+#[derive(Clone)]
+pub struct Browser {
+    pub client: reqwest::Client,
+    addr: SocketAddr,
+}
+
+impl Browser {
+    pub fn new(addr: SocketAddr) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+            .build()
+            .expect("http client");
+        Self { client, addr }
+    }
+
+    pub fn with_user_agent(addr: SocketAddr, ua: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .user_agent(ua.to_owned())
+            .build()
+            .expect("http client");
+        Self { client, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// (status, decoded text, Location header)
+    pub async fn page(&self, path: &str) -> (u16, String, Option<String>) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, text_of(&r.text().await.unwrap()), location)
+    }
+
+    /// The CSRF token of this browser, from a page's form.
+    pub async fn csrf(&self) -> String {
+        let html = self.get("/frameworks").await.text().await.unwrap();
+        extract(&html, "<meta name=\"csrf-token\" content=\"", "\"")
+            .expect("pages carry a CSRF token")
+    }
+
+    /// Posts a form with this browser's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &token));
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// Posts and returns (status, decoded text, Location).
+    pub async fn submit(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String, Option<String>) {
+        let r = self.post(path, fields).await;
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, text_of(&r.text().await.unwrap()), location)
+    }
+}
+
+/// The text between `start` and the next `end`.
+pub fn extract(haystack: &str, start: &str, end: &str) -> Option<String> {
+    let i = haystack.find(start)? + start.len();
+    let j = haystack[i..].find(end)? + i;
+    Some(haystack[i..j].to_owned())
 }
 
 /// Runs one test body against a fresh app on `engine`.

@@ -4,6 +4,9 @@
 mod harness;
 
 mod cli;
+mod identity;
 mod ops;
 mod pages;
 mod schema;
+mod smtp;
+mod store_identity;

@@ -1,0 +1,120 @@
+//! CSRF protection for every state-changing request that a browser can send with our cookies.
+//!
+//! A random cookie (HttpOnly, SameSite=Lax) plus a form field or `X-CSRF-Token` header carrying
+//! HMAC(server key, cookie): a cross-site page can neither read the cookie nor compute the
+//! token. Requests a browser marks `Sec-Fetch-Site: cross-site` are refused outright.
+
+use crate::crypto::{constant_time_eq, random_token};
+use crate::state::AppState;
+use crate::web::page_with;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+/// The token to embed in forms (`<input type="hidden" name="_csrf">`).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+pub const FORM_FIELD: &str = "_csrf";
+pub const HEADER: &str = "x-csrf-token";
+
+/// Paths a browser may POST to without our token because the URL itself is signed
+/// (RFC 8058 one-click unsubscribe from a mail client).
+fn exempt(path: &str) -> bool {
+    path == "/unsubscribe"
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+fn refuse() -> Response {
+    page_with(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "For your security we couldn't accept it. Go back, reload the page and try again.",
+    )
+}
+
+pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let names = &state.cookies;
+    let jar = CookieJar::from_headers(req.headers());
+    let existing = jar
+        .get(names.csrf)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43);
+    let (secret, fresh) = match existing {
+        Some(v) => (v, false),
+        None => (random_token(), true),
+    };
+    let expected = state.keys.sign(&format!("csrf:{secret}"));
+    let mut req = req;
+    if !is_safe(req.method()) && !exempt(req.uri().path()) && !is_bearer_api(&req) {
+        let cross_site = req
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site");
+        if cross_site || fresh {
+            return refuse();
+        }
+        let (supplied, rebuilt) = match supplied_token(req, state.config.max_body_bytes).await {
+            Ok(pair) => pair,
+            Err(response) => return response,
+        };
+        req = rebuilt;
+        if !supplied.is_some_and(|s| constant_time_eq(&s, &expected)) {
+            return refuse();
+        }
+    }
+    req.extensions_mut().insert(CsrfToken(expected));
+    let mut response = next.run(req).await;
+    if fresh {
+        let cookie = names.build(names.csrf, secret, None);
+        if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// API clients that authenticate with a bearer token send no cookies: CSRF does not apply.
+fn is_bearer_api(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "))
+        && !req.headers().contains_key(header::COOKIE)
+}
+
+/// The token from the header, or from the urlencoded form body (which is buffered and put
+/// back for the handler).
+async fn supplied_token(req: Request, limit: usize) -> Result<(Option<String>, Request), Response> {
+    if let Some(v) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        let v = v.to_owned();
+        return Ok((Some(v), req));
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((None, req));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    let token = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == FORM_FIELD)
+        .map(|(_, v)| v.into_owned());
+    Ok((token, Request::from_parts(parts, Body::from(bytes))))
+}

@@ -1,0 +1,7 @@
+//! Use cases. Each runs in one database transaction and holds the rules (validation,
+//! authorization, rate limits, audit); pages and the API only parse input and render output.
+
+pub mod accounts;
+pub mod audit;
+pub mod limits;
+pub mod two_factor;

@@ -1,0 +1,339 @@
+//! TOTP second factor (RFC 6238) with single-use recovery codes. Secrets are encrypted with the
+//! server key; a code's time step can be used once.
+
+use super::audit;
+use crate::auth::RequestMeta;
+use crate::crypto;
+use crate::error::AppError;
+use crate::mail::messages;
+use crate::state::AppState;
+use coachflux_domain::totp::{self, TotpSecret};
+use coachflux_store::users::User;
+use coachflux_store::{Conn, recovery_codes, users};
+use serde_json::json;
+
+pub const RECOVERY_CODES: usize = 10;
+const ISSUER: &str = "CoachFlux";
+/// No look-alike characters (0/o, 1/l/i).
+const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Totp,
+    RecoveryCode,
+}
+
+impl Factor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Totp => "totp",
+            Factor::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+/// What the setup page shows.
+pub struct Setup {
+    pub secret_base32: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+fn open_secret(state: &AppState, user: &User) -> Option<TotpSecret> {
+    let sealed = user.totp_secret.as_deref()?;
+    let bytes = state.keys.decrypt(sealed)?;
+    TotpSecret::from_base32(std::str::from_utf8(&bytes).ok()?)
+}
+
+fn recovery_hash(state: &AppState, code: &str) -> String {
+    state.keys.sign(&format!("recovery:{code}"))
+}
+
+fn normalise_recovery(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Checks a TOTP code (each time step once) or, failing that, a recovery code (each once).
+pub async fn check_code(
+    state: &AppState,
+    conn: &mut Conn,
+    user: &User,
+    code: &str,
+    now: i64,
+) -> Result<Option<Factor>, AppError> {
+    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == totp::DIGITS && digits.chars().all(|c| c.is_ascii_digit()) {
+        let Some(secret) = open_secret(state, user) else {
+            return Ok(None);
+        };
+        if let Some(step) = totp::verify(&secret, &digits, now, user.totp_last_step)
+            && users::advance_totp_step(conn, &user.id, step).await?
+        {
+            return Ok(Some(Factor::Totp));
+        }
+        return Ok(None);
+    }
+    let normalised = normalise_recovery(code);
+    if normalised.len() == 10
+        && recovery_codes::consume(conn, &user.id, &recovery_hash(state, &normalised), now).await?
+    {
+        return Ok(Some(Factor::RecoveryCode));
+    }
+    Ok(None)
+}
+
+/// Starts (or resumes) setup: a secret is stored, encrypted, but not yet enabled.
+pub async fn begin_setup(state: &AppState, user: &User) -> Result<Setup, AppError> {
+    if user.totp_enabled {
+        return Err(AppError::invalid(
+            "code",
+            "Two-factor authentication is already on.",
+        ));
+    }
+    let secret = match open_secret(state, user) {
+        Some(s) => s,
+        None => {
+            let s = TotpSecret::generate();
+            let sealed = state.keys.encrypt(s.to_base32().as_bytes());
+            let mut conn = state.store.conn().await?;
+            users::set_totp(
+                &mut conn,
+                &user.id,
+                Some(&sealed),
+                false,
+                state.clock.now_ms(),
+            )
+            .await?;
+            s
+        }
+    };
+    let uri = totp::otpauth_uri(&secret, ISSUER, &user.email);
+    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| anyhow::anyhow!("qr code: {e}"))?;
+    let qr_svg = qr
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(220, 220)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    Ok(Setup {
+        secret_base32: secret.to_base32(),
+        otpauth_uri: uri,
+        qr_svg,
+    })
+}
+
+fn new_recovery_codes() -> Vec<String> {
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let mut bytes = [0u8; 10];
+            crypto::os_random(&mut bytes);
+            let chars: String = bytes
+                .iter()
+                .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
+                .collect();
+            format!("{}-{}", &chars[..5], &chars[5..])
+        })
+        .collect()
+}
+
+async fn store_codes(
+    state: &AppState,
+    conn: &mut Conn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<String>, AppError> {
+    let codes = new_recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| recovery_hash(state, &normalise_recovery(c)))
+        .collect();
+    recovery_codes::replace_all(conn, user_id, &hashes, now).await?;
+    Ok(codes)
+}
+
+/// Turns 2FA on when the code proves the app has the secret. Returns the recovery codes, shown
+/// once.
+pub async fn confirm_setup(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    code: &str,
+) -> Result<Vec<String>, AppError> {
+    if user.totp_enabled {
+        return Err(AppError::invalid(
+            "code",
+            "Two-factor authentication is already on.",
+        ));
+    }
+    let Some(secret) = open_secret(state, user) else {
+        return Err(AppError::invalid(
+            "code",
+            "Start the setup again: scan the new QR code.",
+        ));
+    };
+    let now = state.clock.now_ms();
+    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(step) = totp::verify(&secret, &digits, now, user.totp_last_step) else {
+        return Err(AppError::invalid(
+            "code",
+            "That code didn't match. Check the time on your phone and try the newest code.",
+        ));
+    };
+    let mut tx = state.store.begin().await?;
+    let sealed = user.totp_secret.clone().unwrap_or_default();
+    users::set_totp(&mut tx, &user.id, Some(&sealed), true, now).await?;
+    users::advance_totp_step(&mut tx, &user.id, step).await?;
+    let codes = store_codes(state, &mut tx, &user.id, now).await?;
+    let to = messages::To {
+        email: &user.email,
+        user_id: Some(&user.id),
+        name: user.name.as_deref(),
+    };
+    crate::mail::enqueue(
+        &mut tx,
+        &messages::two_factor_changed(&to, true),
+        &state.config.public_url,
+        None,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(&user.id),
+        "2fa_enabled",
+        Some(meta),
+        json!({}),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    Ok(codes)
+}
+
+async fn reauthenticate(
+    state: &AppState,
+    user: &User,
+    password: String,
+    code: &str,
+) -> Result<(), AppError> {
+    if user.password_hash.is_some() {
+        if !crypto::verify_password(password, user.password_hash.clone()).await {
+            return Err(AppError::invalid(
+                "password",
+                "That isn't your current password.",
+            ));
+        }
+        return Ok(());
+    }
+    // Accounts without a password (signed up with a provider) prove themselves with a code.
+    let mut conn = state.store.conn().await?;
+    match check_code(state, &mut conn, user, code, state.clock.now_ms()).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::invalid("code", "That code didn't work.")),
+    }
+}
+
+pub async fn disable(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    password: String,
+    code: &str,
+) -> Result<(), AppError> {
+    if !user.totp_enabled {
+        return Ok(());
+    }
+    if matches!(user.role.as_str(), "staff" | "admin") {
+        return Err(AppError::Forbidden(
+            "Staff and admin accounts must keep two-factor authentication on.",
+        ));
+    }
+    reauthenticate(state, user, password, code).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin().await?;
+    users::set_totp(&mut tx, &user.id, None, false, now).await?;
+    recovery_codes::replace_all(&mut tx, &user.id, &[], now).await?;
+    let to = messages::To {
+        email: &user.email,
+        user_id: Some(&user.id),
+        name: user.name.as_deref(),
+    };
+    crate::mail::enqueue(
+        &mut tx,
+        &messages::two_factor_changed(&to, false),
+        &state.config.public_url,
+        None,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(&user.id),
+        "2fa_disabled",
+        Some(meta),
+        json!({}),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    Ok(())
+}
+
+pub async fn regenerate_codes(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    password: String,
+    code: &str,
+) -> Result<Vec<String>, AppError> {
+    if !user.totp_enabled {
+        return Err(AppError::invalid(
+            "password",
+            "Turn on two-factor authentication first.",
+        ));
+    }
+    reauthenticate(state, user, password, code).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin().await?;
+    let codes = store_codes(state, &mut tx, &user.id, now).await?;
+    audit::record(
+        &mut tx,
+        Some(&user.id),
+        "recovery_codes_regenerated",
+        Some(meta),
+        json!({}),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+pub async fn unused_codes(state: &AppState, user: &User) -> Result<i64, AppError> {
+    let mut conn = state.store.conn().await?;
+    Ok(recovery_codes::count_unused(&mut conn, &user.id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_readable_and_distinct() {
+        let codes = new_recovery_codes();
+        assert_eq!(codes.len(), 10);
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), 10);
+        for c in &codes {
+            assert_eq!(c.len(), 11, "{c}");
+            assert_eq!(normalise_recovery(c).len(), 10);
+            assert!(!c.contains(['0', '1', 'o', 'l', 'i']));
+        }
+        assert_eq!(normalise_recovery(" ABCDE-fgh23 "), "abcdefgh23");
+    }
+}

@@ -1,0 +1,493 @@
+//! Account settings: profile, email, password, email preferences, two-factor authentication,
+//! devices; and the staff mail log.
+
+use super::flash::{Flash, redirect_with};
+use super::forms::{FormErrors, checked, form_errors};
+use super::{Layout, PageCtx};
+use crate::auth::{CurrentUser, RequestMeta, RequireUser, describe_device};
+use crate::error::AppError;
+use crate::services::{accounts, two_factor};
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use coachflux_store::outbox;
+use coachflux_store::users::EmailPreferences;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(settings_page))
+        .route("/settings/profile", post(save_profile))
+        .route("/settings/email", post(change_email))
+        .route("/settings/password", post(change_password))
+        .route("/settings/preferences", post(save_preferences))
+        .route("/settings/sessions/{id}/revoke", post(revoke_session))
+        .route("/settings/sessions/revoke-others", post(revoke_others))
+        .route("/settings/2fa", get(two_factor_setup_page))
+        .route("/settings/2fa/confirm", post(two_factor_confirm))
+        .route("/settings/2fa/disable", post(two_factor_disable))
+        .route("/settings/2fa/recovery-codes", post(two_factor_regenerate))
+        .route("/admin/mail", get(admin_mail))
+        .route("/admin/mail/{id}", get(admin_mail_item))
+}
+
+pub struct DeviceRow {
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub last_active: String,
+    pub current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    l: Layout,
+    name: String,
+    picture: String,
+    email: String,
+    email_verified: bool,
+    has_password: bool,
+    prefs: EmailPreferences,
+    totp_enabled: bool,
+    unused_codes: i64,
+    devices: Vec<DeviceRow>,
+    /// Which form the errors belong to.
+    section: &'static str,
+    errors: FormErrors,
+}
+
+async fn render_settings(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &CurrentUser,
+    section: &'static str,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    let user = &current.user;
+    let devices = accounts::device_sessions(state, user)
+        .await?
+        .into_iter()
+        .map(|s| DeviceRow {
+            current: s.id == current.session_id,
+            device: describe_device(&s.user_agent),
+            ip: s.ip,
+            last_active: accounts::format_utc(s.last_activity_at),
+            id: s.id,
+        })
+        .collect();
+    let unused_codes = if user.totp_enabled {
+        two_factor::unused_codes(state, user).await?
+    } else {
+        0
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut r = SettingsPage {
+        l: ctx.layout("Settings — CoachFlux", "settings"),
+        name: user.name.clone().unwrap_or_default(),
+        picture: user.picture.clone().unwrap_or_default(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        has_password: user.password_hash.is_some(),
+        prefs: user.email_preferences,
+        totp_enabled: user.totp_enabled,
+        unused_codes,
+        devices,
+        section,
+        errors,
+    }
+    .into_response();
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    render_settings(&state, &ctx, &current, "", FormErrors::default()).await
+}
+
+/// Runs a settings action: on success redirect with a flash, on a validation error show the
+/// page again with the messages next to the form.
+async fn settle(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &CurrentUser,
+    section: &'static str,
+    result: Result<(), AppError>,
+    flash: Flash,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(redirect_with(state, &format!("/settings#{section}"), flash)),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render_settings(state, ctx, current, section, errors).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    name: Option<String>,
+    picture: Option<String>,
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    Form(f): Form<ProfileForm>,
+) -> Result<Response, AppError> {
+    let result = accounts::update_profile(
+        &state,
+        &current.user,
+        f.name.as_deref(),
+        f.picture.as_deref(),
+    )
+    .await;
+    settle(
+        &state,
+        &ctx,
+        &current,
+        "profile",
+        result,
+        Flash::ProfileSaved,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct EmailChangeForm {
+    #[serde(default)]
+    new_email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn change_email(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<EmailChangeForm>,
+) -> Result<Response, AppError> {
+    let result =
+        accounts::request_email_change(&state, &meta, &current.user, f.password, &f.new_email)
+            .await;
+    settle(
+        &state,
+        &ctx,
+        &current,
+        "email",
+        result,
+        Flash::EmailChangeSent,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let result = accounts::change_password(
+        &state,
+        &meta,
+        &current.user,
+        &current.session_id,
+        f.current_password,
+        f.new_password,
+    )
+    .await;
+    settle(
+        &state,
+        &ctx,
+        &current,
+        "password",
+        result,
+        Flash::PasswordChanged,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PreferencesForm {
+    product_updates: Option<String>,
+    newsletter: Option<String>,
+    action_reminders: Option<String>,
+    marketing_emails: Option<String>,
+}
+
+async fn save_preferences(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    Form(f): Form<PreferencesForm>,
+) -> Result<Response, AppError> {
+    let prefs = EmailPreferences {
+        product_updates: checked(&f.product_updates),
+        newsletter: checked(&f.newsletter),
+        action_reminders: checked(&f.action_reminders),
+        marketing_emails: checked(&f.marketing_emails),
+    };
+    let result = accounts::update_preferences(&state, &current.user, &prefs).await;
+    settle(
+        &state,
+        &ctx,
+        &current,
+        "preferences",
+        result,
+        Flash::PreferencesSaved,
+    )
+    .await
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    accounts::revoke_device_session(&state, &meta, &current.user, &id).await?;
+    if id == current.session_id {
+        let mut r = redirect_with(&state, "/login", Flash::SignedOut);
+        super::forms::clear_cookie(&state, &mut r, state.cookies.session);
+        return Ok(r);
+    }
+    Ok(redirect_with(
+        &state,
+        "/settings#devices",
+        Flash::SessionRevoked,
+    ))
+}
+
+async fn revoke_others(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    accounts::revoke_other_sessions(&state, &meta, &current.user, &current.session_id).await?;
+    Ok(redirect_with(
+        &state,
+        "/settings#devices",
+        Flash::OtherSessionsRevoked,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "two_factor_setup.html")]
+struct TwoFactorSetupPage {
+    l: Layout,
+    secret: String,
+    qr_svg: String,
+    errors: FormErrors,
+}
+
+async fn two_factor_setup_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    if current.user.totp_enabled {
+        return Ok(Redirect::to("/settings#two-factor").into_response());
+    }
+    let setup = two_factor::begin_setup(&state, &current.user).await?;
+    Ok(TwoFactorSetupPage {
+        l: ctx.layout("Set up two-factor authentication — CoachFlux", "settings"),
+        secret: group(&setup.secret_base32),
+        qr_svg: setup.qr_svg,
+        errors: FormErrors::default(),
+    }
+    .into_response())
+}
+
+/// "ABCD EFGH ..." is easier to type than one long run.
+fn group(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryCodesPage {
+    l: Layout,
+    codes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn two_factor_confirm(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    match two_factor::confirm_setup(&state, &meta, &current.user, &f.code).await {
+        Ok(codes) => Ok(RecoveryCodesPage {
+            l: ctx.layout("Your recovery codes — CoachFlux", "settings"),
+            codes,
+        }
+        .into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let setup = two_factor::begin_setup(&state, &current.user).await?;
+            let mut r = TwoFactorSetupPage {
+                l: ctx.layout("Set up two-factor authentication — CoachFlux", "settings"),
+                secret: group(&setup.secret_base32),
+                qr_svg: setup.qr_svg,
+                errors,
+            }
+            .into_response();
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ReauthForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn two_factor_disable(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<ReauthForm>,
+) -> Result<Response, AppError> {
+    let result = two_factor::disable(&state, &meta, &current.user, f.password, &f.code).await;
+    settle(
+        &state,
+        &ctx,
+        &current,
+        "two-factor",
+        result,
+        Flash::TwoFactorDisabled,
+    )
+    .await
+}
+
+async fn two_factor_regenerate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<ReauthForm>,
+) -> Result<Response, AppError> {
+    match two_factor::regenerate_codes(&state, &meta, &current.user, f.password, &f.code).await {
+        Ok(codes) => Ok(RecoveryCodesPage {
+            l: ctx.layout("Your recovery codes — CoachFlux", "settings"),
+            codes,
+        }
+        .into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render_settings(&state, &ctx, &current, "two-factor", errors).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff: the mail log (what the `log` transport "sent", and every other message's status).
+
+/// Staff and admins only, and only once their second factor is on. Others get "not found".
+/// `Some(answer)` when `current` may not see staff pages.
+fn staff_gate(current: &CurrentUser) -> Option<Response> {
+    if !current.is_staff() {
+        return Some(AppError::NotFound.into_response());
+    }
+    if !current.user.totp_enabled {
+        return Some(Redirect::to("/settings/2fa").into_response());
+    }
+    None
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_mail.html")]
+struct AdminMailPage {
+    l: Layout,
+    emails: Vec<outbox::OutboxEmail>,
+}
+
+async fn admin_mail(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    if let Some(r) = staff_gate(&current) {
+        return Ok(r);
+    }
+    let mut conn = state.store.conn().await?;
+    let emails = outbox::list_recent(&mut conn, 200).await?;
+    Ok(AdminMailPage {
+        l: ctx.layout("Mail log — CoachFlux admin", "admin"),
+        emails,
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_mail_item.html")]
+struct AdminMailItemPage {
+    l: Layout,
+    e: outbox::OutboxEmail,
+    created: String,
+}
+
+async fn admin_mail_item(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    if let Some(r) = staff_gate(&current) {
+        return Ok(r);
+    }
+    let mut conn = state.store.conn().await?;
+    let e = outbox::get(&mut conn, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let created = accounts::format_utc(e.created_at);
+    Ok(AdminMailItemPage {
+        l: ctx.layout(format!("{} — mail log", e.subject), "admin"),
+        e,
+        created,
+    }
+    .into_response())
+}

@@ -1,0 +1,202 @@
+//! The `sessions` table: one row per signed-in device.
+//!
+//! The cookie holds a random token; only its SHA-256 hex (computed by callers) is stored, in
+//! `token`, and it is never read back. A session is usable while it is active, not revoked, and
+//! before both its idle expiry (`expires_at`, pushed forward by [`touch`]) and its absolute
+//! expiry (fixed at sign-in).
+
+use crate::{Conn, Result};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub id: String,
+    pub user_id: String,
+    pub expires_at: i64,
+    pub last_activity_at: i64,
+    pub user_agent: String,
+    pub ip: String,
+    pub location: Option<String>,
+    pub is_active: bool,
+    pub created_at: i64,
+    pub remember: bool,
+    pub absolute_expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub device_id: Option<String>,
+}
+
+pub struct NewAuthSession<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    /// SHA-256 hex of the cookie token.
+    pub token_hash: &'a str,
+    pub expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    pub remember: bool,
+    pub device_id: Option<&'a str>,
+    pub now: i64,
+}
+
+/// The selected columns (never `token`), as a macro so queries stay `&'static str` literals.
+macro_rules! columns {
+    () => {
+        "id, user_id, expires_at, last_activity_at, device_info_user_agent, device_info_ip, \
+         device_info_location, is_active, created_at, remember, absolute_expires_at, revoked_at, \
+         device_id"
+    };
+}
+
+pub async fn insert(conn: &mut Conn, s: &NewAuthSession<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, token, expires_at, last_activity_at, \
+         device_info_user_agent, device_info_ip, is_active, created_at, remember, \
+         absolute_expires_at, device_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $5, $8, $9, $10)",
+    )
+    .bind(s.id)
+    .bind(s.user_id)
+    .bind(s.token_hash)
+    .bind(s.expires_at)
+    .bind(s.now)
+    .bind(s.user_agent)
+    .bind(s.ip)
+    .bind(i64::from(s.remember))
+    .bind(s.absolute_expires_at)
+    .bind(s.device_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The session a cookie names, if it may still be used at `now`. Every condition is in the
+/// query so an expired or revoked session is indistinguishable from an unknown token.
+pub async fn find_active_by_token_hash(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<AuthSession>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM sessions WHERE token = $1 AND is_active = 1 AND revoked_at IS NULL \
+         AND expires_at > $2 AND absolute_expires_at > $2"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Records activity and slides the idle expiry; callers cap `expires_at` at the absolute expiry.
+pub async fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_activity_at = $2, expires_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Signs one device out. Scoped to `user_id` so a user can only revoke their own sessions:
+/// `false` when `id` is someone else's, unknown, or already revoked.
+pub async fn revoke(conn: &mut Conn, user_id: &str, id: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sessions SET is_active = 0, revoked_at = $3 \
+         WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Signs the user out everywhere (after a password change, 2FA change, "sign out other
+/// devices"), keeping `except_id` (the current session) when given. Returns how many sessions
+/// were revoked.
+pub async fn revoke_all_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    except_id: Option<&str>,
+    now: i64,
+) -> Result<u64> {
+    let done = match except_id {
+        Some(except) => {
+            sqlx::query(
+                "UPDATE sessions SET is_active = 0, revoked_at = $2 \
+                 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $3",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(except)
+            .execute(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE sessions SET is_active = 0, revoked_at = $2 \
+                 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+/// The user's usable sessions, most recently used first (the "your devices" list).
+pub async fn list_active_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<AuthSession>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM sessions WHERE user_id = $1 AND is_active = 1 AND revoked_at IS NULL \
+         AND expires_at > $2 AND absolute_expires_at > $2 \
+         ORDER BY last_activity_at DESC, id DESC"
+    ))
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(session_from_row).collect()
+}
+
+/// Whether this user ever signed in from this device (any session, even ended ones), so a
+/// sign-in from an unknown device can raise a security alert.
+pub async fn device_seen_before(conn: &mut Conn, user_id: &str, device_id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND device_id = $2 LIMIT 1")
+        .bind(user_id)
+        .bind(device_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+fn session_from_row(row: &AnyRow) -> Result<AuthSession> {
+    Ok(AuthSession {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        expires_at: row.try_get("expires_at")?,
+        last_activity_at: row.try_get("last_activity_at")?,
+        user_agent: row.try_get("device_info_user_agent")?,
+        ip: row.try_get("device_info_ip")?,
+        location: row.try_get("device_info_location")?,
+        is_active: row.try_get::<i64, _>("is_active")? != 0,
+        created_at: row.try_get("created_at")?,
+        remember: row.try_get::<i64, _>("remember")? != 0,
+        absolute_expires_at: row.try_get("absolute_expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        device_id: row.try_get("device_id")?,
+    })
+}
