@@ -44,6 +44,7 @@ pub struct CookieNames {
     pub two_factor: &'static str,
     pub magic: &'static str,
     pub flash: &'static str,
+    pub oidc: &'static str,
 }
 
 impl CookieNames {
@@ -57,6 +58,7 @@ impl CookieNames {
                 two_factor: "__Host-cf_2fa",
                 magic: "__Host-cf_magic",
                 flash: "__Host-cf_flash",
+                oidc: "__Host-cf_oidc",
             }
         } else {
             Self {
@@ -67,6 +69,7 @@ impl CookieNames {
                 two_factor: "cf_2fa",
                 magic: "cf_magic",
                 flash: "cf_flash",
+                oidc: "cf_oidc",
             }
         }
     }

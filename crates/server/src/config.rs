@@ -41,6 +41,18 @@ pub enum MailTransport {
     Smtp,
 }
 
+/// An OpenID Connect provider people can sign in with (Google, LinkedIn, or any issuer).
+#[derive(Debug, Clone)]
+pub struct OidcProvider {
+    /// Lower-case name used in URLs: `/auth/oidc/<name>/start`.
+    pub name: String,
+    /// What the button says: "Continue with <label>".
+    pub label: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -65,6 +77,7 @@ pub struct Config {
     pub outbox_poll_ms: u64,
     /// Whether this process delivers the outbox (several instances may all do it safely).
     pub mail_worker: bool,
+    pub oidc: Vec<OidcProvider>,
 }
 
 /// Debug output goes to logs: show the effective values with secrets (and the database
@@ -111,6 +124,17 @@ struct FileConfig {
     mail_from: Option<String>,
     outbox_poll_ms: Option<u64>,
     mail_worker: Option<bool>,
+    #[serde(default)]
+    oidc: BTreeMap<String, FileOidc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOidc {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    secret: Option<String>,
+    label: Option<String>,
 }
 
 /// Where each raw value came from, so errors can name it.
@@ -159,7 +183,11 @@ fn err(source: &str, message: impl Into<String>) -> ConfigError {
 impl Config {
     /// Loads from the process environment and, when given, a TOML file.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::from_sources(file, |name| std::env::var(name).ok())
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("COACHFLUX_"))
+            .collect();
+        Self::from_sources_with_names(file, |name| std::env::var(name).ok(), &names)
     }
 
     /// Loads with an explicit environment lookup (tests pass a map).
@@ -167,6 +195,18 @@ impl Config {
         file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        Self::from_sources_with_names(file, env, &[])
+    }
+
+    /// Like [`Config::from_sources`], with the names of the environment variables that are set
+    /// (to find `COACHFLUX_OIDC_<NAME>_ISSUER` providers).
+    pub fn from_sources_with_names(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        env_names: &[String],
+    ) -> Result<Self, ConfigError> {
+        let mut oidc_raw: BTreeMap<String, BTreeMap<&'static str, (String, String)>> =
+            BTreeMap::new();
         let mut raw = Raw {
             values: BTreeMap::new(),
         };
@@ -209,6 +249,19 @@ impl Config {
                 parsed.outbox_poll_ms.map(|v| v.to_string()),
             );
             put("mail_worker", parsed.mail_worker.map(|v| v.to_string()));
+            for (name, p) in parsed.oidc {
+                let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
+                for (key, value) in [
+                    ("issuer", p.issuer),
+                    ("client_id", p.client_id),
+                    ("secret", p.secret),
+                    ("label", p.label),
+                ] {
+                    if let Some(v) = value {
+                        entry.insert(key, (format!("{shown}: oidc.{name}.{key}"), v));
+                    }
+                }
+            }
         }
         for key in KEYS {
             let name = env_name(key);
@@ -216,7 +269,29 @@ impl Config {
                 raw.values.insert(key, (name, v));
             }
         }
-        Self::resolve(&raw)
+        for var in env_names {
+            let Some(name) = var
+                .strip_prefix("COACHFLUX_OIDC_")
+                .and_then(|rest| rest.strip_suffix("_ISSUER"))
+            else {
+                continue;
+            };
+            let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
+            for (key, suffix) in [
+                ("issuer", "ISSUER"),
+                ("client_id", "CLIENT_ID"),
+                ("secret", "SECRET"),
+                ("label", "LABEL"),
+            ] {
+                let var = format!("COACHFLUX_OIDC_{name}_{suffix}");
+                if let Some(v) = env(&var) {
+                    entry.insert(key, (var, v));
+                }
+            }
+        }
+        let mut config = Self::resolve(&raw)?;
+        config.oidc = resolve_oidc(oidc_raw)?;
+        Ok(config)
     }
 
     fn resolve(raw: &Raw) -> Result<Self, ConfigError> {
@@ -341,6 +416,7 @@ impl Config {
             mail_from,
             outbox_poll_ms,
             mail_worker,
+            oidc: Vec::new(),
         })
     }
 
@@ -399,6 +475,20 @@ impl Config {
             (env_name("outbox_poll_ms"), self.outbox_poll_ms.to_string()),
             (env_name("mail_worker"), self.mail_worker.to_string()),
         ]
+        .into_iter()
+        .chain(self.oidc.iter().flat_map(|p| {
+            let n = p.name.to_ascii_uppercase();
+            [
+                (format!("COACHFLUX_OIDC_{n}_ISSUER"), p.issuer.clone()),
+                (format!("COACHFLUX_OIDC_{n}_CLIENT_ID"), p.client_id.clone()),
+                (
+                    format!("COACHFLUX_OIDC_{n}_SECRET"),
+                    "<redacted>".to_owned(),
+                ),
+                (format!("COACHFLUX_OIDC_{n}_LABEL"), p.label.clone()),
+            ]
+        }))
+        .collect()
     }
 }
 
@@ -419,6 +509,70 @@ fn parse_number(
             )),
         },
     }
+}
+
+fn resolve_oidc(
+    raw: BTreeMap<String, BTreeMap<&'static str, (String, String)>>,
+) -> Result<Vec<OidcProvider>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, values) in raw {
+        let get = |key: &str| values.get(key).map(|(src, v)| (src.as_str(), v.trim()));
+        let Some((issuer_src, issuer)) = get("issuer") else {
+            let (src, _) = values.values().next().expect("an entry has a value");
+            return Err(err(src, format!("the {name} provider needs an issuer")));
+        };
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        {
+            return Err(err(issuer_src, "provider names are letters and digits"));
+        }
+        let ok_url = url::Url::parse(issuer)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
+        if ok_url.is_none() {
+            return Err(err(
+                issuer_src,
+                format!("{issuer:?} is not an issuer URL (e.g. https://accounts.google.com)"),
+            ));
+        }
+        let missing = |key: &str| {
+            err(
+                issuer_src,
+                format!(
+                    "the {name} provider also needs COACHFLUX_OIDC_{}_{}",
+                    name.to_ascii_uppercase(),
+                    key
+                ),
+            )
+        };
+        let client_id = get("client_id")
+            .ok_or_else(|| missing("CLIENT_ID"))?
+            .1
+            .to_owned();
+        let secret = get("secret").ok_or_else(|| missing("SECRET"))?.1.to_owned();
+        let label = get("label").map_or_else(
+            || match name.as_str() {
+                "google" => "Google".to_owned(),
+                "linkedin" => "LinkedIn".to_owned(),
+                other => {
+                    let mut c = other.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                }
+            },
+            |(_, l)| l.to_owned(),
+        );
+        out.push(OidcProvider {
+            name,
+            label,
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            client_id,
+            client_secret: Secret::new(secret),
+        });
+    }
+    Ok(out)
 }
 
 fn parse_bool(raw: &Raw, key: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -575,6 +729,39 @@ mod tests {
         assert!(!shown.contains("pa55"), "{shown}");
         assert!(shown.contains("smtps://mailer:<redacted>@smtp.example.com:465"));
         assert_eq!(load(&[]).unwrap().mail_transport, MailTransport::Log);
+    }
+
+    #[test]
+    fn oidc_providers_come_from_their_variables() {
+        let vars: HashMap<String, String> = [
+            (
+                "COACHFLUX_OIDC_GOOGLE_ISSUER",
+                "https://accounts.google.com",
+            ),
+            ("COACHFLUX_OIDC_GOOGLE_CLIENT_ID", "cid"),
+            ("COACHFLUX_OIDC_GOOGLE_SECRET", "s3cret"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let names: Vec<String> = vars.keys().cloned().collect();
+        let c = Config::from_sources_with_names(None, |k| vars.get(k).cloned(), &names).unwrap();
+        assert_eq!(c.oidc.len(), 1);
+        assert_eq!(c.oidc[0].name, "google");
+        assert_eq!(c.oidc[0].label, "Google");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let mut partial = vars.clone();
+        partial.remove("COACHFLUX_OIDC_GOOGLE_SECRET");
+        let e =
+            Config::from_sources_with_names(None, |k| partial.get(k).cloned(), &names).unwrap_err();
+        assert!(
+            e.to_string().contains("COACHFLUX_OIDC_GOOGLE_SECRET"),
+            "{e}"
+        );
+        assert!(
+            load(&[]).unwrap().oidc.is_empty(),
+            "no provider unless configured"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct AppState {
     pub cookies: Arc<CookieNames>,
     pub outbox: Outbox,
     pub entropy: Entropy,
+    pub oidc: crate::services::oidc::Oidc,
     /// Changes whenever an embedded asset changes, so browsers can cache assets forever.
     pub asset_version: Arc<str>,
 }
@@ -75,6 +76,7 @@ impl AppState {
             keys,
             outbox,
             entropy,
+            oidc: crate::services::oidc::Oidc::new(),
             asset_version: crate::web::assets::version().into(),
         })
     }

@@ -7,6 +7,7 @@ pub mod auth_sessions;
 mod connect;
 pub mod frameworks;
 mod migrate;
+pub mod oauth_identities;
 pub mod one_time_tokens;
 pub mod outbox;
 pub mod rate_limits;

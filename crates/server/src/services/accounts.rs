@@ -460,7 +460,7 @@ pub async fn login(
 }
 
 /// `user.expires.remember.method.signature`: proves the first factor for a few minutes.
-fn pending_two_factor(state: &AppState, user_id: &str, remember: bool, method: &str) -> String {
+pub fn pending_two_factor(state: &AppState, user_id: &str, remember: bool, method: &str) -> String {
     let expires = state.clock.now_ms() + TWO_FACTOR_PENDING_MS;
     let body = format!("{user_id}.{expires}.{}.{method}", u8::from(remember));
     let sig = state.keys.sign(&format!("2fa-pending:{body}"));

@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod audit;
 pub mod limits;
+pub mod oidc;
 pub mod two_factor;

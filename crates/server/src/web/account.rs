@@ -9,6 +9,7 @@ use super::{Layout, PageCtx};
 use crate::auth::{MaybeUser, RequestMeta, RequireUser};
 use crate::error::AppError;
 use crate::services::accounts::{self, LoginOutcome, SignupInput, SignupOutcome, Started};
+use crate::services::oidc;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -39,6 +40,18 @@ pub fn router() -> Router<AppState> {
             "/unsubscribe",
             get(unsubscribe_page).post(unsubscribe_submit),
         )
+        .route("/auth/oidc/{provider}/start", get(oidc_start))
+        .route("/auth/oidc/{provider}/callback", get(oidc_callback))
+}
+
+/// The configured sign-in providers, as (name, label) for buttons.
+fn providers(state: &AppState) -> Vec<(String, String)> {
+    state
+        .config
+        .oidc
+        .iter()
+        .map(|p| (p.name.clone(), p.label.clone()))
+        .collect()
 }
 
 /// A page with a heading and a few sentences ("Check your email").
@@ -102,16 +115,18 @@ fn to_two_factor(state: &AppState, pending: String, next: &str) -> Response {
 #[template(path = "signup.html")]
 struct SignupPage {
     l: Layout,
+    providers: Vec<(String, String)>,
     email: String,
     name: String,
     errors: FormErrors,
 }
 
-async fn signup_page(ctx: PageCtx) -> Response {
+async fn signup_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
     if ctx.user.is_some() {
         return Redirect::to("/settings").into_response();
     }
     SignupPage {
+        providers: providers(&state),
         l: ctx.layout("Create your account — CoachFlux", "signup"),
         email: String::new(),
         name: String::new(),
@@ -163,6 +178,7 @@ async fn signup_submit(
             Ok(with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 SignupPage {
+                    providers: providers(&state),
                     l: ctx.layout("Create your account — CoachFlux", "signup"),
                     email: f.email,
                     name: f.name.unwrap_or_default(),
@@ -179,6 +195,7 @@ async fn signup_submit(
 #[template(path = "login.html")]
 struct LoginPage {
     l: Layout,
+    providers: Vec<(String, String)>,
     email: String,
     next: String,
     errors: FormErrors,
@@ -189,12 +206,17 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(ctx: PageCtx, Query(q): Query<NextQuery>) -> Response {
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let next = safe_next(q.next.as_deref());
     if ctx.user.is_some() {
         return Redirect::to(&next).into_response();
     }
     LoginPage {
+        providers: providers(&state),
         l: ctx.layout("Sign in — CoachFlux", "login"),
         email: String::new(),
         next,
@@ -230,6 +252,7 @@ async fn login_submit(
             Ok(with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 LoginPage {
+                    providers: providers(&state),
                     l: ctx.layout("Sign in — CoachFlux", "login"),
                     email: f.email,
                     next,
@@ -662,4 +685,91 @@ async fn unsubscribe_submit(
         done: true,
     }
     .into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Connect
+
+#[derive(Deserialize)]
+struct OidcStartQuery {
+    next: Option<String>,
+    link: Option<String>,
+}
+
+async fn oidc_start(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(q): Query<OidcStartQuery>,
+) -> Result<Response, AppError> {
+    let linking = checked(&q.link);
+    let link_user = match (&user, linking) {
+        (Some(c), true) => Some(c.user.id.clone()),
+        (None, true) => {
+            return Err(AppError::SignInRequired {
+                next: "/settings#connected".to_owned(),
+            });
+        }
+        _ => None,
+    };
+    let next = if linking {
+        "/settings#connected".to_owned()
+    } else {
+        safe_next(q.next.as_deref())
+    };
+    let (url, sealed) = oidc::start(&state, &name, &next, link_user.as_deref()).await?;
+    let mut r = Redirect::to(&url).into_response();
+    set_cookie(
+        &state,
+        &mut r,
+        state.cookies.oidc,
+        sealed,
+        oidc::FLOW_TTL_MS,
+    );
+    Ok(r)
+}
+
+async fn oidc_callback(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    jar: CookieJar,
+    MaybeUser(user): MaybeUser,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(callback): Query<oidc::Callback>,
+) -> Result<Response, AppError> {
+    let cookie = jar.get(state.cookies.oidc).map(|c| c.value().to_owned());
+    let result = oidc::finish(
+        &state,
+        &meta,
+        &name,
+        callback,
+        cookie.as_deref(),
+        user.as_ref(),
+    )
+    .await;
+    let mut r = match result {
+        Ok(oidc::Finished::SignedIn(LoginOutcome::Started(started), next)) => signed_in(&state, &started, &next, Flash::SignedIn),
+        Ok(oidc::Finished::SignedIn(LoginOutcome::TwoFactor { pending }, next)) => to_two_factor(&state, pending, &next),
+        Ok(oidc::Finished::Linked) => redirect_with(&state, "/settings#connected", Flash::IdentityLinked),
+        Ok(oidc::Finished::EmailTaken { email }) => with_status(
+            StatusCode::CONFLICT,
+            notice(
+                &ctx,
+                "You already have an account",
+                vec![
+                    format!("There's already a CoachFlux account for {email}."),
+                    "Log in to it with your password or an email link, then connect this provider from Settings → Connected accounts.".into(),
+                ],
+                Some(("Log in", "/login")),
+            ),
+        ),
+        Err(AppError::Invalid(errors)) => {
+            let text = errors.into_iter().map(|e| e.message).collect::<Vec<_>>();
+            with_status(StatusCode::BAD_REQUEST, notice(&ctx, "Sign-in didn't work", text, Some(("Back to log in", "/login"))))
+        }
+        Err(e) => return Err(e),
+    };
+    clear_cookie(&state, &mut r, state.cookies.oidc);
+    Ok(r)
 }

@@ -25,10 +25,12 @@ pub enum Flash {
     OtherSessionsRevoked,
     TwoFactorDisabled,
     LinkInvalid,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl Flash {
-    const ALL: [Flash; 15] = [
+    const ALL: [Flash; 17] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -44,6 +46,8 @@ impl Flash {
         Flash::OtherSessionsRevoked,
         Flash::TwoFactorDisabled,
         Flash::LinkInvalid,
+        Flash::IdentityLinked,
+        Flash::IdentityUnlinked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -63,6 +67,8 @@ impl Flash {
             Flash::OtherSessionsRevoked => "other_sessions_revoked",
             Flash::TwoFactorDisabled => "two_factor_disabled",
             Flash::LinkInvalid => "link_invalid",
+            Flash::IdentityLinked => "identity_linked",
+            Flash::IdentityUnlinked => "identity_unlinked",
         }
     }
 
@@ -87,6 +93,8 @@ impl Flash {
             Flash::OtherSessionsRevoked => "All your other devices were signed out.",
             Flash::TwoFactorDisabled => "Two-factor authentication is off.",
             Flash::LinkInvalid => "That link is invalid or has expired. Please ask for a new one.",
+            Flash::IdentityLinked => "Connected. You can now sign in with it.",
+            Flash::IdentityUnlinked => "Disconnected.",
         }
     }
 

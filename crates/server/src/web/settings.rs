@@ -32,8 +32,15 @@ pub fn router() -> Router<AppState> {
         .route("/settings/2fa/confirm", post(two_factor_confirm))
         .route("/settings/2fa/disable", post(two_factor_disable))
         .route("/settings/2fa/recovery-codes", post(two_factor_regenerate))
+        .route("/settings/identities/{id}/remove", post(remove_identity))
         .route("/admin/mail", get(admin_mail))
         .route("/admin/mail/{id}", get(admin_mail_item))
+}
+
+pub struct ConnectedRow {
+    pub id: String,
+    pub label: String,
+    pub email: String,
 }
 
 pub struct DeviceRow {
@@ -57,6 +64,8 @@ struct SettingsPage {
     totp_enabled: bool,
     unused_codes: i64,
     devices: Vec<DeviceRow>,
+    connected: Vec<ConnectedRow>,
+    available: Vec<(String, String)>,
     /// Which form the errors belong to.
     section: &'static str,
     errors: FormErrors,
@@ -81,6 +90,21 @@ async fn render_settings(
             id: s.id,
         })
         .collect();
+    let links = crate::services::oidc::connections(state, &user.id).await?;
+    let connected = links
+        .connected
+        .into_iter()
+        .map(|(p, i)| ConnectedRow {
+            id: i.id,
+            label: p.label,
+            email: i.email.unwrap_or_default(),
+        })
+        .collect();
+    let available = links
+        .available
+        .into_iter()
+        .map(|p| (p.name, p.label))
+        .collect();
     let unused_codes = if user.totp_enabled {
         two_factor::unused_codes(state, user).await?
     } else {
@@ -102,6 +126,8 @@ async fn render_settings(
         totp_enabled: user.totp_enabled,
         unused_codes,
         devices,
+        connected,
+        available,
         section,
         errors,
     }
@@ -293,6 +319,25 @@ async fn revoke_others(
         "/settings#devices",
         Flash::OtherSessionsRevoked,
     ))
+}
+
+async fn remove_identity(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let result = crate::services::oidc::unlink(&state, &meta, &current.user, &id).await;
+    settle(
+        &state,
+        &ctx,
+        &current,
+        "connected",
+        result,
+        Flash::IdentityUnlinked,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -138,7 +138,9 @@ pub fn test_config_with(database_url: &str, data_dir: &Path, overrides: &[(&str,
     for (k, v) in overrides {
         env.insert(k, (*v).to_owned());
     }
-    Config::from_sources(None, |k| env.get(k).cloned()).expect("test config is valid")
+    let names: Vec<String> = env.keys().map(|k| (*k).to_owned()).collect();
+    Config::from_sources_with_names(None, |k| env.get(k).cloned(), &names)
+        .expect("test config is valid")
 }
 
 /// A fresh, empty database URL for `engine`, or `None` when PostgreSQL is unavailable outside CI.
@@ -547,4 +549,76 @@ pub fn text_of(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Connect: oidc-provider (npm) on loopback, one per test process.
+
+pub const OIDC_REDIRECT: &str = "https://coach.example.test/auth/oidc/test/callback";
+
+/// The issuer URL of the test provider, started on first use.
+pub fn oidc_issuer() -> Option<&'static str> {
+    static ISSUER: OnceLock<Result<String, String>> = OnceLock::new();
+    match ISSUER.get_or_init(start_oidc_provider) {
+        Ok(issuer) => Some(issuer.as_str()),
+        Err(reason) => {
+            if std::env::var_os("CI").is_some()
+                || std::env::var_os("COACHFLUX_REQUIRE_POSTGRES").is_some()
+            {
+                panic!("the OIDC test provider is required but could not start: {reason}");
+            }
+            eprintln!("SKIPPED (OIDC provider unavailable: {reason})");
+            None
+        }
+    }
+}
+
+fn start_oidc_provider() -> Result<String, String> {
+    use std::io::BufRead;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let e2e = root.join("e2e");
+    if !e2e.join("node_modules/oidc-provider").is_dir() {
+        return Err("e2e/node_modules/oidc-provider is missing (run: npm ci --prefix e2e)".into());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let mut child = Command::new("node")
+        .arg(e2e.join("oidc/provider.mjs"))
+        .arg(port.to_string())
+        .arg(OIDC_REDIRECT)
+        .current_dir(&e2e)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("start node: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(|e| e.to_string())?;
+    // Keep reading: a closed pipe would kill the provider on its next write.
+    std::thread::spawn(move || for _ in reader.lines() {});
+    let issuer = line
+        .trim()
+        .strip_prefix("ready ")
+        .ok_or_else(|| format!("the provider said {line:?}"))?
+        .to_owned();
+    // Stop the provider when this test process ends.
+    let script = format!(
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; kill {} 2>/dev/null",
+        std::process::id(),
+        child.id()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    // Dropping a `Child` neither waits for nor kills it; the watchdog above stops it.
+    drop(child);
+    Ok(issuer)
 }

@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod identity;
+mod oidc;
 mod ops;
 mod pages;
 mod schema;

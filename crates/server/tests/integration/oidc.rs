@@ -1,0 +1,293 @@
+//! Sign-in with OpenID Connect against a real provider (oidc-provider) on loopback, on both
+//! engines, including the ways it must fail.
+
+use crate::harness::{Browser, Engine, TestApp, extract, oidc_issuer, spawn_with};
+use crate::identity::{PASSWORD, enable_two_factor, login, signup};
+use coachflux_domain::{Clock, SystemClock};
+
+async fn app_with_provider(engine: Engine) -> Option<TestApp> {
+    let issuer = oidc_issuer()?;
+    let app = spawn_with(
+        engine,
+        &[
+            ("COACHFLUX_OIDC_TEST_ISSUER", issuer),
+            ("COACHFLUX_OIDC_TEST_CLIENT_ID", "coachflux"),
+            ("COACHFLUX_OIDC_TEST_SECRET", "coachflux-secret"),
+        ],
+    )
+    .await?;
+    // The provider stamps tokens with the real time.
+    app.clock.set(SystemClock.now_ms());
+    Some(app)
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    extract(tag, &format!(" {name}=\""), "\"")
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        location.to_owned()
+    } else {
+        let origin: String = base.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        format!("{origin}{location}")
+    }
+}
+
+/// Plays the person at the provider: follows redirects, fills the login form with `login`,
+/// accepts consent, and returns the callback path (with its query) the provider sends back.
+async fn at_provider(start: &str, login: &str) -> String {
+    let idp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let mut request = idp.get(start);
+    let mut url = start.to_owned();
+    for _ in 0..12 {
+        let r = request.send().await.unwrap();
+        if let Some(location) = r.headers().get("location") {
+            let next = absolute(&url, location.to_str().unwrap());
+            if let Some(path) = next.strip_prefix("https://coach.example.test") {
+                return path.to_owned();
+            }
+            url = next;
+            request = idp.get(&url);
+            continue;
+        }
+        let html = r.text().await.unwrap();
+        let form = extract(&html, "<form", "</form>")
+            .unwrap_or_else(|| panic!("no form at {url}:\n{html}"));
+        let action = absolute(&url, &attr(&form, "action").unwrap());
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for input in form.split("<input").skip(1) {
+            let tag = input.split('>').next().unwrap();
+            let Some(name) = attr(tag, "name") else {
+                continue;
+            };
+            let value = match name.as_str() {
+                "login" => login.to_owned(),
+                "password" => "any password".to_owned(),
+                _ => attr(tag, "value").unwrap_or_default(),
+            };
+            fields.push((name, value));
+        }
+        request = idp.post(&action).form(&fields);
+        url = action;
+    }
+    panic!("the provider never redirected back");
+}
+
+/// Starts a sign-in from `b`; returns the provider URL it was sent to.
+async fn start(b: &Browser, path: &str) -> String {
+    let r = b.get(path).await;
+    assert_eq!(r.status(), 303, "start redirects to the provider");
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn user_count(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM users").await
+}
+
+async fn signs_up_and_back_in_with_the_provider(engine: Engine) {
+    let Some(app) = app_with_provider(engine).await else {
+        return;
+    };
+    let b = app.new_browser();
+    let (_, page, _) = b.page("/login").await;
+    assert!(page.contains("Continue with Test"));
+    let to = start(&b, "/auth/oidc/test/start").await;
+    assert!(
+        to.contains("code_challenge_method=S256") && to.contains("nonce=") && to.contains("state="),
+        "{to}"
+    );
+    let callback = at_provider(&to, "alice").await;
+    let (status, _, location) = b.page(&callback).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    assert_eq!(b.get("/settings").await.status(), 200, "signed in");
+    let (email, verified, password): (String, i64, Option<String>) =
+        sqlx::query_as("SELECT email, email_verified, password_hash FROM users")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (email.as_str(), verified, password),
+        ("alice@idp.example", 1, None)
+    );
+    let (issuer, subject): (String, String) =
+        sqlx::query_as("SELECT issuer, subject FROM oauth_identities")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (issuer.as_str(), subject.as_str()),
+        (oidc_issuer().unwrap(), "alice")
+    );
+
+    b.submit("/logout", &[]).await;
+    let to = start(&b, "/auth/oidc/test/start?next=/settings").await;
+    let callback = at_provider(&to, "alice").await;
+    let (_, _, location) = b.page(&callback).await;
+    assert_eq!(location.as_deref(), Some("/settings"));
+    assert_eq!(user_count(&app).await, 1, "the same account");
+    app.stop().await;
+}
+
+async fn an_email_match_never_links_an_account_by_itself(engine: Engine) {
+    let Some(app) = app_with_provider(engine).await else {
+        return;
+    };
+    let b = app.new_browser();
+    let uid = signup(&app, &b, "bob@idp.example").await;
+    b.submit("/logout", &[]).await;
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "bob").await;
+    let (status, page, _) = b.page(&callback).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("You already have an account"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_identities").await, 0);
+    assert_eq!(b.get("/settings").await.status(), 303, "not signed in");
+
+    // Linking needs the account signed in.
+    let (status, _, location) = b.page("/auth/oidc/test/start?link=1").await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().starts_with("/login"));
+    assert_eq!(login(&b, "bob@idp.example", PASSWORD).await.0, 303);
+    let to = start(&b, "/auth/oidc/test/start?link=1").await;
+    let callback = at_provider(&to, "bob").await;
+    let (_, _, location) = b.page(&callback).await;
+    assert_eq!(location.as_deref(), Some("/settings#connected"));
+    let (_, page, _) = b.page("/settings").await;
+    assert!(page.contains("Connected accounts") && page.contains("bob@idp.example"));
+    b.submit("/logout", &[]).await;
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "bob").await;
+    assert_eq!(b.page(&callback).await.0, 303);
+    let owner: String = sqlx::query_scalar("SELECT user_id FROM oauth_identities")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(owner, uid);
+    app.stop().await;
+}
+
+/// Asserts the callback is refused with the generic page and signs nobody in.
+async fn refused(app: &TestApp, b: &Browser, callback: &str) {
+    let (status, page, _) = b.page(callback).await;
+    assert_eq!(status, 400, "{callback}");
+    assert!(page.contains("Signing in with Test didn't work"));
+    assert_eq!(
+        b.get("/settings").await.status(),
+        303,
+        "nobody is signed in"
+    );
+    assert_eq!(user_count(app).await, 0);
+}
+
+fn replace_param(url: &str, name: &str, value: &str) -> String {
+    let start = url.find(&format!("{name}=")).unwrap() + name.len() + 1;
+    let end = url[start..].find('&').map_or(url.len(), |i| start + i);
+    format!("{}{}{}", &url[..start], value, &url[end..])
+}
+
+async fn every_tampered_or_stale_answer_is_refused(engine: Engine) {
+    let Some(app) = app_with_provider(engine).await else {
+        return;
+    };
+    // Tampered state.
+    let b = app.new_browser();
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "carol").await;
+    let state = extract(&callback, "state=", "&").unwrap();
+    refused(&app, &b, &callback.replace(&state, "forged-state")).await;
+    // The callback in a browser that never started the flow.
+    let thief = app.new_browser();
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "carol").await;
+    refused(&app, &thief, &callback).await;
+    // The provider's own error.
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let state = extract(&format!("{to}&"), "state=", "&").unwrap();
+    refused(
+        &app,
+        &b,
+        &format!("/auth/oidc/test/callback?error=access_denied&state={state}"),
+    )
+    .await;
+    // A nonce other than ours in the ID token.
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&replace_param(&to, "nonce", "someone-elses-nonce"), "carol").await;
+    refused(&app, &b, &callback).await;
+    // A code issued to another client (its tokens' audience is not ours).
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&replace_param(&to, "client_id", "another-app"), "carol").await;
+    refused(&app, &b, &callback).await;
+    // An expired ID token: the provider's tokens live 60 s.
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "carol").await;
+    app.clock.advance_ms(5 * 60_000);
+    refused(&app, &b, &callback).await;
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'login_failure'")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    let all = reasons.join("\n");
+    for reason in [
+        "state mismatch",
+        "no flow cookie",
+        "provider error",
+        "ID token",
+        "token endpoint",
+    ] {
+        assert!(all.contains(reason), "an audit row says {reason:?}:\n{all}");
+    }
+    app.stop().await;
+}
+
+async fn two_factor_still_applies_after_the_provider(engine: Engine) {
+    let Some(app) = app_with_provider(engine).await else {
+        return;
+    };
+    let b = app.new_browser();
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "dave").await;
+    b.page(&callback).await;
+    enable_two_factor(&app, &b).await;
+    b.submit("/logout", &[]).await;
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "dave").await;
+    let (_, _, location) = b.page(&callback).await;
+    assert_eq!(location.as_deref(), Some("/login/2fa?next=%2F"));
+    assert_eq!(b.get("/settings").await.status(), 303);
+    app.stop().await;
+}
+
+macro_rules! on_both_engines {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::harness::Engine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(crate::harness::Engine::Postgres).await;
+            }
+        }
+    };
+}
+
+on_both_engines!(signs_up_and_back_in_with_the_provider);
+on_both_engines!(an_email_match_never_links_an_account_by_itself);
+on_both_engines!(every_tampered_or_stale_answer_is_refused);
+on_both_engines!(two_factor_still_applies_after_the_provider);
+
+crate::dual_test! {
+    async fn providers_appear_only_when_configured(app) {
+        let (_, page, _) = app.browser.page("/login").await;
+        assert!(!page.contains("Continue with"));
+        assert_eq!(app.browser.get("/auth/oidc/google/start").await.status(), 404);
+        app.stop().await;
+    }
+}
