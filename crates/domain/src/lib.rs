@@ -2,11 +2,16 @@
 //! database, so every rule can be unit-tested directly.
 
 pub mod clock;
+pub mod coach;
+pub mod compass;
+pub mod dates;
 pub mod email;
+pub mod engine;
 pub mod frameworks;
 pub mod ids;
 pub mod password;
 pub mod random;
+pub mod safety;
 pub mod totp;
 
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};

@@ -45,6 +45,7 @@ pub struct CookieNames {
     pub magic: &'static str,
     pub flash: &'static str,
     pub oidc: &'static str,
+    pub anonymous: &'static str,
 }
 
 impl CookieNames {
@@ -59,6 +60,7 @@ impl CookieNames {
                 magic: "__Host-cf_magic",
                 flash: "__Host-cf_flash",
                 oidc: "__Host-cf_oidc",
+                anonymous: "__Host-cf_anon",
             }
         } else {
             Self {
@@ -70,6 +72,7 @@ impl CookieNames {
                 magic: "cf_magic",
                 flash: "cf_flash",
                 oidc: "cf_oidc",
+                anonymous: "cf_anon",
             }
         }
     }
@@ -210,6 +213,8 @@ pub struct RequestMeta {
     pub user_agent: String,
     /// The long-lived device cookie's value, if the browser has one.
     pub device_cookie: Option<String>,
+    /// The visitor id of this browser's anonymous coaching sessions, if any.
+    pub anonymous_id: Option<String>,
 }
 
 impl FromRequestParts<AppState> for RequestMeta {
@@ -231,14 +236,20 @@ impl FromRequestParts<AppState> for RequestMeta {
             .chars()
             .take(300)
             .collect();
-        let device_cookie = CookieJar::from_headers(&parts.headers)
+        let jar = CookieJar::from_headers(&parts.headers);
+        let device_cookie = jar
             .get(state.cookies.device)
+            .map(|c| c.value().to_owned())
+            .filter(|v| v.len() == 43);
+        let anonymous_id = jar
+            .get(state.cookies.anonymous)
             .map(|c| c.value().to_owned())
             .filter(|v| v.len() == 43);
         Ok(RequestMeta {
             ip,
             user_agent,
             device_cookie,
+            anonymous_id,
         })
     }
 }

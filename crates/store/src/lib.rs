@@ -2,9 +2,12 @@
 //! PostgreSQL through sqlx's `Any` driver; where the engines differ, [`Engine`] branches in one
 //! small place.
 
+pub mod action_items;
 pub mod audit;
 pub mod auth_sessions;
+pub mod coaching;
 mod connect;
+pub mod events;
 pub mod frameworks;
 mod migrate;
 pub mod oauth_identities;

@@ -353,6 +353,10 @@ pub async fn start_session(
         enqueue(state, conn, &msg).await?;
     }
     users::record_login(conn, &user.id, now).await?;
+    // A visitor who signs up or in from this browser keeps the sessions they started.
+    if let Some(anonymous_id) = &meta.anonymous_id {
+        super::coaching::migrate_anonymous(conn, anonymous_id, &user.id, now).await?;
+    }
     if method != "signup" {
         audit::record(
             conn,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod coaching;
 pub mod limits;
 pub mod oidc;
 pub mod two_factor;

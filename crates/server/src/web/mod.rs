@@ -2,6 +2,7 @@
 
 mod account;
 pub mod assets;
+mod coaching;
 mod errors;
 pub mod flash;
 pub mod forms;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/frameworks", get(pages::frameworks))
         .route("/frameworks/{id}", get(pages::framework))
         .merge(account::router())
+        .merge(coaching::router())
         .merge(settings::router())
         .merge(assets::router())
 }

@@ -44,11 +44,13 @@ pub async fn frameworks(
 pub struct FrameworkPage {
     l: Layout,
     f: FrameworkRecord,
+    locked: Option<crate::services::coaching::Locked>,
 }
 
 pub async fn framework(
     State(state): State<AppState>,
     ctx: PageCtx,
+    actor: crate::services::coaching::Actor,
     Path(id): Path<String>,
 ) -> Result<FrameworkPage, AppError> {
     // Ids are upper-case; accept /frameworks/grow as well.
@@ -63,6 +65,7 @@ pub async fn framework(
             format!("{} — {} — CoachFlux", f.framework.name, f.framework.tagline),
             "frameworks",
         ),
+        locked: crate::services::coaching::entitlement(&actor, &f.framework).err(),
         f,
     })
 }

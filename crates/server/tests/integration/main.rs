@@ -4,6 +4,7 @@
 mod harness;
 
 mod cli;
+mod coaching;
 mod identity;
 mod oidc;
 mod ops;

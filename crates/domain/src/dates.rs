@@ -1,0 +1,838 @@
+//! Due dates from the plain phrases people write on action items ("Call Sam by Friday").
+//!
+//! Everything works in whole UTC days and takes `now_ms` as an argument, so the same sentence
+//! always gives the same date, in tests and in scheduled jobs alike. A due date is the *end* of
+//! its day, so that "by Friday" is still not overdue on Friday afternoon.
+//!
+//! Slash dates ("01/02/2026") are deliberately not parsed: half the world reads them day-first
+//! and half month-first, and a silently wrong deadline is worse than none.
+
+use crate::clock::DAY_MS;
+
+/// A due date: the end of the due day (23:59:59.999 UTC) in ms, and the words that named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub at_ms: i64,
+    pub phrase: String,
+}
+
+const MONTH_ABBREVIATIONS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAY_ABBREVIATIONS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const FRIDAY: u32 = 4;
+
+/// The longest phrase understood is "due by the end of next week" (6 words); `split_due`
+/// never needs to look further back than this.
+const MAX_PHRASE_WORDS: usize = 8;
+/// An `i64` of milliseconds spans about ±292 million years; clamping inputs just beyond that
+/// keeps the day arithmetic itself from overflowing.
+const MAX_YEAR: i64 = 300_000_000;
+/// "In 5000 days" is a typo, not a deadline, and the cap keeps the arithmetic far from overflow.
+const MAX_COUNT: i64 = 999;
+/// Weekday abbreviations that are also ordinary English words: alone at the end of a sentence
+/// ("Sit in the sun") they are far more likely to be the word than the day.
+const AMBIGUOUS_ABBREVIATIONS: [&str; 4] = ["mon", "wed", "sat", "sun"];
+
+/// Parses a phrase that is only a date: "today", "tonight", "tomorrow", "Friday", "by Friday",
+/// "on Friday", "this Friday", "next Friday" (the Friday of next week, weeks running Monday to
+/// Sunday), "next week" (Friday of next week: a working-week deadline), "this week" / "end of
+/// the week" (the coming Friday, today if it is Friday), "end of next week", "in 3 days",
+/// "in three days", "in a day", "in 2 weeks", "in a fortnight", "in a month" (same day number,
+/// clamped to the month's length), "end of the month", "next month" (the 1st of next month),
+/// ISO "2026-02-01", and "1 Feb", "1st February", "February 1", "Feb 1st" with an optional year
+/// (without one: this year, or next year if that day has passed).
+///
+/// A bare weekday, or one after "by", "on" or "this", is the coming occurrence, today included.
+/// Case-insensitive, tolerant of extra spaces and surrounding punctuation. `None` when the
+/// phrase is not a date.
+pub fn parse_due(phrase: &str, now_ms: i64) -> Option<Due> {
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    due_from_words(&words, now_ms)
+}
+
+/// Finds a due-date phrase at the END of a sentence ("Email Priya the draft by next Tuesday.")
+/// and returns the rest as the title ("Email Priya the draft") plus the [`Due`]. The longest
+/// date phrase wins, so "by" and "next" go with the date rather than the title. `None` when no
+/// date phrase ends the sentence, or when the whole sentence is the date and no title is left.
+pub fn split_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    // Starting at 0 lets a sentence that is only a date ("by next Friday") claim all its words,
+    // instead of leaving "by" behind as a title.
+    let earliest = words.len().saturating_sub(MAX_PHRASE_WORDS);
+    for start in earliest..words.len() {
+        let first = normalise_word(words[start]);
+        // A stray dash or comma belongs with the title's punctuation, not inside the phrase.
+        if first.is_empty() {
+            continue;
+        }
+        if start + 1 == words.len() && AMBIGUOUS_ABBREVIATIONS.contains(&first.as_str()) {
+            continue;
+        }
+        if let Some(due) = due_from_words(&words[start..], now_ms) {
+            let title = words[..start]
+                .join(" ")
+                .trim_end_matches(|c: char| {
+                    c.is_whitespace()
+                        || matches!(c, ',' | ';' | ':' | '-' | '\u{2013}' | '\u{2014}')
+                })
+                .to_owned();
+            return (!title.is_empty()).then_some((title, due));
+        }
+    }
+    None
+}
+
+/// "Fri 16 Jan 2026" style short label for pages.
+pub fn label(at_ms: i64) -> String {
+    let (y, m, d) = ymd(at_ms);
+    format!(
+        "{} {d} {} {y}",
+        WEEKDAY_ABBREVIATIONS[weekday(at_ms) as usize],
+        MONTH_ABBREVIATIONS[(m - 1) as usize]
+    )
+}
+
+/// (year, month 1-12, day 1-31) of a UTC ms time.
+pub fn ymd(ms: i64) -> (i64, u32, u32) {
+    civil_from_days(ms.div_euclid(DAY_MS))
+}
+
+/// The start (00:00 UTC) of a day, in ms. Out-of-range months and days roll over the way
+/// JavaScript's `Date.UTC` does (month 13 is January of the next year, day 0 the last day of the
+/// previous month), because the arithmetic is linear and callers adding months rely on it.
+/// Years beyond what an `i64` of milliseconds can hold saturate instead of overflowing.
+pub fn from_ymd(y: i64, m: u32, d: u32) -> i64 {
+    days_from_ymd(y.clamp(-MAX_YEAR, MAX_YEAR), m, d).saturating_mul(DAY_MS)
+}
+
+/// Day of the week of a UTC ms time: 0 = Monday .. 6 = Sunday.
+pub fn weekday(ms: i64) -> u32 {
+    weekday_of_day(ms.div_euclid(DAY_MS))
+}
+
+/// Day 0 (1970-01-01) was a Thursday, which is 3 counting from Monday.
+fn weekday_of_day(day: i64) -> u32 {
+    (day + 3).rem_euclid(7) as u32
+}
+
+/// Days since 1970-01-01 with month and day normalised first (see [`from_ymd`]).
+fn days_from_ymd(y: i64, m: u32, d: u32) -> i64 {
+    let months = y.saturating_mul(12) + i64::from(m) - 1;
+    let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    days_from_civil(y, m, 1) + i64::from(d) - 1
+}
+
+/// Howard Hinnant's days_from_civil: proleptic Gregorian date to days since 1970-01-01, for
+/// `m` in 1..=12. Years are counted from March so that the leap day falls at the end.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Howard Hinnant's civil_from_days: the inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    // Both are small by construction: 1..=12 and 1..=31.
+    (y, m as u32, d as u32)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn due_from_words(words: &[&str], now_ms: i64) -> Option<Due> {
+    let normalised: Vec<String> = words
+        .iter()
+        .map(|w| normalise_word(w))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let normalised: Vec<&str> = normalised.iter().map(String::as_str).collect();
+    let day = day_of(&normalised, now_ms.div_euclid(DAY_MS))?;
+    let at_ms = day.checked_mul(DAY_MS)?.checked_add(DAY_MS - 1)?;
+    let phrase = words
+        .join(" ")
+        .trim_matches(|c| is_edge_punctuation(c) || is_dash(c))
+        .to_owned();
+    Some(Due { at_ms, phrase })
+}
+
+fn is_edge_punctuation(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '.' | ','
+                | '!'
+                | '?'
+                | ';'
+                | ':'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '"'
+                | '\''
+                | '\u{2018}'
+                | '\u{2019}'
+                | '\u{201C}'
+                | '\u{201D}'
+        )
+}
+
+fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2013}' | '\u{2014}')
+}
+
+/// Lower-cased, with surrounding punctuation removed. Inner punctuation stays, so that
+/// "Friday's" is not mistaken for "Friday" and ISO dates keep their dashes. Edge dashes stay
+/// too, so that "-3" is not read as 3; a word that is only dashes is empty.
+fn normalise_word(word: &str) -> String {
+    let word = word.trim_matches(is_edge_punctuation);
+    if word.chars().all(is_dash) {
+        return String::new();
+    }
+    word.to_lowercase()
+}
+
+/// The due day (days since 1970-01-01) named by normalised words, relative to `today`.
+fn day_of(words: &[&str], today: i64) -> Option<i64> {
+    let words = match words {
+        ["due", "by" | "on", rest @ ..] | ["due" | "by" | "on", rest @ ..] => rest,
+        // "at" only makes sense before "the end of ...".
+        ["at", rest @ ..] if matches!(rest.first(), Some(&("the" | "end"))) => rest,
+        _ => words,
+    };
+    match words {
+        ["today" | "tonight"] => Some(today),
+        ["tomorrow"] => Some(today + 1),
+        ["this", "week"] => Some(coming(today, FRIDAY)),
+        ["next", "week"] => Some(in_next_week(today, FRIDAY)),
+        ["this", "month"] => Some(end_of_month(today, 0)),
+        ["next", "month"] => Some(end_of_month(today, 0) + 1),
+        ["next", day] => Some(in_next_week(today, weekday_named(day)?)),
+        [day, "next", "week"] => Some(in_next_week(today, weekday_named(day)?)),
+        [day] | ["this" | "coming", day] | ["this", "coming", day]
+            if weekday_named(day).is_some() =>
+        {
+            Some(coming(today, weekday_named(day)?))
+        }
+        ["in" | "within", rest @ ..] => after(rest, today),
+        ["end", "of", rest @ ..] | ["the", "end", "of", rest @ ..] => end_of(rest, today),
+        _ => calendar_date(words, today),
+    }
+}
+
+/// The next day (today included) that falls on `weekday`.
+fn coming(today: i64, weekday: u32) -> i64 {
+    today + i64::from((weekday + 7 - weekday_of_day(today)) % 7)
+}
+
+/// `weekday` in the Monday-to-Sunday week after this one.
+fn in_next_week(today: i64, weekday: u32) -> i64 {
+    today + 7 - i64::from(weekday_of_day(today)) + i64::from(weekday)
+}
+
+/// The last day of the month `months_ahead` after today's.
+fn end_of_month(today: i64, months_ahead: i64) -> i64 {
+    let (y, m, _) = civil_from_days(today);
+    let months = y * 12 + i64::from(m) - 1 + months_ahead;
+    let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    days_from_civil(y, m, 1) + i64::from(days_in_month(y, m as u32)) - 1
+}
+
+/// The same day number `months` later, clamped to that month's length (Jan 31 + 1 month is
+/// Feb 28), which is what people mean by "in a month" near a month's end.
+fn add_months(today: i64, months: i64) -> i64 {
+    let (y, m, d) = civil_from_days(today);
+    let total = y * 12 + i64::from(m) - 1 + months;
+    let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    let d = d.min(days_in_month(y, m as u32));
+    days_from_civil(y, m, i64::from(d))
+}
+
+/// "3 days", "a fortnight", "two weeks' time", "a couple of months" after `in`/`within`.
+fn after(words: &[&str], today: i64) -> Option<i64> {
+    let (count, rest) = match words {
+        ["a", "couple", "of", rest @ ..] => (2, rest),
+        ["a" | "an", rest @ ..] => (1, rest),
+        [n, rest @ ..] => (count_named(n)?, rest),
+        [] => return None,
+    };
+    let unit = match rest {
+        [unit] | [unit, "time"] => *unit,
+        _ => return None,
+    };
+    match unit {
+        "day" | "days" => Some(today + count),
+        "week" | "weeks" => Some(today + 7 * count),
+        "fortnight" | "fortnights" => Some(today + 14 * count),
+        "month" | "months" => Some(add_months(today, count)),
+        "year" | "years" => Some(add_months(today, 12 * count)),
+        _ => None,
+    }
+}
+
+/// "end of" + the week (the coming Friday), next week, the month, next month, the year, the day.
+fn end_of(words: &[&str], today: i64) -> Option<i64> {
+    match words {
+        ["day" | "today"] | ["the", "day"] => Some(today),
+        ["week"] | ["the" | "this", "week"] => Some(coming(today, FRIDAY)),
+        ["next", "week"] => Some(in_next_week(today, FRIDAY)),
+        ["month"] | ["the" | "this", "month"] => Some(end_of_month(today, 0)),
+        ["next", "month"] => Some(end_of_month(today, 1)),
+        ["year"] | ["the" | "this", "year"] => {
+            let (y, _, _) = civil_from_days(today);
+            Some(days_from_civil(y, 12, 31))
+        }
+        _ => None,
+    }
+}
+
+/// ISO "2026-02-01", or a day and a month in either order with an optional year: "1 Feb",
+/// "1st of February 2027", "February 1, 2027", "the 1st of March". A leading weekday, as in our
+/// own labels ("Fri 16 Jan 2026"), is accepted only when it matches the date.
+fn calendar_date(words: &[&str], today: i64) -> Option<i64> {
+    if let [iso] = words {
+        return iso_date(iso);
+    }
+    if let [day, rest @ ..] = words
+        && let Some(named) = weekday_named(day)
+    {
+        let date = calendar_date(rest, today)?;
+        return (weekday_of_day(date) == named).then_some(date);
+    }
+    let words = words.strip_prefix(&["the"]).unwrap_or(words);
+    let (day, month, year) = match words {
+        [d, "of", m, rest @ ..] | [d, m, rest @ ..] if day_number(d).is_some() => {
+            (day_number(d)?, month_named(m)?, rest)
+        }
+        [m, d, rest @ ..] => (day_number(d)?, month_named(m)?, rest),
+        _ => return None,
+    };
+    match year {
+        [] => {
+            let (this_year, _, _) = civil_from_days(today);
+            // Feb 29 may be up to eight years away (1896 to 1904); anything else is this year
+            // or next.
+            (this_year..=this_year + 8)
+                .filter(|&y| day <= days_in_month(y, month))
+                .map(|y| days_from_civil(y, i64::from(month), i64::from(day)))
+                .find(|&date| date >= today)
+        }
+        [y] => {
+            let y = year_number(y)?;
+            (day <= days_in_month(y, month))
+                .then(|| days_from_civil(y, i64::from(month), i64::from(day)))
+        }
+        _ => None,
+    }
+}
+
+/// Strict ISO 8601 calendar date, YYYY-MM-DD.
+fn iso_date(word: &str) -> Option<i64> {
+    let mut parts = word.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let y = year_number(y)?;
+    let m: u32 = digits(m)?;
+    let d: u32 = digits(d)?;
+    ((1..=12).contains(&m) && (1..=days_in_month(y, m)).contains(&d))
+        .then(|| days_from_civil(y, i64::from(m), i64::from(d)))
+}
+
+/// Parses ASCII digits only, so that signs and spaces never sneak through `str::parse`.
+fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn year_number(word: &str) -> Option<i64> {
+    (word.len() == 4).then(|| digits(word)).flatten()
+}
+
+/// "1", "01", "1st", "22nd", "3rd", "4th": 1..=31.
+fn day_number(word: &str) -> Option<u32> {
+    let number = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|suffix| word.strip_suffix(suffix))
+        .unwrap_or(word);
+    let n: u32 = if number.len() <= 2 {
+        digits(number)?
+    } else {
+        return None;
+    };
+    (1..=31).contains(&n).then_some(n)
+}
+
+fn month_named(word: &str) -> Option<u32> {
+    Some(match word {
+        "jan" | "january" => 1,
+        "feb" | "february" => 2,
+        "mar" | "march" => 3,
+        "apr" | "april" => 4,
+        "may" => 5,
+        "jun" | "june" => 6,
+        "jul" | "july" => 7,
+        "aug" | "august" => 8,
+        "sep" | "sept" | "september" => 9,
+        "oct" | "october" => 10,
+        "nov" | "november" => 11,
+        "dec" | "december" => 12,
+        _ => return None,
+    })
+}
+
+fn weekday_named(word: &str) -> Option<u32> {
+    Some(match word {
+        "monday" | "mon" => 0,
+        "tuesday" | "tue" | "tues" => 1,
+        "wednesday" | "wed" => 2,
+        "thursday" | "thu" | "thur" | "thurs" => 3,
+        "friday" | "fri" => 4,
+        "saturday" | "sat" => 5,
+        "sunday" | "sun" => 6,
+        _ => return None,
+    })
+}
+
+fn count_named(word: &str) -> Option<i64> {
+    let n = match word {
+        "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        "eleven" => 11,
+        "twelve" => 12,
+        "thirteen" => 13,
+        "fourteen" => 14,
+        "fifteen" => 15,
+        "sixteen" => 16,
+        "seventeen" => 17,
+        "eighteen" => 18,
+        "nineteen" => 19,
+        "twenty" => 20,
+        "thirty" => 30,
+        _ if word.len() <= 3 => digits(word)?,
+        _ => return None,
+    };
+    // "In 0 days" is not something people write on purpose.
+    (1..=MAX_COUNT).contains(&n).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-01-15T10:00:00Z, a Thursday.
+    const NOW: i64 = 1_768_471_200_000;
+
+    fn end(y: i64, m: u32, d: u32) -> i64 {
+        from_ymd(y, m, d) + DAY_MS - 1
+    }
+
+    fn due(phrase: &str) -> Option<i64> {
+        parse_due(phrase, NOW).map(|d| d.at_ms)
+    }
+
+    #[track_caller]
+    fn assert_due(phrase: &str, y: i64, m: u32, d: u32) {
+        assert_eq!(
+            due(phrase).map(label),
+            Some(label(end(y, m, d))),
+            "phrase {phrase:?}"
+        );
+        assert_eq!(due(phrase), Some(end(y, m, d)), "phrase {phrase:?}");
+    }
+
+    #[test]
+    fn now_is_a_thursday_in_january_2026() {
+        assert_eq!(ymd(NOW), (2026, 1, 15));
+        assert_eq!(weekday(NOW), 3);
+        assert_eq!(from_ymd(2026, 1, 15) + 10 * crate::clock::HOUR_MS, NOW);
+    }
+
+    #[test]
+    fn civil_conversions_round_trip_across_eras_and_leap_days() {
+        assert_eq!(from_ymd(1970, 1, 1), 0);
+        assert_eq!(ymd(0), (1970, 1, 1));
+        assert_eq!(ymd(-1), (1969, 12, 31));
+        assert_eq!(weekday(0), 3);
+        assert_eq!(ymd(from_ymd(2000, 2, 29)), (2000, 2, 29));
+        assert_eq!(ymd(from_ymd(2100, 2, 29)), (2100, 3, 1));
+        assert_eq!(ymd(from_ymd(1600, 3, 1)), (1600, 3, 1));
+        for day in -800_000..800_000_i64 {
+            let ms = day * DAY_MS;
+            let (y, m, d) = ymd(ms);
+            assert_eq!(from_ymd(y, m, d), ms);
+            assert_eq!(ymd(ms + DAY_MS - 1), (y, m, d));
+        }
+    }
+
+    #[test]
+    fn from_ymd_rolls_over_like_date_utc() {
+        assert_eq!(from_ymd(2026, 13, 1), from_ymd(2027, 1, 1));
+        assert_eq!(from_ymd(2026, 3, 0), from_ymd(2026, 2, 28));
+        assert_eq!(from_ymd(2026, 0, 1), from_ymd(2025, 12, 1));
+        assert_eq!(from_ymd(2026, 1, 32), from_ymd(2026, 2, 1));
+    }
+
+    #[test]
+    fn labels_are_short_and_day_first() {
+        assert_eq!(label(NOW), "Thu 15 Jan 2026");
+        assert_eq!(label(end(2026, 1, 16)), "Fri 16 Jan 2026");
+        assert_eq!(label(from_ymd(2024, 2, 29)), "Thu 29 Feb 2024");
+        assert_eq!(label(0), "Thu 1 Jan 1970");
+    }
+
+    #[test]
+    fn today_tonight_tomorrow() {
+        assert_due("today", 2026, 1, 15);
+        assert_due("Tonight", 2026, 1, 15);
+        assert_due("by tomorrow", 2026, 1, 16);
+        assert_due("  TOMORROW!  ", 2026, 1, 16);
+        assert_due("end of day", 2026, 1, 15);
+        assert_eq!(due("by Friday"), Some(end(2026, 1, 16)));
+        assert_eq!(due("by Friday"), Some(1_768_607_999_999));
+    }
+
+    #[test]
+    fn weekdays_are_the_coming_occurrence_today_included() {
+        assert_due("Friday", 2026, 1, 16);
+        assert_due("by Friday.", 2026, 1, 16);
+        assert_due("on friday", 2026, 1, 16);
+        assert_due("this Friday", 2026, 1, 16);
+        assert_due("due by Fri", 2026, 1, 16);
+        assert_due("Thursday", 2026, 1, 15);
+        assert_due("by thurs", 2026, 1, 15);
+        assert_due("Wednesday", 2026, 1, 21);
+        assert_due("on Monday", 2026, 1, 19);
+        assert_due("Sunday", 2026, 1, 18);
+        assert_due("this coming Tuesday", 2026, 1, 20);
+    }
+
+    #[test]
+    fn next_weekday_is_in_next_monday_to_sunday_week() {
+        assert_due("next Friday", 2026, 1, 23);
+        assert_due("by next Friday", 2026, 1, 23);
+        assert_due("next Thursday", 2026, 1, 22);
+        assert_due("next Monday", 2026, 1, 19);
+        assert_due("next Sunday", 2026, 1, 25);
+        assert_due("Friday next week", 2026, 1, 23);
+        // On a Sunday, next week starts tomorrow.
+        let sunday = from_ymd(2026, 1, 18) + 1;
+        assert_eq!(
+            parse_due("next Monday", sunday).map(|d| d.at_ms),
+            Some(end(2026, 1, 19))
+        );
+    }
+
+    #[test]
+    fn weeks_end_on_friday() {
+        assert_due("next week", 2026, 1, 23);
+        assert_due("end of next week", 2026, 1, 23);
+        assert_due("by the end of next week", 2026, 1, 23);
+        assert_due("this week", 2026, 1, 16);
+        assert_due("end of the week", 2026, 1, 16);
+        assert_due("by the end of the week", 2026, 1, 16);
+        assert_due("at the end of this week", 2026, 1, 16);
+        let friday = from_ymd(2026, 1, 16) + 1;
+        assert_eq!(
+            parse_due("end of the week", friday).map(|d| d.at_ms),
+            Some(end(2026, 1, 16))
+        );
+        // At the weekend, the working week has gone: the coming Friday it is.
+        let saturday = from_ymd(2026, 1, 17);
+        assert_eq!(
+            parse_due("this week", saturday).map(|d| d.at_ms),
+            Some(end(2026, 1, 23))
+        );
+    }
+
+    #[test]
+    fn counted_days_weeks_and_months() {
+        assert_due("in 3 days", 2026, 1, 18);
+        assert_due("in three days", 2026, 1, 18);
+        assert_due("in a day", 2026, 1, 16);
+        assert_due("in 1 day", 2026, 1, 16);
+        assert_due("within 10 days", 2026, 1, 25);
+        assert_due("in 2 weeks", 2026, 1, 29);
+        assert_due("in two weeks' time", 2026, 1, 29);
+        assert_due("in a week", 2026, 1, 22);
+        assert_due("in a fortnight", 2026, 1, 29);
+        assert_due("in a couple of days", 2026, 1, 17);
+        assert_due("in a month", 2026, 2, 15);
+        assert_due("in 2 months", 2026, 3, 15);
+        assert_due("in twelve months", 2027, 1, 15);
+        assert_due("in a year", 2027, 1, 15);
+        assert_eq!(due("in 0 days"), None);
+        assert_eq!(due("in 1000 days"), None);
+        assert_eq!(due("in -3 days"), None);
+        assert_eq!(due("in 3"), None);
+    }
+
+    #[test]
+    fn months_clamp_to_their_length() {
+        let jan_31 = from_ymd(2026, 1, 31) + 10 * crate::clock::HOUR_MS;
+        let at = |p: &str| parse_due(p, jan_31).map(|d| d.at_ms);
+        assert_eq!(at("in a month"), Some(end(2026, 2, 28)));
+        assert_eq!(at("in 2 months"), Some(end(2026, 3, 31)));
+        assert_eq!(at("in 3 months"), Some(end(2026, 4, 30)));
+        let leap = from_ymd(2028, 1, 31);
+        assert_eq!(
+            parse_due("in a month", leap).map(|d| d.at_ms),
+            Some(end(2028, 2, 29))
+        );
+        let dec_31 = from_ymd(2026, 12, 31);
+        assert_eq!(
+            parse_due("in 2 months", dec_31).map(|d| d.at_ms),
+            Some(end(2027, 2, 28))
+        );
+    }
+
+    #[test]
+    fn month_ends_and_next_month() {
+        assert_due("end of the month", 2026, 1, 31);
+        assert_due("by end of month", 2026, 1, 31);
+        assert_due("this month", 2026, 1, 31);
+        assert_due("end of next month", 2026, 2, 28);
+        assert_due("next month", 2026, 2, 1);
+        assert_due("by the end of the year", 2026, 12, 31);
+        let dec = from_ymd(2026, 12, 10);
+        assert_eq!(
+            parse_due("next month", dec).map(|d| d.at_ms),
+            Some(end(2027, 1, 1))
+        );
+    }
+
+    #[test]
+    fn calendar_dates() {
+        assert_due("2026-02-01", 2026, 2, 1);
+        assert_due("by 2026-02-01.", 2026, 2, 1);
+        assert_due("1 Feb", 2026, 2, 1);
+        assert_due("1st February", 2026, 2, 1);
+        assert_due("February 1", 2026, 2, 1);
+        assert_due("Feb 1st", 2026, 2, 1);
+        assert_due("on the 1st of March", 2026, 3, 1);
+        assert_due("February 1, 2027", 2027, 2, 1);
+        assert_due("1 Feb 2027", 2027, 2, 1);
+        assert_due("Sept 22nd", 2026, 9, 22);
+        assert_due("15 Jan", 2026, 1, 15);
+        // Our own labels read back.
+        assert_due("Fri 16 Jan 2026", 2026, 1, 16);
+        assert_eq!(due("Sat 16 Jan 2026"), None);
+    }
+
+    #[test]
+    fn dates_already_past_roll_to_next_year() {
+        assert_due("1 Jan", 2027, 1, 1);
+        assert_due("by January 14th", 2027, 1, 14);
+        assert_due("29 Feb", 2028, 2, 29);
+        // An explicit year is taken as written, even in the past: that is an overdue item.
+        assert_due("1 Jan 2026", 2026, 1, 1);
+    }
+
+    #[test]
+    fn invalid_calendar_dates_are_not_dates() {
+        assert_eq!(due("2026-02-30"), None);
+        assert_eq!(due("2026-13-01"), None);
+        assert_eq!(due("2026-2-1"), None);
+        assert_eq!(due("30 Feb 2026"), None);
+        assert_eq!(due("32 Jan"), None);
+        assert_eq!(due("0 Jan"), None);
+        assert_eq!(due("+1 Jan"), None);
+    }
+
+    #[test]
+    fn slashes_are_never_parsed() {
+        assert_eq!(due("01/02/2026"), None);
+        assert_eq!(due("by 1/2"), None);
+    }
+
+    #[test]
+    fn non_dates_are_none() {
+        for phrase in [
+            "",
+            "   ",
+            "banana",
+            "in the office",
+            "Friday's meeting notes",
+            "by",
+            "next",
+            "next time",
+            "May",
+            "in May",
+            "soon",
+            "someday",
+            "in a while",
+            "week",
+            "end of the road",
+        ] {
+            assert_eq!(parse_due(phrase, NOW), None, "phrase {phrase:?}");
+        }
+    }
+
+    #[test]
+    fn phrase_keeps_the_words_as_written() {
+        let d = parse_due("  by   next Friday!  ", NOW).unwrap();
+        assert_eq!(d.phrase, "by next Friday");
+        assert_eq!(parse_due("Tomorrow.", NOW).unwrap().phrase, "Tomorrow");
+    }
+
+    fn split(sentence: &str) -> Option<(String, String, String)> {
+        split_due(sentence, NOW).map(|(title, due)| (title, due.phrase, label(due.at_ms)))
+    }
+
+    #[test]
+    fn split_due_takes_the_longest_date_phrase_at_the_end() {
+        let cases = [
+            (
+                "Email Priya the draft by next Tuesday.",
+                "Email Priya the draft",
+                "by next Tuesday",
+                "Tue 20 Jan 2026",
+            ),
+            (
+                "Call Sam by Friday",
+                "Call Sam",
+                "by Friday",
+                "Fri 16 Jan 2026",
+            ),
+            (
+                "Book the venue in 3 days",
+                "Book the venue",
+                "in 3 days",
+                "Sun 18 Jan 2026",
+            ),
+            (
+                "Send the invoice tomorrow",
+                "Send the invoice",
+                "tomorrow",
+                "Fri 16 Jan 2026",
+            ),
+            (
+                "Ask for feedback by 1 March",
+                "Ask for feedback",
+                "by 1 March",
+                "Sun 1 Mar 2026",
+            ),
+            (
+                "Update the CV by the end of the week!",
+                "Update the CV",
+                "by the end of the week",
+                "Fri 16 Jan 2026",
+            ),
+            (
+                "Draft the plan, next week",
+                "Draft the plan",
+                "next week",
+                "Fri 23 Jan 2026",
+            ),
+            (
+                "Ship v2 - 2026-03-01",
+                "Ship v2",
+                "2026-03-01",
+                "Sun 1 Mar 2026",
+            ),
+            (
+                "Talk to my manager on Monday",
+                "Talk to my manager",
+                "on Monday",
+                "Mon 19 Jan 2026",
+            ),
+            (
+                "Review goals in a month",
+                "Review goals",
+                "in a month",
+                "Sun 15 Feb 2026",
+            ),
+            (
+                "Plan the day by Friday",
+                "Plan the day",
+                "by Friday",
+                "Fri 16 Jan 2026",
+            ),
+        ];
+        for (sentence, title, phrase, at) in cases {
+            assert_eq!(
+                split(sentence),
+                Some((title.into(), phrase.into(), at.into())),
+                "sentence {sentence:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_due_is_none_without_a_trailing_date_or_a_title() {
+        for sentence in [
+            "Friday's meeting notes",
+            "Prepare for Friday's review",
+            "Book a table in the office",
+            "Sit in the sun",
+            "Leave it where it sat",
+            "Prepare for May",
+            "tomorrow",
+            "by next Friday",
+            "- Friday",
+            "",
+        ] {
+            assert_eq!(split(sentence), None, "sentence {sentence:?}");
+        }
+        // Unambiguous abbreviations are fine on their own, ambiguous ones after "by"/"on".
+        assert_eq!(
+            split("Call Sam fri").map(|s| s.2),
+            Some("Fri 16 Jan 2026".into())
+        );
+        assert_eq!(
+            split("Call Sam on sat").map(|s| s.2),
+            Some("Sat 17 Jan 2026".into())
+        );
+    }
+
+    #[test]
+    fn extreme_clocks_do_not_panic() {
+        for now in [i64::MIN, i64::MIN / 2, -1, 0, i64::MAX / 2, i64::MAX] {
+            for phrase in [
+                "tomorrow",
+                "in 999 years",
+                "next month",
+                "1 Jan",
+                "end of the year",
+            ] {
+                let _ = parse_due(phrase, now);
+                let _ = split_due(&format!("Do it {phrase}"), now);
+            }
+        }
+    }
+}

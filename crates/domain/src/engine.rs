@@ -1,0 +1,841 @@
+//! The coaching engine: a framework-agnostic state machine over a framework's steps and typed
+//! fields. It is pure: the caller passes "now" and persists the state (JSON in
+//! `coaching_sessions.state`).
+//!
+//! A session starts with the person's consent (coaching is not therapy). Then each step asks
+//! for its fields one at a time; an answer is parsed into the pending field's type. When a
+//! step's fields are settled the person confirms it (proceed) or changes something (amend).
+//! Up to two questions per step may be skipped: an optional one is dropped, a required one is
+//! asked again after the others. When every step is confirmed the session is complete and can
+//! be closed into a report.
+
+use crate::dates;
+use crate::frameworks::{Field, FieldKind, Framework, Step};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const MAX_SKIPS_PER_STEP: usize = 2;
+/// Longest answer accepted in one message, in characters (also shown by the page's counter).
+pub const MAX_INPUT_CHARS: usize = 2_000;
+
+/// A captured value, typed by its field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Value {
+    Text(String),
+    List(Vec<String>),
+    Scale(i32),
+    Choice(String),
+    Date(DateValue),
+    Actions(Vec<ActionDraft>),
+    Options(Vec<OptionDraft>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DateValue {
+    pub phrase: String,
+    /// End of the due day (UTC) when the phrase is a date we understand.
+    pub at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionDraft {
+    pub title: String,
+    pub due_phrase: Option<String>,
+    pub due_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionDraft {
+    pub label: String,
+}
+
+impl Value {
+    /// How the value reads in a report or a reply.
+    pub fn display(&self) -> String {
+        match self {
+            Value::Text(t) | Value::Choice(t) => t.clone(),
+            Value::List(items) => items.join("; "),
+            Value::Scale(n) => n.to_string(),
+            Value::Date(d) => match d.at_ms {
+                Some(ms) => format!("{} ({})", d.phrase, dates::label(ms)),
+                None => d.phrase.clone(),
+            },
+            Value::Actions(a) => a
+                .iter()
+                .map(|a| match a.due_ms {
+                    Some(ms) => format!("{} — due {}", a.title, dates::label(ms)),
+                    None => a.title.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            Value::Options(o) => o
+                .iter()
+                .map(|o| o.label.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+
+    /// The items of a list-like value (one element for the others).
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            Value::List(items) => items.clone(),
+            Value::Actions(a) => a.iter().map(|a| a.title.clone()).collect(),
+            Value::Options(o) => o.iter().map(|o| o.label.clone()).collect(),
+            other => vec![other.display()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Waiting for the person to confirm that this is coaching, not therapy.
+    Consent,
+    /// Asking the current step's fields.
+    Asking,
+    /// The current step's fields are settled: proceed or amend.
+    Confirming,
+    /// Every step is confirmed; the session can be closed.
+    Complete,
+    /// Closed: the report is final and nothing changes any more.
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepState {
+    pub id: String,
+    pub captured: BTreeMap<String, Value>,
+    /// Fields skipped in this step (at most two).
+    pub skipped: Vec<String>,
+    pub confirmed: bool,
+}
+
+/// An action item proposed from the plan, which the person accepts, edits or drops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposedAction {
+    pub title: String,
+    pub due_ms: Option<i64>,
+    pub priority: String,
+    pub tags: Vec<String>,
+    pub status: ProposalStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    Proposed,
+    Accepted,
+    Dropped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub framework: String,
+    pub phase: Phase,
+    /// Index of the step being worked on.
+    pub current: usize,
+    pub steps: Vec<StepState>,
+    #[serde(default)]
+    pub proposals: Vec<ProposedAction>,
+    /// Paused by the safety screen: nothing is asked until the person resumes.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("Please confirm that you understand this is coaching, not therapy, to begin.")]
+    NeedsConsent,
+    #[error("This session is paused. Resume it when you're ready.")]
+    Paused,
+    #[error("This session is closed.")]
+    Closed,
+    #[error("This step is ready: proceed, or choose what to amend.")]
+    StepReady,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("You can skip at most two questions in a step.")]
+    TooManySkips,
+    #[error("A few answers are still missing in this step.")]
+    Incomplete,
+    #[error("There's no such step or question to amend.")]
+    UnknownTarget,
+    #[error("The session isn't finished yet.")]
+    NotComplete,
+}
+
+/// What an answer did, for the coach to reflect back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Captured {
+    pub step_id: String,
+    pub field_id: String,
+    pub value: Value,
+}
+
+impl SessionState {
+    pub fn new(framework: &Framework) -> Self {
+        Self {
+            framework: framework.id.clone(),
+            phase: Phase::Consent,
+            current: 0,
+            steps: framework
+                .steps
+                .iter()
+                .map(|s| StepState {
+                    id: s.id.clone(),
+                    captured: BTreeMap::new(),
+                    skipped: Vec::new(),
+                    confirmed: false,
+                })
+                .collect(),
+            proposals: Vec::new(),
+            paused: false,
+        }
+    }
+
+    pub fn current_step<'f>(&self, framework: &'f Framework) -> Option<&'f Step> {
+        framework.steps.get(self.current)
+    }
+
+    /// The field the coach asks next in the current step, if any.
+    pub fn pending_field<'f>(&self, framework: &'f Framework) -> Option<&'f Field> {
+        let step = framework.steps.get(self.current)?;
+        let state = self.steps.get(self.current)?;
+        let open = |f: &&Field| !state.captured.contains_key(&f.id);
+        step.fields
+            .iter()
+            .filter(open)
+            .find(|f| !state.skipped.contains(&f.id))
+            // Skipped required fields come back once everything else is asked.
+            .or_else(|| step.fields.iter().filter(open).find(|f| f.required))
+    }
+
+    /// Progress for the bar: (confirmed steps, all steps).
+    pub fn progress(&self) -> (usize, usize) {
+        (
+            self.steps.iter().filter(|s| s.confirmed).count(),
+            self.steps.len(),
+        )
+    }
+
+    fn check_active(&self) -> Result<(), EngineError> {
+        match (self.phase, self.paused) {
+            (Phase::Closed, _) => Err(EngineError::Closed),
+            (_, true) => Err(EngineError::Paused),
+            (Phase::Consent, _) => Err(EngineError::NeedsConsent),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn give_consent(&mut self) -> Result<(), EngineError> {
+        match self.phase {
+            Phase::Consent => {
+                self.phase = Phase::Asking;
+                Ok(())
+            }
+            Phase::Closed => Err(EngineError::Closed),
+            _ => Ok(()),
+        }
+    }
+
+    /// After any change: is the current step settled?
+    fn settle(&mut self, framework: &Framework) {
+        if matches!(self.phase, Phase::Asking | Phase::Confirming) {
+            self.phase = if self.pending_field(framework).is_some() {
+                Phase::Asking
+            } else {
+                Phase::Confirming
+            };
+        }
+    }
+
+    /// Parses `input` into the pending field and stores it.
+    pub fn answer(
+        &mut self,
+        framework: &Framework,
+        input: &str,
+        now_ms: i64,
+    ) -> Result<Captured, EngineError> {
+        self.check_active()?;
+        if self.phase == Phase::Complete {
+            return Err(EngineError::StepReady);
+        }
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(EngineError::Invalid("Write an answer first.".into()));
+        }
+        if input.chars().count() > MAX_INPUT_CHARS {
+            return Err(EngineError::Invalid(format!(
+                "Please keep one answer under {MAX_INPUT_CHARS} characters."
+            )));
+        }
+        let field = self
+            .pending_field(framework)
+            .ok_or(EngineError::StepReady)?
+            .clone();
+        let value = parse_value(&field, input, now_ms)?;
+        let step = &mut self.steps[self.current];
+        step.captured.insert(field.id.clone(), value.clone());
+        step.skipped.retain(|f| f != &field.id);
+        let captured = Captured {
+            step_id: step.id.clone(),
+            field_id: field.id,
+            value,
+        };
+        self.settle(framework);
+        Ok(captured)
+    }
+
+    /// Skips the pending question (at most twice per step).
+    pub fn skip(&mut self, framework: &Framework) -> Result<String, EngineError> {
+        self.check_active()?;
+        let field = self
+            .pending_field(framework)
+            .ok_or(EngineError::StepReady)?
+            .id
+            .clone();
+        let step = &mut self.steps[self.current];
+        if step.skipped.len() >= MAX_SKIPS_PER_STEP || step.skipped.contains(&field) {
+            return Err(EngineError::TooManySkips);
+        }
+        step.skipped.push(field.clone());
+        self.settle(framework);
+        Ok(field)
+    }
+
+    /// Confirms the current step and moves to the first step not yet confirmed.
+    pub fn proceed(&mut self, framework: &Framework) -> Result<(), EngineError> {
+        self.check_active()?;
+        if self.phase != Phase::Confirming {
+            return Err(EngineError::Incomplete);
+        }
+        self.steps[self.current].confirmed = true;
+        match self.steps.iter().position(|s| !s.confirmed) {
+            Some(next) => {
+                self.current = next;
+                self.phase = Phase::Asking;
+                self.settle(framework);
+            }
+            None => self.phase = Phase::Complete,
+        }
+        Ok(())
+    }
+
+    /// Goes back to a step reached so far; with a field, clears it so it is asked again.
+    pub fn amend(
+        &mut self,
+        framework: &Framework,
+        step_id: &str,
+        field_id: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.check_active()?;
+        let index = self
+            .steps
+            .iter()
+            .position(|s| s.id == step_id)
+            .ok_or(EngineError::UnknownTarget)?;
+        let reached = self.steps[index].confirmed || index == self.current;
+        if !reached {
+            return Err(EngineError::UnknownTarget);
+        }
+        if let Some(field) = field_id {
+            let step_def = &framework.steps[index];
+            if !step_def.fields.iter().any(|f| f.id == field) {
+                return Err(EngineError::UnknownTarget);
+            }
+            let step = &mut self.steps[index];
+            step.captured.remove(field);
+            step.skipped.retain(|f| f != field);
+        }
+        self.steps[index].confirmed = false;
+        self.current = index;
+        self.phase = Phase::Asking;
+        self.settle(framework);
+        Ok(())
+    }
+
+    /// Back to the step before the current one.
+    pub fn back(&mut self, framework: &Framework) -> Result<(), EngineError> {
+        let previous = self
+            .current
+            .checked_sub(1)
+            .ok_or(EngineError::UnknownTarget)?;
+        let id = self.steps[previous].id.clone();
+        self.amend(framework, &id, None)
+    }
+
+    pub fn pause(&mut self) {
+        if self.phase != Phase::Closed {
+            self.paused = true;
+        }
+    }
+
+    pub fn resume(&mut self) {
+        self.paused = false;
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.phase == Phase::Complete
+    }
+
+    /// Closes a complete session; nothing changes after this.
+    pub fn close(&mut self) -> Result<(), EngineError> {
+        match self.phase {
+            Phase::Complete => {
+                self.phase = Phase::Closed;
+                self.paused = false;
+                Ok(())
+            }
+            Phase::Closed => Err(EngineError::Closed),
+            _ => Err(EngineError::NotComplete),
+        }
+    }
+
+    /// A captured value by field id, from any step.
+    pub fn value(&self, field_id: &str) -> Option<&Value> {
+        self.steps.iter().find_map(|s| s.captured.get(field_id))
+    }
+
+    /// Turns the plan into proposed action items (kept for the person to accept, edit or drop).
+    pub fn propose_actions(&mut self, framework: &Framework) {
+        let tag = framework.id.to_ascii_lowercase();
+        let mut out: Vec<(String, Option<i64>)> = Vec::new();
+        for step in &framework.steps {
+            for field in &step.fields {
+                if let (FieldKind::Actions { .. }, Some(Value::Actions(items))) =
+                    (&field.kind, self.value(&field.id))
+                {
+                    out.extend(items.iter().map(|a| (a.title.clone(), a.due_ms)));
+                }
+            }
+        }
+        // Frameworks whose plan is a single sentence plus a date field.
+        for (title_field, due_field) in [
+            ("committed_action", "action_day"),
+            ("next_step", "next_step_due"),
+            ("if_then_plan", "when"),
+        ] {
+            if let Some(title) = self.value(title_field) {
+                let due = match self.value(due_field) {
+                    Some(Value::Date(d)) => d.at_ms,
+                    _ => None,
+                };
+                out.push((title.display(), due));
+            }
+        }
+        self.proposals = out
+            .into_iter()
+            .enumerate()
+            .map(|(i, (title, due_ms))| ProposedAction {
+                title,
+                due_ms,
+                priority: if i == 0 { "high" } else { "medium" }.to_owned(),
+                tags: vec![tag.clone()],
+                status: ProposalStatus::Proposed,
+            })
+            .collect();
+    }
+}
+
+/// Splits a multi-item answer: one item per line, or separated by semicolons or bullets; a
+/// single line with commas is split on commas too.
+pub fn split_items(input: &str) -> Vec<String> {
+    let clean = |s: &str| {
+        s.trim()
+            .trim_start_matches(['-', '*', '•'])
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')')
+            .trim()
+            .to_owned()
+    };
+    let mut items: Vec<String> = input
+        .split(['\n', ';'])
+        .map(clean)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.len() == 1 && items[0].contains(", ") {
+        items = items[0]
+            .split(", ")
+            .map(clean)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(last) = items.last_mut()
+            && let Some(rest) = last.strip_prefix("and ")
+        {
+            *last = rest.to_owned();
+        }
+    }
+    items
+}
+
+const NUMBER_WORDS: [&str; 11] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+];
+
+fn first_number(input: &str) -> Option<i32> {
+    for word in input.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if let Ok(n) = word.parse::<i32>() {
+            return Some(n);
+        }
+        if let Some(n) = NUMBER_WORDS
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case(word))
+        {
+            return i32::try_from(n).ok();
+        }
+    }
+    None
+}
+
+/// Parses an answer into the type of `field`, with a message a person understands on failure.
+pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, EngineError> {
+    let invalid = |m: String| Err(EngineError::Invalid(m));
+    match &field.kind {
+        FieldKind::Text { max_len } => {
+            if input.chars().count() > *max_len as usize {
+                return invalid(format!("Please keep this under {max_len} characters."));
+            }
+            Ok(Value::Text(input.to_owned()))
+        }
+        FieldKind::List {
+            max_items,
+            item_max_len,
+            ..
+        } => {
+            let items = split_items(input);
+            if items.len() > *max_items as usize {
+                return invalid(format!(
+                    "Up to {max_items} items, please: pick the ones that matter most."
+                ));
+            }
+            if items
+                .iter()
+                .any(|i| i.chars().count() > *item_max_len as usize)
+            {
+                return invalid(format!("Keep each item under {item_max_len} characters."));
+            }
+            Ok(Value::List(items))
+        }
+        FieldKind::Scale { min, max, .. } => match first_number(input) {
+            Some(n) if (*min..=*max).contains(&n) => Ok(Value::Scale(n)),
+            _ => invalid(format!("Pick a number from {min} to {max}.")),
+        },
+        FieldKind::Choice { options } => {
+            let lower = input.to_ascii_lowercase();
+            let by_word = options.iter().find(|o| {
+                lower
+                    .split(|c: char| !c.is_ascii_alphabetic())
+                    .any(|w| w == o.as_str())
+            });
+            let by_number = first_number(input)
+                .and_then(|n| usize::try_from(n).ok())
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| options.get(i));
+            match by_word.or(by_number) {
+                Some(o) => Ok(Value::Choice(o.clone())),
+                None => invalid(format!("Choose one of: {}.", options.join(", "))),
+            }
+        }
+        FieldKind::Date => {
+            let at_ms = dates::parse_due(input, now_ms)
+                .or_else(|| dates::split_due(input, now_ms).map(|(_, d)| d))
+                .map(|d| d.at_ms);
+            if input.chars().count() > 200 {
+                return invalid("Keep the date short, like \"by Friday\" or \"in 3 days\".".into());
+            }
+            Ok(Value::Date(DateValue {
+                phrase: input.to_owned(),
+                at_ms,
+            }))
+        }
+        FieldKind::Actions { max_items, .. } => {
+            let items = split_items(input);
+            if items.len() > *max_items as usize {
+                return invalid(format!(
+                    "Up to {max_items} actions, please: start with the most important."
+                ));
+            }
+            Ok(Value::Actions(
+                items
+                    .into_iter()
+                    .map(|item| match dates::split_due(&item, now_ms) {
+                        Some((title, due)) if !title.is_empty() => ActionDraft {
+                            title,
+                            due_phrase: Some(due.phrase),
+                            due_ms: Some(due.at_ms),
+                        },
+                        _ => ActionDraft {
+                            title: item,
+                            due_phrase: None,
+                            due_ms: None,
+                        },
+                    })
+                    .collect(),
+            ))
+        }
+        FieldKind::Options { max_items, .. } => {
+            let items = split_items(input);
+            if items.len() > *max_items as usize {
+                return invalid(format!("Up to {max_items} options for now."));
+            }
+            Ok(Value::Options(
+                items
+                    .into_iter()
+                    .map(|label| OptionDraft { label })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Catalogue;
+
+    /// 2026-01-15T10:00:00Z, a Thursday.
+    const NOW: i64 = 1_768_471_200_000;
+
+    fn catalogue() -> Catalogue {
+        Catalogue::builtin().unwrap()
+    }
+
+    /// A valid answer for any field.
+    fn answer_for(field: &Field) -> String {
+        match &field.kind {
+            FieldKind::Text { .. } => format!("My answer about {}", field.label),
+            FieldKind::List { .. } => "first thing; second thing".into(),
+            FieldKind::Scale { min, max, .. } => ((min + max) / 2).to_string(),
+            FieldKind::Choice { options } => format!("I'd say {}", options[0]),
+            FieldKind::Date => "by Friday".into(),
+            FieldKind::Actions { .. } => "Call Sam by Friday\nDraft the plan in 3 days".into(),
+            FieldKind::Options { .. } => "Ask for a transfer; Retrain at night".into(),
+        }
+    }
+
+    fn started(fw: &Framework) -> SessionState {
+        let mut s = SessionState::new(fw);
+        assert_eq!(s.answer(fw, "hello", NOW), Err(EngineError::NeedsConsent));
+        s.give_consent().unwrap();
+        s
+    }
+
+    /// Answers every pending field of the current step.
+    fn fill_step(fw: &Framework, s: &mut SessionState) {
+        while let Some(field) = s.pending_field(fw).cloned() {
+            let c = s.answer(fw, &answer_for(&field), NOW).unwrap();
+            assert_eq!(c.field_id, field.id);
+        }
+        assert_eq!(s.phase, Phase::Confirming);
+    }
+
+    #[test]
+    fn every_framework_completes_and_closes() {
+        for fw in catalogue().frameworks {
+            let mut s = started(&fw);
+            for (i, step) in fw.steps.iter().enumerate() {
+                assert_eq!(s.current, i, "{}", fw.id);
+                assert_eq!(s.current_step(&fw).unwrap().id, step.id);
+                assert_eq!(
+                    s.proceed(&fw),
+                    Err(EngineError::Incomplete),
+                    "{}: can't proceed before answering",
+                    fw.id
+                );
+                fill_step(&fw, &mut s);
+                assert_eq!(s.answer(&fw, "more", NOW), Err(EngineError::StepReady));
+                s.proceed(&fw).unwrap();
+            }
+            assert!(s.is_complete(), "{}", fw.id);
+            assert_eq!(s.progress(), (fw.steps.len(), fw.steps.len()));
+            s.propose_actions(&fw);
+            assert!(
+                !s.proposals.is_empty(),
+                "{} proposes actions from its plan",
+                fw.id
+            );
+            s.close().unwrap();
+            assert_eq!(s.answer(&fw, "late", NOW), Err(EngineError::Closed));
+            // The state survives a JSON round trip (it is stored as JSON).
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<SessionState>(&json).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn skipping_drops_optional_questions_and_defers_required_ones() {
+        for fw in catalogue().frameworks {
+            let mut s = started(&fw);
+            let step = &fw.steps[0];
+            let first = s.pending_field(&fw).unwrap().id.clone();
+            assert_eq!(s.skip(&fw).unwrap(), first);
+            if step.fields.len() == 1 {
+                // The only (required) question comes straight back.
+                assert_eq!(s.pending_field(&fw).unwrap().id, first, "{}", fw.id);
+                assert_eq!(s.skip(&fw), Err(EngineError::TooManySkips));
+                continue;
+            }
+            assert_ne!(
+                s.pending_field(&fw).unwrap().id,
+                first,
+                "{}: moved on",
+                fw.id
+            );
+            s.skip(&fw).unwrap();
+            assert_eq!(
+                s.skip(&fw),
+                Err(EngineError::TooManySkips),
+                "{}: at most two",
+                fw.id
+            );
+            fill_step(&fw, &mut s);
+            let required_first = step.fields.iter().find(|f| f.id == first).unwrap().required;
+            assert_eq!(
+                s.steps[0].captured.contains_key(&first),
+                required_first,
+                "{}: required skips are asked again",
+                fw.id
+            );
+            s.proceed(&fw).unwrap();
+        }
+    }
+
+    #[test]
+    fn amending_a_field_asks_it_again_and_keeps_later_steps() {
+        let cat = catalogue();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = started(fw);
+        fill_step(fw, &mut s);
+        s.proceed(fw).unwrap();
+        fill_step(fw, &mut s);
+        s.proceed(fw).unwrap();
+        assert_eq!(s.current, 2);
+        s.amend(fw, "goal", Some("goal")).unwrap();
+        assert_eq!(s.current, 0);
+        assert_eq!(s.pending_field(fw).unwrap().id, "goal");
+        assert!(!s.steps[0].confirmed);
+        assert!(s.steps[1].confirmed, "the later step keeps its answers");
+        s.answer(fw, "Lead the platform team", NOW).unwrap();
+        s.proceed(fw).unwrap();
+        assert_eq!(s.current, 2, "back to the first unconfirmed step");
+        assert_eq!(
+            s.value("goal"),
+            Some(&Value::Text("Lead the platform team".into()))
+        );
+        assert_eq!(
+            s.amend(fw, "will", None),
+            Err(EngineError::UnknownTarget),
+            "not reached yet"
+        );
+        assert_eq!(
+            s.amend(fw, "goal", Some("nope")),
+            Err(EngineError::UnknownTarget)
+        );
+    }
+
+    #[test]
+    fn back_returns_to_the_previous_step() {
+        let cat = catalogue();
+        let fw = cat.get("WOOP").unwrap();
+        let mut s = started(fw);
+        assert_eq!(s.back(fw), Err(EngineError::UnknownTarget));
+        fill_step(fw, &mut s);
+        s.proceed(fw).unwrap();
+        s.back(fw).unwrap();
+        assert_eq!(s.current, 0);
+        assert_eq!(
+            s.phase,
+            Phase::Confirming,
+            "answers are kept; confirm again"
+        );
+    }
+
+    #[test]
+    fn answers_are_parsed_into_their_types() {
+        let cat = catalogue();
+        let grow = cat.get("GROW").unwrap();
+        let field = |id: &str| {
+            grow.steps
+                .iter()
+                .flat_map(|s| s.fields.iter())
+                .find(|f| f.id == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            parse_value(&field("commitment"), "I'd say an 8", NOW),
+            Ok(Value::Scale(8))
+        );
+        assert_eq!(
+            parse_value(&field("commitment"), "seven", NOW),
+            Ok(Value::Scale(7))
+        );
+        assert!(
+            matches!(parse_value(&field("commitment"), "11", NOW), Err(EngineError::Invalid(m)) if m.contains("1 to 10"))
+        );
+        assert_eq!(
+            parse_value(
+                &field("success_criteria"),
+                "- a promotion\n- a raise\n",
+                NOW
+            ),
+            Ok(Value::List(vec!["a promotion".into(), "a raise".into()]))
+        );
+        assert_eq!(
+            parse_value(&field("constraints"), "time, money and energy", NOW),
+            Ok(Value::List(vec!["time".into(), "money and energy".into()]))
+        );
+        match parse_value(
+            &field("actions"),
+            "Email Priya the draft by Friday; Book a coach",
+            NOW,
+        )
+        .unwrap()
+        {
+            Value::Actions(a) => {
+                assert_eq!(a[0].title, "Email Priya the draft");
+                assert_eq!(
+                    a[0].due_ms,
+                    Some(crate::dates::from_ymd(2026, 1, 16) + 86_400_000 - 1)
+                );
+                assert_eq!(a[1].title, "Book a coach");
+                assert_eq!(a[1].due_ms, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_value(&field("timeframe"), "in 3 days", NOW).unwrap() {
+            Value::Date(d) => assert!(d.at_ms.is_some()),
+            other => panic!("{other:?}"),
+        }
+        let compass = cat.get("COMPASS").unwrap();
+        let mindset = compass
+            .steps
+            .iter()
+            .flat_map(|s| s.fields.iter())
+            .find(|f| f.id == "initial_mindset")
+            .unwrap();
+        assert_eq!(
+            parse_value(mindset, "Honestly? Resistant.", NOW),
+            Ok(Value::Choice("resistant".into()))
+        );
+        assert_eq!(
+            parse_value(mindset, "3", NOW),
+            Ok(Value::Choice("open".into()))
+        );
+        assert!(parse_value(mindset, "grumpy", NOW).is_err());
+        let goal = field("goal");
+        assert!(parse_value(&goal, &"x".repeat(5_000), NOW).is_err());
+    }
+
+    #[test]
+    fn a_paused_session_asks_nothing_until_resumed() {
+        let cat = catalogue();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = started(fw);
+        s.pause();
+        assert_eq!(s.answer(fw, "x", NOW), Err(EngineError::Paused));
+        s.resume();
+        assert!(s.answer(fw, "x", NOW).is_ok());
+    }
+}

@@ -1,0 +1,814 @@
+//! Screens what a person writes for crisis language before any coach sees it, and lists the
+//! helplines to show when it finds some.
+//!
+//! This is deliberately a short, curated, tested list of first-person phrases matched on whole
+//! words, not a classifier: its behaviour can be read, reviewed and predicted. It errs towards
+//! pausing (a false alarm costs the person one click on "resume"), but coaching is full of
+//! workplace hyperbole ("this deadline is killing me"), so phrases are chosen to need a person
+//! as their object, and known idioms that contain a listed phrase are masked out.
+
+/// What kind of crisis a phrase points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    SelfHarm,
+    Suicide,
+    Abuse,
+    Violence,
+}
+
+impl Category {
+    /// The stored name; must match the `safety_incidents.category` CHECK constraint.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::SelfHarm => "self_harm",
+            Category::Suicide => "suicide",
+            Category::Abuse => "abuse",
+            Category::Violence => "violence",
+        }
+    }
+}
+
+/// The first concerning phrase found, in its normalised form (e.g. "do not want to be here
+/// anymore" for "I don't wanna be here anymore").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub category: Category,
+    pub phrase: &'static str,
+}
+
+/// Phrases in normalised form (see [`normalise`]), grouped by category in the order they are
+/// checked: risk to the writer's own life first, because that decides what to show first.
+const PHRASES: &[(Category, &[&str])] = &[
+    (
+        Category::Suicide,
+        &[
+            "kill myself",
+            "about killing myself",
+            "of killing myself",
+            "end my life",
+            "ending my life",
+            "end it all",
+            "take my own life",
+            "taking my own life",
+            "take my life",
+            "want to die",
+            "want to be dead",
+            "wish i was dead",
+            "wish i were dead",
+            "better off dead",
+            "better off without me",
+            "suicidal",
+            "suicide",
+            "no reason to live",
+            "nothing to live for",
+            "not worth living",
+            "do not want to live",
+            "do not want to be alive",
+            "do not want to be here anymore",
+            "do not want to be here any more",
+        ],
+    ),
+    (
+        Category::SelfHarm,
+        &[
+            "hurt myself",
+            "hurting myself",
+            "harm myself",
+            "harming myself",
+            "cut myself",
+            "cutting myself",
+            "self harm",
+            "self harming",
+            "self harmed",
+            "self injury",
+            "burn myself",
+            "burning myself",
+        ],
+    ),
+    (
+        Category::Abuse,
+        &[
+            "being abused",
+            "abusing me",
+            "abuses me",
+            "abused me",
+            "sexually abused",
+            "sexually assaulted",
+            "raped me",
+            "rapes me",
+            "afraid of my partner",
+            "afraid of my husband",
+            "afraid of my wife",
+            "afraid of my boyfriend",
+            "afraid of my girlfriend",
+            "scared of my partner",
+            "scared of my husband",
+            "scared of my wife",
+            "scared of my boyfriend",
+            "scared of my girlfriend",
+            "afraid to go home",
+            "scared to go home",
+            "threatened to kill me",
+            "threatens to kill me",
+            "forced me to have sex",
+            "forces me to have sex",
+            "forced himself on me",
+            "forced herself on me",
+            "touches me when i do not want",
+            "touched me when i did not want",
+        ],
+    ),
+    (
+        Category::Violence,
+        &[
+            "kill him",
+            "kill her",
+            "kill them",
+            "kill someone",
+            "kill somebody",
+            "kill everyone",
+            "kill people",
+            "hurt him",
+            "hurt her",
+            "hurt someone",
+            "hurt somebody",
+            "shoot him",
+            "shoot her",
+            "shoot them",
+            "shoot someone",
+            "shoot somebody",
+            "shoot everyone",
+            "shoot people",
+            "shoot up the",
+            "stab him",
+            "stab her",
+            "stab them",
+            "stab someone",
+            "stab somebody",
+            "stab everyone",
+            "bring a gun",
+            "bringing a gun",
+            "bring my gun",
+            "bring a knife",
+            "bringing a knife",
+            "bring a weapon",
+        ],
+    ),
+];
+
+/// "X hits me" is abuse when X is a person close to the writer, but "it hits me", "beats me"
+/// (I don't know) and "what hits me hardest" are everyday speech, so these verbs need one of
+/// [`ABUSERS`] just before them (allowing a couple of [`BETWEEN`] words: "he always hits me").
+const ASSAULT_VERBS: &[&str] = &[
+    "hits me",
+    "hit me",
+    "hitting me",
+    "beats me",
+    "beat me",
+    "beating me",
+    "slaps me",
+    "slapped me",
+    "slapping me",
+    "punches me",
+    "punched me",
+    "kicks me",
+    "kicked me",
+    "chokes me",
+    "choked me",
+    "strangles me",
+    "strangled me",
+];
+
+const ABUSERS: &[&str] = &[
+    "he",
+    "she",
+    "they",
+    "partner",
+    "husband",
+    "wife",
+    "boyfriend",
+    "girlfriend",
+    "spouse",
+    "fiance",
+    "fiancee",
+    "ex",
+    "dad",
+    "father",
+    "stepdad",
+    "stepfather",
+    "mum",
+    "mom",
+    "mother",
+    "stepmum",
+    "stepmom",
+    "stepmother",
+    "parents",
+    "brother",
+    "sister",
+    "uncle",
+];
+
+/// Words that may sit between the person and the verb. Negations are absent on purpose, so
+/// "he has never hit me" does not match.
+const BETWEEN: &[&str] = &[
+    "always",
+    "sometimes",
+    "often",
+    "still",
+    "regularly",
+    "constantly",
+    "usually",
+    "also",
+    "even",
+    "just",
+    "has",
+    "had",
+    "is",
+    "was",
+    "keeps",
+    "kept",
+    "started",
+    "literally",
+    "actually",
+];
+
+/// Idioms that contain a listed phrase. A match overlapping one of these words is ignored;
+/// `*` stands for any one word.
+const IDIOMS: &[&str] = &[
+    // Suicide.
+    "suicide squeeze",
+    "suicide squeezes",
+    "suicide bunt",
+    "suicide run",
+    "suicide runs",
+    "suicide drill",
+    "suicide drills",
+    "suicide sprint",
+    "suicide sprints",
+    "suicide door",
+    "suicide doors",
+    "suicide mission",
+    "suicide missions",
+    "suicide prevention",
+    "career suicide",
+    "political suicide",
+    "professional suicide",
+    "commercial suicide",
+    "social suicide",
+    "financial suicide",
+    "electoral suicide",
+    "kill myself laughing",
+    "take my life back",
+    "take my life in",
+    "take my life to",
+    "take my life into",
+    "take my life forward",
+    "hill * want to die on",
+    "want to die on this hill",
+    "want to die on that hill",
+    // Self-harm.
+    "cut myself some slack",
+    "cut myself a break",
+    "cut myself off",
+    "cutting myself some slack",
+    "cutting myself a break",
+    "cutting myself off",
+    "burn myself out",
+    "burning myself out",
+    // Abuse.
+    "hit me up",
+    "hits me up",
+    "hitting me up",
+    "beat me to",
+    "beat me at",
+    "beat me in",
+    "beat me by",
+    "beats me to",
+    "beats me at",
+    "beats me in",
+    "beats me by",
+    "beating me to",
+    "beating me at",
+    "beating me in",
+    "beating me by",
+    "kicked me off",
+    "kicks me off",
+    // Violence.
+    "kill * with kindness",
+    "kill them off",
+    "kill him off",
+    "kill her off",
+    "stab * in the back",
+    "shoot * a",
+    "shoot * an",
+    "shoot * the",
+    "shoot * some",
+    "shoot * my",
+    "shoot * your",
+    "shoot * our",
+    "shoot * this",
+    "shoot * that",
+    "shoot * another",
+    "shoot * down",
+    "shoot * over",
+    "shoot * back",
+];
+
+/// After "kill her" / "hurt her", these make "her" possessive: "kill her project" is a
+/// workplace sentence, "kill her" is not.
+const POSSESSED: &[&str] = &[
+    "idea",
+    "ideas",
+    "project",
+    "projects",
+    "proposal",
+    "plan",
+    "plans",
+    "pitch",
+    "deal",
+    "chance",
+    "chances",
+    "career",
+    "feelings",
+    "reputation",
+    "confidence",
+    "credibility",
+    "performance",
+    "team",
+    "budget",
+    "numbers",
+    "momentum",
+    "motivation",
+    "prospects",
+    "promotion",
+    "business",
+    "startup",
+    "presentation",
+    "launch",
+    "bonus",
+    "application",
+    "review",
+    "work",
+];
+
+/// `None` when nothing concerning is found, otherwise the first phrase found, checking
+/// suicide, then self-harm, then abuse, then violence.
+pub fn screen(text: &str) -> Option<Hit> {
+    let words = normalise(text);
+    let words: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
+    let masked = idiom_mask(&words);
+    let clear = |start: usize, len: usize| !masked[start..start + len].iter().any(|&m| m);
+    for &(category, phrases) in PHRASES {
+        for &phrase in phrases {
+            let pattern: Vec<&str> = phrase.split(' ').collect();
+            if occurrences(&words, &pattern).any(|i| clear(i, pattern.len())) {
+                return Some(Hit { category, phrase });
+            }
+        }
+        if category == Category::Abuse {
+            for &phrase in ASSAULT_VERBS {
+                let pattern: Vec<&str> = phrase.split(' ').collect();
+                if occurrences(&words, &pattern)
+                    .any(|i| clear(i, pattern.len()) && follows_abuser(&words, i))
+                {
+                    return Some(Hit { category, phrase });
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Start indices where `pattern` occurs as whole words; `*` in a pattern matches any one word.
+fn occurrences<'a>(words: &'a [&str], pattern: &'a [&str]) -> impl Iterator<Item = usize> + 'a {
+    let last = (words.len() + 1).saturating_sub(pattern.len());
+    (0..last).filter(move |&i| {
+        !pattern.is_empty()
+            && pattern
+                .iter()
+                .zip(&words[i..])
+                .all(|(p, w)| *p == "*" || p == w)
+    })
+}
+
+/// Which words are part of an idiom (and so cannot be part of a hit).
+fn idiom_mask(words: &[&str]) -> Vec<bool> {
+    let mut masked = vec![false; words.len()];
+    for idiom in IDIOMS {
+        let pattern: Vec<&str> = idiom.split(' ').collect();
+        for i in occurrences(words, &pattern) {
+            masked[i..i + pattern.len()].fill(true);
+        }
+    }
+    for i in occurrences(words, &["her", "*"]) {
+        if POSSESSED.contains(&words[i + 1]) {
+            masked[i] = true;
+        }
+    }
+    masked
+}
+
+/// Whether one of [`ABUSERS`] comes just before `verb_at`, past at most two [`BETWEEN`] words.
+fn follows_abuser(words: &[&str], verb_at: usize) -> bool {
+    words[..verb_at]
+        .iter()
+        .rev()
+        .take(3)
+        .skip_while(|w| BETWEEN.contains(*w))
+        .take(1)
+        .any(|w| ABUSERS.contains(w))
+}
+
+/// Lower-cased words separated by single spaces: curly quotes become straight, punctuation
+/// other than apostrophes becomes a space (so "self-harm" is "self harm"), common contractions
+/// and slang are expanded ("i'm" → "i am", "wanna" → "want to"), and then the remaining
+/// apostrophes go, so that possessives like "someone's" can never match "someone".
+fn normalise(text: &str) -> String {
+    let spaced: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{02BC}' | '`' | '\u{00B4}' => '\'',
+            c if c.is_alphanumeric() || c == '\'' => c,
+            _ => ' ',
+        })
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for word in spaced.split_whitespace() {
+        let word = word.trim_matches('\'');
+        let expanded = expand(word);
+        for part in expanded.split(' ') {
+            let part = part.replace('\'', "");
+            // "my self" is a common typing of "myself".
+            if part == "self" && out.last().is_some_and(|w| w == "my") {
+                out.pop();
+                out.push("myself".to_owned());
+            } else if !part.is_empty() {
+                out.push(part);
+            }
+        }
+    }
+    out.join(" ")
+}
+
+/// One word's expansion; words that are not contractions come back unchanged.
+fn expand(word: &str) -> String {
+    let fixed = match word {
+        "i'm" | "im" => "i am",
+        "i've" | "ive" => "i have",
+        "i'll" => "i will",
+        "i'd" => "i would",
+        "you're" => "you are",
+        "we're" => "we are",
+        "they're" => "they are",
+        "he's" => "he is",
+        "she's" => "she is",
+        "it's" => "it is",
+        "that's" => "that is",
+        "there's" => "there is",
+        "let's" => "let us",
+        "can't" | "cant" | "cannot" => "can not",
+        "won't" => "will not",
+        "ain't" => "am not",
+        "dont" => "do not",
+        "doesnt" => "does not",
+        "didnt" => "did not",
+        "wanna" => "want to",
+        "gonna" => "going to",
+        "gotta" => "got to",
+        "imma" | "ima" => "i am going to",
+        "em" => "them",
+        "selfharm" => "self harm",
+        _ => {
+            return match word.strip_suffix("n't") {
+                Some(stem) => format!("{stem} not"),
+                None => word.to_owned(),
+            };
+        }
+    };
+    fixed.to_owned()
+}
+
+/// A helpline to show when a session pauses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Helpline {
+    pub name: &'static str,
+    /// A phone or text line, written the way people dial it locally.
+    pub contact: &'static str,
+    pub url: Option<&'static str>,
+}
+
+const FIND_A_HELPLINE: Helpline = Helpline {
+    name: "Find a helpline",
+    contact: "Free, confidential support in your country",
+    url: Some("https://findahelpline.com"),
+};
+
+const fn emergency(contact: &'static str) -> Helpline {
+    Helpline {
+        name: "Emergency services",
+        contact,
+        url: None,
+    }
+}
+
+/// Helplines for an ISO 3166-1 alpha-2 country (case-insensitive; "UK" is taken as GB because
+/// people and some geo-IP sources use it), always ending with the emergency number and an
+/// international directory. Only numbers confirmed to be real are listed; anywhere else gets
+/// the directory and the emergency number, which is safer than a guessed number.
+pub fn helplines(country: Option<&str>) -> Vec<Helpline> {
+    let code = country.map(|c| c.trim().to_ascii_uppercase());
+    let (local, emergency_number): (Option<Helpline>, &'static str) = match code.as_deref() {
+        Some("US") => (
+            Some(Helpline {
+                name: "988 Suicide & Crisis Lifeline",
+                contact: "Call or text 988",
+                url: Some("https://988lifeline.org"),
+            }),
+            "911",
+        ),
+        Some("CA") => (
+            Some(Helpline {
+                name: "9-8-8 Suicide Crisis Helpline",
+                contact: "Call or text 9-8-8",
+                url: Some("https://988.ca"),
+            }),
+            "911",
+        ),
+        Some("GB" | "UK") => (
+            Some(Helpline {
+                name: "Samaritans",
+                contact: "Call 116 123",
+                url: Some("https://www.samaritans.org"),
+            }),
+            "999",
+        ),
+        Some("IE") => (
+            Some(Helpline {
+                name: "Samaritans",
+                contact: "Call 116 123",
+                url: Some("https://www.samaritans.org"),
+            }),
+            "112 or 999",
+        ),
+        Some("AU") => (
+            Some(Helpline {
+                name: "Lifeline",
+                contact: "Call 13 11 14",
+                url: Some("https://www.lifeline.org.au"),
+            }),
+            "000",
+        ),
+        Some("NZ") => (
+            Some(Helpline {
+                name: "1737 Need to talk?",
+                contact: "Call or text 1737",
+                url: Some("https://1737.org.nz"),
+            }),
+            "111",
+        ),
+        _ => (None, "Your local emergency number (112 in the EU)"),
+    };
+    local
+        .into_iter()
+        .chain([emergency(emergency_number), FIND_A_HELPLINE])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn assert_hit(text: &str, category: Category) {
+        let hit = screen(text);
+        assert_eq!(
+            hit.as_ref().map(|h| h.category),
+            Some(category),
+            "text {text:?} gave {hit:?}"
+        );
+    }
+
+    #[track_caller]
+    fn assert_clear(text: &str) {
+        assert_eq!(screen(text), None, "text {text:?}");
+    }
+
+    #[test]
+    fn category_names_match_the_database() {
+        assert_eq!(Category::SelfHarm.as_str(), "self_harm");
+        assert_eq!(Category::Suicide.as_str(), "suicide");
+        assert_eq!(Category::Abuse.as_str(), "abuse");
+        assert_eq!(Category::Violence.as_str(), "violence");
+    }
+
+    #[test]
+    fn normalising_expands_contractions_and_strips_punctuation() {
+        assert_eq!(
+            normalise("I’m  DONE, I don't wanna be here anymore!!"),
+            "i am done i do not want to be here anymore"
+        );
+        assert_eq!(normalise("self-harm"), "self harm");
+        assert_eq!(normalise("Knock 'em dead"), "knock them dead");
+        assert_eq!(normalise("someone's feelings"), "someones feelings");
+        assert_eq!(normalise("I couldn't"), "i could not");
+        assert_eq!(normalise("kill my self"), "kill myself");
+        assert_eq!(normalise("  \"…\"  "), "");
+    }
+
+    #[test]
+    fn suicide_phrases() {
+        for text in [
+            "I want to kill myself.",
+            "i want to KILL MYSELF",
+            "I've been thinking about ending my life",
+            "Honestly I'd be better off dead",
+            "I don't want to be here anymore",
+            "i dont wanna be here any more",
+            "I wish I was dead",
+            "I’m suicidal",
+            "I've had suicidal thoughts",
+            "there's no reason to live",
+            "I wanna die",
+            "I keep thinking I'd take my own life",
+            "I want to take my life.",
+            "I just want to end it all",
+            "sometimes I want to kill my self",
+            "Everyone would be better off without me.",
+            "life is not worth living",
+            "I thought about suicide last week",
+        ] {
+            assert_hit(text, Category::Suicide);
+        }
+        assert_eq!(
+            screen("I don't want to be here anymore"),
+            Some(Hit {
+                category: Category::Suicide,
+                phrase: "do not want to be here anymore"
+            })
+        );
+        assert_eq!(
+            screen("I want to kill myself").unwrap().phrase,
+            "kill myself"
+        );
+    }
+
+    #[test]
+    fn self_harm_phrases() {
+        for text in [
+            "I cut myself again last night.",
+            "I've started self-harming",
+            "I want to HURT MYSELF",
+            "I burn myself sometimes",
+            "self harm",
+            "I keep harming myself when it gets bad",
+            "selfharm",
+        ] {
+            assert_hit(text, Category::SelfHarm);
+        }
+    }
+
+    #[test]
+    fn abuse_phrases() {
+        for text in [
+            "My husband hits me when he drinks",
+            "he always beats me",
+            "She hit me last night.",
+            "my boyfriend keeps hitting me",
+            "My dad slapped me",
+            "I'm being abused at home",
+            "She's abusing me",
+            "I'm afraid of my partner",
+            "He touches me when I don't want him to",
+            "he forced me to have sex",
+            "My ex threatened to kill me",
+            "I'm scared to go home",
+        ] {
+            assert_hit(text, Category::Abuse);
+        }
+    }
+
+    #[test]
+    fn violence_phrases() {
+        for text in [
+            "I'm going to kill him",
+            "I want to hurt someone",
+            "I'll bring a gun to work tomorrow",
+            "I could shoot them all",
+            "I want to stab her.",
+            "Some days I want to kill everyone in that office",
+            "I'm going to hurt her",
+        ] {
+            assert_hit(text, Category::Violence);
+        }
+    }
+
+    #[test]
+    fn the_most_personal_category_wins() {
+        assert_hit("he beats me and I want to kill myself", Category::Suicide);
+        assert_hit("I want to kill him, then hurt myself", Category::SelfHarm);
+    }
+
+    #[test]
+    fn workplace_idioms_and_hyperbole_pass() {
+        for text in [
+            "I'm killing it at work",
+            "This deadline is killing me",
+            "My commute is killing me!",
+            "I'm dying to try it",
+            "I could kill for a coffee",
+            "We should kill the project",
+            "Kill two birds with one stone",
+            "I'm a die-hard fan",
+            "We murdered the competition",
+            "Shoot me an email",
+            "Shoot for the moon",
+            "I'll take a stab at it",
+            "Knock 'em dead",
+            "I'm dead tired",
+            "I nearly died laughing",
+            "The battery died",
+            "The deadline is Friday",
+            "They ran a suicide squeeze in the ninth",
+            "Turning it down would be career suicide",
+            "This project is a suicide mission",
+            "It isn't a hill I want to die on",
+            "I need to cut myself some slack",
+            "I'm going to burn myself out",
+            "I'm killing myself to hit this deadline",
+            "Beats me why they chose him",
+            "It suddenly hits me that I've outgrown the role",
+            "What hits me hardest is the silence",
+            "She beat me to the promotion",
+            "He hit me up on Slack",
+            "My boss wants to kill her project",
+            "I don't want to hurt her feelings",
+            "I don't want to hurt someone's feelings",
+            "Shoot them an email",
+            "He'd stab me in the back, and I'd stab him in the back",
+            "Kill them with kindness",
+            "I want to take my life in a new direction",
+            "The budget cut is going to hurt",
+            "The reorg forced me to change teams",
+            "Killing me softly",
+            "He has never hit me",
+        ] {
+            assert_clear(text);
+        }
+    }
+
+    #[test]
+    fn ordinary_coaching_answers_pass() {
+        for text in [
+            "I want to get promoted by June",
+            "My manager kills every idea I bring",
+            "I feel stuck and a bit anxious about the change",
+            "I'm confident I can lead the team",
+            "Call Sam by Friday",
+            "My biggest fear is failing in front of everyone",
+            "I'd like to stop procrastinating on the report",
+            "Honestly? Resistant.",
+            "",
+            "   ",
+        ] {
+            assert_clear(text);
+        }
+    }
+
+    #[test]
+    fn helplines_for_known_countries_end_with_emergency_and_directory() {
+        let us = helplines(Some("us"));
+        assert_eq!(us[0].contact, "Call or text 988");
+        assert_eq!(us[1], emergency("911"));
+        assert_eq!(us.last(), Some(&FIND_A_HELPLINE));
+        let gb = helplines(Some("GB"));
+        assert_eq!((gb[0].name, gb[0].contact), ("Samaritans", "Call 116 123"));
+        assert_eq!(gb[1], emergency("999"));
+        assert_eq!(helplines(Some(" uk ")), gb);
+        for (code, number) in [
+            ("IE", "112 or 999"),
+            ("AU", "000"),
+            ("NZ", "111"),
+            ("CA", "911"),
+        ] {
+            let list = helplines(Some(code));
+            assert_eq!(list.len(), 3, "{code}");
+            assert_eq!(list[1], emergency(number), "{code}");
+            assert_eq!(list[2], FIND_A_HELPLINE, "{code}");
+        }
+        assert!(helplines(Some("au"))[0].contact.contains("13 11 14"));
+    }
+
+    #[test]
+    fn unknown_countries_get_the_directory_and_local_emergency() {
+        for country in [None, Some(""), Some("FR"), Some("zz"), Some("USA")] {
+            let list = helplines(country);
+            assert_eq!(list.len(), 2, "{country:?}");
+            assert_eq!(
+                list[0].contact,
+                "Your local emergency number (112 in the EU)"
+            );
+            assert_eq!(list[1].url, Some("https://findahelpline.com"));
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! Coaching sessions as a use case: who may start which framework, every turn saved as it is
+//! sent (before any coach sees it), the safety screen first, the engine's transitions, and the
+//! report.
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+use coachflux_domain::clock::HOUR_MS;
+use coachflux_domain::coach;
+use coachflux_domain::engine::{EngineError, Phase, ProposalStatus, SessionState};
+use coachflux_domain::frameworks::Framework;
+use coachflux_domain::ids::new_id;
+use coachflux_domain::safety;
+use coachflux_store::coaching::{self, CoachingSession, NewCoachingSession, Reflection};
+use coachflux_store::{Conn, action_items, events};
+use serde_json::json;
+
+/// A visitor's session lives this long unless they sign up.
+pub const ANONYMOUS_TTL_MS: i64 = 24 * HOUR_MS;
+/// Without billing, visitors try GROW; accounts get every framework.
+const VISITOR_FRAMEWORKS: &[&str] = &["GROW"];
+
+/// Who is acting: a member, or a visitor known by their anonymous-id cookie.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: Option<CurrentUser>,
+    pub anonymous_id: Option<String>,
+}
+
+impl Actor {
+    fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.user.id.as_str())
+    }
+}
+
+/// Why a framework can't be started, and how to unlock it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub reason: String,
+    pub unlock: String,
+}
+
+/// The one place that answers "may this person start this framework?".
+pub fn entitlement(actor: &Actor, fw: &Framework) -> Result<(), Locked> {
+    if !fw.is_available || fw.coming_soon {
+        return Err(Locked {
+            reason: format!("{} isn't available yet.", fw.name),
+            unlock: "Check back soon.".into(),
+        });
+    }
+    if actor.user.is_none() && !VISITOR_FRAMEWORKS.contains(&fw.id.as_str()) {
+        return Err(Locked {
+            reason: format!("{} is for members.", fw.name),
+            unlock: "Create a free account (or log in) to use every framework.".into(),
+        });
+    }
+    Ok(())
+}
+
+fn engine_error(e: EngineError) -> AppError {
+    AppError::invalid("input", e.to_string())
+}
+
+async fn framework(state: &AppState, id: &str) -> Result<Framework, AppError> {
+    Ok(state
+        .store
+        .get_framework(id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .framework)
+}
+
+async fn event(
+    conn: &mut Conn,
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    props: serde_json::Value,
+) -> Result<(), AppError> {
+    events::record(
+        conn,
+        &new_id(),
+        actor.user_id(),
+        if actor.user.is_some() {
+            None
+        } else {
+            actor.anonymous_id.as_deref()
+        },
+        name,
+        &props.to_string(),
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn start(
+    state: &AppState,
+    actor: &Actor,
+    framework_id: &str,
+) -> Result<String, AppError> {
+    let fw = framework(state, &framework_id.to_ascii_uppercase()).await?;
+    entitlement(actor, &fw)
+        .map_err(|l| AppError::invalid("framework", format!("{} {}", l.reason, l.unlock)))?;
+    if actor.user.is_none() && actor.anonymous_id.is_none() {
+        return Err(AppError::invalid(
+            "framework",
+            "Your browser needs cookies enabled to start a session.",
+        ));
+    }
+    let now = state.clock.now_ms();
+    let session = SessionState::new(&fw);
+    let id = new_id();
+    let json = serde_json::to_string(&session).map_err(anyhow::Error::from)?;
+    let mut tx = state.store.begin().await?;
+    coaching::insert(
+        &mut tx,
+        &NewCoachingSession {
+            id: &id,
+            user_id: actor.user_id(),
+            framework: &fw.id,
+            step: &fw.steps[0].id,
+            state: &json,
+            anonymous_id: if actor.user.is_some() {
+                None
+            } else {
+                actor.anonymous_id.as_deref()
+            },
+            expires_at: actor.user.is_none().then_some(now + ANONYMOUS_TTL_MS),
+            now,
+        },
+    )
+    .await?;
+    sqlx::query("UPDATE frameworks SET usage_count = usage_count + 1 WHERE id = $1")
+        .bind(&fw.id)
+        .execute(&mut *tx)
+        .await?;
+    event(
+        &mut tx,
+        state,
+        actor,
+        "session_started",
+        json!({"sessionId": id, "framework": fw.id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A session as its owner sees it. Anyone else gets "not found".
+pub struct Loaded {
+    pub row: CoachingSession,
+    pub framework: Framework,
+    pub engine: SessionState,
+    pub turns: Vec<Reflection>,
+}
+
+fn owns(actor: &Actor, row: &CoachingSession, now: i64) -> bool {
+    match (&row.user_id, actor.user_id()) {
+        (Some(owner), Some(me)) => owner == me,
+        (None, _) => {
+            row.is_anonymous
+                && row.anonymous_id.is_some()
+                && row.anonymous_id == actor.anonymous_id
+                && row.expires_at.is_some_and(|e| e > now)
+        }
+        _ => false,
+    }
+}
+
+pub async fn load(state: &AppState, actor: &Actor, id: &str) -> Result<Loaded, AppError> {
+    if !coachflux_domain::ids::looks_like_id(id) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.store.conn().await?;
+    let row = coaching::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !owns(actor, &row, state.clock.now_ms()) {
+        return Err(AppError::NotFound);
+    }
+    let framework = state
+        .store
+        .get_framework(&row.framework)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .framework;
+    let engine: SessionState =
+        serde_json::from_str(&row.state).map_err(|e| anyhow::anyhow!("session {id} state: {e}"))?;
+    let turns = coaching::reflections(&mut conn, id).await?;
+    Ok(Loaded {
+        row,
+        framework,
+        engine,
+        turns,
+    })
+}
+
+fn status_of(engine: &SessionState) -> &'static str {
+    match (engine.phase, engine.paused) {
+        (Phase::Closed, _) => "completed",
+        (_, true) => "paused",
+        _ => "active",
+    }
+}
+
+async fn save(conn: &mut Conn, state: &AppState, l: &Loaded) -> Result<(), AppError> {
+    let step = l
+        .framework
+        .steps
+        .get(l.engine.current)
+        .map_or_else(|| l.row.step.clone(), |s| s.id.clone());
+    let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
+    coaching::save_state(
+        conn,
+        &l.row.id,
+        &step,
+        &json,
+        status_of(&l.engine),
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a turn led to.
+pub enum TurnOutcome {
+    Replied,
+    /// The safety screen paused the session; show these helplines.
+    Paused,
+}
+
+/// Saves what the person wrote first, then screens it, then lets the coach answer.
+pub async fn turn(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    input: &str,
+    country: Option<&str>,
+) -> Result<TurnOutcome, AppError> {
+    let mut l = load(state, actor, id).await?;
+    let now = state.clock.now_ms();
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(AppError::invalid("input", "Write an answer first."));
+    }
+    if input.chars().count() > coachflux_domain::engine::MAX_INPUT_CHARS {
+        return Err(AppError::invalid(
+            "input",
+            format!(
+                "Please keep one answer under {} characters.",
+                coachflux_domain::engine::MAX_INPUT_CHARS
+            ),
+        ));
+    }
+    // A session that can't take an answer says so before anything is stored.
+    if l.engine.paused {
+        return Err(engine_error(EngineError::Paused));
+    }
+    match l.engine.phase {
+        Phase::Consent => return Err(engine_error(EngineError::NeedsConsent)),
+        Phase::Closed => return Err(engine_error(EngineError::Closed)),
+        _ => {}
+    }
+    let step_id = l
+        .framework
+        .steps
+        .get(l.engine.current)
+        .map_or("", |s| s.id.as_str())
+        .to_owned();
+    let mut tx = state.store.begin().await?;
+    if let Some(hit) = safety::screen(input) {
+        l.engine.pause();
+        let payload = json!({"reply": "", "safety": hit.category.as_str(), "captured": {}});
+        coaching::insert_reflection(
+            &mut tx,
+            &new_id(),
+            id,
+            &step_id,
+            input,
+            &payload.to_string(),
+            now,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO safety_incidents (id, session_id, user_id, anonymous_id, category, step, country, resolution, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)",
+        )
+        .bind(new_id())
+        .bind(id)
+        .bind(actor.user_id())
+        .bind(if actor.user.is_some() { None } else { actor.anonymous_id.as_deref() })
+        .bind(hit.category.as_str())
+        .bind(&step_id)
+        .bind(country)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        save(&mut tx, state, &l).await?;
+        tx.commit().await?;
+        return Ok(TurnOutcome::Paused);
+    }
+    let result = l.engine.answer(&l.framework, input, now);
+    let reply = match &result {
+        Ok(captured) => coach::reply(&l.framework, &l.engine, captured).text,
+        Err(e) => format!("{e} {}", coach::next_prompt(&l.framework, &l.engine)),
+    };
+    let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
+    let payload = json!({"reply": reply, "captured": captured, "accepted": result.is_ok()});
+    coaching::insert_reflection(
+        &mut tx,
+        &new_id(),
+        id,
+        &step_id,
+        input,
+        &payload.to_string(),
+        now,
+    )
+    .await?;
+    save(&mut tx, state, &l).await?;
+    tx.commit().await?;
+    Ok(TurnOutcome::Replied)
+}
+
+pub enum Move<'a> {
+    Consent,
+    Skip,
+    Proceed,
+    Amend {
+        step: &'a str,
+        field: Option<&'a str>,
+    },
+    Back,
+    Resume,
+    /// Accept or drop a proposed action (index), optionally with an edited title.
+    Proposal {
+        index: usize,
+        accept: bool,
+        title: Option<&'a str>,
+    },
+}
+
+pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Result<(), AppError> {
+    let mut l = load(state, actor, id).await?;
+    let fw = l.framework.clone();
+    let before = l.engine.current;
+    match m {
+        Move::Consent => l.engine.give_consent().map_err(engine_error)?,
+        Move::Skip => {
+            l.engine.skip(&fw).map_err(engine_error)?;
+        }
+        Move::Proceed => {
+            l.engine.proceed(&fw).map_err(engine_error)?;
+            if l.engine.is_complete() {
+                l.engine.propose_actions(&fw);
+            }
+        }
+        Move::Amend { step, field } => l.engine.amend(&fw, step, field).map_err(engine_error)?,
+        Move::Back => l.engine.back(&fw).map_err(engine_error)?,
+        Move::Resume => {
+            l.engine.resume();
+            sqlx::query("UPDATE safety_incidents SET resolution = 'resumed', resolved_at = $2 WHERE session_id = $1 AND resolution = 'open'")
+                .bind(id)
+                .bind(state.clock.now_ms())
+                .execute(state.store.pool())
+                .await?;
+        }
+        Move::Proposal {
+            index,
+            accept,
+            title,
+        } => {
+            if l.engine.phase != Phase::Complete {
+                return Err(AppError::invalid("input", "Finish every step first."));
+            }
+            let p = l
+                .engine
+                .proposals
+                .get_mut(index)
+                .ok_or(AppError::NotFound)?;
+            p.status = if accept {
+                ProposalStatus::Accepted
+            } else {
+                ProposalStatus::Dropped
+            };
+            if let Some(t) = title.map(str::trim).filter(|t| !t.is_empty()) {
+                if t.chars().count() > 200 {
+                    return Err(AppError::invalid(
+                        "title",
+                        "Keep the action under 200 characters.",
+                    ));
+                }
+                p.title = t.to_owned();
+            }
+        }
+    }
+    let mut tx = state.store.begin().await?;
+    if matches!(m, Move::Proceed) {
+        event(
+            &mut tx,
+            state,
+            actor,
+            "session_step_completed",
+            json!({"sessionId": id, "framework": fw.id, "step": fw.steps[before].id}),
+        )
+        .await?;
+    }
+    save(&mut tx, state, &l).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Closes a complete session. A member's accepted actions become action items now; a
+/// visitor's stay in the session until they sign up.
+pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    let mut l = load(state, actor, id).await?;
+    l.engine.close().map_err(engine_error)?;
+    let now = state.clock.now_ms();
+    let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
+    let mut tx = state.store.begin().await?;
+    coaching::close(&mut tx, id, &json, now).await?;
+    if let Some(user_id) = actor.user_id() {
+        create_actions(&mut tx, user_id, id, &l.engine, now).await?;
+    }
+    event(
+        &mut tx,
+        state,
+        actor,
+        "session_completed",
+        json!({"sessionId": id, "framework": l.framework.id, "durationMs": now - l.row.created_at}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates the action items of a closed session's accepted proposals.
+pub async fn create_actions(
+    conn: &mut Conn,
+    user_id: &str,
+    session_id: &str,
+    engine: &SessionState,
+    now: i64,
+) -> Result<usize, AppError> {
+    let mut n = 0;
+    for p in engine
+        .proposals
+        .iter()
+        .filter(|p| p.status == ProposalStatus::Accepted)
+    {
+        action_items::insert(
+            conn,
+            &action_items::NewActionItem {
+                id: &new_id(),
+                user_id,
+                session_id,
+                title: &p.title,
+                description: None,
+                due_date: p.due_ms,
+                priority: &p.priority,
+                tags: &serde_json::to_string(&p.tags).unwrap_or_else(|_| "[]".into()),
+                now,
+            },
+        )
+        .await?;
+        events::record(
+            conn,
+            &new_id(),
+            Some(user_id),
+            None,
+            "action_item_created",
+            &json!({"sessionId": session_id}).to_string(),
+            now,
+        )
+        .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Moves a visitor's sessions into the account that just signed up or in, in one transaction
+/// (the seed's `migrateAnonymousSession`), creating the action items they had accepted.
+pub async fn migrate_anonymous(
+    conn: &mut Conn,
+    anonymous_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<usize, AppError> {
+    let moved = coaching::migrate_anonymous(conn, anonymous_id, user_id, now).await?;
+    for id in &moved {
+        let Some(row) = coaching::get(conn, id).await? else {
+            continue;
+        };
+        if row.closed_at.is_some() {
+            let engine: SessionState = serde_json::from_str(&row.state)
+                .map_err(|e| anyhow::anyhow!("session {id}: {e}"))?;
+            create_actions(conn, user_id, id, &engine, now).await?;
+        }
+    }
+    events::adopt_anonymous(conn, anonymous_id, user_id).await?;
+    Ok(moved.len())
+}
+
+/// The report of a session.
+pub struct Report {
+    pub framework: Framework,
+    pub steps: Vec<(String, Vec<(String, String)>)>,
+    pub summary: coach::Summary,
+    pub actions: Vec<(String, Option<i64>, String)>,
+    pub duration_ms: i64,
+    pub compass: Option<coachflux_domain::compass::CompassScore>,
+}
+
+pub fn report(l: &Loaded) -> Report {
+    let steps = l
+        .framework
+        .steps
+        .iter()
+        .zip(&l.engine.steps)
+        .map(|(def, st)| {
+            let fields = def
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    st.captured
+                        .get(&f.id)
+                        .map(|v| (f.label.clone(), v.display()))
+                })
+                .collect();
+            (def.name.clone(), fields)
+        })
+        .collect();
+    let actions = l
+        .engine
+        .proposals
+        .iter()
+        .filter(|p| p.status != ProposalStatus::Dropped)
+        .map(|p| (p.title.clone(), p.due_ms, p.priority.clone()))
+        .collect();
+    let scale = |f: &str| match l.engine.value(f) {
+        Some(coachflux_domain::engine::Value::Scale(n)) => Some(*n),
+        _ => None,
+    };
+    let compass = (l.framework.id == "COMPASS")
+        .then(|| {
+            let mindset = match l.engine.value("final_mindset") {
+                Some(coachflux_domain::engine::Value::Choice(c)) => c.clone(),
+                _ => return None,
+            };
+            coachflux_domain::compass::score(&coachflux_domain::compass::CompassInputs {
+                initial_confidence: scale("initial_confidence")?,
+                final_confidence: scale("final_confidence")?,
+                final_action_clarity: scale("final_action_clarity")?,
+                final_mindset: &mindset,
+                satisfaction: scale("satisfaction")?,
+                action_commitment: scale("action_commitment")?,
+            })
+        })
+        .flatten();
+    Report {
+        framework: l.framework.clone(),
+        steps,
+        summary: coach::summarise(&l.framework, &l.engine),
+        actions,
+        duration_ms: l.row.closed_at.unwrap_or(l.row.updated_at) - l.row.created_at,
+        compass,
+    }
+}

@@ -1,0 +1,663 @@
+//! The coaching pages: start a session, the conversation, the action plan, the report.
+
+use super::forms::{checked, set_cookie};
+use super::{Layout, PageCtx};
+use crate::auth::RequestMeta;
+use crate::crypto::random_token;
+use crate::error::AppError;
+use crate::services::coaching::{self, Actor, Move, TurnOutcome};
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use coachflux_domain::coach;
+use coachflux_domain::dates;
+use coachflux_domain::engine::{MAX_INPUT_CHARS, MAX_SKIPS_PER_STEP, Phase, ProposalStatus};
+use coachflux_domain::frameworks::FieldKind;
+use coachflux_domain::safety;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", get(history).post(start))
+        .route("/sessions/{id}", get(session_page))
+        .route("/sessions/{id}/consent", post(consent))
+        .route("/sessions/{id}/turn", post(turn))
+        .route("/sessions/{id}/skip", post(skip))
+        .route("/sessions/{id}/proceed", post(proceed))
+        .route("/sessions/{id}/amend", post(amend))
+        .route("/sessions/{id}/back", post(back))
+        .route("/sessions/{id}/resume", post(resume))
+        .route("/sessions/{id}/proposals/{index}", post(proposal))
+        .route("/sessions/{id}/close", post(close))
+        .route("/sessions/{id}/report", get(report_page))
+        .route("/sessions/{id}/report.md", get(report_markdown))
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let anonymous_id = CookieJar::from_headers(&parts.headers)
+            .get(state.cookies.anonymous)
+            .map(|c| c.value().to_owned())
+            .filter(|v| v.len() == 43);
+        Ok(Actor {
+            user: parts.extensions.get::<crate::auth::CurrentUser>().cloned(),
+            anonymous_id,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    framework: String,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    actor: Actor,
+    Form(f): Form<StartForm>,
+) -> Result<Response, AppError> {
+    // A visitor gets an anonymous id (a cookie) the first time they start a session.
+    let mut actor = actor;
+    let new_anonymous = (actor.user.is_none() && actor.anonymous_id.is_none()).then(random_token);
+    if let Some(a) = &new_anonymous {
+        actor.anonymous_id = Some(a.clone());
+    }
+    let id = coaching::start(&state, &actor, &f.framework).await?;
+    let mut r = Redirect::to(&format!("/sessions/{id}")).into_response();
+    if let Some(a) = new_anonymous {
+        set_cookie(
+            &state,
+            &mut r,
+            state.cookies.anonymous,
+            a,
+            30 * coachflux_domain::clock::DAY_MS,
+        );
+    }
+    Ok(r)
+}
+
+pub struct StepChip {
+    pub name: String,
+    pub status: &'static str,
+}
+
+pub struct Turn {
+    pub user: String,
+    pub coach: String,
+    pub safety: bool,
+}
+
+pub struct Input {
+    pub kind: &'static str,
+    pub label: String,
+    pub min: i32,
+    pub max: i32,
+    pub options: Vec<String>,
+    pub max_len: usize,
+}
+
+pub struct CapturedRow {
+    pub field_id: String,
+    pub label: String,
+    pub value: String,
+}
+
+pub struct ProposalRow {
+    pub index: usize,
+    pub title: String,
+    pub due: String,
+    pub priority: String,
+    pub status: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "session.html")]
+struct SessionPage {
+    l: Layout,
+    id: String,
+    fw_name: String,
+    fw_emoji: String,
+    step_id: String,
+    steps: Vec<StepChip>,
+    progress: usize,
+    turns: Vec<Turn>,
+    prompt: String,
+    phase: &'static str,
+    input: Option<Input>,
+    can_skip: bool,
+    can_back: bool,
+    captured: Vec<CapturedRow>,
+    proposals: Vec<ProposalRow>,
+    helplines: Vec<safety::Helpline>,
+    error: Option<String>,
+    anonymous: bool,
+}
+
+async fn render_session(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let l = coaching::load(state, actor, id).await?;
+    let fw = &l.framework;
+    let e = &l.engine;
+    let phase = match (e.phase, e.paused) {
+        (Phase::Closed, _) => "closed",
+        (_, true) => "paused",
+        (Phase::Consent, _) => "consent",
+        (Phase::Asking, _) => "asking",
+        (Phase::Confirming, _) => "confirming",
+        (Phase::Complete, _) => "complete",
+    };
+    let steps = fw
+        .steps
+        .iter()
+        .zip(&e.steps)
+        .enumerate()
+        .map(|(i, (def, st))| StepChip {
+            name: def.name.clone(),
+            status: if st.confirmed {
+                "done"
+            } else if i == e.current && !matches!(e.phase, Phase::Complete | Phase::Closed) {
+                "current"
+            } else {
+                "todo"
+            },
+        })
+        .collect();
+    let (done, total) = e.progress();
+    let turns = l
+        .turns
+        .iter()
+        .map(|t| {
+            let payload: serde_json::Value = serde_json::from_str(&t.payload).unwrap_or_default();
+            Turn {
+                user: t.user_input.clone(),
+                coach: payload["reply"].as_str().unwrap_or("").to_owned(),
+                safety: payload.get("safety").is_some(),
+            }
+        })
+        .collect();
+    let input = (phase == "asking")
+        .then(|| e.pending_field(fw))
+        .flatten()
+        .map(|f| {
+            let (kind, min, max, options, max_len) = match &f.kind {
+                FieldKind::Scale { min, max, .. } => ("scale", *min, *max, Vec::new(), 20),
+                FieldKind::Choice { options } => ("choice", 0, 0, options.clone(), 100),
+                FieldKind::List { .. } | FieldKind::Actions { .. } | FieldKind::Options { .. } => {
+                    ("list", 0, 0, Vec::new(), MAX_INPUT_CHARS)
+                }
+                FieldKind::Date => ("date", 0, 0, Vec::new(), 200),
+                FieldKind::Text { max_len } => ("text", 0, 0, Vec::new(), *max_len as usize),
+            };
+            Input {
+                kind,
+                label: f.label.clone(),
+                min,
+                max,
+                options,
+                max_len,
+            }
+        });
+    let step_state = e.steps.get(e.current);
+    let captured = match (fw.steps.get(e.current), step_state) {
+        (Some(def), Some(st)) => def
+            .fields
+            .iter()
+            .filter_map(|f| {
+                st.captured.get(&f.id).map(|v| CapturedRow {
+                    field_id: f.id.clone(),
+                    label: f.label.clone(),
+                    value: v.display(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let proposals = e
+        .proposals
+        .iter()
+        .enumerate()
+        .map(|(index, p)| ProposalRow {
+            index,
+            title: p.title.clone(),
+            due: p.due_ms.map(dates::label).unwrap_or_default(),
+            priority: p.priority.clone(),
+            status: match p.status {
+                ProposalStatus::Proposed => "proposed",
+                ProposalStatus::Accepted => "accepted",
+                ProposalStatus::Dropped => "dropped",
+            },
+        })
+        .collect();
+    let country = ctx.user.as_ref().and_then(|u| u.user.country.clone());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut r = SessionPage {
+        l: ctx.layout(format!("{} session — CoachFlux", fw.name), "sessions"),
+        id: id.to_owned(),
+        fw_name: fw.name.clone(),
+        fw_emoji: fw.emoji.clone(),
+        step_id: fw
+            .steps
+            .get(e.current)
+            .map(|s| s.id.clone())
+            .unwrap_or_default(),
+        steps,
+        progress: (done * 100).checked_div(total).unwrap_or(0),
+        turns,
+        prompt: coach::next_prompt(fw, e),
+        phase,
+        input,
+        can_skip: phase == "asking"
+            && step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
+        can_back: e.current > 0 && matches!(phase, "asking" | "confirming"),
+        captured,
+        proposals,
+        helplines: if phase == "paused" {
+            safety::helplines(country.as_deref())
+        } else {
+            Vec::new()
+        },
+        error,
+        anonymous: ctx.user.is_none(),
+    }
+    .into_response();
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+async fn session_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    render_session(&state, &ctx, &actor, &id, None).await
+}
+
+/// Redirect back to the conversation after a change, or show the page with the problem.
+async fn settle(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: &str,
+    result: Result<(), AppError>,
+    anchor: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}{anchor}")).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let text = errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            render_session(state, ctx, actor, id, Some(text)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    consent: Option<String>,
+}
+
+async fn consent(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(f): Form<ConsentForm>,
+) -> Result<Response, AppError> {
+    let result = if checked(&f.consent) {
+        coaching::act(&state, &actor, &id, Move::Consent).await
+    } else {
+        Err(AppError::invalid(
+            "consent",
+            "Please tick the box to confirm you understand.",
+        ))
+    };
+    settle(&state, &ctx, &actor, &id, result, "#answer").await
+}
+
+#[derive(Deserialize)]
+struct TurnForm {
+    #[serde(default)]
+    input: String,
+}
+
+async fn turn(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(f): Form<TurnForm>,
+) -> Result<Response, AppError> {
+    let _ = meta;
+    let country = ctx.user.as_ref().and_then(|u| u.user.country.clone());
+    let result = coaching::turn(&state, &actor, &id, &f.input, country.as_deref()).await;
+    match result {
+        Ok(TurnOutcome::Replied) | Ok(TurnOutcome::Paused) => {
+            Ok(Redirect::to(&format!("/sessions/{id}#answer")).into_response())
+        }
+        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
+async fn skip(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let r = coaching::act(&state, &actor, &id, Move::Skip).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn proceed(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let r = coaching::act(&state, &actor, &id, Move::Proceed).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+#[derive(Deserialize)]
+struct AmendForm {
+    #[serde(default)]
+    step: String,
+    field: Option<String>,
+}
+
+async fn amend(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(f): Form<AmendForm>,
+) -> Result<Response, AppError> {
+    let field = f.field.as_deref().filter(|s| !s.is_empty());
+    let r = coaching::act(
+        &state,
+        &actor,
+        &id,
+        Move::Amend {
+            step: &f.step,
+            field,
+        },
+    )
+    .await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn back(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let r = coaching::act(&state, &actor, &id, Move::Back).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let r = coaching::act(&state, &actor, &id, Move::Resume).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+#[derive(Deserialize)]
+struct ProposalForm {
+    #[serde(default)]
+    decision: String,
+    title: Option<String>,
+}
+
+async fn proposal(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path((id, index)): Path<(String, usize)>,
+    Form(f): Form<ProposalForm>,
+) -> Result<Response, AppError> {
+    let accept = f.decision != "drop";
+    let r = coaching::act(
+        &state,
+        &actor,
+        &id,
+        Move::Proposal {
+            index,
+            accept,
+            title: f.title.as_deref(),
+        },
+    )
+    .await;
+    settle(&state, &ctx, &actor, &id, r, "#plan").await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    match coaching::close(&state, &actor, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/report")).into_response()),
+        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "report.html")]
+struct ReportPage {
+    l: Layout,
+    id: String,
+    r: coaching::Report,
+    closed: bool,
+    duration: String,
+    actions: Vec<(String, String, String)>,
+    anonymous: bool,
+}
+
+fn minutes(ms: i64) -> String {
+    let m = (ms.max(0) + 30_000) / 60_000;
+    if m < 1 {
+        "under a minute".into()
+    } else if m == 1 {
+        "1 minute".into()
+    } else {
+        format!("{m} minutes")
+    }
+}
+
+async fn report_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let l = coaching::load(&state, &actor, &id).await?;
+    let closed = l.engine.phase == Phase::Closed;
+    let r = coaching::report(&l);
+    let actions = r
+        .actions
+        .iter()
+        .map(|(t, due, p)| {
+            (
+                t.clone(),
+                due.map(dates::label).unwrap_or_default(),
+                p.clone(),
+            )
+        })
+        .collect();
+    Ok(ReportPage {
+        l: ctx.layout(
+            format!("{} report — CoachFlux", r.framework.name),
+            "sessions",
+        ),
+        id,
+        duration: minutes(r.duration_ms),
+        r,
+        closed,
+        actions,
+        anonymous: ctx.user.is_none(),
+    }
+    .into_response())
+}
+
+/// The report as Markdown, for download.
+pub fn markdown(r: &coaching::Report) -> String {
+    let mut md = format!(
+        "# {} {} — session report\n\n",
+        r.framework.emoji, r.framework.name
+    );
+    md.push_str(&format!(
+        "_{}_ · {}\n\n",
+        r.framework.expansion,
+        minutes(r.duration_ms)
+    ));
+    if !r.summary.summary.is_empty() {
+        md.push_str(&format!("## Summary\n\n{}\n\n", r.summary.summary));
+    }
+    for (step, fields) in &r.steps {
+        md.push_str(&format!("## {step}\n\n"));
+        for (label, value) in fields {
+            md.push_str(&format!("- **{label}:** {value}\n"));
+        }
+        md.push('\n');
+    }
+    if let Some(c) = &r.compass {
+        md.push_str(&format!(
+            "## COMPASS success score: {} ({})\n\n- Confidence growth: {}\n- Action clarity: {}\n- Mindset: {}\n- Satisfaction: {}\n- Commitment: {}\n\n",
+            c.total, c.band.label(), c.confidence_growth, c.action, c.mindset, c.satisfaction, c.commitment
+        ));
+    }
+    if !r.summary.insights.is_empty() {
+        md.push_str("## Insights\n\n");
+        for i in &r.summary.insights {
+            md.push_str(&format!("- {i}\n"));
+        }
+        md.push('\n');
+    }
+    if !r.summary.risks.is_empty() {
+        md.push_str("## Risks to watch\n\n");
+        for i in &r.summary.risks {
+            md.push_str(&format!("- {i}\n"));
+        }
+        md.push('\n');
+    }
+    if !r.actions.is_empty() {
+        md.push_str("## Action plan\n\n");
+        for (title, due, priority) in &r.actions {
+            match due {
+                Some(ms) => md.push_str(&format!(
+                    "- [ ] {title} — due {} ({priority})\n",
+                    dates::label(*ms)
+                )),
+                None => md.push_str(&format!("- [ ] {title} ({priority})\n")),
+            }
+        }
+    }
+    md
+}
+
+async fn report_markdown(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let l = coaching::load(&state, &actor, &id).await?;
+    let r = coaching::report(&l);
+    let name = format!(
+        "coachflux-{}-report.md",
+        r.framework.id.to_ascii_lowercase()
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        markdown(&r),
+    )
+        .into_response())
+}
+
+pub struct HistoryRow {
+    pub id: String,
+    pub framework: String,
+    pub started: String,
+    pub status: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sessions.html")]
+struct HistoryPage {
+    l: Layout,
+    rows: Vec<HistoryRow>,
+    anonymous: bool,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+) -> Result<Response, AppError> {
+    let now = state.clock.now_ms();
+    let mut conn = state.store.conn().await?;
+    let rows = match (&actor.user, &actor.anonymous_id) {
+        (Some(u), _) => {
+            coachflux_store::coaching::list_for_user(&mut conn, &u.user.id, 100).await?
+        }
+        (None, Some(a)) => coachflux_store::coaching::list_for_anonymous(&mut conn, a, now).await?,
+        (None, None) => Vec::new(),
+    };
+    let rows = rows
+        .into_iter()
+        .map(|s| HistoryRow {
+            id: s.id,
+            framework: s.framework,
+            started: crate::services::accounts::format_utc(s.created_at),
+            status: s.status,
+        })
+        .collect();
+    Ok(HistoryPage {
+        l: ctx.layout("Your sessions — CoachFlux", "sessions"),
+        rows,
+        anonymous: ctx.user.is_none(),
+    }
+    .into_response())
+}

@@ -1,0 +1,209 @@
+//! The coaching journey over HTTP on both engines: a visitor completes GROW, the report holds
+//! every captured field, sign-up moves the session into the account with its action items,
+//! nobody else can see it, plan rules, the safety screen.
+
+use crate::dual_test;
+use crate::harness::{Browser, TestApp};
+use crate::identity::signup;
+use coachflux_domain::frameworks::{Field, FieldKind};
+use coachflux_domain::{Catalogue, Framework};
+
+fn answer_for(field: &Field) -> String {
+    match &field.kind {
+        FieldKind::Text { .. } => format!("My honest answer about {}", field.label.to_lowercase()),
+        FieldKind::List { .. } => "talk to my manager\nblock two hours a week".into(),
+        FieldKind::Scale { max, .. } => (max - 2).to_string(),
+        FieldKind::Choice { options } => options.last().unwrap().clone(),
+        FieldKind::Date => "in 3 days".into(),
+        FieldKind::Actions { .. } => "Call Sam by Friday\nDraft the proposal in 3 days".into(),
+        FieldKind::Options { .. } => "Ask for a transfer\nRetrain in the evenings".into(),
+    }
+}
+
+fn grow() -> Framework {
+    Catalogue::builtin().unwrap().get("GROW").unwrap().clone()
+}
+
+/// Starts a session in `b`; returns its path.
+async fn start(b: &Browser, framework: &str) -> String {
+    let (status, _, location) = b.submit("/sessions", &[("framework", framework)]).await;
+    assert_eq!(status, 303, "starting {framework}");
+    location.unwrap()
+}
+
+/// Answers every question of every step, confirming each step; then keeps every proposal.
+async fn complete(b: &Browser, path: &str, fw: &Framework) {
+    assert_eq!(
+        b.submit(&format!("{path}/consent"), &[("consent", "on")])
+            .await
+            .0,
+        303
+    );
+    for step in &fw.steps {
+        for field in &step.fields {
+            let (status, _, _) = b
+                .submit(&format!("{path}/turn"), &[("input", &answer_for(field))])
+                .await;
+            assert_eq!(status, 303, "{}/{}", step.id, field.id);
+        }
+        let (status, page, _) = b.submit(&format!("{path}/proceed"), &[]).await;
+        assert_eq!(status, 303, "proceed from {}: {page}", step.id);
+    }
+    let (_, page, _) = b.page(path).await;
+    assert!(page.contains("Your action plan"), "{page}");
+    for index in 0..2 {
+        assert_eq!(
+            b.submit(
+                &format!("{path}/proposals/{index}"),
+                &[("decision", "accept")]
+            )
+            .await
+            .0,
+            303
+        );
+    }
+}
+
+async fn reflections(app: &TestApp, id: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM session_reflections WHERE session_id = $1")
+        .bind(id)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+dual_test! {
+    async fn a_visitor_completes_grow_gets_a_report_and_keeps_it_by_signing_up(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        let path = start(&b, "GROW").await;
+        let id = path.trim_start_matches("/sessions/").to_owned();
+        let (anonymous, expires): (i64, Option<i64>) = sqlx::query_as("SELECT is_anonymous, expires_at FROM coaching_sessions WHERE id = $1")
+            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(anonymous, 1);
+        assert_eq!(expires, Some(crate::harness::T0 + 24 * 3_600_000), "a visitor's session lives 24 h");
+
+        complete(&b, &path, &fw).await;
+        let answers: usize = fw.steps.iter().map(|s| s.fields.len()).sum();
+        assert_eq!(reflections(&app, &id).await, answers as i64, "every answer is saved");
+        let (status, _, location) = b.submit(&format!("{path}/close"), &[]).await;
+        assert_eq!((status, location.as_deref()), (303, Some(format!("{path}/report").as_str())));
+        let (status, report, _) = b.page(&format!("{path}/report")).await;
+        assert_eq!(status, 200);
+        for step in &fw.steps {
+            assert!(report.contains(&step.name));
+            for field in &step.fields {
+                assert!(report.contains(&field.label), "report lacks {}", field.label);
+            }
+        }
+        assert!(report.contains("My honest answer about your goal") || report.contains("My honest answer about"));
+        assert!(report.contains("Call Sam") && report.contains("Fri 16 Jan 2026"), "parsed due date in the plan");
+        let md = b.get(&format!("{path}/report.md")).await;
+        assert_eq!(md.headers()["content-type"], "text/markdown; charset=utf-8");
+        let md = md.text().await.unwrap();
+        assert!(md.starts_with("# ") && md.contains("## Action plan") && md.contains("- [ ] Call Sam"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0, "a visitor has no action items yet");
+
+        // Someone else, signed in or not, cannot see it.
+        let stranger = app.new_browser();
+        assert_eq!(stranger.get(&path).await.status(), 404);
+        signup(&app, &stranger, "eve@example.com").await;
+        assert_eq!(stranger.get(&format!("{path}/report")).await.status(), 404);
+
+        // Signing up in the same browser moves the session into the account.
+        let uid = signup(&app, &b, "ada@example.com").await;
+        let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
+            "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
+        ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(row, (Some(uid.clone()), 0, None, None));
+        let items: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT title, due_date FROM action_items WHERE user_id = $1 ORDER BY title")
+            .bind(&uid).fetch_all(app.store.pool()).await.unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].0, "Call Sam");
+        assert_eq!(items[0].1, Some(coachflux_domain::dates::from_ymd(2026, 1, 16) + 86_400_000 - 1), "by Friday");
+        assert_eq!(b.get(&format!("{path}/report")).await.status(), 200);
+        for name in ["session_started", "session_step_completed", "session_completed", "action_item_created"] {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_name = $1 AND user_id = $2").bind(name).bind(&uid)
+                .fetch_one(app.store.pool()).await.unwrap();
+            assert!(n >= 1, "event {name}");
+        }
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn visitors_try_grow_and_members_get_every_framework(app) {
+        let b = app.new_browser();
+        let (_, page, _) = b.page("/frameworks/COMPASS").await;
+        assert!(page.contains("COMPASS is for members"), "a locked framework says why");
+        let (status, page, _) = b.submit("/sessions", &[("framework", "COMPASS")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("Create a free account"));
+        signup(&app, &b, "ada@example.com").await;
+        let (_, page, _) = b.page("/frameworks/COMPASS").await;
+        assert!(page.contains("Start a COMPASS session"));
+        let path = start(&b, "COMPASS").await;
+        assert_eq!(b.get(&path).await.status(), 200);
+        let usage: i64 = sqlx::query_scalar("SELECT usage_count FROM frameworks WHERE id = 'COMPASS'").fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(usage, 1);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn crisis_language_pauses_the_session_and_shows_helplines(app) {
+        let b = app.new_browser();
+        let path = start(&b, "GROW").await;
+        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
+        // A workplace idiom is just an answer.
+        b.submit(&format!("{path}/turn"), &[("input", "This deadline is killing me, I want to ship by March")]).await;
+        let (_, page, _) = b.page(&path).await;
+        assert!(!page.contains("Let's pause here"));
+        b.submit(&format!("{path}/turn"), &[("input", "Honestly I want to end my life")]).await;
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Let's pause here"), "{page}");
+        assert!(page.contains("findahelpline.com") || page.contains("emergency"), "helplines shown");
+        let (category, resolution): (String, String) = sqlx::query_as("SELECT category, resolution FROM safety_incidents")
+            .fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!((category.as_str(), resolution.as_str()), ("suicide", "open"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM session_reflections").await, 2, "the words are kept, not passed to a coach");
+        assert_eq!(b.submit(&format!("{path}/turn"), &[("input", "more")]).await.0, 422, "paused");
+        assert_eq!(b.submit(&format!("{path}/resume"), &[]).await.0, 303);
+        assert_eq!(b.submit(&format!("{path}/turn"), &[("input", "Ship the beta")]).await.0, 303);
+        let resolution: String = sqlx::query_scalar("SELECT resolution FROM safety_incidents").fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(resolution, "resumed");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn skip_amend_and_resume_exactly_where_we_left_off(app) {
+        let b = app.new_browser();
+        let path = start(&b, "GROW").await;
+        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
+        assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
+        assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
+        let (status, page, _) = b.submit(&format!("{path}/skip"), &[]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("at most two"));
+        let fw = grow();
+        // Answer until the step is ready (skipped required questions come back).
+        for _ in 0..6 {
+            let (_, page, _) = b.page(&path).await;
+            if page.contains("Here's what we captured") { break; }
+            b.submit(&format!("{path}/turn"), &[("input", "by the end of the month")]).await;
+        }
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Here's what we captured"), "{page}");
+        assert_eq!(b.submit(&format!("{path}/amend"), &[("step", "goal"), ("field", "goal")]).await.0, 303);
+        b.submit(&format!("{path}/turn"), &[("input", "Become the team lead")]).await;
+        // A new browser tab (same cookies) resumes on the same question.
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Become the team lead"));
+        assert!(page.contains("Here's what we captured"));
+        assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains(&fw.steps[1].name));
+        app.stop().await;
+    }
+}
