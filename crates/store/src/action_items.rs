@@ -91,3 +91,134 @@ pub async fn list_for_session(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Which of a person's items to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `open`, `completed`, `overdue`, `week` (due within 7 days), `archived`; anything else: all
+    /// but archived.
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// A person's items, soonest due first (undated last), filtered. `now` decides overdue.
+pub async fn list_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    filter: &Filter,
+    now: i64,
+) -> Result<Vec<ActionItem>> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, session_id, title, description, due_date, completed, completed_at, \
+         priority, tags, reminder_sent, created_at, updated_at, archived_at FROM action_items \
+         WHERE user_id = $1 ORDER BY CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let week = now + 7 * 86_400_000;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    Ok(items
+        .into_iter()
+        .filter(|a| match filter.status.as_deref() {
+            Some("archived") => a.archived_at.is_some(),
+            _ if a.archived_at.is_some() => false,
+            Some("open") => !a.completed,
+            Some("completed") => a.completed,
+            Some("overdue") => !a.completed && a.due_date.is_some_and(|d| d < now),
+            Some("week") => !a.completed && a.due_date.is_some_and(|d| d >= now && d <= week),
+            _ => true,
+        })
+        .filter(|a| {
+            filter
+                .priority
+                .as_deref()
+                .is_none_or(|p| p.is_empty() || a.priority == p)
+        })
+        .filter(|a| {
+            filter.tag.as_deref().is_none_or(|t| {
+                t.is_empty()
+                    || serde_json::from_str::<Vec<String>>(&a.tags)
+                        .is_ok_and(|tags| tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            })
+        })
+        .collect())
+}
+
+/// One of a person's items; another person's id is `None`.
+pub async fn get(conn: &mut Conn, user_id: &str, id: &str) -> Result<Option<ActionItem>> {
+    let row = sqlx::query(
+        "SELECT id, user_id, session_id, title, description, due_date, completed, completed_at, \
+         priority, tags, reminder_sent, created_at, updated_at, archived_at FROM action_items \
+         WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub struct Changes<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub due_date: Option<i64>,
+    pub priority: &'a str,
+    pub tags: &'a str,
+}
+
+/// Edits an item; a new due date re-arms its reminder.
+pub async fn update(
+    conn: &mut Conn,
+    user_id: &str,
+    id: &str,
+    c: &Changes<'_>,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE action_items SET title = $3, description = $4, \
+         reminder_sent = CASE WHEN due_date IS NOT DISTINCT FROM $5 THEN reminder_sent ELSE 0 END, \
+         due_date = $5, priority = $6, tags = $7, updated_at = $8 WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(c.title)
+    .bind(c.description)
+    .bind(c.due_date)
+    .bind(c.priority)
+    .bind(c.tags)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn set_completed(
+    conn: &mut Conn,
+    user_id: &str,
+    id: &str,
+    completed: bool,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE action_items SET completed = $3, completed_at = CASE WHEN $3 = 1 THEN $4 ELSE NULL END, \
+         updated_at = $4 WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(i64::from(completed))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn delete(conn: &mut Conn, user_id: &str, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM action_items WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -566,3 +566,11 @@ pub fn report(l: &Loaded) -> Report {
         compass,
     }
 }
+
+/// Deletes a session with its reflections and action items, for its owner only.
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    load(state, actor, id).await?;
+    let mut conn = state.store.conn().await?;
+    coaching::delete(&mut conn, id).await?;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! authorization, rate limits, audit); pages and the API only parse input and render output.
 
 pub mod accounts;
+pub mod actions;
 pub mod audit;
 pub mod coaching;
 pub mod limits;

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/close", post(close))
         .route("/sessions/{id}/report", get(report_page))
         .route("/sessions/{id}/report.md", get(report_markdown))
+        .route("/sessions/{id}/delete", get(delete_page).post(delete))
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -247,6 +248,15 @@ async fn render_session(
         })
         .collect();
     let country = ctx.user.as_ref().and_then(|u| u.user.country.clone());
+    // The last reply usually ends with the question being asked: don't show it twice.
+    let mut prompt = coach::next_prompt(fw, e);
+    let turns: Vec<Turn> = turns;
+    if turns
+        .last()
+        .is_some_and(|t| !t.safety && t.coach.ends_with(&prompt))
+    {
+        prompt.clear();
+    }
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -265,7 +275,7 @@ async fn render_session(
         steps,
         progress: (done * 100).checked_div(total).unwrap_or(0),
         turns,
-        prompt: coach::next_prompt(fw, e),
+        prompt,
         phase,
         input,
         can_skip: phase == "asking"
@@ -660,4 +670,47 @@ async fn history(
         anonymous: ctx.user.is_none(),
     }
     .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "session_delete.html")]
+struct DeletePage {
+    l: Layout,
+    id: String,
+    framework: String,
+    actions: usize,
+}
+
+async fn delete_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let l = coaching::load(&state, &actor, &id).await?;
+    let actions = match &actor.user {
+        Some(u) => {
+            let mut conn = state.store.conn().await?;
+            coachflux_store::action_items::list_for_session(&mut conn, &u.user.id, &id)
+                .await?
+                .len()
+        }
+        None => 0,
+    };
+    Ok(DeletePage {
+        l: ctx.layout("Delete this session? — CoachFlux", "sessions"),
+        id,
+        framework: l.framework.name,
+        actions,
+    }
+    .into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    coaching::delete(&state, &actor, &id).await?;
+    Ok(Redirect::to("/sessions").into_response())
 }

@@ -1,6 +1,7 @@
 //! Server-rendered pages.
 
 mod account;
+mod actions;
 pub mod assets;
 mod coaching;
 mod errors;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/frameworks/{id}", get(pages::framework))
         .merge(account::router())
         .merge(coaching::router())
+        .merge(actions::router())
         .merge(settings::router())
         .merge(assets::router())
 }

@@ -207,3 +207,81 @@ dual_test! {
         app.stop().await;
     }
 }
+
+dual_test! {
+    async fn action_items_are_filtered_edited_completed_and_deleted_by_their_owner(app) {
+        let b = app.new_browser();
+        let uid = signup(&app, &b, "ada@example.com").await;
+        // Action items belong to a session.
+        let (status, page, _) = b.submit("/actions", &[("title", "Read a book")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("start one first"));
+        start(&b, "GROW").await;
+        for (title, due, priority, tags) in [
+            ("Call Sam", "2026-01-10", "high", "work"),
+            ("Draft proposal", "Friday", "medium", "work, writing"),
+            ("Book a coach", "", "low", ""),
+        ] {
+            assert_eq!(b.submit("/actions", &[("title", title), ("due", due), ("priority", priority), ("tags", tags)]).await.0, 303);
+        }
+        let (status, page, _) = b.submit("/actions", &[("title", "Bad date"), ("due", "someday maybe")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("Use a date like"));
+        let (_, page, _) = b.page("/actions?status=overdue").await;
+        assert!(page.contains("Call Sam") && !page.contains("Draft proposal"), "overdue filter");
+        assert!(page.contains("overdue"));
+        let (_, page, _) = b.page("/actions?status=week").await;
+        assert!(page.contains("Draft proposal") && !page.contains("Call Sam"));
+        let (_, page, _) = b.page("/actions?tag=writing").await;
+        assert!(page.contains("Draft proposal") && !page.contains("Book a coach"));
+        let (_, page, _) = b.page("/actions?priority=low").await;
+        assert!(page.contains("Book a coach") && !page.contains("Draft proposal"));
+
+        let id: String = sqlx::query_scalar("SELECT id FROM action_items WHERE title = 'Call Sam'").fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(b.submit(&format!("/actions/{id}/complete"), &[]).await.0, 303);
+        let (_, page, _) = b.page("/actions?status=completed").await;
+        assert!(page.contains("Call Sam"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'").await, 1);
+        assert_eq!(b.submit(&format!("/actions/{id}/reopen"), &[]).await.0, 303);
+        assert_eq!(b.submit(&format!("/actions/{id}"), &[("title", "Call Sam back"), ("due", "in 3 days"), ("priority", "high"), ("tags", "")]).await.0, 303);
+        let (title, completed): (String, i64) = sqlx::query_as("SELECT title, completed FROM action_items WHERE id = $1").bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!((title.as_str(), completed), ("Call Sam back", 0));
+
+        // Someone else can't touch it.
+        let eve = app.new_browser();
+        signup(&app, &eve, "eve@example.com").await;
+        assert_eq!(eve.post(&format!("/actions/{id}/delete"), &[]).await.status(), 404);
+        assert_eq!(eve.post(&format!("/actions/{id}/complete"), &[]).await.status(), 404);
+        assert!(!eve.page("/actions").await.1.contains("Call Sam"));
+
+        assert_eq!(b.submit(&format!("/actions/{id}/delete"), &[]).await.0, 303);
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM action_items WHERE user_id = $1").bind(&uid).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(n, 2);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn deleting_a_session_removes_its_reflections_and_actions(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "GROW").await;
+        complete(&b, &path, &fw).await;
+        b.submit(&format!("{path}/close"), &[]).await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2);
+        let (_, page, _) = b.page(&format!("{path}/delete")).await;
+        assert!(page.contains("2 action items will be deleted") || page.contains("and 2 action items"), "{page}");
+        let eve = app.new_browser();
+        assert_eq!(eve.post(&format!("{path}/delete"), &[]).await.status(), 404);
+        assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
+        for table in ["coaching_sessions", "session_reflections", "action_items"] {
+            assert_eq!(app.count(match table {
+                "coaching_sessions" => "SELECT COUNT(*) FROM coaching_sessions",
+                "session_reflections" => "SELECT COUNT(*) FROM session_reflections",
+                _ => "SELECT COUNT(*) FROM action_items",
+            }).await, 0, "{table}");
+        }
+        app.stop().await;
+    }
+}

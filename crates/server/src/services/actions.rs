@@ -1,0 +1,215 @@
+//! Action items: list with filters, create, edit, complete, delete. Every call is scoped to
+//! its owner; another person's item is "not found".
+
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+use coachflux_domain::dates;
+use coachflux_domain::ids::new_id;
+use coachflux_store::action_items::{self, ActionItem, Changes, Filter};
+use coachflux_store::{coaching, events};
+use serde_json::json;
+
+pub const PRIORITIES: [&str; 3] = ["low", "medium", "high"];
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+
+/// What a person types to create or edit an item.
+pub struct Draft<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    /// "by Friday", "2026-03-01", or empty for no date.
+    pub due: &'a str,
+    pub priority: &'a str,
+    /// Comma-separated.
+    pub tags: &'a str,
+}
+
+struct Clean {
+    title: String,
+    description: Option<String>,
+    due: Option<i64>,
+    priority: String,
+    tags: String,
+}
+
+fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
+    let mut errors = Vec::new();
+    let mut err = |field: &'static str, message: &str| {
+        errors.push(FieldError {
+            field,
+            message: message.to_owned(),
+        })
+    };
+    let title = d.title.trim();
+    if title.is_empty() {
+        err("title", "Give the action a title.");
+    } else if title.chars().count() > MAX_TITLE_CHARS {
+        err("title", "Keep the title under 200 characters.");
+    }
+    let description = d.description.trim();
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        err("description", "Keep the notes under 2000 characters.");
+    }
+    let due = match d.due.trim() {
+        "" => None,
+        phrase => match dates::parse_due(phrase, now) {
+            Some(due) => Some(due.at_ms),
+            None => {
+                err(
+                    "due",
+                    "Use a date like 2026-03-01, \"Friday\" or \"in 3 days\".",
+                );
+                None
+            }
+        },
+    };
+    let priority = if d.priority.is_empty() {
+        "medium"
+    } else {
+        d.priority
+    };
+    if !PRIORITIES.contains(&priority) {
+        err("priority", "Priority is low, medium or high.");
+    }
+    let tags: Vec<String> = d
+        .tags
+        .split(',')
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.len() > 10 || tags.iter().any(|t| t.chars().count() > 30) {
+        err("tags", "Up to 10 tags of at most 30 characters.");
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok(Clean {
+        title: title.to_owned(),
+        description: (!description.is_empty()).then(|| description.to_owned()),
+        due,
+        priority: priority.to_owned(),
+        tags: serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    user_id: &str,
+    filter: &Filter,
+) -> Result<Vec<ActionItem>, AppError> {
+    let mut conn = state.store.conn().await?;
+    Ok(action_items::list_for_user(&mut conn, user_id, filter, state.clock.now_ms()).await?)
+}
+
+/// Creates an item in one of the person's sessions (their latest when none is named), since
+/// every action item belongs to the session it came from.
+pub async fn create(
+    state: &AppState,
+    user_id: &str,
+    session_id: Option<&str>,
+    d: &Draft<'_>,
+) -> Result<String, AppError> {
+    let now = state.clock.now_ms();
+    let c = clean(d, now)?;
+    let mut tx = state.store.begin().await?;
+    let session = match session_id.filter(|s| !s.is_empty()) {
+        Some(id) => coaching::get(&mut tx, id)
+            .await?
+            .filter(|s| s.user_id.as_deref() == Some(user_id)),
+        None => coaching::list_for_user(&mut tx, user_id, 1)
+            .await?
+            .into_iter()
+            .next(),
+    };
+    let Some(session) = session else {
+        return Err(AppError::invalid(
+            "title",
+            "Action items belong to a coaching session: start one first.",
+        ));
+    };
+    let id = new_id();
+    action_items::insert(
+        &mut tx,
+        &action_items::NewActionItem {
+            id: &id,
+            user_id,
+            session_id: &session.id,
+            title: &c.title,
+            description: c.description.as_deref(),
+            due_date: c.due,
+            priority: &c.priority,
+            tags: &c.tags,
+            now,
+        },
+    )
+    .await?;
+    events::record(
+        &mut tx,
+        &new_id(),
+        Some(user_id),
+        None,
+        "action_item_created",
+        &json!({"sessionId": session.id}).to_string(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update(
+    state: &AppState,
+    user_id: &str,
+    id: &str,
+    d: &Draft<'_>,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    let c = clean(d, now)?;
+    let mut conn = state.store.conn().await?;
+    let changes = Changes {
+        title: &c.title,
+        description: c.description.as_deref(),
+        due_date: c.due,
+        priority: &c.priority,
+        tags: &c.tags,
+    };
+    if !action_items::update(&mut conn, user_id, id, &changes, now).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn set_completed(
+    state: &AppState,
+    user_id: &str,
+    id: &str,
+    completed: bool,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin().await?;
+    if !action_items::set_completed(&mut tx, user_id, id, completed, now).await? {
+        return Err(AppError::NotFound);
+    }
+    if completed {
+        events::record(
+            &mut tx,
+            &new_id(),
+            Some(user_id),
+            None,
+            "action_item_completed",
+            &json!({"actionItemId": id}).to_string(),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn delete(state: &AppState, user_id: &str, id: &str) -> Result<(), AppError> {
+    let mut conn = state.store.conn().await?;
+    if !action_items::delete(&mut conn, user_id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! The action items page: filters, create, edit, complete/uncomplete, delete.
+
+use super::forms::{FormErrors, form_errors};
+use super::{Layout, PageCtx};
+use crate::auth::RequireUser;
+use crate::error::AppError;
+use crate::services::actions::{self, Draft};
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use coachflux_domain::dates;
+use coachflux_store::action_items::Filter;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/actions", get(page).post(create))
+        .route("/actions/{id}", post(edit))
+        .route("/actions/{id}/complete", post(complete))
+        .route("/actions/{id}/reopen", post(reopen))
+        .route("/actions/{id}/delete", post(delete))
+}
+
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub due: String,
+    pub due_input: String,
+    pub overdue: bool,
+    pub completed: bool,
+    pub priority: String,
+    pub tags: String,
+}
+
+#[derive(Deserialize, Default)]
+struct FilterQuery {
+    status: Option<String>,
+    priority: Option<String>,
+    tag: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "actions.html")]
+struct ActionsPage {
+    l: Layout,
+    rows: Vec<Row>,
+    status: String,
+    priority: String,
+    tag: String,
+    errors: FormErrors,
+    draft_title: String,
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &PageCtx,
+    user_id: &str,
+    q: FilterQuery,
+    errors: FormErrors,
+    draft_title: String,
+) -> Result<Response, AppError> {
+    let filter = Filter {
+        status: q.status.clone(),
+        priority: q.priority.clone(),
+        tag: q.tag.clone(),
+    };
+    let now = state.clock.now_ms();
+    let rows = actions::list(state, user_id, &filter)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let (y, m, d) = a.due_date.map(dates::ymd).unwrap_or((0, 0, 0));
+            Row {
+                overdue: !a.completed && a.due_date.is_some_and(|d| d < now),
+                due: a.due_date.map(dates::label).unwrap_or_default(),
+                due_input: if a.due_date.is_some() {
+                    format!("{y:04}-{m:02}-{d:02}")
+                } else {
+                    String::new()
+                },
+                tags: serde_json::from_str::<Vec<String>>(&a.tags)
+                    .unwrap_or_default()
+                    .join(", "),
+                id: a.id,
+                title: a.title,
+                description: a.description.unwrap_or_default(),
+                completed: a.completed,
+                priority: a.priority,
+            }
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut r = ActionsPage {
+        l: ctx.layout("Action items — CoachFlux", "actions"),
+        rows,
+        status: q.status.unwrap_or_default(),
+        priority: q.priority.unwrap_or_default(),
+        tag: q.tag.unwrap_or_default(),
+        errors,
+        draft_title,
+    }
+    .into_response();
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    Query(q): Query<FilterQuery>,
+) -> Result<Response, AppError> {
+    render(
+        &state,
+        &ctx,
+        &current.user.id,
+        q,
+        FormErrors::default(),
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ItemForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    due: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    tags: String,
+}
+
+impl ItemForm {
+    fn draft(&self) -> Draft<'_> {
+        Draft {
+            title: &self.title,
+            description: &self.description,
+            due: &self.due,
+            priority: &self.priority,
+            tags: &self.tags,
+        }
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    Form(f): Form<ItemForm>,
+) -> Result<Response, AppError> {
+    match actions::create(&state, &current.user.id, None, &f.draft()).await {
+        Ok(_) => Ok(Redirect::to("/actions").into_response()),
+        Err(e) => {
+            render(
+                &state,
+                &ctx,
+                &current.user.id,
+                FilterQuery::default(),
+                form_errors(e)?,
+                f.title,
+            )
+            .await
+        }
+    }
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+    Form(f): Form<ItemForm>,
+) -> Result<Response, AppError> {
+    match actions::update(&state, &current.user.id, &id, &f.draft()).await {
+        Ok(()) => Ok(Redirect::to("/actions").into_response()),
+        Err(e) => {
+            render(
+                &state,
+                &ctx,
+                &current.user.id,
+                FilterQuery::default(),
+                form_errors(e)?,
+                String::new(),
+            )
+            .await
+        }
+    }
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    actions::set_completed(&state, &current.user.id, &id, true).await?;
+    Ok(Redirect::to("/actions").into_response())
+}
+
+async fn reopen(
+    State(state): State<AppState>,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    actions::set_completed(&state, &current.user.id, &id, false).await?;
+    Ok(Redirect::to("/actions").into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    actions::delete(&state, &current.user.id, &id).await?;
+    Ok(Redirect::to("/actions").into_response())
+}
