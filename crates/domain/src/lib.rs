@@ -8,6 +8,7 @@ pub mod dates;
 pub mod email;
 pub mod engine;
 pub mod frameworks;
+pub mod ical;
 pub mod ids;
 pub mod password;
 pub mod random;

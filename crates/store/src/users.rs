@@ -290,3 +290,31 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         country: row.try_get("country")?,
     })
 }
+
+/// Sets (or with `None` revokes) the SHA-256 of the user's calendar feed secret.
+pub async fn set_calendar_token(
+    conn: &mut Conn,
+    id: &str,
+    token_hash: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET calendar_token = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(token_hash)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The user a calendar feed secret belongs to.
+pub async fn find_by_calendar_token(conn: &mut Conn, token_hash: &str) -> Result<Option<User>> {
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE calendar_token = $1")
+        .bind(token_hash)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match id {
+        Some(id) => get(conn, &id).await,
+        None => Ok(None),
+    }
+}

@@ -213,3 +213,68 @@ pub async fn delete(state: &AppState, user_id: &str, id: &str) -> Result<(), App
     }
     Ok(())
 }
+
+/// Creates (or replaces) the private calendar link; returns the secret for the URL, shown once.
+pub async fn create_calendar_link(state: &AppState, user_id: &str) -> Result<String, AppError> {
+    let token = crate::crypto::random_token();
+    let mut conn = state.store.conn().await?;
+    coachflux_store::users::set_calendar_token(
+        &mut conn,
+        user_id,
+        Some(&crate::crypto::hash_token(&token)),
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(token)
+}
+
+pub async fn revoke_calendar_link(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    let mut conn = state.store.conn().await?;
+    coachflux_store::users::set_calendar_token(&mut conn, user_id, None, state.clock.now_ms())
+        .await?;
+    Ok(())
+}
+
+/// The iCalendar feed behind a calendar secret, or "not found".
+pub async fn calendar_feed(state: &AppState, token: &str) -> Result<String, AppError> {
+    let mut conn = state.store.conn().await?;
+    let user = coachflux_store::users::find_by_calendar_token(
+        &mut conn,
+        &crate::crypto::hash_token(token),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let items = action_items::list_for_user(
+        &mut conn,
+        &user.id,
+        &Filter::default(),
+        state.clock.now_ms(),
+    )
+    .await?;
+    let host = state
+        .config
+        .public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("coachflux");
+    let uids: Vec<String> = items.iter().map(|a| format!("{}@{host}", a.id)).collect();
+    let events: Vec<coachflux_domain::ical::Event<'_>> = items
+        .iter()
+        .zip(&uids)
+        .filter_map(|(a, uid)| {
+            Some(coachflux_domain::ical::Event {
+                uid,
+                title: &a.title,
+                description: a.description.as_deref(),
+                due_ms: a.due_date?,
+                completed: a.completed,
+                updated_ms: a.updated_at,
+            })
+        })
+        .collect();
+    Ok(coachflux_domain::ical::calendar(
+        "CoachFlux action items",
+        &events,
+        state.clock.now_ms(),
+    ))
+}

@@ -24,6 +24,9 @@ pub fn router() -> Router<AppState> {
         .route("/actions/{id}/complete", post(complete))
         .route("/actions/{id}/reopen", post(reopen))
         .route("/actions/{id}/delete", post(delete))
+        .route("/actions/calendar", post(calendar_create))
+        .route("/actions/calendar/revoke", post(calendar_revoke))
+        .route("/calendar/{file}", get(calendar_feed))
 }
 
 pub struct Row {
@@ -55,6 +58,8 @@ struct ActionsPage {
     tag: String,
     errors: FormErrors,
     draft_title: String,
+    calendar_active: bool,
+    calendar_url: Option<String>,
 }
 
 async fn render(
@@ -64,6 +69,18 @@ async fn render(
     q: FilterQuery,
     errors: FormErrors,
     draft_title: String,
+) -> Result<Response, AppError> {
+    render_with(state, ctx, user_id, q, errors, draft_title, None).await
+}
+
+async fn render_with(
+    state: &AppState,
+    ctx: &PageCtx,
+    user_id: &str,
+    q: FilterQuery,
+    errors: FormErrors,
+    draft_title: String,
+    calendar_url: Option<String>,
 ) -> Result<Response, AppError> {
     let filter = Filter {
         status: q.status.clone(),
@@ -108,6 +125,12 @@ async fn render(
         tag: q.tag.unwrap_or_default(),
         errors,
         draft_title,
+        calendar_active: calendar_url.is_some()
+            || ctx
+                .user
+                .as_ref()
+                .is_some_and(|u| u.user.calendar_token.is_some()),
+        calendar_url,
     }
     .into_response();
     *r.status_mut() = status;
@@ -227,4 +250,51 @@ async fn delete(
 ) -> Result<Response, AppError> {
     actions::delete(&state, &current.user.id, &id).await?;
     Ok(Redirect::to("/actions").into_response())
+}
+
+async fn calendar_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    let token = actions::create_calendar_link(&state, &current.user.id).await?;
+    let url = state.link(&format!("/calendar/{token}.ics"));
+    render_with(
+        &state,
+        &ctx,
+        &current.user.id,
+        FilterQuery::default(),
+        FormErrors::default(),
+        String::new(),
+        Some(url),
+    )
+    .await
+}
+
+async fn calendar_revoke(
+    State(state): State<AppState>,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    actions::revoke_calendar_link(&state, &current.user.id).await?;
+    Ok(Redirect::to("/actions#calendar").into_response())
+}
+
+/// The feed itself: calendar apps fetch it without cookies; the secret in the URL is the key.
+async fn calendar_feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let token = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
+    let body = actions::calendar_feed(&state, token).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
 }

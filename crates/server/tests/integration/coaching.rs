@@ -285,3 +285,32 @@ dual_test! {
         app.stop().await;
     }
 }
+
+dual_test! {
+    async fn the_calendar_feed_is_valid_icalendar_behind_a_revocable_secret(app) {
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        start(&b, "GROW").await;
+        b.submit("/actions", &[("title", "Call Sam, then write notes"), ("due", "Friday")]).await;
+        b.submit("/actions", &[("title", "No date")]).await;
+        let (status, page, _) = b.submit("/actions/calendar", &[]).await;
+        assert_eq!(status, 200);
+        let url = crate::harness::extract(&page, "<code class=\"secret\">", "</code>").unwrap();
+        let path = url.strip_prefix("https://coach.example.test").unwrap().to_owned();
+        let stranger = reqwest::Client::new();
+        let r = stranger.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/calendar; charset=utf-8");
+        let body = r.text().await.unwrap();
+        let calendar: icalendar::Calendar = body.parse().expect("valid iCalendar");
+        let events: Vec<_> = calendar.components.iter().filter_map(|c| c.as_event()).collect();
+        assert_eq!(events.len(), 1, "only dated items");
+        use icalendar::Component;
+        assert_eq!(events[0].get_summary(), Some("Call Sam, then write notes"));
+        assert!(body.contains("DTSTART;VALUE=DATE:20260116"));
+        assert_eq!(stranger.get(app.url("/calendar/forged.ics")).send().await.unwrap().status(), 404);
+        b.submit("/actions/calendar/revoke", &[]).await;
+        assert_eq!(stranger.get(app.url(&path)).send().await.unwrap().status(), 404, "revoked");
+        app.stop().await;
+    }
+}
