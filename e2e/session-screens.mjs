@@ -22,23 +22,23 @@ for (const width of [1280, 360]) {
   await submit(page, 'button:has-text("Start a GROW session")');
   await shot('consent');
   await page.check('#consent');
-  await submit(page, 'button:has-text("Begin")');
+  await submit(page, '#begin');
   await page.fill('#input', 'Lead the new platform team by summer');
-  await submit(page, 'button:has-text("Send")');
+  await submit(page, '#send');
   await shot('asking');
   // Answer until the step is ready.
   const answers = ['It would let me shape the roadmap', 'I pick my projects\nMy manager backs me', 'by June'];
   for (const answer of answers) {
     if (await page.locator('#input').count() === 0) break;
     await page.fill('#input', answer);
-    await submit(page, 'button:has-text("Send")');
+    await submit(page, '#send');
   }
   await shot('confirming');
-  await submit(page, 'button:has-text("Proceed")');
+  await submit(page, '#proceed');
   await page.fill('#input', 'I run one team of four today');
-  await submit(page, 'button:has-text("Send")');
+  await submit(page, '#send');
   await page.fill('#input', 'time\nno budget');
-  await submit(page, 'button:has-text("Send")');
+  await submit(page, '#send');
   await shot('reality');
   await page.close();
 }

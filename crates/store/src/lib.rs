@@ -9,6 +9,7 @@ pub mod coaching;
 mod connect;
 pub mod events;
 pub mod frameworks;
+pub mod metrics;
 mod migrate;
 pub mod oauth_identities;
 pub mod one_time_tokens;

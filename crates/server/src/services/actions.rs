@@ -153,6 +153,7 @@ pub async fn create(
         now,
     )
     .await?;
+    coachflux_store::metrics::recompute(&mut tx, user_id, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -202,15 +203,18 @@ pub async fn set_completed(
         )
         .await?;
     }
+    coachflux_store::metrics::recompute(&mut tx, user_id, now).await?;
     tx.commit().await?;
     Ok(())
 }
 
 pub async fn delete(state: &AppState, user_id: &str, id: &str) -> Result<(), AppError> {
-    let mut conn = state.store.conn().await?;
-    if !action_items::delete(&mut conn, user_id, id).await? {
+    let mut tx = state.store.begin().await?;
+    if !action_items::delete(&mut tx, user_id, id).await? {
         return Err(AppError::NotFound);
     }
+    coachflux_store::metrics::recompute(&mut tx, user_id, state.clock.now_ms()).await?;
+    tx.commit().await?;
     Ok(())
 }
 

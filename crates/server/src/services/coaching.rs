@@ -430,6 +430,9 @@ pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppE
         json!({"sessionId": id, "framework": l.framework.id, "durationMs": now - l.row.created_at}),
     )
     .await?;
+    if let Some(user_id) = actor.user_id() {
+        coachflux_store::metrics::recompute(&mut tx, user_id, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -498,6 +501,9 @@ pub async fn migrate_anonymous(
         }
     }
     events::adopt_anonymous(conn, anonymous_id, user_id).await?;
+    if !moved.is_empty() {
+        coachflux_store::metrics::recompute(conn, user_id, now).await?;
+    }
     Ok(moved.len())
 }
 
@@ -570,7 +576,11 @@ pub fn report(l: &Loaded) -> Report {
 /// Deletes a session with its reflections and action items, for its owner only.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     load(state, actor, id).await?;
-    let mut conn = state.store.conn().await?;
-    coaching::delete(&mut conn, id).await?;
+    let mut tx = state.store.begin().await?;
+    coaching::delete(&mut tx, id).await?;
+    if let Some(user_id) = actor.user_id() {
+        coachflux_store::metrics::recompute(&mut tx, user_id, state.clock.now_ms()).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

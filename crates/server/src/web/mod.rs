@@ -3,7 +3,9 @@
 mod account;
 mod actions;
 pub mod assets;
+mod charts;
 mod coaching;
+mod dashboard;
 mod errors;
 pub mod flash;
 pub mod forms;
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(coaching::router())
         .merge(actions::router())
+        .merge(dashboard::router())
         .merge(settings::router())
         .merge(assets::router())
 }

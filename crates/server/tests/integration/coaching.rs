@@ -6,7 +6,7 @@ use crate::dual_test;
 use crate::harness::{Browser, TestApp};
 use crate::identity::signup;
 use coachflux_domain::frameworks::{Field, FieldKind};
-use coachflux_domain::{Catalogue, Framework};
+use coachflux_domain::{Catalogue, Clock, Framework};
 
 fn answer_for(field: &Field) -> String {
     match &field.kind {
@@ -311,6 +311,35 @@ dual_test! {
         assert_eq!(stranger.get(app.url("/calendar/forged.ics")).send().await.unwrap().status(), 404);
         b.submit("/actions/calendar/revoke", &[]).await;
         assert_eq!(stranger.get(app.url(&path)).send().await.unwrap().status(), 404, "revoked");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        let uid = signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "GROW").await;
+        let (_, page, _) = b.page("/dashboard").await;
+        assert!(page.contains("Pick up where you left off") && page.contains(&path), "continue the open session");
+        app.clock.advance_ms(60_000);
+        complete(&b, &path, &fw).await;
+        app.clock.advance_ms(20 * 60_000);
+        b.submit(&format!("{path}/close"), &[]).await;
+        let id: String = sqlx::query_scalar("SELECT id FROM action_items WHERE title = 'Call Sam'").fetch_one(app.store.pool()).await.unwrap();
+        b.submit(&format!("/actions/{id}/complete"), &[]).await;
+        let row: (i64, i64, i64, String, Option<i64>, i64) = sqlx::query_as(
+            "SELECT sessions_completed, actions_created, actions_completed, frameworks_used, last_session_at, total_time_spent FROM user_metrics WHERE user_id = $1",
+        ).bind(&uid).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!((row.0, row.1, row.2, row.3.as_str()), (1, 2, 1, "[\"GROW\"]"));
+        assert_eq!(row.4, Some(app.clock.now_ms()));
+        assert_eq!(row.5, 21 * 60, "seconds from start to close");
+        let (status, page, _) = b.page("/dashboard").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("<svg") && page.contains("50% of your action items are done"));
+        assert!(page.contains("Sessions completed per week"));
+        assert!(!page.contains("Pick up where you left off"));
         app.stop().await;
     }
 }
