@@ -12,6 +12,7 @@ pub mod ical;
 pub mod ids;
 pub mod password;
 pub mod random;
+pub mod recommend;
 pub mod safety;
 pub mod totp;
 

@@ -8,6 +8,7 @@ pub mod auth_sessions;
 pub mod coaching;
 mod connect;
 pub mod events;
+pub mod feedback;
 pub mod frameworks;
 pub mod metrics;
 mod migrate;

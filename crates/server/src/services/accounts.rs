@@ -43,7 +43,7 @@ pub enum LoginOutcome {
     },
 }
 
-fn to_of(user: &User) -> messages::To<'_> {
+pub(crate) fn to_of(user: &User) -> messages::To<'_> {
     messages::To {
         email: &user.email,
         user_id: Some(&user.id),
@@ -51,7 +51,12 @@ fn to_of(user: &User) -> messages::To<'_> {
     }
 }
 
-async fn enqueue(state: &AppState, conn: &mut Conn, email: &mail::Email) -> Result<(), AppError> {
+/// Enqueues `email` in the outbox on `conn`, with its unsubscribe link when it is list mail.
+pub(crate) async fn enqueue(
+    state: &AppState,
+    conn: &mut Conn,
+    email: &mail::Email,
+) -> Result<(), AppError> {
     let unsubscribe = match (email.list, email.user_id.as_deref()) {
         (Some(list), Some(uid)) => Some(unsubscribe_url(
             &state.keys,

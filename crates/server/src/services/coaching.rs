@@ -575,12 +575,120 @@ pub fn report(l: &Loaded) -> Report {
 
 /// Deletes a session with its reflections and action items, for its owner only.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
-    load(state, actor, id).await?;
+    let l = load(state, actor, id).await?;
     let mut tx = state.store.begin().await?;
+    if l.engine.phase != Phase::Closed {
+        event(
+            &mut tx,
+            state,
+            actor,
+            "session_abandoned",
+            json!({"sessionId": id, "framework": l.framework.id, "step": l.row.step}),
+        )
+        .await?;
+    }
     coaching::delete(&mut tx, id).await?;
     if let Some(user_id) = actor.user_id() {
         coachflux_store::metrics::recompute(&mut tx, user_id, state.clock.now_ms()).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Rates a closed session 1-5 with an optional comment (stored as feedback).
+pub async fn rate(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    rating: i64,
+    comment: &str,
+) -> Result<(), AppError> {
+    let l = load(state, actor, id).await?;
+    if l.engine.phase != Phase::Closed {
+        return Err(AppError::invalid(
+            "rating",
+            "You can rate a session once it's closed.",
+        ));
+    }
+    if !(1..=5).contains(&rating) {
+        return Err(AppError::invalid("rating", "Choose from 1 to 5 stars."));
+    }
+    let comment = comment.trim();
+    if comment.chars().count() > 2_000 {
+        return Err(AppError::invalid(
+            "comment",
+            "Keep the comment under 2000 characters.",
+        ));
+    }
+    let mut conn = state.store.conn().await?;
+    coachflux_store::feedback::rate_session(
+        &mut conn,
+        &new_id(),
+        actor.user_id(),
+        id,
+        rating,
+        comment,
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Emails the report of a closed session to its member.
+pub async fn email_report(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    let Some(current) = &actor.user else {
+        return Err(AppError::invalid(
+            "email",
+            "Create an account to email yourself reports.",
+        ));
+    };
+    let l = load(state, actor, id).await?;
+    if l.engine.phase != Phase::Closed {
+        return Err(AppError::invalid("email", "Close the session first."));
+    }
+    let r = report(&l);
+    let mut paragraphs = Vec::new();
+    if !r.summary.summary.is_empty() {
+        paragraphs.push(r.summary.summary.clone());
+    }
+    for (title, due, _) in &r.actions {
+        paragraphs.push(match due {
+            Some(ms) => format!("☐ {title} — due {}", coachflux_domain::dates::label(*ms)),
+            None => format!("☐ {title}"),
+        });
+    }
+    let user = &current.user;
+    let email = crate::mail::Email {
+        to: user.email.clone(),
+        user_id: Some(user.id.clone()),
+        template: "session_report",
+        subject: format!("Your {} session report", r.framework.name),
+        greeting: match user.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(n) => format!("Hi {n},"),
+            None => "Hi,".to_owned(),
+        },
+        paragraphs,
+        action: Some((
+            "Open the full report".into(),
+            state.link(&format!("/sessions/{id}/report")),
+        )),
+        after: vec![
+            "The report has every answer you gave, the coach's insights and your action plan."
+                .into(),
+        ],
+        list: None,
+    };
+    let mut tx = state.store.begin().await?;
+    super::accounts::enqueue(state, &mut tx, &email).await?;
+    event(
+        &mut tx,
+        state,
+        actor,
+        "report_emailed",
+        json!({"sessionId": id}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox.wake();
     Ok(())
 }

@@ -187,19 +187,8 @@ pub async fn confirm_setup(
     users::set_totp(&mut tx, &user.id, Some(&sealed), true, now).await?;
     users::advance_totp_step(&mut tx, &user.id, step).await?;
     let codes = store_codes(state, &mut tx, &user.id, now).await?;
-    let to = messages::To {
-        email: &user.email,
-        user_id: Some(&user.id),
-        name: user.name.as_deref(),
-    };
-    crate::mail::enqueue(
-        &mut tx,
-        &messages::two_factor_changed(&to, true),
-        &state.config.public_url,
-        None,
-        now,
-    )
-    .await?;
+    let notice = messages::two_factor_changed(&super::accounts::to_of(user), true);
+    super::accounts::enqueue(state, &mut tx, &notice).await?;
     audit::record(
         &mut tx,
         Some(&user.id),
@@ -257,19 +246,8 @@ pub async fn disable(
     let mut tx = state.store.begin().await?;
     users::set_totp(&mut tx, &user.id, None, false, now).await?;
     recovery_codes::replace_all(&mut tx, &user.id, &[], now).await?;
-    let to = messages::To {
-        email: &user.email,
-        user_id: Some(&user.id),
-        name: user.name.as_deref(),
-    };
-    crate::mail::enqueue(
-        &mut tx,
-        &messages::two_factor_changed(&to, false),
-        &state.config.public_url,
-        None,
-        now,
-    )
-    .await?;
+    let notice = messages::two_factor_changed(&super::accounts::to_of(user), false);
+    super::accounts::enqueue(state, &mut tx, &notice).await?;
     audit::record(
         &mut tx,
         Some(&user.id),

@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/report", get(report_page))
         .route("/sessions/{id}/report.md", get(report_markdown))
         .route("/sessions/{id}/delete", get(delete_page).post(delete))
+        .route("/sessions/{id}/rating", post(rate))
+        .route("/sessions/{id}/report/email", post(email_report))
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -490,6 +492,8 @@ async fn close(
 struct ReportPage {
     l: Layout,
     id: String,
+    rating: Option<i64>,
+    error: Option<String>,
     r: coaching::Report,
     closed: bool,
     duration: String,
@@ -514,7 +518,21 @@ async fn report_page(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let l = coaching::load(&state, &actor, &id).await?;
+    render_report(&state, &ctx, &actor, id, None).await
+}
+
+async fn render_report(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: String,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let l = coaching::load(state, actor, &id).await?;
+    let rating = {
+        let mut conn = state.store.conn().await?;
+        coachflux_store::feedback::session_rating(&mut conn, &id).await?
+    };
     let closed = l.engine.phase == Phase::Closed;
     let r = coaching::report(&l);
     let actions = r
@@ -534,6 +552,8 @@ async fn report_page(
             "sessions",
         ),
         id,
+        rating,
+        error,
         duration: minutes(r.duration_ms),
         r,
         closed,
@@ -713,4 +733,60 @@ async fn delete(
 ) -> Result<Response, AppError> {
     coaching::delete(&state, &actor, &id).await?;
     Ok(Redirect::to("/sessions").into_response())
+}
+
+#[derive(Deserialize)]
+struct RatingForm {
+    rating: Option<i64>,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(f): Form<RatingForm>,
+) -> Result<Response, AppError> {
+    match coaching::rate(&state, &actor, &id, f.rating.unwrap_or(0), &f.comment).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/report#rating")).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let text = errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut r = render_report(&state, &ctx, &actor, id, Some(text)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn email_report(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    match coaching::email_report(&state, &actor, &id).await {
+        Ok(()) => Ok(super::flash::redirect_with(
+            &state,
+            &format!("/sessions/{id}/report"),
+            super::flash::Flash::ReportEmailed,
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let text = errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut r = render_report(&state, &ctx, &actor, id, Some(text)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
 }

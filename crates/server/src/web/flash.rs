@@ -27,10 +27,11 @@ pub enum Flash {
     LinkInvalid,
     IdentityLinked,
     IdentityUnlinked,
+    ReportEmailed,
 }
 
 impl Flash {
-    const ALL: [Flash; 17] = [
+    const ALL: [Flash; 18] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -48,6 +49,7 @@ impl Flash {
         Flash::LinkInvalid,
         Flash::IdentityLinked,
         Flash::IdentityUnlinked,
+        Flash::ReportEmailed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -69,6 +71,7 @@ impl Flash {
             Flash::LinkInvalid => "link_invalid",
             Flash::IdentityLinked => "identity_linked",
             Flash::IdentityUnlinked => "identity_unlinked",
+            Flash::ReportEmailed => "report_emailed",
         }
     }
 
@@ -95,6 +98,7 @@ impl Flash {
             Flash::LinkInvalid => "That link is invalid or has expired. Please ask for a new one.",
             Flash::IdentityLinked => "Connected. You can now sign in with it.",
             Flash::IdentityUnlinked => "Disconnected.",
+            Flash::ReportEmailed => "The report is on its way to your inbox.",
         }
     }
 

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/frameworks", get(pages::frameworks))
+        .route("/frameworks/helper", get(pages::helper))
         .route("/frameworks/{id}", get(pages::framework))
         .merge(account::router())
         .merge(coaching::router())

@@ -69,3 +69,46 @@ pub async fn framework(
         f,
     })
 }
+
+#[derive(serde::Deserialize, Default)]
+pub struct HelperQuery {
+    focus: Option<String>,
+    minutes: Option<u32>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "helper.html")]
+pub struct HelperPage {
+    l: Layout,
+    focuses: Vec<(&'static str, &'static str)>,
+    focus: String,
+    minutes: u32,
+    pick: Option<(FrameworkRecord, &'static str)>,
+}
+
+/// "Which framework fits me?" — a GET form: the answer is a recommendation, nothing is stored.
+pub async fn helper(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Query(q): axum::extract::Query<HelperQuery>,
+) -> Result<HelperPage, AppError> {
+    use coachflux_domain::recommend::{Focus, recommend};
+    let minutes = q.minutes.unwrap_or(20).clamp(5, 60);
+    let pick = match q.focus.as_deref().and_then(Focus::parse) {
+        Some(focus) => {
+            let (id, why) = recommend(focus, minutes);
+            state.store.get_framework(id).await?.map(|f| (f, why))
+        }
+        None => None,
+    };
+    Ok(HelperPage {
+        l: ctx.layout("Which framework fits me? — CoachFlux", "frameworks"),
+        focuses: Focus::ALL
+            .iter()
+            .map(|(_, code, label)| (*code, *label))
+            .collect(),
+        focus: q.focus.unwrap_or_default(),
+        minutes,
+        pick,
+    })
+}

@@ -343,3 +343,48 @@ dual_test! {
         app.stop().await;
     }
 }
+
+dual_test! {
+    async fn a_closed_session_can_be_rated_and_emailed(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "GROW").await;
+        let id = path.trim_start_matches("/sessions/").to_owned();
+        assert_eq!(b.post(&format!("{path}/rating"), &[("rating", "5")]).await.status(), 422, "only once closed");
+        complete(&b, &path, &fw).await;
+        b.submit(&format!("{path}/close"), &[]).await;
+        assert_eq!(b.post(&format!("{path}/rating"), &[("rating", "9")]).await.status(), 422);
+        assert_eq!(b.submit(&format!("{path}/rating"), &[("rating", "4"), ("comment", "Useful")]).await.0, 303);
+        assert_eq!(b.submit(&format!("{path}/rating"), &[("rating", "5")]).await.0, 303, "a new rating replaces the old");
+        let (rating, kind, status): (i64, String, String) = sqlx::query_as("SELECT rating, type, status FROM feedback WHERE session_id = $1")
+            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!((rating, kind.as_str(), status.as_str()), (5, "general", "new"));
+        let (_, page, _) = b.page(&format!("{path}/report")).await;
+        assert!(page.contains("Thanks for rating it 5 out of 5"));
+
+        assert_eq!(b.submit(&format!("{path}/report/email"), &[]).await.0, 303);
+        let mail = app.last_email("ada@example.com", "session_report").await;
+        assert!(mail.subject.contains("GROW"));
+        assert!(mail.body_text.contains("Call Sam") && mail.body_text.contains(&format!("https://coach.example.test{path}/report")));
+        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'report_emailed'").await, 1);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn the_framework_helper_recommends_one_and_deleting_unfinished_work_counts_as_abandoned(app) {
+        let b = app.new_browser();
+        let (status, page, _) = b.page("/frameworks/helper?focus=change&minutes=20").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Try COMPASS"));
+        let (_, page, _) = b.page("/frameworks/helper?focus=change&minutes=10").await;
+        assert!(page.contains("Try WOOP"));
+        let (_, page, _) = b.page("/frameworks/helper").await;
+        assert!(page.contains("What's on your mind?") && !page.contains("Try "));
+        let path = start(&b, "GROW").await;
+        assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
+        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'").await, 1);
+        app.stop().await;
+    }
+}

@@ -341,6 +341,24 @@ macro_rules! dual_test {
     };
 }
 
+/// Runs `async fn $name(engine: Engine)` once per engine, for tests that start their own app
+/// (custom settings, a peer on loopback).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Engine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Engine::Postgres).await;
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 

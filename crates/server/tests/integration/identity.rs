@@ -622,14 +622,4 @@ async fn plain_http_development_uses_plain_cookie_names(engine: crate::harness::
     app.stop().await;
 }
 
-mod plain_http_development_uses_plain_cookie_names {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::plain_http_development_uses_plain_cookie_names(crate::harness::Engine::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::plain_http_development_uses_plain_cookie_names(crate::harness::Engine::Postgres)
-            .await;
-    }
-}
+crate::on_both_engines!(plain_http_development_uses_plain_cookie_names);

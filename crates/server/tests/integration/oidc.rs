@@ -263,25 +263,10 @@ async fn two_factor_still_applies_after_the_provider(engine: Engine) {
     app.stop().await;
 }
 
-macro_rules! on_both_engines {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::harness::Engine::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::harness::Engine::Postgres).await;
-            }
-        }
-    };
-}
-
-on_both_engines!(signs_up_and_back_in_with_the_provider);
-on_both_engines!(an_email_match_never_links_an_account_by_itself);
-on_both_engines!(every_tampered_or_stale_answer_is_refused);
-on_both_engines!(two_factor_still_applies_after_the_provider);
+crate::on_both_engines!(signs_up_and_back_in_with_the_provider);
+crate::on_both_engines!(an_email_match_never_links_an_account_by_itself);
+crate::on_both_engines!(every_tampered_or_stale_answer_is_refused);
+crate::on_both_engines!(two_factor_still_applies_after_the_provider);
 
 crate::dual_test! {
     async fn providers_appear_only_when_configured(app) {

@@ -152,20 +152,5 @@ async fn retries_with_backoff_after_a_temporary_failure(engine: Engine) {
     app.stop().await;
 }
 
-macro_rules! on_both_engines {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::harness::Engine::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::harness::Engine::Postgres).await;
-            }
-        }
-    };
-}
-
-on_both_engines!(delivers_multipart_mail_through_smtp);
-on_both_engines!(retries_with_backoff_after_a_temporary_failure);
+crate::on_both_engines!(delivers_multipart_mail_through_smtp);
+crate::on_both_engines!(retries_with_backoff_after_a_temporary_failure);
