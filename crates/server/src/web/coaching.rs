@@ -2,7 +2,6 @@
 
 use super::forms::{checked, set_cookie};
 use super::{Layout, PageCtx};
-use crate::auth::RequestMeta;
 use crate::crypto::random_token;
 use crate::error::AppError;
 use crate::services::coaching::{self, Actor, Move, TurnOutcome};
@@ -363,11 +362,9 @@ async fn turn(
     State(state): State<AppState>,
     ctx: PageCtx,
     actor: Actor,
-    meta: RequestMeta,
     Path(id): Path<String>,
     Form(f): Form<TurnForm>,
 ) -> Result<Response, AppError> {
-    let _ = meta;
     let country = ctx.user.as_ref().and_then(|u| u.user.country.clone());
     let result = coaching::turn(&state, &actor, &id, &f.input, country.as_deref()).await;
     match result {
