@@ -97,12 +97,18 @@ impl Store {
 
     /// Counts one more start of a framework.
     pub async fn increment_framework_usage(&self, id: &str) -> Result<()> {
-        sqlx::query("UPDATE frameworks SET usage_count = usage_count + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        increment_usage(&mut conn, id).await
     }
+}
+
+/// Counts one more start of a framework, inside the caller's transaction.
+pub async fn increment_usage(conn: &mut crate::Conn, id: &str) -> Result<()> {
+    sqlx::query("UPDATE frameworks SET usage_count = usage_count + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 fn to_json(items: &[String]) -> String {

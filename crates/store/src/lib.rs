@@ -17,6 +17,7 @@ pub mod one_time_tokens;
 pub mod outbox;
 pub mod rate_limits;
 pub mod recovery_codes;
+pub mod safety;
 pub mod schema;
 mod sqlite_version;
 pub mod users;

@@ -318,3 +318,13 @@ pub async fn find_by_calendar_token(conn: &mut Conn, token_hash: &str) -> Result
         None => Ok(None),
     }
 }
+
+/// The subject of the sign-in provider an account was created with.
+pub async fn set_provider_id(conn: &mut Conn, id: &str, provider_id: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET provider_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(provider_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -131,10 +131,7 @@ pub async fn start(
         },
     )
     .await?;
-    sqlx::query("UPDATE frameworks SET usage_count = usage_count + 1 WHERE id = $1")
-        .bind(&fw.id)
-        .execute(&mut *tx)
-        .await?;
+    coachflux_store::frameworks::increment_usage(&mut tx, &fw.id).await?;
     event(
         &mut tx,
         state,
@@ -282,19 +279,23 @@ pub async fn turn(
             now,
         )
         .await?;
-        sqlx::query(
-            "INSERT INTO safety_incidents (id, session_id, user_id, anonymous_id, category, step, country, resolution, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)",
+        coachflux_store::safety::record(
+            &mut tx,
+            &coachflux_store::safety::NewIncident {
+                id: &new_id(),
+                session_id: id,
+                user_id: actor.user_id(),
+                anonymous_id: if actor.user.is_some() {
+                    None
+                } else {
+                    actor.anonymous_id.as_deref()
+                },
+                category: hit.category.as_str(),
+                step: &step_id,
+                country,
+                now,
+            },
         )
-        .bind(new_id())
-        .bind(id)
-        .bind(actor.user_id())
-        .bind(if actor.user.is_some() { None } else { actor.anonymous_id.as_deref() })
-        .bind(hit.category.as_str())
-        .bind(&step_id)
-        .bind(country)
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
         save(&mut tx, state, &l).await?;
         tx.commit().await?;
@@ -357,14 +358,7 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
         }
         Move::Amend { step, field } => l.engine.amend(&fw, step, field).map_err(engine_error)?,
         Move::Back => l.engine.back(&fw).map_err(engine_error)?,
-        Move::Resume => {
-            l.engine.resume();
-            sqlx::query("UPDATE safety_incidents SET resolution = 'resumed', resolved_at = $2 WHERE session_id = $1 AND resolution = 'open'")
-                .bind(id)
-                .bind(state.clock.now_ms())
-                .execute(state.store.pool())
-                .await?;
-        }
+        Move::Resume => l.engine.resume(),
         Move::Proposal {
             index,
             accept,
@@ -395,6 +389,9 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
         }
     }
     let mut tx = state.store.begin().await?;
+    if matches!(m, Move::Resume) {
+        coachflux_store::safety::resolve_open(&mut tx, id, "resumed", state.clock.now_ms()).await?;
+    }
     if matches!(m, Move::Proceed) {
         event(
             &mut tx,

@@ -463,11 +463,7 @@ async fn complete(
                 }
                 Err(e) => return Err(e.into()),
             }
-            sqlx::query("UPDATE users SET provider_id = $2 WHERE id = $1")
-                .bind(&id)
-                .bind(&v.subject)
-                .execute(&mut *tx)
-                .await?;
+            users::set_provider_id(&mut tx, &id, &v.subject).await?;
             oauth_identities::insert(
                 &mut tx,
                 &new_id(),

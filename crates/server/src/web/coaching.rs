@@ -746,20 +746,9 @@ async fn rate(
     Path(id): Path<String>,
     Form(f): Form<RatingForm>,
 ) -> Result<Response, AppError> {
-    match coaching::rate(&state, &actor, &id, f.rating.unwrap_or(0), &f.comment).await {
-        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/report#rating")).into_response()),
-        Err(AppError::Invalid(errors)) => {
-            let text = errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            let mut r = render_report(&state, &ctx, &actor, id, Some(text)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
-        Err(e) => Err(e),
-    }
+    let result = coaching::rate(&state, &actor, &id, f.rating.unwrap_or(0), &f.comment).await;
+    let done = Redirect::to(&format!("/sessions/{id}/report#rating")).into_response();
+    report_outcome(&state, &ctx, &actor, id, result, done).await
 }
 
 async fn email_report(
@@ -768,19 +757,34 @@ async fn email_report(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    match coaching::email_report(&state, &actor, &id).await {
-        Ok(()) => Ok(super::flash::redirect_with(
-            &state,
-            &format!("/sessions/{id}/report"),
-            super::flash::Flash::ReportEmailed,
-        )),
+    let result = coaching::email_report(&state, &actor, &id).await;
+    let done = super::flash::redirect_with(
+        &state,
+        &format!("/sessions/{id}/report"),
+        super::flash::Flash::ReportEmailed,
+    );
+    report_outcome(&state, &ctx, &actor, id, result, done).await
+}
+
+/// After an action on the report page: `done` on success, the report again with the message
+/// when the input was refused.
+async fn report_outcome(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: String,
+    result: Result<(), AppError>,
+    done: Response,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(done),
         Err(AppError::Invalid(errors)) => {
             let text = errors
                 .into_iter()
                 .map(|e| e.message)
                 .collect::<Vec<_>>()
                 .join(" ");
-            let mut r = render_report(&state, &ctx, &actor, id, Some(text)).await?;
+            let mut r = render_report(state, ctx, actor, id, Some(text)).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }

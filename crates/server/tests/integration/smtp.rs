@@ -70,7 +70,7 @@ impl Sink {
                     write.write_all(b"221 bye\r\n").await?;
                     return Ok(());
                 }
-                _ => b"502 not implemented\r\n",
+                _ => b"502 5.5.1 command not recognised\r\n",
             };
             write.write_all(reply).await?;
         }
