@@ -490,89 +490,165 @@ fn expand(word: &str) -> String {
 }
 
 /// A helpline to show when a session pauses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Helpline {
-    pub name: &'static str,
+    pub name: String,
     /// A phone or text line, written the way people dial it locally.
-    pub contact: &'static str,
-    pub url: Option<&'static str>,
+    pub contact: String,
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
-const FIND_A_HELPLINE: Helpline = Helpline {
-    name: "Find a helpline",
-    contact: "Free, confidential support in your country",
-    url: Some("https://findahelpline.com"),
-};
+/// One country's entry in the table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountryHelplines {
+    /// The emergency number, e.g. "112".
+    pub emergency: String,
+    #[serde(default)]
+    pub lines: Vec<Helpline>,
+}
 
-const fn emergency(contact: &'static str) -> Helpline {
-    Helpline {
-        name: "Emergency services",
-        contact,
-        url: None,
+/// The helplines table: the built-in one (`helplines.toml`), optionally with an operator's
+/// file laid over it country by country.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelplineTable {
+    default_emergency: String,
+    directory: Helpline,
+    countries: std::collections::BTreeMap<String, CountryHelplines>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HelplineFile {
+    default_emergency: Option<String>,
+    directory: Option<Helpline>,
+    #[serde(default)]
+    countries: std::collections::BTreeMap<String, CountryHelplines>,
+}
+
+const BUILTIN_HELPLINES: &str = include_str!("helplines.toml");
+
+impl HelplineTable {
+    /// The table shipped with CoachFlux.
+    pub fn builtin() -> Self {
+        let mut table = HelplineTable {
+            default_emergency: String::new(),
+            directory: Helpline {
+                name: String::new(),
+                contact: String::new(),
+                url: None,
+            },
+            countries: Default::default(),
+        };
+        table
+            .overlay(BUILTIN_HELPLINES)
+            .expect("the built-in helplines.toml is valid");
+        table
+    }
+
+    /// The built-in table with `text` (the same TOML format) laid over it: its countries
+    /// replace or add to the built-in ones, and its default and directory replace ours.
+    pub fn with_overrides(text: &str) -> Result<Self, String> {
+        let mut table = Self::builtin();
+        table.overlay(text)?;
+        Ok(table)
+    }
+
+    fn overlay(&mut self, text: &str) -> Result<(), String> {
+        let file: HelplineFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let check = |h: &Helpline, at: &str| -> Result<(), String> {
+            if h.name.trim().is_empty() || h.contact.trim().is_empty() {
+                return Err(format!("{at}: a helpline needs a name and a contact"));
+            }
+            match &h.url {
+                Some(url) if !url.starts_with("https://") => {
+                    Err(format!("{at}: url {url:?} must start with https://"))
+                }
+                _ => Ok(()),
+            }
+        };
+        if let Some(d) = file.default_emergency {
+            self.default_emergency = d;
+        }
+        if let Some(dir) = file.directory {
+            check(&dir, "directory")?;
+            self.directory = dir;
+        }
+        for (code, entry) in file.countries {
+            let upper = code.to_ascii_uppercase();
+            if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!(
+                    "countries.{code}: use a two-letter ISO 3166-1 country code"
+                ));
+            }
+            if entry.emergency.trim().is_empty() {
+                return Err(format!("countries.{code}: emergency is required"));
+            }
+            for line in &entry.lines {
+                check(line, &format!("countries.{code}"))?;
+            }
+            self.countries.insert(upper, entry);
+        }
+        Ok(())
+    }
+
+    /// Helplines for an ISO 3166-1 alpha-2 country (case-insensitive; "UK" is taken as GB
+    /// because people and some geo-IP sources use it): the country's own lines, then its
+    /// emergency number, then the international directory.
+    pub fn for_country(&self, country: Option<&str>) -> Vec<Helpline> {
+        let mut code = country.map(|c| c.trim().to_ascii_uppercase());
+        if code.as_deref() == Some("UK") {
+            code = Some("GB".into());
+        }
+        let entry = code.as_deref().and_then(|c| self.countries.get(c));
+        let emergency = entry.map_or(self.default_emergency.as_str(), |e| e.emergency.as_str());
+        entry
+            .map(|e| e.lines.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain([
+                Helpline {
+                    name: "Emergency services".into(),
+                    contact: emergency.to_owned(),
+                    url: None,
+                },
+                self.directory.clone(),
+            ])
+            .collect()
     }
 }
 
-/// Helplines for an ISO 3166-1 alpha-2 country (case-insensitive; "UK" is taken as GB because
-/// people and some geo-IP sources use it), always ending with the emergency number and an
-/// international directory. Only numbers confirmed to be real are listed; anywhere else gets
-/// the directory and the emergency number, which is safer than a guessed number.
+/// Helplines from the built-in table; see [`HelplineTable::for_country`].
 pub fn helplines(country: Option<&str>) -> Vec<Helpline> {
-    let code = country.map(|c| c.trim().to_ascii_uppercase());
-    let (local, emergency_number): (Option<Helpline>, &'static str) = match code.as_deref() {
-        Some("US") => (
-            Some(Helpline {
-                name: "988 Suicide & Crisis Lifeline",
-                contact: "Call or text 988",
-                url: Some("https://988lifeline.org"),
-            }),
-            "911",
-        ),
-        Some("CA") => (
-            Some(Helpline {
-                name: "9-8-8 Suicide Crisis Helpline",
-                contact: "Call or text 9-8-8",
-                url: Some("https://988.ca"),
-            }),
-            "911",
-        ),
-        Some("GB" | "UK") => (
-            Some(Helpline {
-                name: "Samaritans",
-                contact: "Call 116 123",
-                url: Some("https://www.samaritans.org"),
-            }),
-            "999",
-        ),
-        Some("IE") => (
-            Some(Helpline {
-                name: "Samaritans",
-                contact: "Call 116 123",
-                url: Some("https://www.samaritans.org"),
-            }),
-            "112 or 999",
-        ),
-        Some("AU") => (
-            Some(Helpline {
-                name: "Lifeline",
-                contact: "Call 13 11 14",
-                url: Some("https://www.lifeline.org.au"),
-            }),
-            "000",
-        ),
-        Some("NZ") => (
-            Some(Helpline {
-                name: "1737 Need to talk?",
-                contact: "Call or text 1737",
-                url: Some("https://1737.org.nz"),
-            }),
-            "111",
-        ),
-        _ => (None, "Your local emergency number (112 in the EU)"),
-    };
-    local
-        .into_iter()
-        .chain([emergency(emergency_number), FIND_A_HELPLINE])
-        .collect()
+    HelplineTable::builtin().for_country(country)
+}
+
+/// The country a browser's `Accept-Language` header points to: the region of the most
+/// preferred tag that has one ("en-GB,en;q=0.9" is GB). Language alone says nothing about
+/// where someone is, so "de" gives `None`.
+pub fn country_from_accept_language(header: &str) -> Option<String> {
+    let mut best: Option<(f32, String)> = None;
+    for part in header.split(',') {
+        let mut pieces = part.split(';');
+        let tag = pieces.next().unwrap_or("").trim();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let region = tag
+            .split(['-', '_'])
+            .skip(1)
+            .find(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()));
+        if let Some(region) = region
+            && q > 0.0
+            && best.as_ref().is_none_or(|(bq, _)| q > *bq)
+        {
+            best = Some((q, region.to_ascii_uppercase()));
+        }
+    }
+    best.map(|(_, region)| region)
 }
 
 #[cfg(test)]
@@ -775,14 +851,28 @@ mod tests {
         }
     }
 
+    fn emergency(contact: &str) -> Helpline {
+        Helpline {
+            name: "Emergency services".into(),
+            contact: contact.into(),
+            url: None,
+        }
+    }
+
     #[test]
     fn helplines_for_known_countries_end_with_emergency_and_directory() {
         let us = helplines(Some("us"));
         assert_eq!(us[0].contact, "Call or text 988");
         assert_eq!(us[1], emergency("911"));
-        assert_eq!(us.last(), Some(&FIND_A_HELPLINE));
+        assert_eq!(
+            us.last().and_then(|h| h.url.as_deref()),
+            Some("https://findahelpline.com")
+        );
         let gb = helplines(Some("GB"));
-        assert_eq!((gb[0].name, gb[0].contact), ("Samaritans", "Call 116 123"));
+        assert_eq!(
+            (gb[0].name.as_str(), gb[0].contact.as_str()),
+            ("Samaritans", "Call 116 123")
+        );
         assert_eq!(gb[1], emergency("999"));
         assert_eq!(helplines(Some(" uk ")), gb);
         for (code, number) in [
@@ -794,7 +884,7 @@ mod tests {
             let list = helplines(Some(code));
             assert_eq!(list.len(), 3, "{code}");
             assert_eq!(list[1], emergency(number), "{code}");
-            assert_eq!(list[2], FIND_A_HELPLINE, "{code}");
+            assert_eq!(list[2].name, "Find a helpline", "{code}");
         }
         assert!(helplines(Some("au"))[0].contact.contains("13 11 14"));
     }
@@ -808,7 +898,66 @@ mod tests {
                 list[0].contact,
                 "Your local emergency number (112 in the EU)"
             );
-            assert_eq!(list[1].url, Some("https://findahelpline.com"));
+            assert_eq!(list[1].url.as_deref(), Some("https://findahelpline.com"));
         }
+    }
+
+    #[test]
+    fn an_operator_file_adds_and_replaces_countries() {
+        let table = HelplineTable::with_overrides(
+            r#"
+            [countries.de]
+            emergency = "112"
+            lines = [{ name = "TelefonSeelsorge", contact = "Call 0800 111 0 111", url = "https://www.telefonseelsorge.de" }]
+            [countries.US]
+            emergency = "911"
+            "#,
+        )
+        .unwrap();
+        let de = table.for_country(Some("DE"));
+        assert_eq!(de[0].name, "TelefonSeelsorge");
+        assert_eq!(de[1], emergency("112"));
+        assert_eq!(de.len(), 3);
+        // Replaced wholesale: the operator's US entry lists no lines of its own.
+        assert_eq!(table.for_country(Some("US"))[0], emergency("911"));
+        // Untouched countries keep the built-in entry.
+        assert_eq!(table.for_country(Some("GB"))[0].name, "Samaritans");
+    }
+
+    #[test]
+    fn a_bad_operator_file_names_the_problem() {
+        for (text, needle) in [
+            ("[countries.DEU]\nemergency = \"112\"", "two-letter"),
+            ("[countries.DE]\nemergency = \"\"", "emergency is required"),
+            (
+                "[countries.DE]\nemergency = \"112\"\nlines = [{ name = \"X\", contact = \"1\", url = \"http://x\" }]",
+                "https://",
+            ),
+            ("[countries.DE]\nemergncy = \"112\"", "unknown field"),
+            ("not toml", ""),
+        ] {
+            let err = HelplineTable::with_overrides(text).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn accept_language_gives_the_preferred_region() {
+        assert_eq!(
+            country_from_accept_language("en-GB,en;q=0.9").as_deref(),
+            Some("GB")
+        );
+        assert_eq!(
+            country_from_accept_language("fr;q=0.9, en-au;q=0.8, de-DE;q=0.5").as_deref(),
+            Some("AU")
+        );
+        assert_eq!(
+            country_from_accept_language("zh-Hant-TW").as_deref(),
+            Some("TW")
+        );
+        assert_eq!(country_from_accept_language("de, fr;q=0.5"), None);
+        assert_eq!(country_from_accept_language("en-US;q=0"), None);
+        assert_eq!(country_from_accept_language(""), None);
+        assert_eq!(country_from_accept_language("*"), None);
     }
 }

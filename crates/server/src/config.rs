@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -78,6 +79,9 @@ pub struct Config {
     /// Whether this process delivers the outbox (several instances may all do it safely).
     pub mail_worker: bool,
     pub oidc: Vec<OidcProvider>,
+    /// An operator's helplines file laid over the built-in table, and the resulting table.
+    pub helplines_file: Option<PathBuf>,
+    pub helplines: Arc<coachflux_domain::safety::HelplineTable>,
 }
 
 /// Debug output goes to logs: show the effective values with secrets (and the database
@@ -124,6 +128,7 @@ struct FileConfig {
     mail_from: Option<String>,
     outbox_poll_ms: Option<u64>,
     mail_worker: Option<bool>,
+    helplines_file: Option<String>,
     #[serde(default)]
     oidc: BTreeMap<String, FileOidc>,
 }
@@ -167,6 +172,7 @@ const KEYS: &[&str] = &[
     "mail_from",
     "outbox_poll_ms",
     "mail_worker",
+    "helplines_file",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -249,6 +255,7 @@ impl Config {
                 parsed.outbox_poll_ms.map(|v| v.to_string()),
             );
             put("mail_worker", parsed.mail_worker.map(|v| v.to_string()));
+            put("helplines_file", parsed.helplines_file);
             for (name, p) in parsed.oidc {
                 let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
                 for (key, value) in [
@@ -400,6 +407,16 @@ impl Config {
         };
         let outbox_poll_ms = parse_number(raw, "outbox_poll_ms", 2_000, 10, 600_000)?;
         let mail_worker = parse_bool(raw, "mail_worker", true)?;
+        let (helplines_file, helplines) = match raw.get("helplines_file") {
+            Some((src, path)) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| err(src, format!("cannot read {path:?} ({e})")))?;
+                let table = coachflux_domain::safety::HelplineTable::with_overrides(&text)
+                    .map_err(|m| err(src, format!("{path}: {m}")))?;
+                (Some(PathBuf::from(path)), table)
+            }
+            None => (None, coachflux_domain::safety::HelplineTable::builtin()),
+        };
         Ok(Self {
             bind,
             data_dir,
@@ -417,6 +434,8 @@ impl Config {
             outbox_poll_ms,
             mail_worker,
             oidc: Vec::new(),
+            helplines_file,
+            helplines: Arc::new(helplines),
         })
     }
 
@@ -474,6 +493,13 @@ impl Config {
             (env_name("mail_from"), self.mail_from.clone()),
             (env_name("outbox_poll_ms"), self.outbox_poll_ms.to_string()),
             (env_name("mail_worker"), self.mail_worker.to_string()),
+            (
+                env_name("helplines_file"),
+                self.helplines_file.as_ref().map_or_else(
+                    || "(built-in table)".to_owned(),
+                    |p| p.display().to_string(),
+                ),
+            ),
         ]
         .into_iter()
         .chain(self.oidc.iter().flat_map(|p| {
@@ -654,6 +680,30 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.log_format, LogFormat::Text);
         assert!(c.secret_key.is_none());
+    }
+
+    #[test]
+    fn a_helplines_file_extends_the_table_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("helplines.toml");
+        std::fs::write(
+            &good,
+            "[countries.DE]\nemergency = \"112\"\nlines = [{ name = \"TelefonSeelsorge\", contact = \"Call 0800 111 0 111\" }]\n",
+        )
+        .unwrap();
+        let c = load(&[("COACHFLUX_HELPLINES_FILE", good.to_str().unwrap())]).unwrap();
+        assert_eq!(
+            c.helplines.for_country(Some("de"))[0].name,
+            "TelefonSeelsorge"
+        );
+        assert_eq!(c.helplines.for_country(Some("GB"))[0].name, "Samaritans");
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[countries.Germany]\nemergency = \"112\"\n").unwrap();
+        let e = load(&[("COACHFLUX_HELPLINES_FILE", bad.to_str().unwrap())]).unwrap_err();
+        assert_eq!(e.source, "COACHFLUX_HELPLINES_FILE");
+        assert!(e.message.contains("two-letter"), "{e}");
+        let e = load(&[("COACHFLUX_HELPLINES_FILE", "/nonexistent/h.toml")]).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e}");
     }
 
     #[test]

@@ -8,12 +8,17 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 const APP_CSS: &str = include_str!("../../../../static/app.css");
+const APP_JS: &str = include_str!("../../../../static/app.js");
 const FAVICON_SVG: &str = include_str!("../../../../static/favicon.svg");
 
 /// A short hash of every embedded asset (FNV-1a): changes when any of them changes.
 pub fn version() -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in APP_CSS.bytes().chain(FAVICON_SVG.bytes()) {
+    for byte in APP_CSS
+        .bytes()
+        .chain(APP_JS.bytes())
+        .chain(FAVICON_SVG.bytes())
+    {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -23,6 +28,7 @@ pub fn version() -> String {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
         .route("/favicon.svg", get(favicon))
 }
 
@@ -35,6 +41,16 @@ async fn css() -> impl IntoResponse {
             (header::CACHE_CONTROL, CACHE_FOREVER),
         ],
         APP_CSS,
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE_FOREVER),
+        ],
+        APP_JS,
     )
 }
 

@@ -248,7 +248,6 @@ async fn render_session(
             },
         })
         .collect();
-    let country = ctx.user.as_ref().and_then(|u| u.user.country.clone());
     // The last reply usually ends with the question being asked: don't show it twice.
     let mut prompt = coach::next_prompt(fw, e);
     let turns: Vec<Turn> = turns;
@@ -285,7 +284,7 @@ async fn render_session(
         captured,
         proposals,
         helplines: if phase == "paused" {
-            safety::helplines(country.as_deref())
+            state.config.helplines.for_country(ctx.country.as_deref())
         } else {
             Vec::new()
         },
@@ -365,8 +364,7 @@ async fn turn(
     Path(id): Path<String>,
     Form(f): Form<TurnForm>,
 ) -> Result<Response, AppError> {
-    let country = ctx.user.as_ref().and_then(|u| u.user.country.clone());
-    let result = coaching::turn(&state, &actor, &id, &f.input, country.as_deref()).await;
+    let result = coaching::turn(&state, &actor, &id, &f.input, ctx.country.as_deref()).await;
     match result {
         Ok(TurnOutcome::Replied) | Ok(TurnOutcome::Paused) => {
             Ok(Redirect::to(&format!("/sessions/{id}#answer")).into_response())

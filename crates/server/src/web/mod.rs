@@ -76,6 +76,9 @@ pub struct PageCtx {
     pub user: Option<CurrentUser>,
     pub csrf: String,
     pub flash: Option<Flash>,
+    /// Where the person probably is, for helplines: their account's country, else the region
+    /// their browser's language preference names.
+    pub country: Option<String>,
 }
 
 impl PageCtx {
@@ -107,9 +110,22 @@ impl FromRequestParts<AppState> for PageCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let user = parts.extensions.get::<CurrentUser>().cloned();
+        let country = user
+            .as_ref()
+            .and_then(|u| u.user.country.clone())
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(axum::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(coachflux_domain::safety::country_from_accept_language)
+            });
         Ok(PageCtx {
             asset_version: state.asset_version.to_string(),
-            user: parts.extensions.get::<CurrentUser>().cloned(),
+            user,
+            country,
             csrf: parts
                 .extensions
                 .get::<CsrfToken>()

@@ -177,6 +177,30 @@ dual_test! {
 }
 
 dual_test! {
+    async fn a_visitor_sees_the_helplines_of_the_country_their_browser_names(app) {
+        let b = Browser::with_language(app.addr, "en-GB,en;q=0.9");
+        let path = start(&b, "GROW").await;
+        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
+        b.submit(&format!("{path}/turn"), &[("input", "I keep thinking I want to hurt myself")]).await;
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("<strong>Samaritans</strong>: Call 116 123"), "{page}");
+        assert!(page.contains("<strong>Emergency services</strong>: 999"), "{page}");
+        let country: Option<String> = sqlx::query_scalar("SELECT country FROM safety_incidents")
+            .fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(country.as_deref(), Some("GB"));
+        // Without a region in the language preference: the international default.
+        let b = Browser::with_language(app.addr, "de");
+        let path = start(&b, "GROW").await;
+        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
+        b.submit(&format!("{path}/turn"), &[("input", "I want to hurt myself")]).await;
+        let (_, page, _) = b.page(&path).await;
+        assert!(!page.contains("Samaritans"), "{page}");
+        assert!(page.contains("112 in the EU"), "{page}");
+        app.stop().await;
+    }
+}
+
+dual_test! {
     async fn skip_amend_and_resume_exactly_where_we_left_off(app) {
         let b = app.new_browser();
         let path = start(&b, "GROW").await;

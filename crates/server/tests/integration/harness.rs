@@ -233,6 +233,22 @@ impl Browser {
         Self { client, addr }
     }
 
+    /// A browser whose language preference is `accept_language` (e.g. "en-GB,en;q=0.9").
+    pub fn with_language(addr: SocketAddr, accept_language: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT_LANGUAGE,
+            accept_language.parse().expect("header value"),
+        );
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .default_headers(headers)
+            .build()
+            .expect("http client");
+        Self { client, addr }
+    }
+
     pub fn with_user_agent(addr: SocketAddr, ua: &str) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

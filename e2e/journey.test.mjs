@@ -1,0 +1,296 @@
+// Browser tests: a visitor runs a whole GROW session in headless Chromium, signs up and finds
+// the session and its action items in their account. Every main page is scanned with axe-core
+// (no serious or critical violations, light and dark), checked for horizontal overflow at
+// 360 px, weighed (< 100 KB transferred) and photographed at 360 and 1280 px into e2e/artifacts.
+//
+// Usage: node --test e2e/journey.test.mjs
+//   COACHFLUX_BIN   the server binary (default target/debug/coachflux)
+//   CHROME_PATH     Chromium (default /usr/bin/chromium)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+
+const root = new URL('..', import.meta.url).pathname;
+const artifacts = join(root, 'e2e', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+let server;
+let browser;
+let base;
+let dataDir;
+let serverLog = '';
+
+const freePort = () => new Promise((resolve, reject) => {
+  const s = createServer();
+  s.once('error', reject);
+  s.listen(0, '127.0.0.1', () => {
+    const { port } = s.address();
+    s.close(() => resolve(port));
+  });
+});
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  dataDir = mkdtempSync(join(tmpdir(), 'coachflux-e2e-'));
+  server = spawn(process.env.COACHFLUX_BIN ?? join(root, 'target', 'debug', 'coachflux'), ['serve'], {
+    env: {
+      ...process.env,
+      COACHFLUX_BIND: `127.0.0.1:${port}`,
+      COACHFLUX_DATA_DIR: dataDir,
+      COACHFLUX_DATABASE_URL: `sqlite://${join(dataDir, 'coachflux.db')}?mode=rwc`,
+      COACHFLUX_PUBLIC_URL: base,
+      COACHFLUX_LOG: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout.on('data', (d) => { serverLog += d; });
+  server.stderr.on('data', (d) => { serverLog += d; });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (server.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the server did not start:\n${serverLog}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Clicks and waits for the post/redirect/get round trip to finish. */
+async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+}
+
+/** Opens `path` and returns the bytes transferred for it and everything it loaded. */
+async function visit(page, path) {
+  const responses = [];
+  const onResponse = (r) => responses.push(r);
+  page.on('response', onResponse);
+  const main = await page.goto(`${base}${path}`, { waitUntil: 'load' });
+  page.off('response', onResponse);
+  assert.equal(main.status(), 200, `${path} answers 200`);
+  let bytes = 0;
+  for (const r of responses) {
+    const sizes = await r.request().sizes();
+    bytes += sizes.responseBodySize + sizes.responseHeadersSize;
+  }
+  return bytes;
+}
+
+/** axe-core on the current page: no serious or critical violations. */
+async function assertAccessible(page, label) {
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+    .analyze();
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `${label}: axe found serious or critical violations`,
+  );
+}
+
+/**
+ * Checks one main page the way a person would meet it: weight, accessibility in light and
+ * dark, no sideways scrolling on a phone, and screenshots at both widths.
+ */
+async function checkPage(page, path, name) {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const bytes = await visit(page, path);
+  assert.ok(bytes < 100 * 1024, `${path} transferred ${bytes} bytes (limit 100 KB)`);
+  await assertAccessible(page, `${path} (light)`);
+  await page.screenshot({ path: join(artifacts, `${name}-1280.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await assertAccessible(page, `${path} (dark)`);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.goto(`${base}${path}`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px at 360px`);
+  await page.screenshot({ path: join(artifacts, `${name}-360.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+const TEXT_ANSWERS = [
+  'Lead the new platform team by summer',
+  'It would let me shape the roadmap',
+  'I run one team of four today',
+  'Ask my manager for a stretch project',
+  'Pair with the current lead for a month',
+  'Start a weekly architecture review',
+  'I will book the meeting with my manager',
+];
+
+/** Answers whatever the coach asks until the step is ready to confirm. Returns answers sent. */
+async function answerStep(page, counter) {
+  let sent = 0;
+  while (sent < 12) {
+    const item = page.locator('#input-item');
+    const area = page.locator('textarea#input');
+    const radios = page.locator('form[action$="/turn"] input[type=radio]');
+    if (await item.count()) {
+      // A list: entered item by item, the script keeps the hidden text area in step.
+      await item.fill(`First item ${counter.n}`);
+      await page.click('.list-add button');
+      await item.fill(`Second item ${counter.n}`);
+      await item.press('Enter');
+      assert.equal(await page.locator('.list-items li').count(), 2, 'both items listed');
+      if (!counter.listShot) {
+        counter.listShot = true;
+        await page.screenshot({ path: join(artifacts, 'session-list-1280.png'), fullPage: true });
+      }
+    } else if (await radios.count()) {
+      const n = await radios.count();
+      await radios.nth(Math.floor(n / 2)).check();
+    } else if (await area.count()) {
+      const isDate = (await area.getAttribute('rows')) === '1';
+      await area.fill(isDate ? 'in 3 days' : TEXT_ANSWERS[counter.n % TEXT_ANSWERS.length]);
+    } else {
+      break;
+    }
+    counter.n += 1;
+    sent += 1;
+    await submit(page, '#send');
+  }
+  return sent;
+}
+
+test('a visitor completes GROW in the browser, signs up and finds it in their account', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+
+  await checkPage(page, '/', 'home');
+  assert.match(await page.textContent('main'), /GROW/);
+  await checkPage(page, '/frameworks', 'frameworks');
+  await checkPage(page, '/frameworks/GROW', 'framework-grow');
+
+  // Keyboard: the first Tab lands on the skip link, and focus is visible.
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => ({
+    cls: document.activeElement.className,
+    outline: getComputedStyle(document.activeElement).outlineStyle,
+  }));
+  assert.equal(focused.cls, 'skip-link');
+  assert.notEqual(focused.outline, 'none', 'focus is visible');
+
+  await submit(page, 'button:has-text("Start a GROW session")');
+  const sessionPath = new URL(page.url()).pathname;
+  assert.match(sessionPath, /^\/sessions\/[0-9a-f-]+$/);
+  await page.screenshot({ path: join(artifacts, 'session-consent-1280.png'), fullPage: true });
+  await page.check('#consent');
+  await submit(page, '#begin');
+
+  // The live counter follows what is typed.
+  const hint = page.locator('#input-count');
+  await page.fill('#input', 'Hello');
+  assert.match(await hint.textContent(), /^\d+ of \d+ characters left$/);
+  const [left, max] = (await hint.textContent()).match(/\d+/g).map(Number);
+  assert.equal(max - left, 5);
+  await page.fill('#input', '');
+
+  await assertAccessible(page, 'session (asking)');
+  const counter = { n: 0 };
+  let steps = 0;
+  while (steps < 8 && (await page.locator('#close-session').count()) === 0) {
+    const sent = await answerStep(page, counter);
+    if (steps === 0) {
+      await page.screenshot({ path: join(artifacts, 'session-confirming-1280.png'), fullPage: true });
+      await assertAccessible(page, 'session (confirming)');
+    }
+    assert.ok(sent > 0 || (await page.locator('#proceed').count()) > 0, 'the coach asked something');
+    // The captured list shows both items entered one by one.
+    if (steps === 0) assert.match(await page.textContent('.captured'), /First item.*Second item/s);
+    await submit(page, '#proceed');
+    steps += 1;
+  }
+  assert.equal(steps, 5, 'GROW: goal, reality, options, will, review');
+
+  // The action plan: keep the first proposal, drop none, close.
+  await page.screenshot({ path: join(artifacts, 'session-plan-1280.png'), fullPage: true });
+  await assertAccessible(page, 'session (plan)');
+  const proposals = page.locator('.proposal');
+  assert.ok(await proposals.count() >= 1, 'actions proposed');
+  await submit(page, '.proposal button[value=accept]');
+  await submit(page, '#close-session');
+  assert.match(page.url(), /\/report$/);
+  const report = await page.textContent('main');
+  assert.match(report, /Lead the new platform team by summer/);
+  assert.match(report, /First item/);
+  await checkPage(page, `${sessionPath}/report`, 'report');
+
+  // Sign up in the same browser: the session moves into the account.
+  await page.goto(`${base}/signup`);
+  await page.fill('#email', 'visitor@example.com');
+  await page.fill('#name', 'Vera Visitor');
+  await page.fill('#password', 'a long and unusual passphrase 42');
+  await page.check('#accept_terms');
+  await submit(page, 'button:has-text("Create account")');
+
+  await checkPage(page, '/sessions', 'sessions');
+  assert.match(await page.textContent('main'), /GROW/);
+  await checkPage(page, '/actions', 'actions');
+  const actions = await page.textContent('main');
+  assert.match(actions, /due/i, 'the kept action has a due date');
+  await checkPage(page, '/dashboard', 'dashboard');
+  assert.match(await page.textContent('main'), /GROW/);
+  await checkPage(page, '/settings', 'settings');
+  await checkPage(page, `${sessionPath}/report`, 'report-member');
+  assert.match(await page.textContent('main'), /Email me this report/);
+
+  // Signed out, the session is no longer reachable from this browser.
+  await submit(page, 'button:has-text("Log out")');
+  const res = await page.goto(`${base}${sessionPath}`);
+  assert.equal(res.status(), 404);
+
+  assert.deepEqual(errors, [], 'no script errors');
+  await context.close();
+});
+
+test('the session works with JavaScript off', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/frameworks/GROW`);
+  await submit(page, 'button:has-text("Start a GROW session")');
+  await page.check('#consent');
+  await submit(page, '#begin');
+  await page.fill('#input', 'Run my first half marathon');
+  await submit(page, '#send');
+  // No enhancement: the plain text area takes a list one item per line.
+  for (let i = 0; i < 6 && (await page.locator('#proceed').count()) === 0; i += 1) {
+    await page.fill('#input', i % 2 ? 'in 3 days' : 'Finish under two hours\nEnjoy it');
+    await submit(page, '#send');
+  }
+  assert.equal(await page.locator('.list-entry').count(), 0, 'nothing enhanced');
+  assert.ok(await page.locator('#proceed').count(), 'the step is ready to confirm');
+  await page.screenshot({ path: join(artifacts, 'session-nojs-360.png'), fullPage: true });
+  await context.close();
+});
+
+test('our one script is served from the binary under a strict CSP', async () => {
+  const res = await fetch(`${base}/static/app.js`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /javascript/);
+  const csp = (await fetch(`${base}/`)).headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/, 'only our own script runs');
+});

@@ -1,0 +1,112 @@
+// CoachFlux's only script: small enhancements over pages that already work without it.
+//   - a live character counter under every text box that has a limit ([data-counter]);
+//   - list answers entered item by item ([data-list] text areas stay the form field, one item
+//     per line, so the server sees exactly what it sees without JavaScript).
+'use strict';
+
+(function () {
+  function counter(field) {
+    var hint = document.getElementById(field.getAttribute('data-counter'));
+    var max = parseInt(field.getAttribute('maxlength'), 10);
+    if (!hint || !max) return;
+    var update = function () {
+      var left = max - field.value.length;
+      hint.textContent = left + ' of ' + max + ' characters left';
+      hint.classList.toggle('hint-warn', left <= Math.min(50, max / 10));
+    };
+    field.addEventListener('input', update);
+    update();
+  }
+
+  function items(area) {
+    return area.value.split('\n').map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+
+  function listEntry(area) {
+    var max = parseInt(area.getAttribute('maxlength'), 10) || 2000;
+    var wrap = document.createElement('div');
+    wrap.className = 'list-entry';
+    var list = document.createElement('ul');
+    list.className = 'list-items';
+    list.setAttribute('aria-label', 'Your items');
+    var row = document.createElement('div');
+    row.className = 'list-add';
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.id = area.id + '-item';
+    input.maxLength = max;
+    input.placeholder = 'Type one item, then Add';
+    var label = document.querySelector('label[for="' + area.id + '"]');
+    if (label) {
+      label.htmlFor = input.id;
+      var note = label.querySelector('.list-note');
+      if (note) note.textContent = '(add them one at a time)';
+    }
+    else input.setAttribute('aria-label', 'New item');
+    var hint = area.getAttribute('aria-describedby');
+    if (hint) input.setAttribute('aria-describedby', hint);
+    var add = document.createElement('button');
+    add.type = 'button';
+    add.className = 'button button-secondary button-small';
+    add.textContent = 'Add';
+    row.appendChild(input);
+    row.appendChild(add);
+    wrap.appendChild(list);
+    wrap.appendChild(row);
+
+    var render = function () {
+      list.textContent = '';
+      items(area).forEach(function (text, i) {
+        var li = document.createElement('li');
+        var span = document.createElement('span');
+        span.textContent = text;
+        var remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'link-button';
+        remove.textContent = 'Remove';
+        remove.setAttribute('aria-label', 'Remove ' + text);
+        remove.addEventListener('click', function () {
+          var all = items(area);
+          all.splice(i, 1);
+          area.value = all.join('\n');
+          area.dispatchEvent(new Event('input'));
+          render();
+          input.focus();
+        });
+        li.appendChild(span);
+        li.appendChild(remove);
+        list.appendChild(li);
+      });
+      list.hidden = list.children.length === 0;
+      // The hidden text area can't show a validation message; the item box asks instead.
+      input.required = list.hidden;
+    };
+    var push = function () {
+      var text = input.value.trim();
+      if (!text) return false;
+      var next = items(area).concat([text]).join('\n');
+      if (next.length > max) return false;
+      area.value = next;
+      area.dispatchEvent(new Event('input'));
+      input.value = '';
+      render();
+      return true;
+    };
+    add.addEventListener('click', function () { push(); input.focus(); });
+    input.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        push();
+      }
+    });
+    // Sending with an item still typed in the box keeps it.
+    area.form.addEventListener('submit', function () { push(); });
+    area.parentNode.insertBefore(wrap, area);
+    area.required = false;
+    area.hidden = true;
+    render();
+  }
+
+  document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
+  document.querySelectorAll('textarea[data-list]').forEach(listEntry);
+})();
