@@ -151,7 +151,10 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     response
 }
 
-async fn find_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, AppError> {
+pub(crate) async fn find_user(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<CurrentUser>, AppError> {
     let now = state.clock.now_ms();
     let mut conn = state.store.conn().await?;
     let Some(session) =

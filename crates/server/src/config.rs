@@ -79,6 +79,8 @@ pub struct Config {
     /// Whether this process delivers the outbox (several instances may all do it safely).
     pub mail_worker: bool,
     pub oidc: Vec<OidcProvider>,
+    /// API requests per minute per token (or per visitor id / address without one).
+    pub api_rate_limit: i64,
     /// An operator's helplines file laid over the built-in table, and the resulting table.
     pub helplines_file: Option<PathBuf>,
     pub helplines: Arc<coachflux_domain::safety::HelplineTable>,
@@ -129,6 +131,7 @@ struct FileConfig {
     outbox_poll_ms: Option<u64>,
     mail_worker: Option<bool>,
     helplines_file: Option<String>,
+    api_rate_limit: Option<u64>,
     #[serde(default)]
     oidc: BTreeMap<String, FileOidc>,
 }
@@ -173,6 +176,7 @@ const KEYS: &[&str] = &[
     "outbox_poll_ms",
     "mail_worker",
     "helplines_file",
+    "api_rate_limit",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -256,6 +260,10 @@ impl Config {
             );
             put("mail_worker", parsed.mail_worker.map(|v| v.to_string()));
             put("helplines_file", parsed.helplines_file);
+            put(
+                "api_rate_limit",
+                parsed.api_rate_limit.map(|v| v.to_string()),
+            );
             for (name, p) in parsed.oidc {
                 let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
                 for (key, value) in [
@@ -407,6 +415,7 @@ impl Config {
         };
         let outbox_poll_ms = parse_number(raw, "outbox_poll_ms", 2_000, 10, 600_000)?;
         let mail_worker = parse_bool(raw, "mail_worker", true)?;
+        let api_rate_limit = parse_number(raw, "api_rate_limit", 600, 1, 1_000_000)?;
         let (helplines_file, helplines) = match raw.get("helplines_file") {
             Some((src, path)) => {
                 let text = std::fs::read_to_string(path)
@@ -434,6 +443,7 @@ impl Config {
             outbox_poll_ms,
             mail_worker,
             oidc: Vec::new(),
+            api_rate_limit: i64::try_from(api_rate_limit).unwrap_or(i64::MAX),
             helplines_file,
             helplines: Arc::new(helplines),
         })
@@ -493,6 +503,7 @@ impl Config {
             (env_name("mail_from"), self.mail_from.clone()),
             (env_name("outbox_poll_ms"), self.outbox_poll_ms.to_string()),
             (env_name("mail_worker"), self.mail_worker.to_string()),
+            (env_name("api_rate_limit"), self.api_rate_limit.to_string()),
             (
                 env_name("helplines_file"),
                 self.helplines_file.as_ref().map_or_else(

@@ -55,7 +55,9 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let expected = state.keys.sign(&format!("csrf:{secret}"));
     let mut req = req;
-    if !is_safe(req.method()) && !exempt(req.uri().path()) && !is_bearer_api(&req) {
+    // Cookie-less API clients neither need nor keep a CSRF cookie.
+    let cookieless_api = is_cookieless_api(&req);
+    if !is_safe(req.method()) && !exempt(req.uri().path()) && !cookieless_api {
         let cross_site = req
             .headers()
             .get("sec-fetch-site")
@@ -74,7 +76,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     }
     req.extensions_mut().insert(CsrfToken(expected));
     let mut response = next.run(req).await;
-    if fresh {
+    if fresh && !cookieless_api {
         let cookie = names.build(names.csrf, secret, None);
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -83,15 +85,11 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     response
 }
 
-/// API clients that authenticate with a bearer token send no cookies: CSRF does not apply.
-fn is_bearer_api(req: &Request) -> bool {
-    req.uri().path().starts_with("/api/")
-        && req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Bearer "))
-        && !req.headers().contains_key(header::COOKIE)
+/// API requests without cookies carry no ambient credentials (they authenticate with a bearer
+/// token, or not at all): a forged cross-site request can't borrow anything, so CSRF does not
+/// apply. The site's own script, which sends cookies, must send the header.
+fn is_cookieless_api(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE)
 }
 
 /// The token from the header, or from the urlencoded form body (which is buffered and put

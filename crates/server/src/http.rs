@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let hsts = state.config.is_https();
     Router::new()
         .merge(web::router())
+        .merge(crate::api::router())
         .merge(ops_router())
         .fallback(web::not_found)
         // `Router::layer` runs after routing, so every one of these sees the matched route.

@@ -1,5 +1,6 @@
 //! The CoachFlux server: configuration, the axum app, pages, and the `coachflux` command.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

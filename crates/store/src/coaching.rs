@@ -153,6 +153,47 @@ pub async fn list_for_user(
     rows.iter().map(session_from_row).collect()
 }
 
+/// One page of a member's (or, with `anonymous`, a visitor's unexpired) sessions, newest
+/// first, strictly after the `(created_at, id)` of the previous page's last row. Rows inserted
+/// meanwhile are newer and never shift a page.
+pub async fn page(
+    conn: &mut Conn,
+    owner: Owner<'_>,
+    after: Option<(i64, &str)>,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<CoachingSession>> {
+    let (at, id) = after.unwrap_or((i64::MAX, ""));
+    let (user_id, anonymous_id) = match owner {
+        Owner::User(u) => (Some(u), None),
+        Owner::Anonymous(a) => (None, Some(a)),
+    };
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM coaching_sessions WHERE ((user_id = $1) OR (anonymous_id = $2 AND is_anonymous = 1 \
+         AND expires_at > $6)) AND (created_at < $3 OR (created_at = $3 AND id < $4) OR $5 = 0) \
+         ORDER BY created_at DESC, id DESC LIMIT $7"
+    ))
+    .bind(user_id)
+    .bind(anonymous_id)
+    .bind(at)
+    .bind(id)
+    .bind(i64::from(after.is_some()))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(session_from_row).collect()
+}
+
+/// Whose sessions to list.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    User(&'a str),
+    Anonymous(&'a str),
+}
+
 /// A visitor's unexpired sessions, newest first.
 pub async fn list_for_anonymous(
     conn: &mut Conn,

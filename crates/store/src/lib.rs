@@ -3,6 +3,7 @@
 //! small place.
 
 pub mod action_items;
+pub mod api_tokens;
 pub mod audit;
 pub mod auth_sessions;
 pub mod coaching;
@@ -10,6 +11,7 @@ mod connect;
 pub mod events;
 pub mod feedback;
 pub mod frameworks;
+pub mod idempotency;
 pub mod metrics;
 mod migrate;
 pub mod oauth_identities;

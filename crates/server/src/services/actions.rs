@@ -92,6 +92,14 @@ fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
     })
 }
 
+/// One of the person's items; another person's id is "not found".
+pub async fn get(state: &AppState, user_id: &str, id: &str) -> Result<ActionItem, AppError> {
+    let mut conn = state.store.conn().await?;
+    action_items::get(&mut conn, user_id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn list(
     state: &AppState,
     user_id: &str,

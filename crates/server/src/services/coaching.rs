@@ -144,6 +144,24 @@ pub async fn start(
     Ok(id)
 }
 
+/// One page of a member's or visitor's sessions, newest first (see the store's `page`).
+pub async fn page(
+    state: &AppState,
+    owner: coaching::Owner<'_>,
+    after: Option<(i64, &str)>,
+    limit: usize,
+) -> Result<Vec<CoachingSession>, AppError> {
+    let mut conn = state.store.conn().await?;
+    Ok(coaching::page(
+        &mut conn,
+        owner,
+        after,
+        i64::try_from(limit).unwrap_or(i64::MAX),
+        state.clock.now_ms(),
+    )
+    .await?)
+}
+
 /// A session as its owner sees it. Anyone else gets "not found".
 pub struct Loaded {
     pub row: CoachingSession,
@@ -568,6 +586,74 @@ pub fn report(l: &Loaded) -> Report {
         duration_ms: l.row.closed_at.unwrap_or(l.row.updated_at) - l.row.created_at,
         compass,
     }
+}
+
+/// A duration as people say it.
+pub fn minutes(ms: i64) -> String {
+    let m = (ms.max(0) + 30_000) / 60_000;
+    if m < 1 {
+        "under a minute".into()
+    } else if m == 1 {
+        "1 minute".into()
+    } else {
+        format!("{m} minutes")
+    }
+}
+
+/// The report as Markdown, for download.
+pub fn markdown(r: &Report) -> String {
+    let mut md = format!(
+        "# {} {} — session report\n\n",
+        r.framework.emoji, r.framework.name
+    );
+    md.push_str(&format!(
+        "_{}_ · {}\n\n",
+        r.framework.expansion,
+        minutes(r.duration_ms)
+    ));
+    if !r.summary.summary.is_empty() {
+        md.push_str(&format!("## Summary\n\n{}\n\n", r.summary.summary));
+    }
+    for (step, fields) in &r.steps {
+        md.push_str(&format!("## {step}\n\n"));
+        for (label, value) in fields {
+            md.push_str(&format!("- **{label}:** {value}\n"));
+        }
+        md.push('\n');
+    }
+    if let Some(c) = &r.compass {
+        md.push_str(&format!(
+            "## COMPASS success score: {} ({})\n\n- Confidence growth: {}\n- Action clarity: {}\n- Mindset: {}\n- Satisfaction: {}\n- Commitment: {}\n\n",
+            c.total, c.band.label(), c.confidence_growth, c.action, c.mindset, c.satisfaction, c.commitment
+        ));
+    }
+    if !r.summary.insights.is_empty() {
+        md.push_str("## Insights\n\n");
+        for i in &r.summary.insights {
+            md.push_str(&format!("- {i}\n"));
+        }
+        md.push('\n');
+    }
+    if !r.summary.risks.is_empty() {
+        md.push_str("## Risks to watch\n\n");
+        for i in &r.summary.risks {
+            md.push_str(&format!("- {i}\n"));
+        }
+        md.push('\n');
+    }
+    if !r.actions.is_empty() {
+        md.push_str("## Action plan\n\n");
+        for (title, due, priority) in &r.actions {
+            match due {
+                Some(ms) => md.push_str(&format!(
+                    "- [ ] {title} — due {} ({priority})\n",
+                    coachflux_domain::dates::label(*ms)
+                )),
+                None => md.push_str(&format!("- [ ] {title} ({priority})\n")),
+            }
+        }
+    }
+    md
 }
 
 /// Deletes a session with its reflections and action items, for its owner only.

@@ -79,6 +79,24 @@ pub async fn hit(state: &AppState, policy: Policy, subject: &str) -> Result<(), 
     }
 }
 
+/// Counts one request in a plain fixed window (no backoff): for throughput limits.
+pub async fn hit_window(state: &AppState, policy: Policy, subject: &str) -> Result<(), AppError> {
+    let mut conn = state.store.conn().await?;
+    let d = rate_limits::hit_window(
+        &mut conn,
+        &key(policy, subject),
+        policy.window_ms,
+        policy.max,
+        state.clock.now_ms(),
+    )
+    .await?;
+    if d.allowed {
+        Ok(())
+    } else {
+        Err(refused(d.retry_after_ms))
+    }
+}
+
 /// Refuses when the subject is currently blocked, without counting.
 pub async fn check(state: &AppState, policy: Policy, subject: &str) -> Result<(), AppError> {
     let mut conn = state.store.conn().await?;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod api_tokens;
 pub mod audit;
 pub mod coaching;
 pub mod limits;

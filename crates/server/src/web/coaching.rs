@@ -496,17 +496,6 @@ struct ReportPage {
     anonymous: bool,
 }
 
-fn minutes(ms: i64) -> String {
-    let m = (ms.max(0) + 30_000) / 60_000;
-    if m < 1 {
-        "under a minute".into()
-    } else if m == 1 {
-        "1 minute".into()
-    } else {
-        format!("{m} minutes")
-    }
-}
-
 async fn report_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -549,69 +538,13 @@ async fn render_report(
         id,
         rating,
         error,
-        duration: minutes(r.duration_ms),
+        duration: coaching::minutes(r.duration_ms),
         r,
         closed,
         actions,
         anonymous: ctx.user.is_none(),
     }
     .into_response())
-}
-
-/// The report as Markdown, for download.
-pub fn markdown(r: &coaching::Report) -> String {
-    let mut md = format!(
-        "# {} {} — session report\n\n",
-        r.framework.emoji, r.framework.name
-    );
-    md.push_str(&format!(
-        "_{}_ · {}\n\n",
-        r.framework.expansion,
-        minutes(r.duration_ms)
-    ));
-    if !r.summary.summary.is_empty() {
-        md.push_str(&format!("## Summary\n\n{}\n\n", r.summary.summary));
-    }
-    for (step, fields) in &r.steps {
-        md.push_str(&format!("## {step}\n\n"));
-        for (label, value) in fields {
-            md.push_str(&format!("- **{label}:** {value}\n"));
-        }
-        md.push('\n');
-    }
-    if let Some(c) = &r.compass {
-        md.push_str(&format!(
-            "## COMPASS success score: {} ({})\n\n- Confidence growth: {}\n- Action clarity: {}\n- Mindset: {}\n- Satisfaction: {}\n- Commitment: {}\n\n",
-            c.total, c.band.label(), c.confidence_growth, c.action, c.mindset, c.satisfaction, c.commitment
-        ));
-    }
-    if !r.summary.insights.is_empty() {
-        md.push_str("## Insights\n\n");
-        for i in &r.summary.insights {
-            md.push_str(&format!("- {i}\n"));
-        }
-        md.push('\n');
-    }
-    if !r.summary.risks.is_empty() {
-        md.push_str("## Risks to watch\n\n");
-        for i in &r.summary.risks {
-            md.push_str(&format!("- {i}\n"));
-        }
-        md.push('\n');
-    }
-    if !r.actions.is_empty() {
-        md.push_str("## Action plan\n\n");
-        for (title, due, priority) in &r.actions {
-            match due {
-                Some(ms) => md.push_str(&format!(
-                    "- [ ] {title} — due {} ({priority})\n",
-                    dates::label(*ms)
-                )),
-                None => md.push_str(&format!("- [ ] {title} ({priority})\n")),
-            }
-        }
-    }
-    md
 }
 
 async fn report_markdown(
@@ -636,7 +569,7 @@ async fn report_markdown(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        markdown(&r),
+        coaching::markdown(&r),
     )
         .into_response())
 }

@@ -98,6 +98,7 @@ pub async fn not_found(State(state): State<AppState>) -> Response {
 
 /// Replaces the plain-text bodies of framework-made errors (405, 413, rejections...) with a page.
 pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = crate::api::is_api(&req);
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -110,6 +111,15 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
         .unwrap_or("");
     if content_type.starts_with("text/html") || content_type.contains("json") {
         return response;
+    }
+    if api {
+        let mut problem = crate::api::problem::for_status(status);
+        for name in [header::RETRY_AFTER, header::ALLOW] {
+            if let Some(v) = response.headers().get(&name) {
+                problem.headers_mut().insert(name, v.clone());
+            }
+        }
+        return problem;
     }
     let (mut parts, _) = response.into_parts();
     let page = render(state.asset_version.to_string(), status);

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod api;
 mod cli;
 mod coaching;
 mod identity;

@@ -1,0 +1,164 @@
+//! Who is calling the API: `Authorization: Bearer` with a device-session token (from
+//! `POST /api/v1/auth/login`) or a personal API token (`cfp_...`), the site's own cookie
+//! session (CSRF-checked by the middleware), or a visitor known by `X-Anonymous-Id`.
+
+use super::problem::ApiError;
+use crate::auth::{CurrentUser, RequestMeta};
+use crate::crypto::hash_token;
+use crate::services::coaching::Actor;
+use crate::services::limits;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use coachflux_domain::clock::MINUTE_MS;
+use coachflux_store::{api_tokens, users};
+
+/// Personal API tokens start with this, so they can be told from session tokens (and found
+/// by secret scanners).
+pub const TOKEN_PREFIX: &str = "cfp_";
+pub const ANONYMOUS_HEADER: &str = "x-anonymous-id";
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Option<CurrentUser>,
+    /// Set when a personal API token authenticated the request.
+    pub token: Option<api_tokens::ApiToken>,
+    pub anonymous_id: Option<String>,
+    pub meta: RequestMeta,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user: self.user.clone(),
+            anonymous_id: self.anonymous_id.clone(),
+        }
+    }
+
+    /// The member, or 401.
+    pub fn member(&self) -> Result<&CurrentUser, ApiError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| ApiError::unauthorized("Sign in (send a bearer token) to use this."))
+    }
+
+    /// Refuses writes by a token without the `write` scope.
+    pub fn require_write(&self) -> Result<(), ApiError> {
+        match &self.token {
+            Some(t) if !t.can_write() => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "This API token is read-only; create one with the write scope.",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The member, allowed to write.
+    pub fn writer(&self) -> Result<&CurrentUser, ApiError> {
+        let user = self.member()?;
+        self.require_write()?;
+        Ok(user)
+    }
+
+    /// Whose requests share a rate-limit bucket.
+    pub fn bucket(&self) -> String {
+        match (&self.token, &self.user, &self.anonymous_id) {
+            (Some(t), _, _) => format!("token:{}", t.id),
+            (None, Some(u), _) => format!("session:{}", u.session_id),
+            (None, None, Some(a)) => format!("anon:{}", hash_token(a)),
+            _ => format!("ip:{}", self.meta.ip),
+        }
+    }
+}
+
+/// An anonymous id is what we hand out: 32 random bytes, base64url without padding.
+pub fn valid_anonymous_id(v: &str) -> bool {
+    v.len() == 43
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let meta = match RequestMeta::from_request_parts(parts, state).await {
+            Ok(m) => m,
+            Err(never) => match never {},
+        };
+        let now = state.clock.now_ms();
+        let mut token = None;
+        let user = match parts.headers.get(header::AUTHORIZATION) {
+            Some(value) => {
+                let raw = value.to_str().unwrap_or("");
+                let bearer = raw
+                    .split_once(' ')
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, t)| t.trim())
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| ApiError::unauthorized("Use Authorization: Bearer <token>."))?;
+                let invalid =
+                    || ApiError::unauthorized("The token is invalid, expired or revoked.");
+                if bearer.starts_with(TOKEN_PREFIX) {
+                    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+                    let t = api_tokens::find_active_by_hash(&mut conn, &hash_token(bearer), now)
+                        .await?
+                        .ok_or_else(invalid)?;
+                    let u = users::get(&mut conn, &t.user_id)
+                        .await?
+                        .filter(|u| u.disabled_at.is_none())
+                        .ok_or_else(invalid)?;
+                    api_tokens::touch(&mut conn, &t.id, now).await?;
+                    let current = CurrentUser {
+                        user: u,
+                        session_id: format!("token:{}", t.id),
+                    };
+                    token = Some(t);
+                    Some(current)
+                } else {
+                    Some(
+                        crate::auth::find_user(state, bearer)
+                            .await?
+                            .ok_or_else(invalid)?,
+                    )
+                }
+            }
+            None => parts.extensions.get::<CurrentUser>().cloned(),
+        };
+        let anonymous_id = match parts.headers.get(ANONYMOUS_HEADER) {
+            Some(v) => {
+                let v = v.to_str().unwrap_or("");
+                if !valid_anonymous_id(v) {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_anonymous_id",
+                        "X-Anonymous-Id must be the id this API gave you (43 characters).",
+                    ));
+                }
+                Some(v.to_owned())
+            }
+            None => meta.anonymous_id.clone(),
+        };
+        let mut meta = meta;
+        // Signing in through the API migrates the visitor's sessions, like the web does.
+        meta.anonymous_id.clone_from(&anonymous_id);
+        let caller = Caller {
+            user,
+            token,
+            anonymous_id,
+            meta,
+        };
+        let policy = limits::Policy {
+            name: "api",
+            window_ms: MINUTE_MS,
+            max: state.config.api_rate_limit,
+        };
+        limits::hit_window(state, policy, &caller.bucket()).await?;
+        Ok(caller)
+    }
+}

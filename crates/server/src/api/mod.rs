@@ -1,0 +1,175 @@
+//! The public JSON API, v1: the same services as the web pages behind bearer tokens, RFC 9457
+//! problems, cursor pagination and idempotency keys, described by an OpenAPI 3.1 document
+//! generated from this code.
+
+pub mod caller;
+mod docs;
+mod handlers;
+mod paging;
+pub mod problem;
+mod types;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CoachFlux API",
+        version = "1.0.0",
+        description = "Everything a member can do in the CoachFlux web app, as JSON. \
+Authenticate with `Authorization: Bearer <token>`: a session token from `POST /api/v1/auth/login`, \
+or a personal API token (`cfp_...`, scopes `read` or `read write`) created in settings or with \
+`POST /api/v1/tokens`. Visitors send `X-Anonymous-Id` (handed out by their first \
+`POST /api/v1/sessions`); signing in with it moves their sessions into the account. Errors are \
+RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-paginated \
+(`limit` ≤ 100, `cursor` = the previous page's `nextCursor`). POSTs that create things honour \
+`Idempotency-Key`. Times are integer milliseconds since the Unix epoch.",
+        license(name = "Proprietary")
+    ),
+    servers((url = "/", description = "This server")),
+    paths(
+        handlers::login, handlers::two_factor, handlers::logout, handlers::signup,
+        handlers::magic_link, handlers::password_reset,
+        handlers::me, handlers::update_me, handlers::preferences, handlers::set_preferences,
+        handlers::device_sessions, handlers::revoke_device_session,
+        handlers::tokens, handlers::create_token, handlers::revoke_token,
+        handlers::frameworks, handlers::framework,
+        handlers::sessions, handlers::create_session, handlers::session, handlers::delete_session,
+        handlers::consent, handlers::turn, handlers::skip, handlers::proceed, handlers::back,
+        handlers::resume, handlers::amend, handlers::proposal, handlers::close, handlers::report,
+        handlers::list_actions, handlers::create_action, handlers::action, handlers::update_action,
+        handlers::complete_action, handlers::delete_action,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Signing in without cookies"),
+        (name = "me", description = "The account, its email preferences and its devices"),
+        (name = "tokens", description = "Personal API tokens"),
+        (name = "frameworks", description = "The coaching frameworks"),
+        (name = "sessions", description = "Coaching sessions, step by step, and their reports"),
+        (name = "actions", description = "Action items"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from POST /api/v1/auth/login, or a personal API token (cfp_...).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "anonymous",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Anonymous-Id",
+                "A visitor's id, handed out with their first session.",
+            ))),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON (built once).
+pub fn openapi_json() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
+
+pub fn router() -> Router<AppState> {
+    use handlers as h;
+    let v1 = Router::new()
+        .route("/auth/login", post(h::login))
+        .route("/auth/2fa", post(h::two_factor))
+        .route("/auth/logout", post(h::logout))
+        .route("/auth/signup", post(h::signup))
+        .route("/auth/magic-link", post(h::magic_link))
+        .route("/auth/password-reset", post(h::password_reset))
+        .route("/me", get(h::me).patch(h::update_me))
+        .route(
+            "/me/email-preferences",
+            get(h::preferences).put(h::set_preferences),
+        )
+        .route("/me/sessions", get(h::device_sessions))
+        .route(
+            "/me/sessions/{id}",
+            axum::routing::delete(h::revoke_device_session),
+        )
+        .route("/tokens", get(h::tokens).post(h::create_token))
+        .route("/tokens/{id}", axum::routing::delete(h::revoke_token))
+        .route("/frameworks", get(h::frameworks))
+        .route("/frameworks/{id}", get(h::framework))
+        .route("/sessions", get(h::sessions).post(h::create_session))
+        .route("/sessions/{id}", get(h::session).delete(h::delete_session))
+        .route("/sessions/{id}/consent", post(h::consent))
+        .route("/sessions/{id}/turns", post(h::turn))
+        .route("/sessions/{id}/skip", post(h::skip))
+        .route("/sessions/{id}/proceed", post(h::proceed))
+        .route("/sessions/{id}/back", post(h::back))
+        .route("/sessions/{id}/resume", post(h::resume))
+        .route("/sessions/{id}/amend", post(h::amend))
+        .route("/sessions/{id}/proposals/{index}", post(h::proposal))
+        .route("/sessions/{id}/close", post(h::close))
+        .route("/sessions/{id}/report", get(h::report))
+        .route("/actions", get(h::list_actions).post(h::create_action))
+        .route(
+            "/actions/{id}",
+            get(h::action)
+                .patch(h::update_action)
+                .delete(h::delete_action),
+        )
+        .route("/actions/{id}/complete", post(h::complete_action))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found);
+    Router::new()
+        .nest(
+            "/api/v1",
+            v1.layer(axum::middleware::map_response(no_store)),
+        )
+        .route("/api/docs", get(docs::page))
+}
+
+/// API answers are personal: never cached by browsers or proxies.
+async fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_json(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    problem::for_status(StatusCode::NOT_FOUND)
+}
+
+/// Whether a request is for the JSON API: errors that the framework or a layer produce for
+/// it (405, 413, timeouts...) become problems instead of HTML pages.
+pub fn is_api(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/v1")
+}

@@ -1,0 +1,244 @@
+//! Cursor pagination and `Idempotency-Key` handling shared by the API's endpoints.
+
+use super::caller::Caller;
+use super::problem::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use coachflux_store::idempotency;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Where the previous page ended: the sort key of its last item. Lists are ordered by
+/// `createdAt` descending, then id descending, so rows created meanwhile never shift a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: String,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if n >= 1 && usize::try_from(n).is_ok_and(|n| n <= MAX_LIMIT) => {
+                Ok(usize::try_from(n).unwrap_or(DEFAULT_LIMIT))
+            }
+            Some(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_limit",
+                "limit must be between 1 and 100.",
+            )),
+        }
+    }
+
+    pub fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+        let Some(raw) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        let bad = || {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "That cursor isn't one this API gave out.",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let (at, id) = text.split_once(':').ok_or_else(bad)?;
+        Ok(Some(Cursor {
+            at: at.parse().map_err(|_| bad())?,
+            id: id.to_owned(),
+        }))
+    }
+}
+
+pub fn encode_cursor(at: i64, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+}
+
+/// One page of `items` (any order) sorted newest first by `key`, after `cursor`.
+pub fn page_of<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> (i64, String),
+    q: &PageQuery,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let limit = q.limit()?;
+    let cursor = q.cursor()?;
+    items.sort_by_key(|item| std::cmp::Reverse(key(item)));
+    let mut rest: Vec<T> = items
+        .into_iter()
+        .filter(|item| {
+            cursor
+                .as_ref()
+                .is_none_or(|c| key(item) < (c.at, c.id.clone()))
+        })
+        .take(limit + 1)
+        .collect();
+    let next = if rest.len() > limit {
+        rest.truncate(limit);
+        rest.last().map(|last| {
+            let (at, id) = key(last);
+            encode_cursor(at, &id)
+        })
+    } else {
+        None
+    };
+    Ok((rest, next))
+}
+
+/// A JSON response with `status`.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    (status, Json(body)).into_response()
+}
+
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// Runs a create once per `Idempotency-Key`: the same key with the same request replays the
+/// first response (with `Idempotent-Replayed: true`), with a different request is 422, and
+/// while the first is still running is 409. Without the header it just runs.
+pub async fn idempotent<F>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: &str,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+{
+    let key = match headers.get(IDEMPOTENCY_HEADER) {
+        None => {
+            let (status, body) = work.await?;
+            return Ok(json_response(status, &body));
+        }
+        Some(v) => v
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 255)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 visible characters.",
+                )
+            })?
+            .to_owned(),
+    };
+    let owner = caller.bucket();
+    let hash = hex::encode(Sha256::digest(request.as_bytes()));
+    let now = state.clock.now_ms();
+    {
+        let mut conn = state.store.conn().await?;
+        let claimed = idempotency::claim(
+            &mut conn,
+            &coachflux_domain::ids::new_id(),
+            &owner,
+            &key,
+            &hash,
+            now,
+        )
+        .await?;
+        if let Some(stored) = claimed {
+            if stored.request_hash != hash {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used with a different request.",
+                ));
+            }
+            let Some((status, body)) = stored.response else {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still being processed.",
+                ));
+            };
+            let mut r = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(r);
+        }
+    }
+    match work.await {
+        Ok((status, body)) => {
+            let text = body.to_string();
+            let mut conn = state.store.conn().await?;
+            idempotency::complete(&mut conn, &owner, &key, status.as_u16(), &text).await?;
+            Ok((status, [(header::CONTENT_TYPE, "application/json")], text).into_response())
+        }
+        Err(e) => {
+            // A failed request doesn't use the key up: the client may fix it and retry.
+            let mut conn = state.store.conn().await?;
+            idempotency::release(&mut conn, &owner, &key).await?;
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(limit: Option<i64>, cursor: Option<String>) -> PageQuery {
+        PageQuery { limit, cursor }
+    }
+
+    #[test]
+    fn pages_are_stable_and_end() {
+        let items: Vec<(i64, String)> = (0..5).map(|i| (i, format!("id{i}"))).collect();
+        let key = |x: &(i64, String)| x.clone();
+        let (first, next) = page_of(items.clone(), key, &q(Some(2), None)).unwrap();
+        assert_eq!(first.iter().map(|x| x.0).collect::<Vec<_>>(), [4, 3]);
+        // A newer row arriving between pages doesn't shift the next one.
+        let mut more = items.clone();
+        more.push((9, "id9".into()));
+        let (second, next) = page_of(more.clone(), key, &q(Some(2), next)).unwrap();
+        assert_eq!(second.iter().map(|x| x.0).collect::<Vec<_>>(), [2, 1]);
+        let (third, next) = page_of(more, key, &q(Some(2), next)).unwrap();
+        assert_eq!(third.iter().map(|x| x.0).collect::<Vec<_>>(), [0]);
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn bad_limits_and_cursors_are_refused() {
+        assert!(q(Some(0), None).limit().is_err());
+        assert!(q(Some(101), None).limit().is_err());
+        assert!(q(None, Some("not base64 !".into())).cursor().is_err());
+        assert!(
+            q(None, Some(URL_SAFE_NO_PAD.encode("x:y")))
+                .cursor()
+                .is_err()
+        );
+        assert_eq!(
+            q(None, Some(encode_cursor(5, "abc"))).cursor().unwrap(),
+            Some(Cursor {
+                at: 5,
+                id: "abc".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! RFC 9457 problem details: every API error is `application/problem+json` with a stable
+//! `code`, a human `detail`, and field-level `errors` for validation. Nothing internal leaks.
+
+use crate::error::AppError;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+/// A problem report (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "type": "about:blank", "title": "Unprocessable Content", "status": 422,
+    "code": "validation_failed", "detail": "Give the action a title.",
+    "errors": [{"field": "title", "message": "Give the action a title."}]
+}))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable, machine-readable: `not_found`, `validation_failed`, `unauthorized`, ...
+    pub code: String,
+    /// What went wrong, for a person.
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// What is wrong with one field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// An API error: an application error, or a protocol-level refusal.
+#[derive(Debug)]
+pub enum ApiError {
+    App(AppError),
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError::App(e)
+    }
+}
+
+impl From<coachflux_store::StoreError> for ApiError {
+    fn from(e: coachflux_store::StoreError) -> Self {
+        ApiError::App(AppError::Store(e))
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Status {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+}
+
+/// A problem response with `status`, `code` and `detail`.
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    errors: Vec<FieldProblem>,
+) -> Response {
+    let body = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        code: code.to_owned(),
+        detail: detail.to_owned(),
+        errors,
+    };
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
+}
+
+/// The problem for a bare status (routing misses, body limits, timeouts...).
+pub fn for_status(status: StatusCode) -> Response {
+    let (code, detail) = match status.as_u16() {
+        400 => ("bad_request", "The request was malformed."),
+        401 => ("unauthorized", "Authentication is required."),
+        403 => ("forbidden", "You may not do that."),
+        404 => ("not_found", "There is nothing here."),
+        405 => (
+            "method_not_allowed",
+            "This endpoint doesn't accept that method.",
+        ),
+        406 => (
+            "not_acceptable",
+            "This endpoint can't produce that media type.",
+        ),
+        408 | 503 => (
+            "unavailable",
+            "The request took too long. Try again shortly.",
+        ),
+        413 => (
+            "payload_too_large",
+            "The request body is larger than we accept.",
+        ),
+        415 => (
+            "unsupported_media_type",
+            "Send JSON with Content-Type: application/json.",
+        ),
+        422 => ("validation_failed", "Some of the input didn't check out."),
+        429 => (
+            "rate_limited",
+            "Too many requests. Slow down and retry later.",
+        ),
+        s if s >= 500 => (
+            "internal",
+            "Something went wrong on our side. Nothing was lost.",
+        ),
+        _ => ("error", "The request could not be completed."),
+    };
+    problem(status, code, detail, Vec::new())
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Status {
+                status,
+                code,
+                detail,
+            } => problem(status, code, &detail, Vec::new()),
+            ApiError::App(e) => match e {
+                AppError::NotFound => for_status(StatusCode::NOT_FOUND),
+                AppError::Forbidden(why) => {
+                    problem(StatusCode::FORBIDDEN, "forbidden", why, vec![])
+                }
+                AppError::Invalid(errors) => {
+                    let detail = errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    problem(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation_failed",
+                        &detail,
+                        errors
+                            .into_iter()
+                            .map(|e| FieldProblem {
+                                field: e.field.to_owned(),
+                                message: e.message,
+                            })
+                            .collect(),
+                    )
+                }
+                AppError::RateLimited { retry_after_secs } => {
+                    let mut r = for_status(StatusCode::TOO_MANY_REQUESTS);
+                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
+                        r.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                    r
+                }
+                AppError::SignInRequired { .. } => for_status(StatusCode::UNAUTHORIZED),
+                AppError::Store(e) => {
+                    tracing::error!(error = %e, "store error");
+                    for_status(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+                AppError::Internal(e) => {
+                    tracing::error!(error = format!("{e:#}"), "internal error");
+                    for_status(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            },
+        }
+    }
+}
+
+/// A JSON body: 415 without `Content-Type: application/json`, 400 when it isn't JSON, 422
+/// when it doesn't have the expected shape (naming the field).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json")
+                    || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send JSON with Content-Type: application/json.",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The request body is larger than we accept.",
+                )
+            })?;
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(e) if e.is_data() => Err(ApiError::App(AppError::Invalid(vec![
+                crate::error::FieldError {
+                    field: "body",
+                    message: format!(
+                        "The JSON doesn't have the expected shape: {}.",
+                        clean_serde(&e)
+                    ),
+                },
+            ]))),
+            Err(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "The body isn't valid JSON.",
+            )),
+        }
+    }
+}
+
+/// serde's message without the " at line 1 column 12" suffix.
+fn clean_serde(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Query parameters: a malformed query is a 400 problem naming the issue.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(ApiQuery(q.0)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                match e {
+                    QueryRejection::FailedToDeserializeQueryString(inner) => {
+                        format!("The query string is invalid: {}.", inner.body_text())
+                    }
+                    other => other.body_text(),
+                },
+            )),
+        }
+    }
+}

@@ -1,0 +1,823 @@
+//! The JSON shapes of API v1: the seed's field names in camelCase, ids as strings, times as
+//! integer milliseconds since the epoch. Secrets (password hashes, TOTP secrets, token hashes)
+//! have no field here, so they can't be returned.
+
+use crate::services::coaching::{self, Loaded};
+use coachflux_domain::coach;
+use coachflux_domain::engine::{MAX_SKIPS_PER_STEP, Phase, ProposalStatus};
+use coachflux_domain::frameworks::{FieldKind, Framework};
+use coachflux_store::{action_items::ActionItem, api_tokens::ApiToken, auth_sessions, users};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+// ---------------------------------------------------------------------------------------------
+// Account
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailPreferences {
+    pub product_updates: bool,
+    pub newsletter: bool,
+    pub action_reminders: bool,
+    pub marketing_emails: bool,
+}
+
+impl From<users::EmailPreferences> for EmailPreferences {
+    fn from(p: users::EmailPreferences) -> Self {
+        Self {
+            product_updates: p.product_updates,
+            newsletter: p.newsletter,
+            action_reminders: p.action_reminders,
+            marketing_emails: p.marketing_emails,
+        }
+    }
+}
+
+impl From<&EmailPreferences> for users::EmailPreferences {
+    fn from(p: &EmailPreferences) -> Self {
+        Self {
+            product_updates: p.product_updates,
+            newsletter: p.newsletter,
+            action_reminders: p.action_reminders,
+            marketing_emails: p.marketing_emails,
+        }
+    }
+}
+
+/// The signed-in member.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c", "email": "ada@example.com",
+    "emailVerified": true, "name": "Ada", "picture": null, "role": "member",
+    "subscriptionStatus": "free", "totpEnabled": false, "createdAt": 1768471200000_i64,
+    "lastLoginAt": 1768471200000_i64, "emailPreferences": {"productUpdates": true,
+    "newsletter": false, "actionReminders": true, "marketingEmails": false}}))]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub picture: Option<String>,
+    pub role: String,
+    pub subscription_status: String,
+    pub totp_enabled: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    pub email_preferences: EmailPreferences,
+}
+
+impl From<&users::User> for Me {
+    fn from(u: &users::User) -> Self {
+        Self {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            email_verified: u.email_verified,
+            name: u.name.clone(),
+            picture: u.picture.clone(),
+            role: u.role.clone(),
+            subscription_status: u.subscription_status.clone(),
+            totp_enabled: u.totp_enabled,
+            created_at: u.created_at,
+            last_login_at: u.last_login_at,
+            email_preferences: u.email_preferences.into(),
+        }
+    }
+}
+
+/// Profile changes; a field left out stays as it is, `null` or "" clears it.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MeUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 100)]
+    pub name: Option<Option<String>>,
+    /// An https:// image URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<Option<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSession {
+    pub id: String,
+    /// "Firefox on Linux".
+    pub device: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub created_at: i64,
+    pub last_activity_at: i64,
+    pub expires_at: i64,
+    /// The session making this request.
+    pub current: bool,
+}
+
+impl DeviceSession {
+    pub fn new(s: &auth_sessions::AuthSession, current: &str) -> Self {
+        Self {
+            id: s.id.clone(),
+            device: crate::auth::describe_device(&s.user_agent),
+            user_agent: s.user_agent.clone(),
+            ip: s.ip.clone(),
+            created_at: s.created_at,
+            last_activity_at: s.last_activity_at,
+            expires_at: s.expires_at.min(s.absolute_expires_at),
+            current: s.id == current,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiTokenInfo {
+    pub id: String,
+    pub name: String,
+    /// `read`, or `read` and `write`.
+    pub scopes: Vec<String>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl From<&ApiToken> for ApiTokenInfo {
+    fn from(t: &ApiToken) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            scopes: t.scopes.split(' ').map(str::to_owned).collect(),
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "My script", "scopes": ["read", "write"], "expiresInDays": 90}))]
+pub struct NewApiToken {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// `["read"]` or `["read", "write"]`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Omit for a token that doesn't expire.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A new token: `token` is shown this once and never again.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: ApiTokenInfo,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// Keep the session for 30 days of inactivity instead of 24 hours.
+    #[serde(default)]
+    pub remember: bool,
+}
+
+/// Either a session token, or (with 2FA on) a challenge for `POST /auth/2fa`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    pub two_factor_required: bool,
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Send with the code to `POST /auth/2fa` within 5 minutes.
+    pub challenge: Option<String>,
+    pub user: Option<Me>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TwoFactorRequest {
+    pub challenge: String,
+    /// A 6-digit code from the authenticator app, or a recovery code.
+    pub code: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "password": "a long and unusual passphrase", "name": "Ada", "acceptTerms": true}))]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub accept_terms: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailRequest {
+    pub email: String,
+}
+
+/// A request was accepted; the outcome arrives by email.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub message: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frameworks
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameworkOut {
+    pub id: String,
+    pub name: String,
+    pub expansion: String,
+    pub emoji: String,
+    pub tagline: String,
+    pub description: String,
+    pub best_for: Vec<String>,
+    pub estimated_time: String,
+    /// beginner, intermediate or advanced.
+    pub difficulty: String,
+    pub tags: Vec<String>,
+    pub is_available: bool,
+    pub steps: Vec<FrameworkStep>,
+    /// Why the caller can't start it, when they can't.
+    pub locked: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameworkStep {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<FieldOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldOut {
+    pub id: String,
+    pub label: String,
+    pub required: bool,
+    /// text, list, scale, choice, date, actions or options.
+    pub kind: String,
+    /// Text and list: the most characters; scale: the range; choice: the options.
+    pub max_len: Option<u32>,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    pub options: Vec<String>,
+}
+
+fn field_out(f: &coachflux_domain::frameworks::Field) -> FieldOut {
+    let mut out = FieldOut {
+        id: f.id.clone(),
+        label: f.label.clone(),
+        required: f.required,
+        kind: String::new(),
+        max_len: None,
+        min: None,
+        max: None,
+        options: Vec::new(),
+    };
+    match &f.kind {
+        FieldKind::Text { max_len } => {
+            out.kind = "text".into();
+            out.max_len = Some(*max_len);
+        }
+        FieldKind::List {
+            max_items,
+            item_max_len,
+            ..
+        } => {
+            out.kind = "list".into();
+            out.max = i32::try_from(*max_items).ok();
+            out.max_len = Some(*item_max_len);
+        }
+        FieldKind::Scale { min, max, .. } => {
+            out.kind = "scale".into();
+            out.min = Some(*min);
+            out.max = Some(*max);
+        }
+        FieldKind::Choice { options } => {
+            out.kind = "choice".into();
+            out.options = options.clone();
+        }
+        FieldKind::Date => out.kind = "date".into(),
+        FieldKind::Actions { max_items, .. } => {
+            out.kind = "actions".into();
+            out.max = i32::try_from(*max_items).ok();
+        }
+        FieldKind::Options { max_items, .. } => {
+            out.kind = "options".into();
+            out.max = i32::try_from(*max_items).ok();
+        }
+    }
+    out
+}
+
+impl FrameworkOut {
+    pub fn new(f: &Framework, locked: Option<String>) -> Self {
+        Self {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            expansion: f.expansion.clone(),
+            emoji: f.emoji.clone(),
+            tagline: f.tagline.clone(),
+            description: f.description.clone(),
+            best_for: f.best_for.clone(),
+            estimated_time: f.estimated_time.clone(),
+            difficulty: f.difficulty.as_str().to_owned(),
+            tags: f.tags.clone(),
+            is_available: f.is_available && !f.coming_soon,
+            steps: f
+                .steps
+                .iter()
+                .map(|s| FrameworkStep {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    fields: s.fields.iter().map(field_out).collect(),
+                })
+                .collect(),
+            locked,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coaching sessions
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"framework": "GROW"}))]
+pub struct NewSession {
+    /// A framework id: GROW, CLEAR, COMPASS, OSKAR, FUEL, WOOP.
+    pub framework: String,
+}
+
+/// A coaching session as its owner sees it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub framework: String,
+    /// The id of the step being worked on.
+    pub step: String,
+    /// active, paused or completed.
+    pub status: String,
+    /// consent, asking, confirming, complete (plan ready) or closed.
+    pub phase: String,
+    pub paused: bool,
+    pub is_anonymous: bool,
+    /// Visitors only: the session is deleted after this time unless they sign up.
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    /// What the coach asks now ("" when nothing is asked).
+    pub prompt: String,
+    /// The field the next answer fills.
+    pub pending_field: Option<FieldOut>,
+    pub can_skip: bool,
+    pub can_go_back: bool,
+    pub steps: Vec<SessionStep>,
+    pub proposals: Vec<Proposal>,
+    /// Included when one session is fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reflections: Option<Vec<ReflectionOut>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStep {
+    pub id: String,
+    pub name: String,
+    /// done, current or todo.
+    pub status: String,
+    /// Field id → the captured value as text.
+    pub captured: BTreeMap<String, String>,
+    pub skipped: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposal {
+    pub index: usize,
+    pub title: String,
+    pub due_date: Option<i64>,
+    pub priority: String,
+    pub tags: Vec<String>,
+    /// proposed, accepted or dropped.
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReflectionOut {
+    pub id: String,
+    pub session_id: String,
+    pub step: String,
+    pub user_input: String,
+    /// The coach's reply, the captured fields and, when the safety screen paused the session,
+    /// its category.
+    #[schema(value_type = Object)]
+    pub payload: Json,
+    pub created_at: i64,
+}
+
+pub fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Consent => "consent",
+        Phase::Asking => "asking",
+        Phase::Confirming => "confirming",
+        Phase::Complete => "complete",
+        Phase::Closed => "closed",
+    }
+}
+
+impl Session {
+    pub fn new(l: &Loaded, with_reflections: bool) -> Self {
+        let e = &l.engine;
+        let fw = &l.framework;
+        let asking = e.phase == Phase::Asking && !e.paused;
+        let steps = fw
+            .steps
+            .iter()
+            .zip(&e.steps)
+            .enumerate()
+            .map(|(i, (def, st))| SessionStep {
+                id: def.id.clone(),
+                name: def.name.clone(),
+                status: if st.confirmed {
+                    "done"
+                } else if i == e.current {
+                    "current"
+                } else {
+                    "todo"
+                }
+                .into(),
+                captured: st
+                    .captured
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.display()))
+                    .collect(),
+                skipped: st.skipped.clone(),
+            })
+            .collect();
+        Self {
+            id: l.row.id.clone(),
+            user_id: l.row.user_id.clone(),
+            framework: l.row.framework.clone(),
+            step: l.row.step.clone(),
+            status: l.row.status.clone(),
+            phase: phase_name(e.phase).into(),
+            paused: e.paused,
+            is_anonymous: l.row.is_anonymous,
+            expires_at: l.row.expires_at,
+            created_at: l.row.created_at,
+            updated_at: l.row.updated_at,
+            closed_at: l.row.closed_at,
+            completed_at: l.row.completed_at,
+            prompt: if e.paused {
+                String::new()
+            } else {
+                coach::next_prompt(fw, e)
+            },
+            pending_field: if asking {
+                e.pending_field(fw).map(field_out)
+            } else {
+                None
+            },
+            can_skip: asking
+                && e.steps
+                    .get(e.current)
+                    .is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
+            can_go_back: e.current > 0
+                && !e.paused
+                && matches!(e.phase, Phase::Asking | Phase::Confirming),
+            steps,
+            proposals: e
+                .proposals
+                .iter()
+                .enumerate()
+                .map(|(index, p)| Proposal {
+                    index,
+                    title: p.title.clone(),
+                    due_date: p.due_ms,
+                    priority: p.priority.clone(),
+                    tags: p.tags.clone(),
+                    status: match p.status {
+                        ProposalStatus::Proposed => "proposed",
+                        ProposalStatus::Accepted => "accepted",
+                        ProposalStatus::Dropped => "dropped",
+                    }
+                    .into(),
+                })
+                .collect(),
+            reflections: with_reflections.then(|| {
+                l.turns
+                    .iter()
+                    .map(|t| ReflectionOut {
+                        id: t.id.clone(),
+                        session_id: t.session_id.clone(),
+                        step: t.step.clone(),
+                        user_input: t.user_input.clone(),
+                        payload: serde_json::from_str(&t.payload).unwrap_or(Json::Null),
+                        created_at: t.created_at,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// The session list shows the row without loading each engine state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub framework: String,
+    pub step: String,
+    pub status: String,
+    pub is_anonymous: bool,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+impl From<&coachflux_store::coaching::CoachingSession> for SessionSummary {
+    fn from(r: &coachflux_store::coaching::CoachingSession) -> Self {
+        Self {
+            id: r.id.clone(),
+            user_id: r.user_id.clone(),
+            framework: r.framework.clone(),
+            step: r.step.clone(),
+            status: r.status.clone(),
+            is_anonymous: r.is_anonymous,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            closed_at: r.closed_at,
+            completed_at: r.completed_at,
+        }
+    }
+}
+
+/// A visitor's new session also carries the id to send as `X-Anonymous-Id` from now on.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedSession {
+    #[serde(flatten)]
+    pub session: Session,
+    /// Visitors only, on their first session: keep it and send it as `X-Anonymous-Id`.
+    pub anonymous_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"input": "Lead the platform team by summer"}))]
+pub struct TurnRequest {
+    /// The answer: text, one list item per line, a number for scales, an option for choices,
+    /// a date or phrase ("by Friday") for dates.
+    #[schema(max_length = 4000)]
+    pub input: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AmendRequest {
+    /// The step to reopen.
+    pub step: String,
+    /// The field to ask again; omit to reopen the whole step.
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProposalDecision {
+    /// accept or drop.
+    pub decision: String,
+    /// An edited title to keep instead.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub session_id: String,
+    pub framework: String,
+    pub steps: Vec<ReportStep>,
+    pub summary: String,
+    pub insights: Vec<String>,
+    pub risks: Vec<String>,
+    pub actions: Vec<ReportAction>,
+    pub duration_ms: i64,
+    /// COMPASS only: the composite success score with its parts.
+    pub compass: Option<CompassScore>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportStep {
+    pub step: String,
+    pub fields: Vec<ReportField>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportField {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportAction {
+    pub title: String,
+    pub due_date: Option<i64>,
+    pub priority: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompassScore {
+    pub total: i32,
+    pub band: String,
+    pub confidence_growth: i32,
+    pub action: i32,
+    pub mindset: i32,
+    pub satisfaction: i32,
+    pub commitment: i32,
+}
+
+impl Report {
+    pub fn new(id: &str, r: &coaching::Report) -> Self {
+        Self {
+            session_id: id.to_owned(),
+            framework: r.framework.id.clone(),
+            steps: r
+                .steps
+                .iter()
+                .map(|(step, fields)| ReportStep {
+                    step: step.clone(),
+                    fields: fields
+                        .iter()
+                        .map(|(label, value)| ReportField {
+                            label: label.clone(),
+                            value: value.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            summary: r.summary.summary.clone(),
+            insights: r.summary.insights.clone(),
+            risks: r.summary.risks.clone(),
+            actions: r
+                .actions
+                .iter()
+                .map(|(title, due, priority)| ReportAction {
+                    title: title.clone(),
+                    due_date: *due,
+                    priority: priority.clone(),
+                })
+                .collect(),
+            duration_ms: r.duration_ms,
+            compass: r.compass.as_ref().map(|c| CompassScore {
+                total: c.total,
+                band: c.band.label().to_owned(),
+                confidence_growth: c.confidence_growth,
+                action: c.action,
+                mindset: c.mindset,
+                satisfaction: c.satisfaction,
+                commitment: c.commitment,
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Action items
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<i64>,
+    pub completed: bool,
+    pub completed_at: Option<i64>,
+    /// low, medium or high.
+    pub priority: String,
+    pub tags: Vec<String>,
+    pub reminder_sent: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub archived_at: Option<i64>,
+    /// Not completed and due before now.
+    pub overdue: bool,
+}
+
+impl Action {
+    pub fn new(a: &ActionItem, now: i64) -> Self {
+        Self {
+            id: a.id.clone(),
+            user_id: a.user_id.clone(),
+            session_id: a.session_id.clone(),
+            title: a.title.clone(),
+            description: a.description.clone(),
+            due_date: a.due_date,
+            completed: a.completed,
+            completed_at: a.completed_at,
+            priority: a.priority.clone(),
+            tags: serde_json::from_str(&a.tags).unwrap_or_default(),
+            reminder_sent: a.reminder_sent,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            archived_at: a.archived_at,
+            overdue: !a.completed && a.due_date.is_some_and(|d| d < now),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"title": "Book a meeting with my manager", "due": "by Friday", "priority": "high", "tags": ["career"]}))]
+pub struct NewAction {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// A date (2026-03-01) or a phrase: "by Friday", "next week", "in 3 days".
+    #[serde(default)]
+    pub due: Option<String>,
+    /// low, medium (default) or high.
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The session it belongs to; the latest one when omitted.
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// Changes to an item; fields left out stay as they are.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionUpdate {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A date or phrase; "" clears the due date.
+    #[serde(default)]
+    pub due: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub completed: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+macro_rules! page {
+    ($name:ident, $item:ty) => {
+        /// One page of a list; pass `nextCursor` as `cursor` for the next (absent on the last).
+        #[derive(Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            pub items: Vec<$item>,
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
+page!(FrameworkPage, FrameworkOut);
+page!(SessionPage, SessionSummary);
+page!(ActionPage, Action);
+page!(DeviceSessionPage, DeviceSession);
+page!(ApiTokenPage, ApiTokenInfo);
