@@ -183,6 +183,7 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await checkPage(page, '/', 'home');
   assert.match(await page.textContent('main'), /GROW/);
   await checkPage(page, '/frameworks', 'frameworks');
+  await checkPage(page, '/api/docs', 'api-docs');
   await checkPage(page, '/frameworks/GROW', 'framework-grow');
 
   // Keyboard: the first Tab lands on the skip link, and focus is visible.
@@ -255,6 +256,12 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await checkPage(page, '/dashboard', 'dashboard');
   assert.match(await page.textContent('main'), /GROW/);
   await checkPage(page, '/settings', 'settings');
+  // A personal API token, shown once.
+  await page.goto(`${base}/settings#tokens`);
+  await page.fill('#token-name', 'My script');
+  await submit(page, 'button:has-text("Create token")');
+  assert.match(await page.textContent('#new-token'), /^cfp_/);
+  await page.locator('#tokens').screenshot({ path: join(artifacts, 'settings-token-1280.png') });
   await checkPage(page, `${sessionPath}/report`, 'report-member');
   assert.match(await page.textContent('main'), /Email me this report/);
 

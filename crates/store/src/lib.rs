@@ -117,8 +117,15 @@ impl Store {
         Ok(())
     }
 
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads and then writes can't wait for a concurrent writer
+    /// (SQLite answers "database is locked" at once instead of using the busy timeout), while
+    /// an immediate one queues behind it.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// A pooled connection for reads and single-statement writes.

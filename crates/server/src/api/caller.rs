@@ -43,8 +43,19 @@ impl Caller {
             .ok_or_else(|| ApiError::unauthorized("Sign in (send a bearer token) to use this."))
     }
 
+    /// Someone the API can tell apart: a member or a visitor with an id; else 401.
+    pub fn identified(&self) -> Result<(), ApiError> {
+        if self.user.is_none() && self.anonymous_id.is_none() {
+            return Err(ApiError::unauthorized(
+                "Send a bearer token, or the X-Anonymous-Id of your visitor sessions.",
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses writes by a token without the `write` scope.
     pub fn require_write(&self) -> Result<(), ApiError> {
+        self.identified()?;
         match &self.token {
             Some(t) if !t.can_write() => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -135,7 +146,7 @@ impl FromRequestParts<AppState> for Caller {
                 let v = v.to_str().unwrap_or("");
                 if !valid_anonymous_id(v) {
                     return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
+                        StatusCode::UNAUTHORIZED,
                         "invalid_anonymous_id",
                         "X-Anonymous-Id must be the id this API gave you (43 characters).",
                     ));

@@ -369,7 +369,14 @@ pub async fn create_token(
             &caller.meta,
             &user.user.id,
             &body.name,
-            &body.scopes,
+            &body
+                .scopes
+                .iter()
+                .map(|s| match s {
+                    Scope::Read => "read".to_owned(),
+                    Scope::Write => "write".to_owned(),
+                })
+                .collect::<Vec<_>>(),
             body.expires_in_days,
         )
         .await?;
@@ -526,7 +533,9 @@ pub async fn create_session(
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewSession>,
 ) -> ApiResult {
-    caller.require_write()?;
+    if caller.token.as_ref().is_some_and(|t| !t.can_write()) {
+        caller.require_write()?;
+    }
     let mut actor = caller.actor();
     let new_anonymous =
         (actor.user.is_none() && actor.anonymous_id.is_none()).then(crate::crypto::random_token);
@@ -561,6 +570,7 @@ pub async fn session(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
+    caller.identified()?;
     let loaded = coaching::load(&state, &caller.actor(), &id).await?;
     ok(&Session::new(&loaded, true))
 }
@@ -734,17 +744,7 @@ pub async fn proposal(
     let index: usize = index
         .parse()
         .map_err(|_| crate::error::AppError::NotFound)?;
-    let accept = match body.decision.as_str() {
-        "accept" => true,
-        "drop" => false,
-        _ => {
-            return Err(crate::error::AppError::invalid(
-                "decision",
-                "decision is \"accept\" or \"drop\".",
-            )
-            .into());
-        }
-    };
+    let accept = body.decision == Decision::Accept;
     let m = Move::Proposal {
         index,
         accept,
@@ -791,6 +791,7 @@ pub async fn report(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
+    caller.identified()?;
     let loaded = coaching::load(&state, &caller.actor(), &id).await?;
     let r = coaching::report(&loaded);
     let wants_markdown = headers
@@ -903,7 +904,7 @@ pub async fn create_action(
             title: &body.title,
             description: body.description.as_deref().unwrap_or(""),
             due: body.due.as_deref().unwrap_or(""),
-            priority: body.priority.as_deref().unwrap_or("medium"),
+            priority: body.priority.map_or("medium", Priority::as_str),
             tags: &tags,
         };
         let id = actions::create(&state, &user.user.id, body.session_id.as_deref(), &draft).await?;
@@ -973,7 +974,10 @@ pub async fn update_action(
                 .or(item.description.as_deref())
                 .unwrap_or(""),
             due: body.due.as_deref().or(current_due.as_deref()).unwrap_or(""),
-            priority: body.priority.as_deref().unwrap_or(&item.priority),
+            priority: body
+                .priority
+                .map(Priority::as_str)
+                .unwrap_or(&item.priority),
             tags: &tags,
         };
         actions::update(&state, &user.user.id, &id, &draft).await?;

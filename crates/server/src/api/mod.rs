@@ -63,6 +63,7 @@ struct Security;
 
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        add_common_problems(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -82,6 +83,50 @@ impl Modify for Security {
                 "A visitor's id, handed out with their first session.",
             ))),
         );
+    }
+}
+
+/// Every operation can answer these problems (malformed input, authentication, body limits,
+/// rate limits, validation); each operation's own annotation lists the ones specific to it.
+fn add_common_problems(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            let has_body = op.request_body.is_some();
+            let responses = &mut op.responses.responses;
+            let mut add = |code: &str, text: &str| {
+                responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| problem(text).into());
+            };
+            add("400", "Malformed request (query, header or JSON)");
+            add("401", "Missing, invalid, expired or revoked credentials");
+            add("404", "No such resource of yours");
+            add("429", "Too many requests; see Retry-After");
+            if has_body {
+                add("413", "The body is larger than we accept");
+                add("415", "The body isn't JSON");
+                add("422", "The input didn't check out");
+            }
+        }
     }
 }
 

@@ -232,23 +232,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     "The request body is larger than we accept.",
                 )
             })?;
-        match serde_json::from_slice::<T>(&bytes) {
-            Ok(v) => Ok(ApiJson(v)),
-            Err(e) if e.is_data() => Err(ApiError::App(AppError::Invalid(vec![
-                crate::error::FieldError {
-                    field: "body",
-                    message: format!(
-                        "The JSON doesn't have the expected shape: {}.",
-                        clean_serde(&e)
-                    ),
-                },
-            ]))),
-            Err(_) => Err(ApiError::new(
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+            ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 "The body isn't valid JSON.",
-            )),
+            )
+        })?;
+        let shape_error = |message: String| {
+            ApiError::App(AppError::Invalid(vec![crate::error::FieldError {
+                field: "body",
+                message,
+            }]))
+        };
+        // Every request body is an object (serde would otherwise take a struct as an array).
+        if !value.is_object() {
+            return Err(shape_error("The body must be a JSON object.".into()));
         }
+        serde_json::from_value::<T>(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                shape_error(format!(
+                    "The JSON doesn't have the expected shape: {}.",
+                    clean_serde(&e)
+                ))
+            })
     }
 }
 

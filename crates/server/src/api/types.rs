@@ -159,9 +159,9 @@ impl From<&ApiToken> for ApiTokenInfo {
 pub struct NewApiToken {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// `["read"]` or `["read", "write"]`.
+    /// `["read"]` (the default) or `["read", "write"]`.
     #[serde(default)]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     /// Omit for a token that doesn't expire.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 3650)]
@@ -611,11 +611,42 @@ pub struct AmendRequest {
     pub field: Option<String>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Accept,
+    Drop,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Write,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProposalDecision {
-    /// accept or drop.
-    pub decision: String,
+    pub decision: Decision,
     /// An edited title to keep instead.
     #[serde(default)]
     pub title: Option<String>,
@@ -772,9 +803,9 @@ pub struct NewAction {
     /// A date (2026-03-01) or a phrase: "by Friday", "next week", "in 3 days".
     #[serde(default)]
     pub due: Option<String>,
-    /// low, medium (default) or high.
+    /// Default medium.
     #[serde(default)]
-    pub priority: Option<String>,
+    pub priority: Option<Priority>,
     #[serde(default)]
     pub tags: Vec<String>,
     /// The session it belongs to; the latest one when omitted.
@@ -794,7 +825,7 @@ pub struct ActionUpdate {
     #[serde(default)]
     pub due: Option<String>,
     #[serde(default)]
-    pub priority: Option<String>,
+    pub priority: Option<Priority>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
     #[serde(default)]

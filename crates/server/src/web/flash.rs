@@ -22,6 +22,7 @@ pub enum Flash {
     EmailChanged,
     PreferencesSaved,
     SessionRevoked,
+    TokenRevoked,
     OtherSessionsRevoked,
     TwoFactorDisabled,
     LinkInvalid,
@@ -31,7 +32,7 @@ pub enum Flash {
 }
 
 impl Flash {
-    const ALL: [Flash; 18] = [
+    const ALL: [Flash; 19] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -44,6 +45,7 @@ impl Flash {
         Flash::EmailChanged,
         Flash::PreferencesSaved,
         Flash::SessionRevoked,
+        Flash::TokenRevoked,
         Flash::OtherSessionsRevoked,
         Flash::TwoFactorDisabled,
         Flash::LinkInvalid,
@@ -66,6 +68,7 @@ impl Flash {
             Flash::EmailChanged => "email_changed",
             Flash::PreferencesSaved => "preferences_saved",
             Flash::SessionRevoked => "session_revoked",
+            Flash::TokenRevoked => "token_revoked",
             Flash::OtherSessionsRevoked => "other_sessions_revoked",
             Flash::TwoFactorDisabled => "two_factor_disabled",
             Flash::LinkInvalid => "link_invalid",
@@ -93,6 +96,7 @@ impl Flash {
             Flash::EmailChanged => "Your email address was changed.",
             Flash::PreferencesSaved => "Your email preferences were saved.",
             Flash::SessionRevoked => "That device was signed out.",
+            Flash::TokenRevoked => "The API token was revoked.",
             Flash::OtherSessionsRevoked => "All your other devices were signed out.",
             Flash::TwoFactorDisabled => "Two-factor authentication is off.",
             Flash::LinkInvalid => "That link is invalid or has expired. Please ask for a new one.",

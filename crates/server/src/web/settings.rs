@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/2fa/disable", post(two_factor_disable))
         .route("/settings/2fa/recovery-codes", post(two_factor_regenerate))
         .route("/settings/identities/{id}/remove", post(remove_identity))
+        .route("/settings/tokens", post(create_token))
+        .route("/settings/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/mail", get(admin_mail))
         .route("/admin/mail/{id}", get(admin_mail_item))
 }
@@ -41,6 +43,15 @@ pub struct ConnectedRow {
     pub id: String,
     pub label: String,
     pub email: String,
+}
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
 }
 
 pub struct DeviceRow {
@@ -66,6 +77,9 @@ struct SettingsPage {
     devices: Vec<DeviceRow>,
     connected: Vec<ConnectedRow>,
     available: Vec<(String, String)>,
+    tokens: Vec<TokenRow>,
+    /// A token just created: shown on this one page and never again.
+    new_token: Option<String>,
     /// Which form the errors belong to.
     section: &'static str,
     errors: FormErrors,
@@ -78,7 +92,39 @@ async fn render_settings(
     section: &'static str,
     errors: FormErrors,
 ) -> Result<Response, AppError> {
+    render_settings_with(state, ctx, current, section, errors, None).await
+}
+
+async fn render_settings_with(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &CurrentUser,
+    section: &'static str,
+    errors: FormErrors,
+    new_token: Option<String>,
+) -> Result<Response, AppError> {
     let user = &current.user;
+    let tokens = crate::services::api_tokens::list(state, &user.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            scopes: if t.can_write() {
+                "read and write"
+            } else {
+                "read only"
+            }
+            .into(),
+            created: accounts::format_utc(t.created_at),
+            last_used: t
+                .last_used_at
+                .map_or_else(|| "never".into(), accounts::format_utc),
+            expires: t
+                .expires_at
+                .map_or_else(|| "never".into(), accounts::format_utc),
+            id: t.id,
+            name: t.name,
+        })
+        .collect();
     let devices = accounts::device_sessions(state, user)
         .await?
         .into_iter()
@@ -128,6 +174,8 @@ async fn render_settings(
         devices,
         connected,
         available,
+        tokens,
+        new_token,
         section,
         errors,
     }
@@ -318,6 +366,81 @@ async fn revoke_others(
         &state,
         "/settings#devices",
         Flash::OtherSessionsRevoked,
+    ))
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    write: Option<String>,
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let mut scopes = vec!["read".to_owned()];
+    if checked(&f.write) {
+        scopes.push("write".to_owned());
+    }
+    let days = match f.expires_in_days.trim() {
+        "" | "never" => Ok(None),
+        d => d
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| AppError::invalid("expiresInDays", "Choose when the token expires.")),
+    };
+    let created = match days {
+        Ok(days) => {
+            crate::services::api_tokens::create(
+                &state,
+                &meta,
+                &current.user.id,
+                &f.name,
+                &scopes,
+                days,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok((token, _)) => {
+            render_settings_with(
+                &state,
+                &ctx,
+                &current,
+                "tokens",
+                FormErrors::default(),
+                Some(token),
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render_settings(&state, &ctx, &current, "tokens", errors).await
+        }
+    }
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    crate::services::api_tokens::revoke(&state, &meta, &current.user.id, &id).await?;
+    Ok(redirect_with(
+        &state,
+        "/settings#tokens",
+        Flash::TokenRevoked,
     ))
 }
 

@@ -360,7 +360,9 @@ dual_test! {
         assert!(s["expiresAt"].as_i64().unwrap() > app.clock.now_ms());
         let anon = s["anonymousId"].as_str().unwrap().to_owned();
         let sid = s["id"].as_str().unwrap().to_owned();
-        assert_eq!(visitor.get(&format!("/sessions/{sid}")).await.0, 404, "without the id it's not yours");
+        assert_eq!(visitor.get(&format!("/sessions/{sid}")).await.0, 401, "without an id: who are you?");
+        let stranger = Api { anonymous: Some("x".repeat(43)), ..visitor.clone() };
+        assert_eq!(stranger.get(&format!("/sessions/{sid}")).await.0, 404, "another visitor's id: not yours");
         let visitor = Api { anonymous: Some(anon.clone()), ..visitor };
         assert_eq!(visitor.post(&format!("/sessions/{sid}/consent"), json!({})).await.0, 200);
         let (_, list) = visitor.get("/sessions").await;
@@ -379,7 +381,7 @@ dual_test! {
         assert!(s["expiresAt"].is_null());
         assert_eq!(s["userId"], signed["user"]["id"]);
         let (status, body) = Api { anonymous: Some("short".into()), ..Api::new(&app) }.get("/sessions").await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_anonymous_id")));
+        assert_eq!((status, body["code"].as_str()), (401, Some("invalid_anonymous_id")));
         app.stop().await;
     }
 }
@@ -425,3 +427,27 @@ async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine)
 }
 
 crate::on_both_engines!(api_requests_are_rate_limited_per_token);
+
+dual_test! {
+    async fn tokens_are_created_in_settings_shown_once_and_revocable(app) {
+        let b = app.new_browser();
+        crate::identity::signup(&app, &b, "ada@example.com").await;
+        let (status, page, _) = b.submit("/settings/tokens", &[("name", "Laptop script"), ("write", "on"), ("expires_in_days", "30")]).await;
+        assert_eq!(status, 200, "{page}");
+        let token = crate::harness::extract(&page, "<code id=\"new-token\" class=\"token-value\">", "</code>").expect("token shown");
+        assert!(token.starts_with("cfp_"));
+        let (_, again, _) = b.page("/settings").await;
+        assert!(again.contains("Laptop script") && !again.contains(&token), "listed, never shown again");
+        let api = Api::new(&app).with_token(&token);
+        let (status, me) = api.get("/me").await;
+        assert_eq!((status, me["email"].as_str()), (200, Some("ada@example.com")));
+        let id: String = sqlx::query_scalar("SELECT id FROM api_tokens").fetch_one(app.store.pool()).await.unwrap();
+        let hash: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_one(app.store.pool()).await.unwrap();
+        assert_ne!(hash, token, "stored hashed");
+        let (status, _, _) = b.submit("/settings/tokens", &[("name", ""), ("expires_in_days", "30")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(b.submit(&format!("/settings/tokens/{id}/revoke"), &[]).await.0, 303);
+        assert_eq!(api.get("/me").await.0, 401);
+        app.stop().await;
+    }
+}
