@@ -24,7 +24,6 @@ let server;
 let browser;
 let base;
 let dataDir;
-let serverLog = '';
 
 const freePort = () => new Promise((resolve, reject) => {
   const s = createServer();
@@ -35,33 +34,44 @@ const freePort = () => new Promise((resolve, reject) => {
   });
 });
 
-before(async () => {
+/** Starts CoachFlux on a fresh SQLite database; resolves once it is ready. */
+async function startServer(extraEnv = {}) {
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  dataDir = mkdtempSync(join(tmpdir(), 'coachflux-e2e-'));
-  server = spawn(process.env.COACHFLUX_BIN ?? join(root, 'target', 'debug', 'coachflux'), ['serve'], {
+  const url = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'coachflux-e2e-'));
+  let log = '';
+  const proc = spawn(process.env.COACHFLUX_BIN ?? join(root, 'target', 'debug', 'coachflux'), ['serve'], {
     env: {
       ...process.env,
       COACHFLUX_BIND: `127.0.0.1:${port}`,
-      COACHFLUX_DATA_DIR: dataDir,
-      COACHFLUX_DATABASE_URL: `sqlite://${join(dataDir, 'coachflux.db')}?mode=rwc`,
-      COACHFLUX_PUBLIC_URL: base,
+      COACHFLUX_DATA_DIR: dir,
+      COACHFLUX_DATABASE_URL: `sqlite://${join(dir, 'coachflux.db')}?mode=rwc`,
+      COACHFLUX_PUBLIC_URL: url,
       COACHFLUX_LOG: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
+  proc.stdout.on('data', (d) => { log += d; });
+  proc.stderr.on('data', (d) => { log += d; });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
+      if ((await fetch(`${url}/readyz`)).ok) break;
     } catch { /* not listening yet */ }
-    if (server.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`the server did not start:\n${serverLog}`);
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the server did not start:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  return { url, proc, dir };
+}
+
+before(async () => {
+  const started = await startServer();
+  server = started.proc;
+  base = started.url;
+  dataDir = started.dir;
   browser = await chromium.launch({
     executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -300,4 +310,53 @@ test('our one script is served from the binary under a strict CSP', async () => 
   assert.match(res.headers.get('content-type'), /javascript/);
   const csp = (await fetch(`${base}/`)).headers.get('content-security-policy');
   assert.match(csp, /script-src 'self'/, 'only our own script runs');
+});
+
+test('with the AI coach, replies stream into the page and the model writes the report', async () => {
+  const { startStub } = await import('./llm-stub.mjs');
+  const stub = await startStub();
+  const ai = await startServer({
+    COACHFLUX_COACH: 'openai',
+    COACHFLUX_OPENAI_BASE_URL: `http://127.0.0.1:${stub.port}/v1`,
+    COACHFLUX_OPENAI_MODEL: 'stub-model',
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`${ai.url}/frameworks/GROW`);
+    await submit(page, 'button:has-text("Start a GROW session")');
+    await page.check('#consent');
+    await submit(page, '#begin');
+    assert.equal(await page.getAttribute('form[action$="/turn"]', 'data-stream'), '');
+    // The first answer streams: the coach bubble fills in, then the page reloads.
+    await page.fill('#input', 'Lead the new platform team by summer');
+    const streamed = page.waitForResponse((r) => r.url().endsWith('/turn')
+      && (r.headers()['content-type'] ?? '').startsWith('text/event-stream'));
+    await Promise.all([page.waitForNavigation(), page.click('#send')]);
+    await streamed;
+    assert.match(await page.textContent('.conversation'), /AI coach: thank you — "Lead the new platform team by summer"/);
+    await page.screenshot({ path: join(artifacts, 'session-ai-1280.png'), fullPage: true });
+    const counter = { n: 1 };
+    let steps = 0;
+    while (steps < 8 && (await page.locator('#close-session').count()) === 0) {
+      await answerStep(page, counter);
+      await submit(page, '#proceed');
+      steps += 1;
+    }
+    assert.equal(steps, 5);
+    await submit(page, '#close-session');
+    const report = await page.textContent('main');
+    assert.match(report, /AI summary: you set a clear goal/);
+    assert.match(report, /Written by the AI coach/);
+    assert.match(report, /AI option: ask for a mentor/);
+    await page.screenshot({ path: join(artifacts, 'report-ai-1280.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'no script errors');
+  } finally {
+    await context.close();
+    ai.proc.kill('SIGTERM');
+    stub.server.close();
+    rmSync(ai.dir, { recursive: true, force: true });
+  }
 });

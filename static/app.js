@@ -107,6 +107,74 @@
     render();
   }
 
+  // With the AI coach on, the reply streams in (Server-Sent Events over fetch) and the page
+  // then reloads the conversation; any failure falls back to the normal post.
+  function streaming(form) {
+    var token = document.querySelector('meta[name="csrf-token"]');
+    form.addEventListener('submit', function (e) {
+      if (!window.fetch || !window.TextDecoder || !token) return;
+      e.preventDefault();
+      var body = new URLSearchParams(new FormData(form));
+      var send = form.querySelector('button[type=submit]');
+      if (send) send.disabled = true;
+      var talk = document.querySelector('.conversation');
+      var mine = document.createElement('div');
+      mine.className = 'bubble bubble-person';
+      mine.textContent = body.get('input') || '';
+      var reply = document.createElement('div');
+      reply.className = 'bubble bubble-coach streaming';
+      reply.setAttribute('aria-live', 'polite');
+      var prompt = document.getElementById('prompt');
+      if (prompt) prompt.remove();
+      talk.appendChild(mine);
+      talk.appendChild(reply);
+      fetch(form.action, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Accept': 'text/event-stream', 'X-CSRF-Token': token.content },
+        body: body
+      }).then(function (res) {
+        if (!res.ok || !res.body) throw new Error('status ' + res.status);
+        var reader = res.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = '';
+        var finished = false;
+        function handle(block) {
+          var name = 'message';
+          var data = '';
+          block.split('\n').forEach(function (line) {
+            if (line.indexOf('event:') === 0) name = line.slice(6).trim();
+            else if (line.indexOf('data:') === 0) data += line.slice(5).trim();
+          });
+          if (!data) return;
+          var value = JSON.parse(data);
+          if (name === 'delta') reply.textContent += value;
+          else if (name === 'done') { finished = true; window.location.hash = 'answer'; window.location.reload(); }
+          else if (name === 'error') { finished = true; reply.textContent = value.message; if (send) send.disabled = false; }
+        }
+        function pump() {
+          return reader.read().then(function (r) {
+            if (r.done) { if (!finished) window.location.reload(); return; }
+            buffer += decoder.decode(r.value, { stream: true });
+            var end;
+            while ((end = buffer.indexOf('\n\n')) >= 0) {
+              handle(buffer.slice(0, end));
+              buffer = buffer.slice(end + 2);
+            }
+            return pump();
+          });
+        }
+        return pump();
+      }).catch(function () {
+        mine.remove();
+        reply.remove();
+        form.submit();
+      });
+    });
+  }
+
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
   document.querySelectorAll('textarea[data-list]').forEach(listEntry);
+  // After listEntry, whose submit handler adds a still-typed item first.
+  document.querySelectorAll('form[data-stream]').forEach(streaming);
 })();

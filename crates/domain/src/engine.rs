@@ -142,6 +142,19 @@ pub struct SessionState {
     /// Paused by the safety screen: nothing is asked until the person resumes.
     #[serde(default)]
     pub paused: bool,
+    /// The report's narrative written by the LLM coach when the session closed (absent with
+    /// the built-in coach, whose narrative is computed from the captured fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<Narrative>,
+}
+
+/// A report narrative written by a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Narrative {
+    pub summary: String,
+    pub insights: Vec<String>,
+    pub unexplored_options: Vec<String>,
+    pub risks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -192,6 +205,7 @@ impl SessionState {
                 .collect(),
             proposals: Vec::new(),
             paused: false,
+            narrative: None,
         }
     }
 
@@ -286,6 +300,31 @@ impl SessionState {
         };
         self.settle(framework);
         Ok(captured)
+    }
+
+    /// Stores fields of the current step that a coach captured from an answer (an LLM may
+    /// capture several at once, or none). Unknown field ids are ignored.
+    pub fn capture(
+        &mut self,
+        framework: &Framework,
+        values: Vec<(String, Value)>,
+    ) -> Result<(), EngineError> {
+        self.check_active()?;
+        if self.phase == Phase::Complete {
+            return Err(EngineError::StepReady);
+        }
+        let Some(def) = framework.steps.get(self.current) else {
+            return Err(EngineError::StepReady);
+        };
+        let step = &mut self.steps[self.current];
+        for (field, value) in values {
+            if def.fields.iter().any(|f| f.id == field) {
+                step.skipped.retain(|f| f != &field);
+                step.captured.insert(field, value);
+            }
+        }
+        self.settle(framework);
+        Ok(())
     }
 
     /// Skips the pending question (at most twice per step).

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod frameworks;
 pub mod ical;
 pub mod ids;
+pub mod llm;
 pub mod password;
 pub mod random;
 pub mod recommend;

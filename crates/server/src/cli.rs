@@ -32,6 +32,16 @@ pub enum Command {
     /// Operator tasks on accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The coach in use.
+    #[command(subcommand)]
+    Coach(CoachCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoachCommand {
+    /// Send one tiny request to the configured OpenAI-compatible endpoint and report the
+    /// latency, or exactly what is wrong (unreachable, 401, model not found...).
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// The OpenAI-compatible endpoint the `openai` coach talks to.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1` (Ollama).
+    pub base_url: String,
+    /// Optional for local servers.
+    pub api_key: Option<Secret>,
+    pub model: String,
+    pub timeout_secs: u64,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    /// How much conversation goes into a prompt, in (approximate) tokens.
+    pub context_tokens: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailTransport {
     /// Keep mail in the outbox, readable in the admin mail log, and print it to the log.
@@ -79,6 +94,10 @@ pub struct Config {
     /// Whether this process delivers the outbox (several instances may all do it safely).
     pub mail_worker: bool,
     pub oidc: Vec<OidcProvider>,
+    /// `None`: the built-in coach; `Some`: the OpenAI-compatible coach.
+    pub openai: Option<OpenAiConfig>,
+    /// Model calls per person per day (UTC) before the built-in coach takes over.
+    pub coach_daily_calls: i64,
     /// API requests per minute per token (or per visitor id / address without one).
     pub api_rate_limit: i64,
     /// An operator's helplines file laid over the built-in table, and the resulting table.
@@ -132,6 +151,15 @@ struct FileConfig {
     mail_worker: Option<bool>,
     helplines_file: Option<String>,
     api_rate_limit: Option<u64>,
+    coach: Option<String>,
+    openai_base_url: Option<String>,
+    openai_api_key: Option<String>,
+    openai_model: Option<String>,
+    openai_timeout_secs: Option<u64>,
+    openai_max_tokens: Option<u64>,
+    openai_temperature: Option<f64>,
+    openai_context_tokens: Option<u64>,
+    coach_daily_calls: Option<u64>,
     #[serde(default)]
     oidc: BTreeMap<String, FileOidc>,
 }
@@ -177,6 +205,15 @@ const KEYS: &[&str] = &[
     "mail_worker",
     "helplines_file",
     "api_rate_limit",
+    "coach",
+    "openai_base_url",
+    "openai_api_key",
+    "openai_model",
+    "openai_timeout_secs",
+    "openai_max_tokens",
+    "openai_temperature",
+    "openai_context_tokens",
+    "coach_daily_calls",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -263,6 +300,30 @@ impl Config {
             put(
                 "api_rate_limit",
                 parsed.api_rate_limit.map(|v| v.to_string()),
+            );
+            put("coach", parsed.coach);
+            put("openai_base_url", parsed.openai_base_url);
+            put("openai_api_key", parsed.openai_api_key);
+            put("openai_model", parsed.openai_model);
+            put(
+                "openai_timeout_secs",
+                parsed.openai_timeout_secs.map(|v| v.to_string()),
+            );
+            put(
+                "openai_max_tokens",
+                parsed.openai_max_tokens.map(|v| v.to_string()),
+            );
+            put(
+                "openai_temperature",
+                parsed.openai_temperature.map(|v| v.to_string()),
+            );
+            put(
+                "openai_context_tokens",
+                parsed.openai_context_tokens.map(|v| v.to_string()),
+            );
+            put(
+                "coach_daily_calls",
+                parsed.coach_daily_calls.map(|v| v.to_string()),
             );
             for (name, p) in parsed.oidc {
                 let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
@@ -416,6 +477,12 @@ impl Config {
         let outbox_poll_ms = parse_number(raw, "outbox_poll_ms", 2_000, 10, 600_000)?;
         let mail_worker = parse_bool(raw, "mail_worker", true)?;
         let api_rate_limit = parse_number(raw, "api_rate_limit", 600, 1, 1_000_000)?;
+        let openai = match raw.get("coach") {
+            None | Some((_, "builtin")) => None,
+            Some((_, "openai")) => Some(parse_openai(raw)?),
+            Some((src, v)) => return Err(err(src, format!("{v:?} must be builtin or openai"))),
+        };
+        let coach_daily_calls = parse_number(raw, "coach_daily_calls", 200, 1, 1_000_000)?;
         let (helplines_file, helplines) = match raw.get("helplines_file") {
             Some((src, path)) => {
                 let text = std::fs::read_to_string(path)
@@ -444,6 +511,8 @@ impl Config {
             mail_worker,
             oidc: Vec::new(),
             api_rate_limit: i64::try_from(api_rate_limit).unwrap_or(i64::MAX),
+            openai,
+            coach_daily_calls: i64::try_from(coach_daily_calls).unwrap_or(i64::MAX),
             helplines_file,
             helplines: Arc::new(helplines),
         })
@@ -505,6 +574,19 @@ impl Config {
             (env_name("mail_worker"), self.mail_worker.to_string()),
             (env_name("api_rate_limit"), self.api_rate_limit.to_string()),
             (
+                env_name("coach"),
+                if self.openai.is_some() {
+                    "openai"
+                } else {
+                    "builtin"
+                }
+                .to_owned(),
+            ),
+            (
+                env_name("coach_daily_calls"),
+                self.coach_daily_calls.to_string(),
+            ),
+            (
                 env_name("helplines_file"),
                 self.helplines_file.as_ref().map_or_else(
                     || "(built-in table)".to_owned(),
@@ -513,6 +595,28 @@ impl Config {
             ),
         ]
         .into_iter()
+        .chain(self.openai.iter().flat_map(|o| {
+            [
+                (env_name("openai_base_url"), redact_url(&o.base_url)),
+                (
+                    env_name("openai_api_key"),
+                    if o.api_key.is_some() {
+                        "<redacted>"
+                    } else {
+                        "(unset)"
+                    }
+                    .to_owned(),
+                ),
+                (env_name("openai_model"), o.model.clone()),
+                (env_name("openai_timeout_secs"), o.timeout_secs.to_string()),
+                (env_name("openai_max_tokens"), o.max_tokens.to_string()),
+                (env_name("openai_temperature"), o.temperature.to_string()),
+                (
+                    env_name("openai_context_tokens"),
+                    o.context_tokens.to_string(),
+                ),
+            ]
+        }))
         .chain(self.oidc.iter().flat_map(|p| {
             let n = p.name.to_ascii_uppercase();
             [
@@ -610,6 +714,60 @@ fn resolve_oidc(
         });
     }
     Ok(out)
+}
+
+fn parse_openai(raw: &Raw) -> Result<OpenAiConfig, ConfigError> {
+    let missing = |key: &'static str| {
+        err(
+            &env_name(key),
+            "is required when COACHFLUX_COACH=openai".to_owned(),
+        )
+    };
+    let (src, base) = raw
+        .get("openai_base_url")
+        .ok_or_else(|| missing("openai_base_url"))?;
+    let base = base.trim().trim_end_matches('/');
+    let ok = url::Url::parse(base)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !ok {
+        return Err(err(
+            src,
+            format!("{base:?} must be an http(s) URL such as https://api.openai.com/v1"),
+        ));
+    }
+    let model = raw
+        .get("openai_model")
+        .map(|(_, m)| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| missing("openai_model"))?;
+    let temperature = match raw.get("openai_temperature") {
+        None => 0.4,
+        Some((src, v)) => match v.trim().parse::<f32>() {
+            Ok(t) if (0.0..=2.0).contains(&t) => t,
+            _ => return Err(err(src, format!("{v:?} must be a number from 0 to 2"))),
+        },
+    };
+    Ok(OpenAiConfig {
+        base_url: base.to_owned(),
+        api_key: raw
+            .get("openai_api_key")
+            .map(|(_, k)| k.trim())
+            .filter(|k| !k.is_empty())
+            .map(Secret::new),
+        model,
+        timeout_secs: parse_number(raw, "openai_timeout_secs", 30, 1, 600)?,
+        max_tokens: u32::try_from(parse_number(raw, "openai_max_tokens", 600, 16, 32_000)?)
+            .unwrap_or(600),
+        temperature,
+        context_tokens: usize::try_from(parse_number(
+            raw,
+            "openai_context_tokens",
+            6_000,
+            500,
+            1_000_000,
+        )?)
+        .unwrap_or(6_000),
+    })
 }
 
 fn parse_bool(raw: &Raw, key: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -715,6 +873,62 @@ mod tests {
         assert!(e.message.contains("two-letter"), "{e}");
         let e = load(&[("COACHFLUX_HELPLINES_FILE", "/nonexistent/h.toml")]).unwrap_err();
         assert!(e.message.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn the_openai_coach_needs_a_url_and_a_model_and_hides_the_key() {
+        let c = load(&[
+            ("COACHFLUX_COACH", "openai"),
+            ("COACHFLUX_OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/"),
+            ("COACHFLUX_OPENAI_MODEL", "llama3.2"),
+            ("COACHFLUX_OPENAI_API_KEY", "sk-very-secret"),
+            ("COACHFLUX_OPENAI_TEMPERATURE", "0.2"),
+        ])
+        .unwrap();
+        let o = c.openai.as_ref().unwrap();
+        assert_eq!(o.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!((o.timeout_secs, o.max_tokens), (30, 600));
+        let lines = format!("{:?}", c.redacted_lines());
+        assert!(
+            lines.contains("llama3.2") && !lines.contains("sk-very-secret"),
+            "{lines}"
+        );
+        assert!(
+            load(&[]).unwrap().openai.is_none(),
+            "the built-in coach by default"
+        );
+        for (vars, source) in [
+            (vec![("COACHFLUX_COACH", "gpt")], "COACHFLUX_COACH"),
+            (
+                vec![("COACHFLUX_COACH", "openai")],
+                "COACHFLUX_OPENAI_BASE_URL",
+            ),
+            (
+                vec![
+                    ("COACHFLUX_COACH", "openai"),
+                    ("COACHFLUX_OPENAI_BASE_URL", "ftp://x"),
+                ],
+                "COACHFLUX_OPENAI_BASE_URL",
+            ),
+            (
+                vec![
+                    ("COACHFLUX_COACH", "openai"),
+                    ("COACHFLUX_OPENAI_BASE_URL", "http://x/v1"),
+                ],
+                "COACHFLUX_OPENAI_MODEL",
+            ),
+            (
+                vec![
+                    ("COACHFLUX_COACH", "openai"),
+                    ("COACHFLUX_OPENAI_BASE_URL", "http://x/v1"),
+                    ("COACHFLUX_OPENAI_MODEL", "m"),
+                    ("COACHFLUX_OPENAI_TEMPERATURE", "9"),
+                ],
+                "COACHFLUX_OPENAI_TEMPERATURE",
+            ),
+        ] {
+            assert_eq!(load(&vars).unwrap_err().source, source, "{vars:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use clap::Parser;
-use coachflux::cli::{AdminCommand, Cli, Command};
+use coachflux::cli::{AdminCommand, Cli, CoachCommand, Command};
 use coachflux::config::Config;
 use coachflux::startup::{self, Server};
 use coachflux::telemetry;
@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Admin(cmd) => admin(config, cmd).await,
+        Command::Coach(CoachCommand::Check) => coach_check(config).await,
         Command::Config => {
             for (key, value) in config.redacted_lines() {
                 println!("{key} = {value}");
@@ -52,6 +53,43 @@ async fn serve(config: Config) -> Result<(), startup::StartupError> {
         .map_err(|e| startup::StartupError(format!("server stopped: {e}")))?;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+async fn coach_check(config: Config) -> Result<(), startup::StartupError> {
+    let Some(openai) = &config.openai else {
+        println!("the built-in coach is in use (set COACHFLUX_COACH=openai to use a model)");
+        return Ok(());
+    };
+    startup::install_crypto_provider();
+    println!(
+        "asking {} at {} ...",
+        openai.model,
+        coachflux::config::redact_url(&openai.base_url)
+    );
+    match coachflux::services::llm::check(openai).await {
+        Ok(c) => {
+            println!(
+                "ok: answered in {} ms ({} prompt + {} completion tokens)",
+                c.latency_ms, c.prompt_tokens, c.completion_tokens
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let hint = match &e {
+                coachflux::services::llm::CallError::Http {
+                    status: 401 | 403, ..
+                } => " (check COACHFLUX_OPENAI_API_KEY)",
+                coachflux::services::llm::CallError::Http { status: 404, .. } => {
+                    " (check COACHFLUX_OPENAI_MODEL and COACHFLUX_OPENAI_BASE_URL, which usually ends in /v1)"
+                }
+                coachflux::services::llm::CallError::Unreachable(_) => {
+                    " (check COACHFLUX_OPENAI_BASE_URL and that the server is running)"
+                }
+                _ => "",
+            };
+            Err(startup::StartupError(format!("{e}{hint}")))
+        }
+    }
 }
 
 async fn migrate(mut config: Config) -> Result<(), startup::StartupError> {

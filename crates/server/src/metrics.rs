@@ -39,6 +39,28 @@ impl Metrics {
         });
     }
 
+    /// One model call: counts by purpose and outcome, tokens, and latency.
+    pub fn record_llm_call(
+        &self,
+        purpose: &str,
+        outcome: &str,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        latency: Option<Duration>,
+    ) {
+        let (purpose, outcome) = (purpose.to_owned(), outcome.to_owned());
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            counter!("llm_calls_total", "purpose" => purpose.clone(), "outcome" => outcome)
+                .increment(1);
+            counter!("llm_prompt_tokens_total").increment(prompt_tokens);
+            counter!("llm_completion_tokens_total").increment(completion_tokens);
+            if let Some(l) = latency {
+                histogram!("llm_call_duration_seconds", "purpose" => purpose)
+                    .record(l.as_secs_f64());
+            }
+        });
+    }
+
     pub fn set_gauge(&self, name: &'static str, value: f64) {
         metrics::with_local_recorder(self.recorder.as_ref(), || gauge!(name).set(value));
     }

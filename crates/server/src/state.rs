@@ -21,6 +21,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub entropy: Entropy,
     pub oidc: crate::services::oidc::Oidc,
+    /// The OpenAI-compatible coach, when configured; the built-in coach otherwise.
+    pub llm: Option<crate::services::llm::LlmClient>,
     /// Changes whenever an embedded asset changes, so browsers can cache assets forever.
     pub asset_version: Arc<str>,
 }
@@ -67,7 +69,13 @@ impl AppState {
             entropy.clone(),
             unsubscribe,
         );
+        let llm = config
+            .openai
+            .clone()
+            .map(crate::services::llm::LlmClient::new)
+            .transpose()?;
         Ok(Self {
+            llm,
             cookies: Arc::new(CookieNames::new(config.is_https())),
             config: Arc::new(config),
             store,

@@ -271,6 +271,16 @@ pub async fn insert_reflection(
     Ok(())
 }
 
+/// Replaces a turn's payload (the coach's reply arrives after the person's words are saved).
+pub async fn set_reflection_payload(conn: &mut Conn, id: &str, payload: &str) -> Result<()> {
+    sqlx::query("UPDATE session_reflections SET payload = $2 WHERE id = $1")
+        .bind(id)
+        .bind(payload)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A session's turns in the order they happened.
 pub async fn reflections(conn: &mut Conn, session_id: &str) -> Result<Vec<Reflection>> {
     let rows = sqlx::query(

@@ -12,6 +12,7 @@ pub mod events;
 pub mod feedback;
 pub mod frameworks;
 pub mod idempotency;
+pub mod llm_calls;
 pub mod metrics;
 mod migrate;
 pub mod oauth_identities;

@@ -620,12 +620,17 @@ pub async fn consent(
 }
 
 /// Sends an answer. It is saved before anything else happens; the coach replies, or the
-/// safety screen pauses the session (`paused: true`).
+/// safety screen pauses the session (`paused: true`). With `Accept: text/event-stream` the
+/// reply streams as Server-Sent Events: `delta` events (JSON strings of reply text), then
+/// `done` with the session, or `error`.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/turns", tag = "sessions",
     security(("bearer" = []), ("anonymous" = [])), request_body = TurnRequest,
     params(("id" = String, Path, description = "Session id")),
     responses(
-        (status = 200, description = "The session after the coach's reply", body = Session),
+        (status = 200, description = "The session after the coach's reply (or, with Accept: text/event-stream, the event stream)", content(
+            (Session = "application/json"),
+            (String = "text/event-stream"),
+        )),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty, too long, or not expected now", body = Problem, content_type = "application/problem+json"),
@@ -633,11 +638,45 @@ pub async fn consent(
 pub async fn turn(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TurnRequest>,
 ) -> ApiResult {
     caller.require_write()?;
     let country = caller.user.as_ref().and_then(|u| u.user.country.clone());
+    if crate::web::sse::wants_stream(&headers) {
+        let actor = caller.actor();
+        return Ok(crate::web::sse::stream(move |sink| async move {
+            let r = coaching::turn_streaming(
+                &state,
+                &actor,
+                &id,
+                &body.input,
+                country.as_deref(),
+                Some(&sink),
+            )
+            .await;
+            drop(sink);
+            let loaded = match r {
+                Ok(_) => coaching::load(&state, &actor, &id).await,
+                Err(e) => Err(e),
+            };
+            match loaded {
+                Ok(l) => (
+                    "done",
+                    serde_json::to_string(&Session::new(&l, true)).unwrap_or_default(),
+                ),
+                Err(e) => {
+                    let problem = super::problem::ApiError::App(e).into_response();
+                    let status = problem.status().as_u16();
+                    (
+                        "error",
+                        serde_json::json!({"status": status, "code": if status == 422 { "validation_failed" } else { "error" }}).to_string(),
+                    )
+                }
+            }
+        }));
+    }
     coaching::turn(
         &state,
         &caller.actor(),

@@ -660,7 +660,11 @@ pub struct Report {
     pub steps: Vec<ReportStep>,
     pub summary: String,
     pub insights: Vec<String>,
+    /// Options the person didn't consider (written by the AI coach only).
+    pub unexplored_options: Vec<String>,
     pub risks: Vec<String>,
+    /// Who wrote the summary, insights and risks: openai or builtin.
+    pub written_by: String,
     pub actions: Vec<ReportAction>,
     pub duration_ms: i64,
     /// COMPASS only: the composite success score with its parts.
@@ -720,7 +724,9 @@ impl Report {
                 .collect(),
             summary: r.summary.summary.clone(),
             insights: r.summary.insights.clone(),
+            unexplored_options: r.unexplored_options.clone(),
             risks: r.summary.risks.clone(),
+            written_by: r.written_by.to_owned(),
             actions: r
                 .actions
                 .iter()

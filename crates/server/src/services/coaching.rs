@@ -10,10 +10,12 @@ use coachflux_domain::coach;
 use coachflux_domain::engine::{EngineError, Phase, ProposalStatus, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::ids::new_id;
+use coachflux_domain::llm;
 use coachflux_domain::safety;
 use coachflux_store::coaching::{self, CoachingSession, NewCoachingSession, Reflection};
 use coachflux_store::{Conn, action_items, events};
 use serde_json::json;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// A visitor's session lives this long unless they sign up.
 pub const ANONYMOUS_TTL_MS: i64 = 24 * HOUR_MS;
@@ -253,6 +255,18 @@ pub async fn turn(
     input: &str,
     country: Option<&str>,
 ) -> Result<TurnOutcome, AppError> {
+    turn_streaming(state, actor, id, input, country, None).await
+}
+
+/// [`turn`], handing the LLM coach's reply text to `on_delta` as it streams in.
+pub async fn turn_streaming(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    input: &str,
+    country: Option<&str>,
+    on_delta: Option<&UnboundedSender<String>>,
+) -> Result<TurnOutcome, AppError> {
     let mut l = load(state, actor, id).await?;
     let now = state.clock.now_ms();
     let input = input.trim();
@@ -319,6 +333,11 @@ pub async fn turn(
         tx.commit().await?;
         return Ok(TurnOutcome::Paused);
     }
+    if let Some(client) = state.llm.clone() {
+        // Nothing was written in `tx`: the LLM path saves the words before calling out.
+        drop(tx);
+        return llm_turn(state, actor, l, &step_id, input, &client, on_delta).await;
+    }
     let result = l.engine.answer(&l.framework, input, now);
     let reply = match &result {
         Ok(captured) => coach::reply(&l.framework, &l.engine, captured).text,
@@ -339,6 +358,252 @@ pub async fn turn(
     save(&mut tx, state, &l).await?;
     tx.commit().await?;
     Ok(TurnOutcome::Replied)
+}
+
+/// Why the built-in coach answered a turn instead of the model.
+#[derive(Debug)]
+enum Fallback {
+    Budget,
+    Call(super::llm::CallError),
+    Invalid,
+    Guarded,
+}
+
+impl Fallback {
+    /// The note the page shows with the reply.
+    fn note(&self) -> &'static str {
+        match self {
+            Fallback::Budget => {
+                "You've reached today's limit for the AI coach, so the built-in coach is answering until tomorrow."
+            }
+            Fallback::Call(_) | Fallback::Invalid => {
+                "The AI coach couldn't answer just now, so the built-in coach replied."
+            }
+            Fallback::Guarded => {
+                "The AI coach's reply didn't pass our checks, so the built-in coach replied."
+            }
+        }
+    }
+}
+
+/// A turn with the LLM coach: the person's words are saved first, then the model is asked
+/// (one repair on an invalid answer); any failure hands the turn to the built-in coach.
+async fn llm_turn(
+    state: &AppState,
+    actor: &Actor,
+    mut l: Loaded,
+    step_id: &str,
+    input: &str,
+    client: &super::llm::LlmClient,
+    on_delta: Option<&UnboundedSender<String>>,
+) -> Result<TurnOutcome, AppError> {
+    let now = state.clock.now_ms();
+    let id = l.row.id.clone();
+    let reflection_id = new_id();
+    {
+        let mut conn = state.store.conn().await?;
+        let pending = json!({"reply": "", "pending": true, "captured": {}});
+        coaching::insert_reflection(
+            &mut conn,
+            &reflection_id,
+            &id,
+            step_id,
+            input,
+            &pending.to_string(),
+            now,
+        )
+        .await?;
+    }
+    let who = super::llm::CallFor {
+        session_id: Some(&id),
+        user_id: actor.user_id(),
+        anonymous_id: actor.anonymous_id.as_deref(),
+    };
+    let answer = if super::llm::within_budget(state, &who).await {
+        ask_model(state, client, &who, &l, input, on_delta).await
+    } else {
+        Err(Fallback::Budget)
+    };
+    let (reply, coach_name, note) = match answer {
+        Ok(t) => {
+            l.engine
+                .capture(&l.framework, t.captured)
+                .map_err(engine_error)?;
+            (t.reply, "openai", None)
+        }
+        Err(reason) => {
+            match &reason {
+                Fallback::Call(e) => {
+                    tracing::warn!(session = %id, error = %e, "the model failed; the built-in coach answers");
+                }
+                other => {
+                    tracing::info!(session = %id, reason = ?other, "the built-in coach answers this turn");
+                }
+            }
+            let reply = match l.engine.answer(&l.framework, input, now) {
+                Ok(captured) => coach::reply(&l.framework, &l.engine, &captured).text,
+                Err(e) => format!("{e} {}", coach::next_prompt(&l.framework, &l.engine)),
+            };
+            if let Some(sink) = on_delta {
+                let _ = sink.send(reply.clone());
+            }
+            (reply, "builtin", Some(reason.note()))
+        }
+    };
+    let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
+    let payload = json!({"reply": reply, "captured": captured, "coach": coach_name, "note": note});
+    let mut tx = state.store.begin().await?;
+    coaching::set_reflection_payload(&mut tx, &reflection_id, &payload.to_string()).await?;
+    save(&mut tx, state, &l).await?;
+    tx.commit().await?;
+    Ok(TurnOutcome::Replied)
+}
+
+async fn ask_model(
+    state: &AppState,
+    client: &super::llm::LlmClient,
+    who: &super::llm::CallFor<'_>,
+    l: &Loaded,
+    input: &str,
+    on_delta: Option<&UnboundedSender<String>>,
+) -> Result<llm::ModelTurn, Fallback> {
+    let now = state.clock.now_ms();
+    let history: Vec<(String, String)> = l
+        .turns
+        .iter()
+        .map(|t| {
+            let reply = serde_json::from_str::<serde_json::Value>(&t.payload)
+                .ok()
+                .and_then(|p| p["reply"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            (t.user_input.clone(), reply)
+        })
+        .collect();
+    let mut messages = llm::turn_messages(
+        &l.framework,
+        &l.engine,
+        &history,
+        input,
+        client.context_tokens(),
+    );
+    let schema = llm::turn_schema(&l.framework, &l.engine);
+    for purpose in ["turn", "repair"] {
+        let sink = if purpose == "turn" { on_delta } else { None };
+        let result = client.complete(&messages, Some(&schema), sink).await;
+        let completion = match &result {
+            Ok(c) => c.clone(),
+            Err(e) => {
+                super::llm::record(state, who, purpose, llm::TURN_PROMPT_VERSION, &result, None)
+                    .await;
+                return Err(Fallback::Call(e.clone()));
+            }
+        };
+        match llm::parse_turn(&l.framework, &l.engine, &completion.content, now) {
+            Ok(t) => {
+                if llm::guard(&t.reply).is_err() {
+                    super::llm::record(
+                        state,
+                        who,
+                        purpose,
+                        llm::TURN_PROMPT_VERSION,
+                        &result,
+                        Some("guarded"),
+                    )
+                    .await;
+                    return Err(Fallback::Guarded);
+                }
+                super::llm::record(state, who, purpose, llm::TURN_PROMPT_VERSION, &result, None)
+                    .await;
+                return Ok(t);
+            }
+            Err(errors) => {
+                super::llm::record(
+                    state,
+                    who,
+                    purpose,
+                    llm::TURN_PROMPT_VERSION,
+                    &result,
+                    Some("invalid"),
+                )
+                .await;
+                messages.push(llm::Message {
+                    role: "assistant",
+                    content: completion.content,
+                });
+                messages.push(llm::repair_message(&errors));
+            }
+        }
+    }
+    Err(Fallback::Invalid)
+}
+
+/// The report narrative from the model, validated and guarded; `None` means the built-in
+/// summary stands.
+async fn model_narrative(
+    state: &AppState,
+    actor: &Actor,
+    l: &Loaded,
+) -> Option<coachflux_domain::engine::Narrative> {
+    let client = state.llm.clone()?;
+    let who = super::llm::CallFor {
+        session_id: Some(&l.row.id),
+        user_id: actor.user_id(),
+        anonymous_id: actor.anonymous_id.as_deref(),
+    };
+    if !super::llm::within_budget(state, &who).await {
+        return None;
+    }
+    let messages = llm::report_messages(&l.framework, &l.engine);
+    let result = client
+        .complete(&messages, Some(&llm::report_schema()), None)
+        .await;
+    let Ok(c) = &result else {
+        super::llm::record(
+            state,
+            &who,
+            "report",
+            llm::REPORT_PROMPT_VERSION,
+            &result,
+            None,
+        )
+        .await;
+        return None;
+    };
+    let report = match llm::parse_report(&c.content) {
+        Ok(r) => r,
+        Err(_) => {
+            super::llm::record(
+                state,
+                &who,
+                "report",
+                llm::REPORT_PROMPT_VERSION,
+                &result,
+                Some("invalid"),
+            )
+            .await;
+            return None;
+        }
+    };
+    let all = std::iter::once(&report.summary)
+        .chain(&report.insights)
+        .chain(&report.unexplored_options)
+        .chain(&report.risks);
+    let guarded = all.into_iter().any(|t| llm::guard(t).is_err());
+    super::llm::record(
+        state,
+        &who,
+        "report",
+        llm::REPORT_PROMPT_VERSION,
+        &result,
+        guarded.then_some("guarded"),
+    )
+    .await;
+    (!guarded).then_some(coachflux_domain::engine::Narrative {
+        summary: report.summary,
+        insights: report.insights,
+        unexplored_options: report.unexplored_options,
+        risks: report.risks,
+    })
 }
 
 pub enum Move<'a> {
@@ -430,6 +695,7 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
 pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     let mut l = load(state, actor, id).await?;
     l.engine.close().map_err(engine_error)?;
+    l.engine.narrative = model_narrative(state, actor, &l).await;
     let now = state.clock.now_ms();
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
@@ -527,6 +793,10 @@ pub struct Report {
     pub framework: Framework,
     pub steps: Vec<(String, Vec<(String, String)>)>,
     pub summary: coach::Summary,
+    /// Options the person didn't consider (LLM coach only).
+    pub unexplored_options: Vec<String>,
+    /// Who wrote the narrative: "openai" or "builtin".
+    pub written_by: &'static str,
     pub actions: Vec<(String, Option<i64>, String)>,
     pub duration_ms: i64,
     pub compass: Option<coachflux_domain::compass::CompassScore>,
@@ -581,7 +851,25 @@ pub fn report(l: &Loaded) -> Report {
     Report {
         framework: l.framework.clone(),
         steps,
-        summary: coach::summarise(&l.framework, &l.engine),
+        summary: match &l.engine.narrative {
+            Some(n) => coach::Summary {
+                summary: n.summary.clone(),
+                insights: n.insights.clone(),
+                risks: n.risks.clone(),
+            },
+            None => coach::summarise(&l.framework, &l.engine),
+        },
+        unexplored_options: l
+            .engine
+            .narrative
+            .as_ref()
+            .map(|n| n.unexplored_options.clone())
+            .unwrap_or_default(),
+        written_by: if l.engine.narrative.is_some() {
+            "openai"
+        } else {
+            "builtin"
+        },
         actions,
         duration_ms: l.row.closed_at.unwrap_or(l.row.updated_at) - l.row.created_at,
         compass,
@@ -630,6 +918,13 @@ pub fn markdown(r: &Report) -> String {
     if !r.summary.insights.is_empty() {
         md.push_str("## Insights\n\n");
         for i in &r.summary.insights {
+            md.push_str(&format!("- {i}\n"));
+        }
+        md.push('\n');
+    }
+    if !r.unexplored_options.is_empty() {
+        md.push_str("## Options you didn't explore\n\n");
+        for i in &r.unexplored_options {
             md.push_str(&format!("- {i}\n"));
         }
         md.push('\n');

@@ -7,5 +7,6 @@ pub mod api_tokens;
 pub mod audit;
 pub mod coaching;
 pub mod limits;
+pub mod llm;
 pub mod oidc;
 pub mod two_factor;

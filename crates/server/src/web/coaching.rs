@@ -100,6 +100,8 @@ pub struct Turn {
     pub user: String,
     pub coach: String,
     pub safety: bool,
+    /// Why the built-in coach answered instead of the AI coach, if it did.
+    pub note: String,
 }
 
 pub struct Input {
@@ -141,6 +143,8 @@ struct SessionPage {
     input: Option<Input>,
     can_skip: bool,
     can_back: bool,
+    /// The AI coach is on: the page's script streams replies.
+    stream: bool,
     captured: Vec<CapturedRow>,
     proposals: Vec<ProposalRow>,
     helplines: Vec<safety::Helpline>,
@@ -192,6 +196,7 @@ async fn render_session(
                 user: t.user_input.clone(),
                 coach: payload["reply"].as_str().unwrap_or("").to_owned(),
                 safety: payload.get("safety").is_some(),
+                note: payload["note"].as_str().unwrap_or("").to_owned(),
             }
         })
         .collect();
@@ -281,6 +286,7 @@ async fn render_session(
         can_skip: phase == "asking"
             && step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
         can_back: e.current > 0 && matches!(phase, "asking" | "confirming"),
+        stream: state.llm.is_some(),
         captured,
         proposals,
         helplines: if phase == "paused" {
@@ -361,15 +367,56 @@ async fn turn(
     State(state): State<AppState>,
     ctx: PageCtx,
     actor: Actor,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<TurnForm>,
 ) -> Result<Response, AppError> {
+    if super::sse::wants_stream(&headers) {
+        // The page's script streams the reply, then reloads the conversation.
+        let country = ctx.country.clone();
+        return Ok(super::sse::stream(move |sink| async move {
+            let r = coaching::turn_streaming(
+                &state,
+                &actor,
+                &id,
+                &f.input,
+                country.as_deref(),
+                Some(&sink),
+            )
+            .await;
+            drop(sink);
+            match r {
+                Ok(_) => (
+                    "done",
+                    format!("{{\"location\":\"/sessions/{id}#answer\"}}"),
+                ),
+                Err(e) => (
+                    "error",
+                    serde_json::json!({"message": user_message(&e)}).to_string(),
+                ),
+            }
+        }));
+    }
     let result = coaching::turn(&state, &actor, &id, &f.input, ctx.country.as_deref()).await;
     match result {
         Ok(TurnOutcome::Replied) | Ok(TurnOutcome::Paused) => {
             Ok(Redirect::to(&format!("/sessions/{id}#answer")).into_response())
         }
         Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
+/// What to tell a person about an error in a streamed turn (no internals).
+fn user_message(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(errors) => errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        AppError::NotFound => "We couldn't find that session.".into(),
+        AppError::RateLimited { .. } => "Too many attempts; wait a moment.".into(),
+        _ => "Something went wrong on our side. Your words were saved; reload the page.".into(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod flash;
 pub mod forms;
 mod pages;
 mod settings;
+pub mod sse;
 
 pub use errors::{error_pages, not_found, page_for, page_with, panic_page};
 

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/mail", get(admin_mail))
+        .route("/admin/coach", get(admin_coach))
         .route("/admin/mail/{id}", get(admin_mail_item))
 }
 
@@ -611,6 +612,36 @@ fn staff_gate(current: &CurrentUser) -> Option<Response> {
 struct AdminMailPage {
     l: Layout,
     emails: Vec<outbox::OutboxEmail>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_coach.html")]
+struct AdminCoachPage {
+    l: Layout,
+    coach: String,
+    rows: Vec<coachflux_store::llm_calls::SessionUsage>,
+}
+
+/// Staff: model calls per session (calls, tokens, latency, failures).
+async fn admin_coach(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    if let Some(r) = staff_gate(&current) {
+        return Ok(r);
+    }
+    let mut conn = state.store.conn().await?;
+    let rows = coachflux_store::llm_calls::recent_sessions(&mut conn, 200).await?;
+    Ok(AdminCoachPage {
+        l: ctx.layout("AI coach usage — CoachFlux admin", "admin"),
+        coach: state.llm.as_ref().map_or_else(
+            || "the built-in coach".to_owned(),
+            |c| format!("the AI coach ({})", c.model()),
+        ),
+        rows,
+    }
+    .into_response())
 }
 
 async fn admin_mail(

@@ -1,0 +1,344 @@
+//! The OpenAI-compatible coach: a chat-completions client (plain and streamed), every call
+//! recorded in `llm_calls` and in `/metrics`, structured answers validated by the domain's
+//! `llm` module with one repair request, and the output guard. Callers fall back to the
+//! built-in coach on any failure.
+
+use crate::config::OpenAiConfig;
+use crate::state::AppState;
+use coachflux_domain::clock::DAY_MS;
+use coachflux_domain::ids::new_id;
+use coachflux_domain::llm::Message;
+use coachflux_store::llm_calls::{self, NewCall};
+use serde_json::{Value as Json, json};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Why a call failed, in words an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("the model server did not answer within {0} s")]
+    Timeout(u64),
+    #[error("cannot reach the model server: {0}")]
+    Unreachable(String),
+    #[error("the model server answered {status}: {detail}")]
+    Http { status: u16, detail: String },
+    #[error("the model server's answer was not a chat completion: {0}")]
+    Malformed(String),
+}
+
+impl CallError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            CallError::Timeout(_) => "timeout",
+            CallError::Unreachable(_) => "unreachable",
+            CallError::Http { .. } | CallError::Malformed(_) => "http_error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub content: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub latency_ms: i64,
+}
+
+/// A chat-completions client for one configured endpoint and model.
+#[derive(Clone)]
+pub struct LlmClient {
+    http: reqwest::Client,
+    config: OpenAiConfig,
+    /// Whether the server accepted `response_format: json_schema` (cleared when it refuses).
+    structured: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LlmClient {
+    pub fn new(config: OpenAiConfig) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_secs))
+            .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
+            .build()
+            .map_err(|e| format!("the model HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            config,
+            structured: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    pub fn context_tokens(&self) -> usize {
+        self.config.context_tokens
+    }
+
+    fn body(&self, messages: &[Message], schema: Option<&Json>, stream: bool) -> Json {
+        let mut body = json!({
+            "model": self.config.model,
+            "messages": messages.iter().map(Message::to_json).collect::<Vec<_>>(),
+            "max_tokens": self.config.max_tokens,
+            "temperature": self.config.temperature,
+        });
+        if let Some(schema) = schema
+            && self.structured.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            body["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": {"name": "coach_answer", "schema": schema, "strict": false}
+            });
+        }
+        if stream {
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        body
+    }
+
+    async fn post(&self, body: &Json) -> Result<reqwest::Response, CallError> {
+        let mut req = self
+            .http
+            .post(format!("{}/chat/completions", self.config.base_url))
+            .json(body);
+        if let Some(key) = &self.config.api_key {
+            req = req.bearer_auth(key.expose());
+        }
+        let response = req.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        let detail = serde_json::from_str::<Json>(&text)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.chars().take(200).collect());
+        Err(CallError::Http {
+            status: status.as_u16(),
+            detail,
+        })
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> CallError {
+        if e.is_timeout() {
+            CallError::Timeout(self.config.timeout_secs)
+        } else {
+            CallError::Unreachable(
+                std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string()),
+            )
+        }
+    }
+
+    /// Whether an error says the server doesn't support `response_format`.
+    fn refuses_structured(e: &CallError) -> bool {
+        matches!(e, CallError::Http { status: 400 | 422, detail } if detail.to_lowercase().contains("response_format"))
+    }
+
+    /// One completion. With `on_delta`, it streams and hands out the reply text as it comes.
+    pub async fn complete(
+        &self,
+        messages: &[Message],
+        schema: Option<&Json>,
+        on_delta: Option<&UnboundedSender<String>>,
+    ) -> Result<Completion, CallError> {
+        match self.complete_once(messages, schema, on_delta).await {
+            Err(e) if schema.is_some() && Self::refuses_structured(&e) => {
+                // An older server: fall back to instructions and parsing, from now on.
+                self.structured
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                self.complete_once(messages, schema, on_delta).await
+            }
+            other => other,
+        }
+    }
+
+    async fn complete_once(
+        &self,
+        messages: &[Message],
+        schema: Option<&Json>,
+        on_delta: Option<&UnboundedSender<String>>,
+    ) -> Result<Completion, CallError> {
+        let started = Instant::now();
+        let body = self.body(messages, schema, on_delta.is_some());
+        let response = self.post(&body).await?;
+        let prompt_estimate = messages
+            .iter()
+            .map(|m| coachflux_domain::llm::approx_tokens(&m.content))
+            .sum::<usize>();
+        let (content, usage) = match on_delta {
+            None => {
+                let v: Json = response
+                    .json()
+                    .await
+                    .map_err(|e| CallError::Malformed(e.to_string()))?;
+                let content = v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .ok_or_else(|| CallError::Malformed("no choices[0].message.content".into()))?
+                    .to_owned();
+                (content, v.get("usage").cloned())
+            }
+            Some(sink) => self.read_stream(response, sink).await?,
+        };
+        let tokens = |key: &str, estimate: usize| {
+            usage
+                .as_ref()
+                .and_then(|u| u[key].as_i64())
+                .unwrap_or_else(|| i64::try_from(estimate).unwrap_or(0))
+        };
+        Ok(Completion {
+            prompt_tokens: tokens("prompt_tokens", prompt_estimate),
+            completion_tokens: tokens(
+                "completion_tokens",
+                coachflux_domain::llm::approx_tokens(&content),
+            ),
+            content,
+            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// Reads a server-sent-events completion, passing reply text to `sink` as it decodes.
+    async fn read_stream(
+        &self,
+        mut response: reqwest::Response,
+        sink: &UnboundedSender<String>,
+    ) -> Result<(String, Option<Json>), CallError> {
+        let mut content = String::new();
+        let mut usage = None;
+        let mut pending = String::new();
+        let mut reply = coachflux_domain::llm::ReplyStream::default();
+        loop {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|e| self.transport_error(&e))?;
+            let Some(chunk) = chunk else { break };
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                let Some(data) = line.trim().strip_prefix("data:") else {
+                    continue;
+                };
+                let data = data.trim();
+                if data == "[DONE]" {
+                    return Ok((content, usage));
+                }
+                let Ok(event) = serde_json::from_str::<Json>(data) else {
+                    return Err(CallError::Malformed("a stream event was not JSON".into()));
+                };
+                if let Some(u) = event.get("usage").filter(|u| u.is_object()) {
+                    usage = Some(u.clone());
+                }
+                if let Some(delta) = event["choices"][0]["delta"]["content"].as_str() {
+                    content.push_str(delta);
+                    let fresh = reply.push(delta);
+                    if !fresh.is_empty() {
+                        let _ = sink.send(fresh);
+                    }
+                }
+            }
+        }
+        Ok((content, usage))
+    }
+}
+
+/// Who a call is for, to record it and count the daily budget.
+pub struct CallFor<'a> {
+    pub session_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
+}
+
+impl CallFor<'_> {
+    fn anonymous_key(&self) -> Option<String> {
+        self.anonymous_id.map(crate::crypto::hash_token)
+    }
+}
+
+/// Records one call (row and metrics).
+pub async fn record(
+    state: &AppState,
+    who: &CallFor<'_>,
+    purpose: &str,
+    prompt_version: &str,
+    result: &Result<Completion, CallError>,
+    outcome_override: Option<&str>,
+) {
+    let model = state.llm.as_ref().map_or("", |c| c.model());
+    let (prompt_tokens, completion_tokens, latency_ms, outcome) = match result {
+        Ok(c) => (
+            c.prompt_tokens,
+            c.completion_tokens,
+            c.latency_ms,
+            outcome_override.unwrap_or("ok"),
+        ),
+        Err(e) => (0, 0, 0, e.outcome()),
+    };
+    state.metrics.record_llm_call(
+        purpose,
+        outcome,
+        u64::try_from(prompt_tokens).unwrap_or(0),
+        u64::try_from(completion_tokens).unwrap_or(0),
+        result
+            .as_ref()
+            .ok()
+            .map(|c| Duration::from_millis(u64::try_from(c.latency_ms).unwrap_or(0))),
+    );
+    let anonymous_key = who.anonymous_key();
+    let row = NewCall {
+        id: &new_id(),
+        session_id: who.session_id,
+        user_id: who.user_id,
+        anonymous_key: if who.user_id.is_some() {
+            None
+        } else {
+            anonymous_key.as_deref()
+        },
+        purpose,
+        model,
+        prompt_version,
+        prompt_tokens,
+        completion_tokens,
+        latency_ms,
+        outcome,
+        now: state.clock.now_ms(),
+    };
+    let saved = match state.store.conn().await {
+        Ok(mut conn) => llm_calls::insert(&mut conn, &row).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, "recording a model call");
+    }
+}
+
+/// Whether the person still has model calls left today (UTC day).
+pub async fn within_budget(state: &AppState, who: &CallFor<'_>) -> bool {
+    let now = state.clock.now_ms();
+    let day_start = now - now.rem_euclid(DAY_MS);
+    let key = who.anonymous_key();
+    let count = match state.store.conn().await {
+        Ok(mut conn) => {
+            llm_calls::count_since(&mut conn, who.user_id, key.as_deref(), day_start).await
+        }
+        Err(e) => Err(e),
+    };
+    match count {
+        Ok(n) => n < state.config.coach_daily_calls,
+        Err(e) => {
+            tracing::warn!(error = %e, "counting model calls");
+            false
+        }
+    }
+}
+
+/// One tiny request, for `coachflux coach check`: the latency, or the exact problem.
+pub async fn check(config: &OpenAiConfig) -> Result<Completion, CallError> {
+    let client = LlmClient::new(config.clone()).map_err(CallError::Unreachable)?;
+    let messages = [Message {
+        role: "user",
+        content: "Reply with the word OK.".into(),
+    }];
+    client.complete(&messages, None, None).await
+}

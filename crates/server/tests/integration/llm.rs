@@ -1,0 +1,746 @@
+//! The LLM coach against a real HTTP server on loopback that speaks the chat-completions
+//! protocol (plain and streamed), scripted per test: valid JSON, invalid JSON, invalid then
+//! valid, slow beyond the timeout, 500, 401, a guarded reply, a refused connection.
+
+use crate::harness::{Engine, TestApp, spawn_with};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug)]
+enum Reply {
+    /// A completion whose content is this text.
+    Content(String),
+    Status(u16),
+    /// Answers after this many milliseconds.
+    Slow(u64),
+}
+
+#[derive(Clone, Default)]
+struct Stub {
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Stub {
+    async fn start() -> (Self, SocketAddr) {
+        let stub = Stub::default();
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", axum::routing::post(complete))
+            .with_state(stub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (stub, addr)
+    }
+
+    fn then(&self, r: Reply) -> &Self {
+        self.script.lock().unwrap().push_back(r);
+        self
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn turn_json(reply: &str, captured: Value) -> String {
+    json!({"reply": reply, "captured": captured}).to_string()
+}
+
+async fn complete(State(stub): State<Stub>, Json(body): Json<Value>) -> Response {
+    stub.requests.lock().unwrap().push(body.clone());
+    let next = stub.script.lock().unwrap().pop_front();
+    let content = match next {
+        Some(Reply::Content(c)) => c,
+        Some(Reply::Status(s)) => {
+            return (
+                StatusCode::from_u16(s).unwrap(),
+                Json(json!({"error": {"message": format!("scripted {s}")}})),
+            )
+                .into_response();
+        }
+        Some(Reply::Slow(ms)) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            turn_json("Too late.", json!({}))
+        }
+        None => turn_json("Tell me more.", json!({})),
+    };
+    if body["stream"] == json!(true) {
+        let mut events = String::new();
+        let chars: Vec<char> = content.chars().collect();
+        for chunk in chars.chunks(7) {
+            let piece: String = chunk.iter().collect();
+            let event = json!({"choices": [{"delta": {"content": piece}}]});
+            events.push_str(&format!("data: {event}\n\n"));
+        }
+        let usage =
+            json!({"choices": [], "usage": {"prompt_tokens": 321, "completion_tokens": 45}});
+        events.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+        return ([("content-type", "text/event-stream")], events).into_response();
+    }
+    Json(json!({
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 321, "completion_tokens": 45}
+    }))
+    .into_response()
+}
+
+async fn app_with(engine: Engine, base: &str, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let mut overrides = vec![
+        ("COACHFLUX_COACH", "openai"),
+        ("COACHFLUX_OPENAI_BASE_URL", base),
+        ("COACHFLUX_OPENAI_MODEL", "stub-model"),
+        ("COACHFLUX_OPENAI_TIMEOUT_SECS", "1"),
+    ];
+    overrides.extend_from_slice(extra);
+    spawn_with(engine, &overrides).await
+}
+
+/// A visitor's GROW session through the API, consented: (client, session id).
+async fn session(app: &TestApp) -> (reqwest::Client, String, String) {
+    let client = reqwest::Client::new();
+    let base = format!("http://{}/api/v1", app.addr);
+    let s: Value = client
+        .post(format!("{base}/sessions"))
+        .json(&json!({"framework": "GROW"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = s["id"].as_str().unwrap().to_owned();
+    let anon = s["anonymousId"].as_str().unwrap().to_owned();
+    let r = client
+        .post(format!("{base}/sessions/{id}/consent"))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (client, id, anon)
+}
+
+async fn send_turn(
+    app: &TestApp,
+    client: &reqwest::Client,
+    id: &str,
+    anon: &str,
+    input: &str,
+) -> Value {
+    let r = client
+        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
+        .header("X-Anonymous-Id", anon)
+        .json(&json!({"input": input}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn last_payload(s: &Value) -> Value {
+    s["reflections"].as_array().unwrap().last().unwrap()["payload"].clone()
+}
+
+async fn outcomes(app: &TestApp) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT purpose, outcome FROM llm_calls ORDER BY created_at, id")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn the_model_captures_fields_from_a_prompt_built_from_the_step(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    stub.then(Reply::Content(turn_json(
+        "Leading the platform team is a big step. What makes it matter now?",
+        json!({"goal": "Lead the platform team", "timeframe": "by June"}),
+    )));
+    let (client, id, anon) = session(&app).await;
+    let s = send_turn(
+        &app,
+        &client,
+        &id,
+        &anon,
+        "I want to lead the platform team by June",
+    )
+    .await;
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
+    assert!(
+        s["steps"][0]["captured"]["timeframe"]
+            .as_str()
+            .unwrap()
+            .starts_with("by June")
+    );
+    let p = last_payload(&s);
+    assert_eq!(p["coach"], "openai");
+    assert!(p["note"].is_null());
+    assert!(
+        p["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("Leading the platform team")
+    );
+
+    let req = &stub.requests()[0];
+    assert_eq!(req["model"], "stub-model");
+    assert_eq!(req["response_format"]["type"], "json_schema");
+    let system = req["messages"][0]["content"].as_str().unwrap();
+    for needle in [
+        "GROW",
+        "step \"Goal\"",
+        "- goal (",
+        "- why_now (",
+        "- success_criteria (",
+        "required",
+    ] {
+        assert!(system.contains(needle), "{needle} in {system}");
+    }
+    let last = req["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["content"], "I want to lead the platform team by June");
+    assert_eq!(outcomes(&app).await, [("turn".to_owned(), "ok".to_owned())]);
+    let (p, c): (i64, i64) =
+        sqlx::query_as("SELECT prompt_tokens, completion_tokens FROM llm_calls")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (p, c),
+        (321, 45),
+        "token accounting from the server's usage"
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("llm_calls_total{purpose=\"turn\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("llm_prompt_tokens_total 321"), "{metrics}");
+
+    // The next prompt knows what's captured and asks for what's missing.
+    send_turn(&app, &client, &id, &anon, "It lets me shape the roadmap").await;
+    let system = stub.requests()[1]["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.contains("- goal: Lead the platform team"),
+        "{system}"
+    );
+    assert!(
+        !system.contains("- goal ("),
+        "a captured field is no longer missing"
+    );
+    let history = stub.requests()[1]["messages"].as_array().unwrap().len();
+    assert_eq!(history, 4, "system, the first exchange, the new answer");
+    app.stop().await;
+}
+crate::on_both_engines!(the_model_captures_fields_from_a_prompt_built_from_the_step);
+
+async fn an_invalid_answer_is_repaired_once(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    stub.then(Reply::Content("Sure! Your goal sounds great.".into()))
+        .then(Reply::Content(turn_json(
+            "Got it. Why now?",
+            json!({"goal": "Run a marathon"}),
+        )));
+    let (client, id, anon) = session(&app).await;
+    let s = send_turn(&app, &client, &id, &anon, "Run a marathon").await;
+    assert_eq!(last_payload(&s)["coach"], "openai");
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Run a marathon");
+    let repair = &stub.requests()[1]["messages"];
+    let last = repair.as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        last.contains("could not be used") && last.contains("not a JSON object"),
+        "{last}"
+    );
+    assert_eq!(
+        outcomes(&app).await,
+        [
+            ("turn".to_owned(), "invalid".to_owned()),
+            ("repair".to_owned(), "ok".to_owned())
+        ]
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(an_invalid_answer_is_repaired_once);
+
+async fn every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    let cases: Vec<(Vec<Reply>, &str)> = vec![
+        (
+            vec![
+                Reply::Content("nope".into()),
+                Reply::Content("{\"reply\": 5}".into()),
+            ],
+            "invalid",
+        ),
+        (vec![Reply::Status(500)], "http_error"),
+        (vec![Reply::Status(401)], "http_error"),
+        (vec![Reply::Slow(2_500)], "timeout"),
+        (
+            vec![Reply::Content(turn_json(
+                "Honestly, you should sue them.",
+                json!({}),
+            ))],
+            "guarded",
+        ),
+    ];
+    let answers = [
+        "Lead the platform team",
+        "It lets me shape the roadmap",
+        "Ship v2\nHire two",
+        "by June",
+        "I run a team of four",
+    ];
+    for (i, (script, outcome)) in cases.into_iter().enumerate() {
+        for r in script {
+            stub.then(r);
+        }
+        let s = send_turn(&app, &client, &id, &anon, answers[i]).await;
+        let p = last_payload(&s);
+        assert_eq!(p["coach"], "builtin", "case {outcome}");
+        assert!(
+            p["note"].as_str().unwrap().contains("built-in coach"),
+            "{p}"
+        );
+        let last = s["reflections"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["userInput"], answers[i], "the words are kept");
+        assert!(!p["reply"].as_str().unwrap().is_empty());
+        let recorded = outcomes(&app).await;
+        assert_eq!(recorded.last().unwrap().1, outcome, "{recorded:?}");
+    }
+    // The built-in coach captured each answer in turn.
+    let s: Value = client
+        .get(format!("http://{}/api/v1/sessions/{id}", app.addr))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
+    assert_eq!(
+        s["steps"][0]["captured"]["success_criteria"],
+        "Ship v2; Hire two"
+    );
+
+    // The page says so, next to the reply.
+    let b = app.new_browser();
+    let (status, _, location) = b.submit("/sessions", &[("framework", "GROW")]).await;
+    assert_eq!(status, 303);
+    let path = location.unwrap();
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    stub.then(Reply::Status(500));
+    assert_eq!(
+        b.submit(
+            &format!("{path}/turn"),
+            &[("input", "Lead the platform team")]
+        )
+        .await
+        .0,
+        303
+    );
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("class=\"hint coach-note\">The AI coach couldn&#39;t answer just now")
+            || page.contains("The AI coach couldn't answer just now"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-stream"),
+        "the form streams when the AI coach is on"
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words);
+
+async fn a_refused_connection_falls_back(engine: Engine) {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let Some(app) = app_with(engine, &format!("http://127.0.0.1:{port}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    let s = send_turn(&app, &client, &id, &anon, "Lead the platform team").await;
+    assert_eq!(last_payload(&s)["coach"], "builtin");
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
+    assert_eq!(
+        outcomes(&app).await,
+        [("turn".to_owned(), "unreachable".to_owned())]
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(a_refused_connection_falls_back);
+
+async fn replies_stream_as_server_sent_events(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let reply = "That's a clear goal — \"lead\" is a big word.\nWhat makes it matter now?";
+    stub.then(Reply::Content(turn_json(
+        reply,
+        json!({"goal": "Lead the team"}),
+    )));
+    let (client, id, anon) = session(&app).await;
+    let r = client
+        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
+        .header("X-Anonymous-Id", &anon)
+        .header("Accept", "text/event-stream")
+        .json(&json!({"input": "Lead the team"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let text = r.text().await.unwrap();
+    let mut streamed = String::new();
+    let mut done = None;
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let event = block
+            .lines()
+            .find_map(|l| l.strip_prefix("event: "))
+            .unwrap_or("message");
+        let data: String = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        match event {
+            "delta" => streamed.push_str(&serde_json::from_str::<String>(&data).unwrap()),
+            "done" => done = Some(serde_json::from_str::<Value>(&data).unwrap()),
+            other => panic!("unexpected event {other}: {data}"),
+        }
+    }
+    assert_eq!(streamed, reply, "the deltas spell the reply exactly");
+    assert!(
+        text.matches("event: delta").count() > 3,
+        "in several pieces"
+    );
+    let done = done.expect("a final done event");
+    assert_eq!(done["steps"][0]["captured"]["goal"], "Lead the team");
+    assert_eq!(stub.requests()[0]["stream"], true);
+    assert_eq!(outcomes(&app).await, [("turn".to_owned(), "ok".to_owned())]);
+
+    // The web page's stream: the same events, ending with where to go next.
+    let b = app.new_browser();
+    let (_, _, location) = b.submit("/sessions", &[("framework", "GROW")]).await;
+    let path = location.unwrap();
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    stub.then(Reply::Content(turn_json(
+        "Noted. Why now?",
+        json!({"goal": "Ship"}),
+    )));
+    let token = b.csrf().await;
+    let r = b
+        .client
+        .post(b.url(&format!("{path}/turn")))
+        .header("Accept", "text/event-stream")
+        .header("X-CSRF-Token", token)
+        .form(&[("input", "Ship")])
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("event: done") && text.contains(&format!("{path}#answer")),
+        "{text}"
+    );
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Noted. Why now?"));
+    app.stop().await;
+}
+crate::on_both_engines!(replies_stream_as_server_sent_events);
+
+async fn the_daily_budget_hands_over_to_the_builtin_coach(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(
+        engine,
+        &format!("http://{addr}/v1"),
+        &[("COACHFLUX_COACH_DAILY_CALLS", "1")],
+    )
+    .await
+    else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    stub.then(Reply::Content(turn_json(
+        "Why now?",
+        json!({"goal": "Lead"}),
+    )));
+    assert_eq!(
+        last_payload(&send_turn(&app, &client, &id, &anon, "Lead").await)["coach"],
+        "openai"
+    );
+    let s = send_turn(&app, &client, &id, &anon, "It matters for my career").await;
+    let p = last_payload(&s);
+    assert_eq!(p["coach"], "builtin");
+    assert!(p["note"].as_str().unwrap().contains("today's limit"), "{p}");
+    assert_eq!(stub.requests().len(), 1, "no call over the budget");
+    // The next UTC day; the visitor's session (24 h from 10:00) is still there.
+    app.clock.advance_ms(15 * 3_600_000);
+    stub.then(Reply::Content(turn_json(
+        "And how will you know?",
+        json!({}),
+    )));
+    assert_eq!(
+        last_payload(&send_turn(&app, &client, &id, &anon, "Ship v2").await)["coach"],
+        "openai",
+        "a new day"
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(the_daily_budget_hands_over_to_the_builtin_coach);
+
+async fn the_report_is_written_by_the_model(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    // Every turn falls back to the built-in coach (the stub answers "Tell me more." without
+    // fields would stall); script invalid answers so the built-in coach captures the fields.
+    let (client, id, anon) = session(&app).await;
+    let base = format!("http://{}/api/v1", app.addr);
+    let mut s: Value = Value::Null;
+    for _ in 0..40 {
+        stub.then(Reply::Status(500));
+        let current: Value = client
+            .get(format!("{base}/sessions/{id}"))
+            .header("X-Anonymous-Id", &anon)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match current["phase"].as_str().unwrap() {
+            "asking" => {
+                let input = match current["pendingField"]["kind"].as_str().unwrap() {
+                    "scale" => current["pendingField"]["max"].to_string(),
+                    "choice" => current["pendingField"]["options"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    "date" => "in 3 days".into(),
+                    "list" | "actions" | "options" => "First\nSecond".into(),
+                    _ => "Lead the platform team".into(),
+                };
+                send_turn(&app, &client, &id, &anon, &input).await;
+            }
+            "confirming" => {
+                client
+                    .post(format!("{base}/sessions/{id}/proceed"))
+                    .header("X-Anonymous-Id", &anon)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                s = current;
+                break;
+            }
+        }
+    }
+    assert_eq!(s["phase"], "complete", "{s}");
+    stub.script.lock().unwrap().clear();
+    stub.then(Reply::Content(
+        json!({
+            "summary": "You came in wanting to lead the platform team and left with a plan.",
+            "insights": ["You already run planning."],
+            "unexploredOptions": ["Ask for a trial period as acting lead."],
+            "risks": ["Time."]
+        })
+        .to_string(),
+    ));
+    let r = client
+        .post(format!("{base}/sessions/{id}/close"))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = client
+        .get(format!("{base}/sessions/{id}/report"))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["writtenBy"], "openai");
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("You came in wanting")
+    );
+    assert_eq!(
+        report["unexploredOptions"][0],
+        "Ask for a trial period as acting lead."
+    );
+    let last = stub.requests().last().unwrap().clone();
+    assert!(
+        last["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Your goal: Lead the platform team")
+    );
+    assert_eq!(
+        outcomes(&app).await.last().unwrap(),
+        &("report".to_owned(), "ok".to_owned())
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(the_report_is_written_by_the_model);
+
+/// `coachflux coach check` against the stub: the latency, or the exact problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coach_check_reports_latency_or_the_exact_problem() {
+    let (stub, addr) = Stub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |base: String, key: Option<&'static str>| {
+        let dir = dir.path().to_owned();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_coachflux"));
+                c.env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("COACHFLUX_DATA_DIR", dir.join("data"))
+                    .env("COACHFLUX_COACH", "openai")
+                    .env("COACHFLUX_OPENAI_BASE_URL", base)
+                    .env("COACHFLUX_OPENAI_MODEL", "stub-model")
+                    .env("COACHFLUX_OPENAI_TIMEOUT_SECS", "2")
+                    .args(["coach", "check"]);
+                if let Some(k) = key {
+                    c.env("COACHFLUX_OPENAI_API_KEY", k);
+                }
+                let out = c.output().unwrap();
+                (
+                    out.status.success(),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            })
+            .await
+            .unwrap()
+        }
+    };
+    stub.then(Reply::Content("OK".into()));
+    let (ok, stdout, stderr) = run(format!("http://{addr}/v1"), Some("sk-test")).await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("ok: answered in") && stdout.contains("321 prompt + 45 completion tokens"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("sk-test"), "the key never shows");
+    let sent = stub.requests().pop().unwrap();
+    assert_eq!(sent["model"], "stub-model");
+
+    stub.then(Reply::Status(401));
+    let (ok, _, stderr) = run(format!("http://{addr}/v1"), Some("sk-wrong")).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("answered 401") && stderr.contains("COACHFLUX_OPENAI_API_KEY"),
+        "{stderr}"
+    );
+
+    stub.then(Reply::Status(404));
+    let (ok, _, stderr) = run(format!("http://{addr}/v1"), None).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("404") && stderr.contains("COACHFLUX_OPENAI_MODEL"),
+        "{stderr}"
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (ok, _, stderr) = run(format!("http://127.0.0.1:{port}/v1"), None).await;
+    assert!(!ok);
+    assert!(stderr.contains("cannot reach the model server"), "{stderr}");
+}
+
+async fn staff_see_model_usage_per_session(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let b = &app.browser;
+    let uid = crate::identity::signup(&app, b, "ada@example.com").await;
+    let (_, _, location) = b.submit("/sessions", &[("framework", "GROW")]).await;
+    let path = location.unwrap();
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    stub.then(Reply::Content(turn_json(
+        "Why now?",
+        json!({"goal": "Lead"}),
+    )));
+    b.submit(&format!("{path}/turn"), &[("input", "Lead")])
+        .await;
+    stub.then(Reply::Status(500));
+    b.submit(&format!("{path}/turn"), &[("input", "It matters")])
+        .await;
+    assert_eq!(
+        b.get("/admin/coach").await.status(),
+        404,
+        "members don't see it"
+    );
+    sqlx::query("UPDATE users SET role = 'staff' WHERE id = $1")
+        .bind(&uid)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    crate::identity::enable_two_factor(&app, b).await;
+    let (status, page, _) = b.page("/admin/coach").await;
+    assert_eq!(status, 200);
+    let id = path.rsplit('/').next().unwrap();
+    let row = page.split(id).nth(1).expect("the session is listed");
+    let cells: Vec<&str> = row
+        .split("<td>")
+        .skip(1)
+        .take(6)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(
+        cells,
+        ["GROW", "2", "1", "321", "45", cells[5]],
+        "calls, failures, tokens: {row}"
+    );
+    assert!(page.contains("the AI coach (stub-model)"));
+    app.stop().await;
+}
+crate::on_both_engines!(staff_see_model_usage_per_session);
