@@ -87,3 +87,13 @@ pub async fn release(conn: &mut Conn, owner: &str, key: &str) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Frees every key whose recorded result created the resource `id`, once that resource is
+/// deleted: replaying it would hand out something that no longer exists.
+pub async fn forget_resource(conn: &mut Conn, id: &str) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE response_body LIKE $1")
+        .bind(format!("%\"id\":\"{id}\"%"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

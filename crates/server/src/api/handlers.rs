@@ -27,6 +27,13 @@ fn no_content() -> ApiResult {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// A deleted resource frees the Idempotency-Keys that created it (see `paging::idempotent`).
+async fn forget_created(state: &AppState, id: &str) -> Result<(), ApiError> {
+    let mut conn = state.store.conn().await?;
+    coachflux_store::idempotency::forget_resource(&mut conn, id).await?;
+    Ok(())
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(|e| ApiError::App(anyhow::Error::from(e).into()))
 }
@@ -407,6 +414,7 @@ pub async fn revoke_token(
 ) -> ApiResult {
     let user = caller.writer()?;
     api_tokens::revoke(&state, &caller.meta, &user.user.id, &id).await?;
+    forget_created(&state, &id).await?;
     no_content()
 }
 
@@ -596,6 +604,7 @@ pub async fn delete_session(
 ) -> ApiResult {
     caller.require_write()?;
     coaching::delete(&state, &caller.actor(), &id).await?;
+    forget_created(&state, &id).await?;
     no_content()
 }
 
@@ -1069,5 +1078,6 @@ pub async fn delete_action(
 ) -> ApiResult {
     let user = caller.writer()?;
     actions::delete(&state, &user.user.id, &id).await?;
+    forget_created(&state, &id).await?;
     no_content()
 }

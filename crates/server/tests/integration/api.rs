@@ -347,6 +347,14 @@ dual_test! {
         let good = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
             .header("Idempotency-Key", "k2").json(&json!({"title": "Fixed"})).send().await.unwrap();
         assert_eq!(good.status(), 201);
+        // Once the created item is deleted, its key is free again: no replay of a ghost.
+        let first_id = first["id"].as_str().unwrap();
+        assert_eq!(api.call(Method::DELETE, &format!("/actions/{first_id}"), None).await.0, 204);
+        let fresh = send(json!({"title": "Once"})).await;
+        assert_eq!(fresh.status(), 201);
+        assert!(!fresh.headers().contains_key("idempotent-replayed"));
+        let fresh: Value = fresh.json().await.unwrap();
+        assert_ne!(fresh["id"], first["id"]);
         app.stop().await;
     }
 }
