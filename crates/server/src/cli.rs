@@ -35,6 +35,31 @@ pub enum Command {
     /// The coach in use.
     #[command(subcommand)]
     Coach(CoachCommand),
+    /// Scheduled jobs (retention rules and reminders).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Every job with its schedule, last run and next run.
+    List,
+    /// Run one job now, whether or not it is due (waits for no other instance: if one is
+    /// running it, this refuses).
+    Run {
+        /// The job's name, as `coachflux jobs list` shows it.
+        name: String,
+        /// Run as if the clock read this instant (RFC 3339, e.g. 2026-03-01T09:00:00Z), for
+        /// drills and tests.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<i64>,
+    },
+}
+
+fn parse_instant(v: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| format!("{v:?} is not an RFC 3339 time like 2026-03-01T09:00:00Z ({e})"))
 }
 
 #[derive(Debug, Subcommand)]

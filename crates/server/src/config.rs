@@ -98,6 +98,13 @@ pub struct Config {
     pub openai: Option<OpenAiConfig>,
     /// Model calls per person per day (UTC) before the built-in coach takes over.
     pub coach_daily_calls: i64,
+    /// Whether this instance runs the job scheduler (turn off on dedicated web nodes; the
+    /// lease rows make it safe on all of them).
+    pub jobs: bool,
+    /// How often the scheduler looks for due jobs.
+    pub job_tick_secs: u64,
+    /// Per-job intervals that differ from the defaults, by job name.
+    pub job_schedule: BTreeMap<String, i64>,
     /// API requests per minute per token (or per visitor id / address without one).
     pub api_rate_limit: i64,
     /// An operator's helplines file laid over the built-in table, and the resulting table.
@@ -160,6 +167,9 @@ struct FileConfig {
     openai_temperature: Option<f64>,
     openai_context_tokens: Option<u64>,
     coach_daily_calls: Option<u64>,
+    jobs: Option<bool>,
+    job_tick_secs: Option<u64>,
+    job_schedule: Option<String>,
     #[serde(default)]
     oidc: BTreeMap<String, FileOidc>,
 }
@@ -214,6 +224,9 @@ const KEYS: &[&str] = &[
     "openai_temperature",
     "openai_context_tokens",
     "coach_daily_calls",
+    "jobs",
+    "job_tick_secs",
+    "job_schedule",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -325,6 +338,9 @@ impl Config {
                 "coach_daily_calls",
                 parsed.coach_daily_calls.map(|v| v.to_string()),
             );
+            put("jobs", parsed.jobs.map(|v| v.to_string()));
+            put("job_tick_secs", parsed.job_tick_secs.map(|v| v.to_string()));
+            put("job_schedule", parsed.job_schedule);
             for (name, p) in parsed.oidc {
                 let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
                 for (key, value) in [
@@ -483,6 +499,12 @@ impl Config {
             Some((src, v)) => return Err(err(src, format!("{v:?} must be builtin or openai"))),
         };
         let coach_daily_calls = parse_number(raw, "coach_daily_calls", 200, 1, 1_000_000)?;
+        let jobs = parse_bool(raw, "jobs", true)?;
+        let job_tick_secs = parse_number(raw, "job_tick_secs", 30, 1, 3_600)?;
+        let job_schedule = match raw.get("job_schedule") {
+            Some((src, v)) => parse_job_schedule(v).map_err(|m| err(src, m))?,
+            None => BTreeMap::new(),
+        };
         let (helplines_file, helplines) = match raw.get("helplines_file") {
             Some((src, path)) => {
                 let text = std::fs::read_to_string(path)
@@ -513,9 +535,20 @@ impl Config {
             api_rate_limit: i64::try_from(api_rate_limit).unwrap_or(i64::MAX),
             openai,
             coach_daily_calls: i64::try_from(coach_daily_calls).unwrap_or(i64::MAX),
+            jobs,
+            job_tick_secs,
+            job_schedule,
             helplines_file,
             helplines: Arc::new(helplines),
         })
+    }
+
+    /// How often `job` runs: the schedule's value, or the job's default.
+    pub fn job_interval_ms(&self, job: crate::jobs::Job) -> i64 {
+        self.job_schedule
+            .get(job.name())
+            .copied()
+            .unwrap_or_else(|| job.default_interval_ms())
     }
 
     pub fn is_https(&self) -> bool {
@@ -712,6 +745,37 @@ fn resolve_oidc(
             client_id,
             client_secret: Secret::new(secret),
         });
+    }
+    Ok(out)
+}
+
+/// `name=15m,other=1h`: per-job intervals (s, m, h or d), names from `coachflux jobs list`.
+fn parse_job_schedule(v: &str) -> Result<BTreeMap<String, i64>, String> {
+    let mut out = BTreeMap::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, every) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} must look like purge=1h"))?;
+        let name = name.trim();
+        if crate::jobs::Job::from_name(name).is_none() {
+            let known: Vec<&str> = crate::jobs::ALL.iter().map(|j| j.name()).collect();
+            return Err(format!("unknown job {name:?} (jobs: {})", known.join(", ")));
+        }
+        let every = every.trim();
+        let (number, unit) = every.split_at(every.len().saturating_sub(1));
+        let unit_ms = match unit {
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(format!("{every:?} needs a unit: s, m, h or d")),
+        };
+        let n: i64 = number
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{every:?} is not a positive duration"))?;
+        out.insert(name.to_owned(), n * unit_ms);
     }
     Ok(out)
 }
@@ -928,6 +992,24 @@ mod tests {
             ),
         ] {
             assert_eq!(load(&vars).unwrap_err().source, source, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn job_schedules_parse_and_bad_ones_are_named() {
+        let c = load(&[("COACHFLUX_JOB_SCHEDULE", "purge=2h, anonymous-sessions=90s")]).unwrap();
+        assert_eq!(c.job_interval_ms(crate::jobs::Job::Purge), 7_200_000);
+        assert_eq!(
+            c.job_interval_ms(crate::jobs::Job::AnonymousSessions),
+            90_000
+        );
+        assert_eq!(
+            c.job_interval_ms(crate::jobs::Job::ArchiveActions),
+            crate::jobs::Job::ArchiveActions.default_interval_ms()
+        );
+        for bad in ["purge", "purge=2", "nope=1h", "purge=0m", "purge=xh"] {
+            let e = load(&[("COACHFLUX_JOB_SCHEDULE", bad)]).unwrap_err();
+            assert_eq!(e.source, "COACHFLUX_JOB_SCHEDULE", "{bad}");
         }
     }
 

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod csrf;
 pub mod error;
 mod http;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod services;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use coachflux::cli::{AdminCommand, Cli, CoachCommand, Command};
+use coachflux::cli::{AdminCommand, Cli, CoachCommand, Command, JobsCommand};
 use coachflux::config::Config;
 use coachflux::startup::{self, Server};
 use coachflux::telemetry;
@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(config).await,
         Command::Admin(cmd) => admin(config, cmd).await,
         Command::Coach(CoachCommand::Check) => coach_check(config).await,
+        Command::Jobs(cmd) => jobs(config, cmd).await,
         Command::Config => {
             for (key, value) in config.redacted_lines() {
                 println!("{key} = {value}");
@@ -53,6 +54,79 @@ async fn serve(config: Config) -> Result<(), startup::StartupError> {
         .map_err(|e| startup::StartupError(format!("server stopped: {e}")))?;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+async fn jobs(mut config: Config, cmd: JobsCommand) -> Result<(), startup::StartupError> {
+    use coachflux::jobs::{self as j, Job};
+    let fail = |e: String| startup::StartupError(e);
+    startup::prepare_data_dir(&mut config)?;
+    let (clock, now): (SharedClock, Option<i64>) = match &cmd {
+        JobsCommand::Run { now: Some(t), .. } => {
+            (Arc::new(coachflux_domain::FixedClock::new(*t)), Some(*t))
+        }
+        _ => (Arc::new(SystemClock), None),
+    };
+    let store = startup::open_store(&config, &clock).await?;
+    let state =
+        coachflux::state::AppState::new(config, store.clone(), clock.clone()).map_err(fail)?;
+    let result = match cmd {
+        JobsCommand::List => {
+            let mut conn = store.conn().await.map_err(|e| fail(e.to_string()))?;
+            println!("{:<20} {:>10}  {:<28} WHAT", "JOB", "EVERY", "LAST RUN");
+            for job in j::ALL {
+                let last = coachflux_store::jobs::recent_runs(&mut conn, Some(job.name()), 1)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let last = last.first().map_or_else(
+                    || "never".to_owned(),
+                    |r| {
+                        format!(
+                            "{} {} {}",
+                            coachflux::services::accounts::format_utc(r.started_at),
+                            r.outcome,
+                            r.counts
+                        )
+                    },
+                );
+                println!(
+                    "{:<20} {:>9}s  {:<28} {}",
+                    job.name(),
+                    state.config.job_interval_ms(job) / 1000,
+                    last,
+                    job.describe()
+                );
+            }
+            Ok(())
+        }
+        JobsCommand::Run { name, .. } => {
+            let Some(job) = Job::from_name(&name) else {
+                let known: Vec<&str> = j::ALL.iter().map(|j| j.name()).collect();
+                return Err(fail(format!(
+                    "unknown job {name:?} (jobs: {})",
+                    known.join(", ")
+                )));
+            };
+            let at = now.unwrap_or_else(|| clock.now_ms());
+            match j::run_leased(&state, job, &j::instance_id(), at, true).await {
+                Ok(Some(counts)) => {
+                    println!(
+                        "{} ran at {}: {}",
+                        job.name(),
+                        coachflux::services::accounts::format_utc(at),
+                        serde_json::Value::Object(counts)
+                    );
+                    Ok(())
+                }
+                Ok(None) => Err(fail(format!(
+                    "{} is running on another instance right now; try again when it finishes",
+                    job.name()
+                ))),
+                Err(e) => Err(fail(format!("{} failed: {e}", job.name()))),
+            }
+        }
+    };
+    store.close().await;
+    result
 }
 
 async fn coach_check(config: Config) -> Result<(), startup::StartupError> {

@@ -61,6 +61,14 @@ impl Metrics {
         });
     }
 
+    /// One scheduled job run, by job and outcome.
+    pub fn record_job_run(&self, job: &str, outcome: &str) {
+        let (job, outcome) = (job.to_owned(), outcome.to_owned());
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            counter!("job_runs_total", "job" => job, "outcome" => outcome).increment(1);
+        });
+    }
+
     pub fn set_gauge(&self, name: &'static str, value: f64) {
         metrics::with_local_recorder(self.recorder.as_ref(), || gauge!(name).set(value));
     }

@@ -192,6 +192,12 @@ impl Server {
             .config
             .mail_worker
             .then(|| self.state.outbox.clone().spawn(poll));
+        let scheduler = self.state.config.jobs.then(|| {
+            crate::jobs::spawn_scheduler(
+                self.state.clone(),
+                Duration::from_secs(self.state.config.job_tick_secs),
+            )
+        });
         let served = axum::serve(
             self.listener,
             self.router
@@ -201,6 +207,9 @@ impl Server {
         .await;
         if let Some(w) = worker {
             w.abort();
+        }
+        if let Some(s) = scheduler {
+            s.abort();
         }
         served?;
         store.close().await;

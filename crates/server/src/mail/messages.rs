@@ -170,6 +170,18 @@ pub fn two_factor_changed(to: &To<'_>, enabled: bool) -> Email {
     e
 }
 
+/// A reminder of an action item due soon (list mail: only with `actionReminders` on).
+pub fn action_reminder(to: &To<'_>, title: &str, when: &str, actions_url: &str) -> Email {
+    let mut e = base(to, "action_reminder", &format!("Reminder: {title}"));
+    e.paragraphs
+        .push(format!("\u{201c}{title}\u{201d} is due {when}."));
+    e.paragraphs
+        .push("A small step today keeps the plan moving. Mark it done when it is.".into());
+    e.action = Some(("See your actions".into(), actions_url.to_owned()));
+    e.list = list_for_template("action_reminder");
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,3 +207,40 @@ fn http_get(addr: &str, path: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+#[test]
+fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, stdout, stderr) = run(coachflux(dir.path()).args(["jobs", "list"]));
+    assert!(out.status.success(), "{stderr}");
+    for job in [
+        "anonymous-sessions",
+        "archive-actions",
+        "action-reminders",
+        "purge",
+    ] {
+        assert!(stdout.contains(job), "{stdout}");
+    }
+    assert!(stdout.contains("never"), "{stdout}");
+    let (out, stdout, stderr) = run(coachflux(dir.path()).args([
+        "jobs",
+        "run",
+        "anonymous-sessions",
+        "--now",
+        "2026-03-01T09:00:00Z",
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("anonymous-sessions ran at 2026-03-01 09:00 UTC: {\"deleted\":0}"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run(coachflux(dir.path()).args(["jobs", "list"]));
+    assert!(stdout.contains("2026-03-01 09:00 UTC ok"), "{stdout}");
+    let (out, _, stderr) = run(coachflux(dir.path()).args(["jobs", "run", "vacuum"]));
+    assert!(!out.status.success());
+    assert_one_line_failure(&stderr, "unknown job \"vacuum\"");
+    let (out, _, stderr) =
+        run(coachflux(dir.path()).args(["jobs", "run", "purge", "--now", "yesterday"]));
+    assert!(!out.status.success());
+    assert!(stderr.contains("not an RFC 3339 time"), "{stderr}");
+}

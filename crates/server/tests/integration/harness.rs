@@ -47,6 +47,8 @@ pub struct TestApp {
     pub public_url: String,
     /// The default browser (same cookie jar as `client`).
     pub browser: Browser,
+    /// The server's state, for running jobs and services directly.
+    pub state: coachflux::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -135,6 +137,8 @@ pub fn test_config_with(database_url: &str, data_dir: &Path, overrides: &[(&str,
     env.insert("COACHFLUX_PUBLIC_URL", "https://coach.example.test".into());
     // Tests deliver mail explicitly (`app.outbox.deliver_due()`), so timing is theirs.
     env.insert("COACHFLUX_MAIL_WORKER", "false".into());
+    // Tests run jobs explicitly, at the times they choose.
+    env.insert("COACHFLUX_JOBS", "false".into());
     for (k, v) in overrides {
         env.insert(k, (*v).to_owned());
     }
@@ -188,6 +192,7 @@ pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<Te
     let server_store = server.state().store.clone();
     let outbox = server.state().outbox.clone();
     let public_url = server.state().config.public_url.clone();
+    let state = server.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async {
         let _ = rx.await;
@@ -209,6 +214,7 @@ pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<Te
         outbox,
         public_url,
         browser,
+        state,
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,

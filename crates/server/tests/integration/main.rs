@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod coaching;
 mod identity;
+mod jobs;
 mod llm;
 mod oidc;
 mod ops;

@@ -1,0 +1,271 @@
+//! Scheduled jobs: the data-retention rules and reminders, run by an in-process scheduler in
+//! every `serve` (unless disabled) with a lease row per job, so N instances on one database
+//! run each due job exactly once. `coachflux jobs run NAME --now <RFC3339>` runs one by hand
+//! with the clock set, for tests and drills.
+
+use crate::error::AppError;
+use crate::mail::messages;
+use crate::services::accounts;
+use crate::state::AppState;
+use coachflux_domain::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
+use coachflux_domain::ids::new_id;
+use coachflux_store::{jobs, retention};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// Rows per batch: short statements that never hold the write lock for long.
+const BATCH: i64 = 500;
+/// How long a run may hold its lease before another instance may take over.
+const LEASE_MS: i64 = 10 * MINUTE_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Visitor sessions older than their 24 hours, with their reflections.
+    AnonymousSessions,
+    /// Completed action items archived 90 days after completion.
+    ArchiveActions,
+    /// One reminder (email if wanted, and an in-app notification) per item due within 24 h.
+    ActionReminders,
+    /// Expired tokens and device sessions, delivered mail older than 30 days.
+    Purge,
+}
+
+pub const ALL: [Job; 4] = [
+    Job::AnonymousSessions,
+    Job::ArchiveActions,
+    Job::ActionReminders,
+    Job::Purge,
+];
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::AnonymousSessions => "anonymous-sessions",
+            Job::ArchiveActions => "archive-actions",
+            Job::ActionReminders => "action-reminders",
+            Job::Purge => "purge",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Job::AnonymousSessions => "delete visitor sessions 24 h after they started",
+            Job::ArchiveActions => "archive action items 90 days after completion",
+            Job::ActionReminders => "remind people of open items due within 24 h",
+            Job::Purge => "purge expired tokens and device sessions, mail older than 30 days",
+        }
+    }
+
+    /// How often it runs by default.
+    pub fn default_interval_ms(self) -> i64 {
+        match self {
+            Job::AnonymousSessions => 15 * MINUTE_MS,
+            Job::ArchiveActions => 6 * HOUR_MS,
+            Job::ActionReminders => 15 * MINUTE_MS,
+            Job::Purge => HOUR_MS,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Job> {
+        ALL.into_iter().find(|j| j.name() == name)
+    }
+}
+
+/// What a run did, e.g. `{"deleted": 3}`.
+pub type Counts = Map<String, Value>;
+
+/// Runs one job at `now` (all of its batches).
+pub async fn run(state: &AppState, job: Job, now: i64) -> Result<Counts, AppError> {
+    let mut counts = Counts::new();
+    match job {
+        Job::AnonymousSessions => {
+            let mut total = 0;
+            loop {
+                let mut conn = state.store.conn().await?;
+                let n = retention::delete_expired_anonymous_sessions(&mut conn, now, BATCH).await?;
+                total += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+            }
+            counts.insert("deleted".into(), json!(total));
+        }
+        Job::ArchiveActions => {
+            let mut total = 0;
+            loop {
+                let mut conn = state.store.conn().await?;
+                let n =
+                    retention::archive_completed_actions(&mut conn, now - 90 * DAY_MS, now, BATCH)
+                        .await?;
+                total += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+            }
+            counts.insert("archived".into(), json!(total));
+        }
+        Job::ActionReminders => {
+            let (emails, notifications) = send_reminders(state, now).await?;
+            counts.insert("emails".into(), json!(emails));
+            counts.insert("notifications".into(), json!(notifications));
+        }
+        Job::Purge => {
+            let mut conn = state.store.conn().await?;
+            loop {
+                let removed = retention::purge_expired(
+                    &mut conn,
+                    now,
+                    now - 30 * DAY_MS,
+                    now - DAY_MS,
+                    BATCH,
+                )
+                .await?;
+                let mut more = false;
+                for (table, n) in removed {
+                    let entry = counts.entry(table).or_insert(json!(0));
+                    *entry = json!(entry.as_u64().unwrap_or(0) + n);
+                    more |= n == BATCH as u64;
+                }
+                if !more {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Reminds each open item due within 24 hours once: the flag, the notification and the email
+/// go in one transaction, so a reminder is never lost or doubled.
+async fn send_reminders(state: &AppState, now: i64) -> Result<(u64, u64), AppError> {
+    let (mut emails, mut notifications) = (0, 0);
+    loop {
+        let due = {
+            let mut conn = state.store.conn().await?;
+            retention::items_due_for_reminder(&mut conn, now, DAY_MS, BATCH).await?
+        };
+        for item in &due {
+            let mut tx = state.store.begin().await?;
+            if !retention::mark_reminder_sent(&mut tx, &item.id).await? {
+                continue;
+            }
+            let when = coachflux_domain::dates::label(item.due_date);
+            let message = format!("\u{201c}{}\u{201d} is due {when}.", item.title);
+            retention::insert_notification(
+                &mut tx,
+                &retention::NewNotification {
+                    id: &new_id(),
+                    user_id: &item.user_id,
+                    kind: "action_reminder",
+                    title: "An action is due soon",
+                    message: &message,
+                    action_url: Some("/actions"),
+                    now,
+                },
+            )
+            .await?;
+            notifications += 1;
+            if item.wants_email {
+                let email = messages::action_reminder(
+                    &messages::To {
+                        email: &item.email,
+                        user_id: Some(&item.user_id),
+                        name: item.name.as_deref(),
+                    },
+                    &item.title,
+                    &when,
+                    &state.link("/actions"),
+                );
+                accounts::enqueue(state, &mut tx, &email).await?;
+                emails += 1;
+            }
+            tx.commit().await?;
+        }
+        if (due.len() as i64) < BATCH {
+            break;
+        }
+    }
+    if emails > 0 {
+        state.outbox.wake();
+    }
+    Ok((emails, notifications))
+}
+
+/// Runs `job` now if this instance gets its lease (`force`: even if it isn't due yet), records
+/// the run, and schedules the next. `Ok(None)` when another instance holds it or it isn't due.
+pub async fn run_leased(
+    state: &AppState,
+    job: Job,
+    instance: &str,
+    now: i64,
+    force: bool,
+) -> Result<Option<Counts>, AppError> {
+    {
+        let mut conn = state.store.conn().await?;
+        if !jobs::claim(&mut conn, job.name(), instance, now, LEASE_MS, force).await? {
+            return Ok(None);
+        }
+    }
+    let run_id = new_id();
+    {
+        let mut conn = state.store.conn().await?;
+        jobs::start_run(&mut conn, &run_id, job.name(), instance, now).await?;
+    }
+    let started = std::time::Instant::now();
+    let result = run(state, job, now).await;
+    let finished = now + i64::try_from(started.elapsed().as_millis()).unwrap_or(0);
+    let mut conn = state.store.conn().await?;
+    let (outcome, counts, error) = match &result {
+        Ok(c) => ("ok", Value::Object(c.clone()).to_string(), None),
+        Err(e) => {
+            tracing::error!(job = job.name(), error = %e, "job failed");
+            (
+                "failed",
+                "{}".to_owned(),
+                Some("the job failed; see the server log".to_owned()),
+            )
+        }
+    };
+    jobs::finish_run(
+        &mut conn,
+        &run_id,
+        outcome,
+        &counts,
+        error.as_deref(),
+        finished,
+    )
+    .await?;
+    jobs::release(
+        &mut conn,
+        job.name(),
+        instance,
+        now + state.config.job_interval_ms(job),
+        finished,
+    )
+    .await?;
+    state.metrics.record_job_run(job.name(), outcome);
+    result.map(Some)
+}
+
+/// An id for this process in lease and run rows.
+pub fn instance_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "coachflux".into());
+    format!("{host}-{}-{}", std::process::id(), &new_id()[24..])
+}
+
+/// Starts the scheduler: every `tick`, each due job runs on whichever instance claims it.
+pub fn spawn_scheduler(state: AppState, tick: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let instance = instance_id();
+        tracing::info!(%instance, "job scheduler started");
+        loop {
+            for job in ALL {
+                let now = state.clock.now_ms();
+                if let Err(e) = run_leased(&state, job, &instance, now, false).await {
+                    tracing::error!(job = job.name(), error = %e, "scheduling a job");
+                }
+            }
+            tokio::time::sleep(tick).await;
+        }
+    })
+}
