@@ -38,6 +38,30 @@ pub enum Command {
     /// Scheduled jobs (retention rules and reminders).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Print everything CoachFlux holds about one person as JSON (their GDPR export).
+    ExportUser {
+        /// The account's email address.
+        email: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Take a consistent, verified, compressed snapshot of the database (safe while the
+    /// server runs), with a checksum manifest beside it.
+    Backup {
+        /// Where to write it (default: <data dir>/backups).
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
+    /// Replace the database with a backup, after checking its checksum and integrity.
+    /// Deletions made since the backup (erased accounts, deleted sessions) are applied again.
+    Restore {
+        /// The backup file (`*.sqlite.gz` or `*.pgdump`) with its `*.manifest.json` beside it.
+        file: PathBuf,
+        /// Restore even though a server seems to be using the database (restart it after).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

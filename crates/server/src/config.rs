@@ -105,6 +105,11 @@ pub struct Config {
     pub job_tick_secs: u64,
     /// Per-job intervals that differ from the defaults, by job name.
     pub job_schedule: BTreeMap<String, i64>,
+    /// How many sessions a free member keeps (`None`: unlimited). Unset, every account has
+    /// the full product, as on an instance without billing.
+    pub free_history: Option<i64>,
+    /// Days of daily backups kept under `<data dir>/backups`.
+    pub backup_keep_days: i64,
     /// API requests per minute per token (or per visitor id / address without one).
     pub api_rate_limit: i64,
     /// An operator's helplines file laid over the built-in table, and the resulting table.
@@ -170,6 +175,8 @@ struct FileConfig {
     jobs: Option<bool>,
     job_tick_secs: Option<u64>,
     job_schedule: Option<String>,
+    free_history: Option<u64>,
+    backup_keep_days: Option<u64>,
     #[serde(default)]
     oidc: BTreeMap<String, FileOidc>,
 }
@@ -227,6 +234,8 @@ const KEYS: &[&str] = &[
     "jobs",
     "job_tick_secs",
     "job_schedule",
+    "free_history",
+    "backup_keep_days",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -341,6 +350,11 @@ impl Config {
             put("jobs", parsed.jobs.map(|v| v.to_string()));
             put("job_tick_secs", parsed.job_tick_secs.map(|v| v.to_string()));
             put("job_schedule", parsed.job_schedule);
+            put("free_history", parsed.free_history.map(|v| v.to_string()));
+            put(
+                "backup_keep_days",
+                parsed.backup_keep_days.map(|v| v.to_string()),
+            );
             for (name, p) in parsed.oidc {
                 let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
                 for (key, value) in [
@@ -505,6 +519,11 @@ impl Config {
             Some((src, v)) => parse_job_schedule(v).map_err(|m| err(src, m))?,
             None => BTreeMap::new(),
         };
+        let free_history = match raw.get("free_history") {
+            None | Some((_, "unlimited")) => None,
+            Some(_) => Some(parse_number(raw, "free_history", 3, 1, 10_000)?),
+        };
+        let backup_keep_days = parse_number(raw, "backup_keep_days", 30, 1, 3_650)?;
         let (helplines_file, helplines) = match raw.get("helplines_file") {
             Some((src, path)) => {
                 let text = std::fs::read_to_string(path)
@@ -538,6 +557,8 @@ impl Config {
             jobs,
             job_tick_secs,
             job_schedule,
+            free_history: free_history.map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+            backup_keep_days: i64::try_from(backup_keep_days).unwrap_or(i64::MAX),
             helplines_file,
             helplines: Arc::new(helplines),
         })
@@ -618,6 +639,15 @@ impl Config {
             (
                 env_name("coach_daily_calls"),
                 self.coach_daily_calls.to_string(),
+            ),
+            (
+                env_name("free_history"),
+                self.free_history
+                    .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+            ),
+            (
+                env_name("backup_keep_days"),
+                self.backup_keep_days.to_string(),
             ),
             (
                 env_name("helplines_file"),

@@ -3,9 +3,10 @@
 //! run each due job exactly once. `coachflux jobs run NAME --now <RFC3339>` runs one by hand
 //! with the clock set, for tests and drills.
 
+use crate::backup;
 use crate::error::AppError;
 use crate::mail::messages;
-use crate::services::accounts;
+use crate::services::{accounts, privacy};
 use crate::state::AppState;
 use coachflux_domain::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
 use coachflux_domain::ids::new_id;
@@ -28,13 +29,22 @@ pub enum Job {
     ActionReminders,
     /// Expired tokens and device sessions, delivered mail older than 30 days.
     Purge,
+    /// Accounts whose 7-day deletion grace period is over: final email, then erasure.
+    AccountErasure,
+    /// Free members keep their newest sessions (COACHFLUX_FREE_HISTORY); older ones go.
+    FreeHistory,
+    /// A verified, compressed snapshot into `<data dir>/backups`, keeping 30 days.
+    Backup,
 }
 
-pub const ALL: [Job; 4] = [
+pub const ALL: [Job; 7] = [
     Job::AnonymousSessions,
     Job::ArchiveActions,
     Job::ActionReminders,
     Job::Purge,
+    Job::AccountErasure,
+    Job::FreeHistory,
+    Job::Backup,
 ];
 
 impl Job {
@@ -44,6 +54,9 @@ impl Job {
             Job::ArchiveActions => "archive-actions",
             Job::ActionReminders => "action-reminders",
             Job::Purge => "purge",
+            Job::AccountErasure => "account-erasure",
+            Job::FreeHistory => "free-history",
+            Job::Backup => "backup",
         }
     }
 
@@ -53,6 +66,9 @@ impl Job {
             Job::ArchiveActions => "archive action items 90 days after completion",
             Job::ActionReminders => "remind people of open items due within 24 h",
             Job::Purge => "purge expired tokens and device sessions, mail older than 30 days",
+            Job::AccountErasure => "erase accounts 7 days after their deletion request",
+            Job::FreeHistory => "keep free members' newest sessions (COACHFLUX_FREE_HISTORY)",
+            Job::Backup => "snapshot the database into <data dir>/backups, keep 30 days",
         }
     }
 
@@ -63,6 +79,9 @@ impl Job {
             Job::ArchiveActions => 6 * HOUR_MS,
             Job::ActionReminders => 15 * MINUTE_MS,
             Job::Purge => HOUR_MS,
+            Job::AccountErasure => HOUR_MS,
+            Job::FreeHistory => 6 * HOUR_MS,
+            Job::Backup => DAY_MS,
         }
     }
 
@@ -130,6 +149,18 @@ pub async fn run(state: &AppState, job: Job, now: i64) -> Result<Counts, AppErro
                     break;
                 }
             }
+        }
+        Job::AccountErasure => counts = privacy::erase_due(state, now).await?,
+        Job::FreeHistory => counts = privacy::trim_free_history(state, now).await?,
+        Job::Backup => {
+            let dir = state.config.data_dir.join("backups");
+            let made = backup::create(&state.store, &state.config, &dir, now)
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+            let pruned = backup::prune(&dir, now - state.config.backup_keep_days * DAY_MS)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+            counts.insert("bytes".into(), json!(made.bytes));
+            counts.insert("pruned".into(), json!(pruned));
         }
     }
     Ok(counts)

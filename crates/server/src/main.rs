@@ -27,6 +27,9 @@ async fn main() -> ExitCode {
         Command::Admin(cmd) => admin(config, cmd).await,
         Command::Coach(CoachCommand::Check) => coach_check(config).await,
         Command::Jobs(cmd) => jobs(config, cmd).await,
+        Command::ExportUser { email, out } => export_user(config, &email, out).await,
+        Command::Backup { to } => backup(config, to).await,
+        Command::Restore { file, force } => restore(config, &file, force).await,
         Command::Config => {
             for (key, value) in config.redacted_lines() {
                 println!("{key} = {value}");
@@ -127,6 +130,85 @@ async fn jobs(mut config: Config, cmd: JobsCommand) -> Result<(), startup::Start
     };
     store.close().await;
     result
+}
+
+async fn export_user(
+    mut config: Config,
+    email: &str,
+    out: Option<std::path::PathBuf>,
+) -> Result<(), startup::StartupError> {
+    let fail = |e: String| startup::StartupError(e);
+    startup::prepare_data_dir(&mut config)?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let store = startup::open_store(&config, &clock).await?;
+    let state = coachflux::state::AppState::new(config, store.clone(), clock).map_err(fail)?;
+    let result = async {
+        let user = {
+            let mut conn = store.conn().await.map_err(|e| fail(e.to_string()))?;
+            coachflux_store::users::find_by_email(&mut conn, &email.trim().to_lowercase())
+                .await
+                .map_err(|e| fail(e.to_string()))?
+        }
+        .ok_or_else(|| fail(format!("no account has the email address {email:?}")))?;
+        let doc = coachflux::services::privacy::export(&state, &user.id)
+            .await
+            .map_err(|e| fail(format!("the export failed: {e}")))?;
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| fail(e.to_string()))?;
+        match out {
+            Some(path) => {
+                std::fs::write(&path, text + "\n")
+                    .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+                eprintln!("wrote the export of {email} to {}", path.display());
+            }
+            None => println!("{text}"),
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn backup(
+    mut config: Config,
+    to: Option<std::path::PathBuf>,
+) -> Result<(), startup::StartupError> {
+    startup::prepare_data_dir(&mut config)?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let store = startup::open_store(&config, &clock).await?;
+    let dir = to.unwrap_or_else(|| config.data_dir.join("backups"));
+    let made = coachflux::backup::create(&store, &config, &dir, clock.now_ms()).await;
+    store.close().await;
+    let made = made.map_err(|e| startup::StartupError(format!("backup failed: {e}")))?;
+    println!(
+        "backup written: {} ({} bytes, sha256 {})\nmanifest: {}",
+        made.file.display(),
+        made.bytes,
+        made.sha256,
+        made.manifest.display()
+    );
+    Ok(())
+}
+
+async fn restore(
+    mut config: Config,
+    file: &std::path::Path,
+    force: bool,
+) -> Result<(), startup::StartupError> {
+    startup::prepare_data_dir(&mut config)?;
+    let now = SystemClock.now_ms();
+    let r = coachflux::backup::restore(&config, file, force, now)
+        .await
+        .map_err(|e| startup::StartupError(format!("restore failed: {e}")))?;
+    println!(
+        "restored the {} database from {} (taken {}); deletions re-applied: {} account(s), {} session(s)",
+        r.engine.as_str(),
+        file.display(),
+        r.taken_at,
+        r.erased_accounts,
+        r.deleted_sessions
+    );
+    Ok(())
 }
 
 async fn coach_check(config: Config) -> Result<(), startup::StartupError> {

@@ -146,6 +146,8 @@ pub struct Server {
     listener: TcpListener,
     router: axum::Router,
     state: AppState,
+    /// On SQLite: a shared lock that tells `coachflux restore` the database is in use.
+    _serve_lock: Option<std::fs::File>,
 }
 
 impl Server {
@@ -153,6 +155,7 @@ impl Server {
     pub async fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
         install_crypto_provider();
         prepare_data_dir(&mut config)?;
+        let serve_lock = crate::backup::hold_serve_lock(&config).map_err(StartupError::new)?;
         let store = open_store(&config, &clock).await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             StartupError::new(format!(
@@ -167,6 +170,7 @@ impl Server {
             listener,
             router,
             state,
+            _serve_lock: serve_lock,
         })
     }
 

@@ -19,6 +19,7 @@ mod migrate;
 pub mod oauth_identities;
 pub mod one_time_tokens;
 pub mod outbox;
+pub mod privacy;
 pub mod rate_limits;
 pub mod recovery_codes;
 pub mod retention;

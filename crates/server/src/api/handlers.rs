@@ -73,7 +73,20 @@ pub async fn login(
             challenge: Some(pending),
             user: None,
         }),
+        LoginOutcome::DeletionPending { erase_at, .. } => Err(deletion_pending(erase_at)),
     }
+}
+
+/// An account waiting for deletion signs in on the website, where it can choose to keep it.
+fn deletion_pending(erase_at: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "deletion_pending",
+        format!(
+            "This account is scheduled for deletion on {}. Sign in on the website to keep it.",
+            accounts::format_utc(erase_at)
+        ),
+    )
 }
 
 async fn signed_in(state: &AppState, started: accounts::Started) -> ApiResult {
@@ -101,9 +114,15 @@ pub async fn two_factor(
     caller: Caller,
     ApiJson(body): ApiJson<TwoFactorRequest>,
 ) -> ApiResult {
-    let started =
-        accounts::complete_two_factor(&state, &caller.meta, &body.challenge, &body.code).await?;
-    signed_in(&state, started).await
+    match accounts::complete_two_factor(&state, &caller.meta, &body.challenge, &body.code).await? {
+        LoginOutcome::Started(started) => signed_in(&state, started).await,
+        LoginOutcome::DeletionPending { erase_at, .. } => Err(deletion_pending(erase_at)),
+        LoginOutcome::TwoFactor { .. } => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_code",
+            "Please start the sign-in again.",
+        )),
+    }
 }
 
 /// Ends the session whose token made the request.
@@ -220,6 +239,21 @@ pub async fn password_reset(
     ))]
 pub async fn me(caller: Caller) -> ApiResult {
     ok(&Me::from(&caller.member()?.user))
+}
+
+/// Everything CoachFlux holds about the member (GDPR export): account, sessions with their
+/// reflections, action items (archived too), subscriptions, invoices, feedback, tickets,
+/// notifications, events, devices, tokens and the security log, with `exportedAt`. Never
+/// password hashes, codes or tokens.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The export document", body = Object),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export_me(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    let user = &caller.member()?.user;
+    let doc = crate::services::privacy::export(&state, &user.id).await?;
+    ok(&doc)
 }
 
 /// Changes the name or picture.

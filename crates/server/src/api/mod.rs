@@ -38,7 +38,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-pagin
         handlers::login, handlers::two_factor, handlers::logout, handlers::signup,
         handlers::magic_link, handlers::password_reset,
         handlers::me, handlers::update_me, handlers::preferences, handlers::set_preferences,
-        handlers::device_sessions, handlers::revoke_device_session,
+        handlers::device_sessions, handlers::revoke_device_session, handlers::export_me,
         handlers::tokens, handlers::create_token, handlers::revoke_token,
         handlers::frameworks, handlers::framework,
         handlers::sessions, handlers::create_session, handlers::session, handlers::delete_session,
@@ -155,6 +155,7 @@ pub fn router() -> Router<AppState> {
             get(h::preferences).put(h::set_preferences),
         )
         .route("/me/sessions", get(h::device_sessions))
+        .route("/me/export", get(h::export_me))
         .route(
             "/me/sessions/{id}",
             axum::routing::delete(h::revoke_device_session),

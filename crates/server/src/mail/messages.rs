@@ -182,6 +182,53 @@ pub fn action_reminder(to: &To<'_>, title: &str, when: &str, actions_url: &str) 
     e
 }
 
+pub fn deletion_scheduled(to: &To<'_>, erase_on: &str, login_url: &str) -> Email {
+    let mut e = base(
+        to,
+        "deletion_scheduled",
+        "Your CoachFlux account will be deleted",
+    );
+    e.paragraphs.push(format!(
+        "We received your request to delete your CoachFlux account. It is switched off now, every device was signed out, and on {erase_on} we will erase your sessions, reflections, action items and everything else that is yours."
+    ));
+    e.paragraphs.push(
+        "Changed your mind? Sign in before then and choose to keep your account: nothing will be lost."
+            .into(),
+    );
+    e.action = Some(("Keep my account".into(), login_url.to_owned()));
+    e.after.push(
+        "If you didn't ask for this, sign in now to keep your account and change your password."
+            .into(),
+    );
+    e
+}
+
+pub fn deletion_canceled(to: &To<'_>) -> Email {
+    let mut e = base(to, "deletion_canceled", "Your CoachFlux account is back");
+    e.paragraphs.push(
+        "You signed in and chose to keep your account, so it will not be deleted. Everything is where you left it."
+            .into(),
+    );
+    e
+}
+
+pub fn account_erased(to: &To<'_>) -> Email {
+    let mut e = base(
+        to,
+        "account_erased",
+        "Your CoachFlux account has been deleted",
+    );
+    e.paragraphs.push(
+        "As you asked, your CoachFlux account and everything in it (sessions, reflections, action items, notifications, support requests) have now been erased. Usage statistics we keep no longer say anything about you."
+            .into(),
+    );
+    e.after.push(
+        "This is the last email we send you. You are welcome back any time with a new account."
+            .into(),
+    );
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,15 @@ impl Outbox {
         self.inner.wake.notify_one();
     }
 
+    /// Sends one message straight through the transport, bypassing the outbox table: for the
+    /// last email to an account being erased, which must leave no copy of the address behind.
+    pub async fn send_direct(&self, email: &outbox::OutboxEmail) -> Result<(), SendError> {
+        self.inner
+            .transport
+            .send(&self.inner.from, email, None)
+            .await
+    }
+
     /// Delivers everything that is due now; returns how many were sent.
     pub async fn deliver_due(&self) -> coachflux_store::Result<usize> {
         let inner = &self.inner;

@@ -41,6 +41,20 @@ pub enum LoginOutcome {
     TwoFactor {
         pending: String,
     },
+    /// The sign-in was right but the account is waiting for deletion: the person may keep it
+    /// (`restore` proves the sign-in) until `erase_at`.
+    DeletionPending {
+        restore: String,
+        erase_at: i64,
+    },
+}
+
+/// What a full sign-in leads to for an account waiting for deletion.
+fn deletion_pending_outcome(state: &AppState, user: &User, remember: bool) -> LoginOutcome {
+    LoginOutcome::DeletionPending {
+        restore: super::privacy::pending_restore(state, &user.id, remember),
+        erase_at: super::privacy::erase_at(user).unwrap_or_default(),
+    }
 }
 
 pub(crate) fn to_of(user: &User) -> messages::To<'_> {
@@ -438,7 +452,9 @@ pub async fn login(
     let ok = crypto::verify_password(password, stored).await;
     let now = state.clock.now_ms();
     let user = match user {
-        Some(u) if ok && u.disabled_at.is_none() => u,
+        Some(u) if ok && (u.disabled_at.is_none() || super::privacy::deletion_pending(&u, now)) => {
+            u
+        }
         other => {
             let mut conn = state.store.conn().await?;
             audit::record(
@@ -460,6 +476,9 @@ pub async fn login(
         return Ok(LoginOutcome::TwoFactor {
             pending: pending_two_factor(state, &user.id, remember, "password"),
         });
+    }
+    if user.disabled_at.is_some() {
+        return Ok(deletion_pending_outcome(state, &user, remember));
     }
     let mut tx = state.store.begin().await?;
     let started = start_session(state, &mut tx, &user, meta, remember, "password").await?;
@@ -495,7 +514,7 @@ pub async fn complete_two_factor(
     meta: &RequestMeta,
     pending: &str,
     code: &str,
-) -> Result<Started, AppError> {
+) -> Result<LoginOutcome, AppError> {
     let Some((user_id, remember, method)) = read_pending(state, pending) else {
         return Err(AppError::invalid(
             "code",
@@ -508,7 +527,8 @@ pub async fn complete_two_factor(
     let user = users::get(&mut tx, &user_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if user.disabled_at.is_some() || !user.totp_enabled {
+    let waiting = super::privacy::deletion_pending(&user, now);
+    if (user.disabled_at.is_some() && !waiting) || !user.totp_enabled {
         return Err(AppError::invalid(
             "code",
             "Your sign-in took too long. Please start again.",
@@ -543,6 +563,11 @@ pub async fn complete_two_factor(
         )
         .await?;
     }
+    if user.disabled_at.is_some() {
+        tx.commit().await?;
+        limits::reset(state, limits::TWO_FACTOR, &user_id).await?;
+        return Ok(deletion_pending_outcome(state, &user, remember));
+    }
     let started = start_session(
         state,
         &mut tx,
@@ -555,7 +580,7 @@ pub async fn complete_two_factor(
     tx.commit().await?;
     limits::reset(state, limits::TWO_FACTOR, &user_id).await?;
     state.outbox.wake();
-    Ok(started)
+    Ok(LoginOutcome::Started(started))
 }
 
 pub async fn logout(
@@ -738,7 +763,7 @@ pub async fn consume_magic_link(
     };
     let Some(user) = users::get(&mut tx, &user_id)
         .await?
-        .filter(|u| u.disabled_at.is_none())
+        .filter(|u| u.disabled_at.is_none() || super::privacy::deletion_pending(u, now))
     else {
         return Ok(None);
     };
@@ -751,6 +776,10 @@ pub async fn consume_magic_link(
         return Ok(Some(LoginOutcome::TwoFactor {
             pending: pending_two_factor(state, &user.id, false, "magic_link"),
         }));
+    }
+    if user.disabled_at.is_some() {
+        tx.commit().await?;
+        return Ok(Some(deletion_pending_outcome(state, &user, false)));
     }
     let started = start_session(state, &mut tx, &user, meta, false, "magic_link").await?;
     tx.commit().await?;

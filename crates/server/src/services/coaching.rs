@@ -965,7 +965,9 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), App
         )
         .await?;
     }
-    coaching::delete(&mut tx, id).await?;
+    if coaching::delete(&mut tx, id).await? {
+        super::privacy::record_session_deletion(&mut tx, id, state.clock.now_ms()).await?;
+    }
     if let Some(user_id) = actor.user_id() {
         coachflux_store::metrics::recompute(&mut tx, user_id, state.clock.now_ms()).await?;
     }

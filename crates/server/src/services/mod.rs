@@ -9,4 +9,5 @@ pub mod coaching;
 pub mod limits;
 pub mod llm;
 pub mod oidc;
+pub mod privacy;
 pub mod two_factor;

@@ -486,7 +486,8 @@ async fn complete(
             users::get(&mut tx, &id).await?.ok_or(AppError::NotFound)?
         }
     };
-    if user.disabled_at.is_some() {
+    let waiting = super::privacy::deletion_pending(&user, now);
+    if user.disabled_at.is_some() && !waiting {
         return Err(failed(p));
     }
     if user.totp_enabled {
@@ -494,6 +495,16 @@ async fn complete(
         let pending = accounts::pending_two_factor(state, &user.id, false, "oidc");
         return Ok(Finished::SignedIn(
             LoginOutcome::TwoFactor { pending },
+            v.next,
+        ));
+    }
+    if waiting {
+        tx.commit().await?;
+        return Ok(Finished::SignedIn(
+            LoginOutcome::DeletionPending {
+                restore: super::privacy::pending_restore(state, &user.id, false),
+                erase_at: super::privacy::erase_at(&user).unwrap_or_default(),
+            },
             v.next,
         ));
     }

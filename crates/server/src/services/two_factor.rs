@@ -203,7 +203,7 @@ pub async fn confirm_setup(
     Ok(codes)
 }
 
-async fn reauthenticate(
+pub(crate) async fn reauthenticate(
     state: &AppState,
     user: &User,
     password: String,

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(signup_page).post(signup_submit))
         .route("/login", get(login_page).post(login_submit))
         .route("/login/2fa", get(two_factor_page).post(two_factor_submit))
+        .route("/account/keep", post(keep_account_submit))
         .route("/login/magic", get(magic_page).post(magic_submit))
         .route(
             "/login/magic/confirm",
@@ -225,6 +226,60 @@ async fn login_page(
     .into_response()
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "keep_account.html")]
+struct KeepAccountPage {
+    l: Layout,
+    restore: String,
+    erase_on: String,
+    errors: FormErrors,
+}
+
+/// After a full sign-in to an account waiting for deletion: offer to keep it.
+fn keep_account_page(state: &AppState, ctx: &PageCtx, restore: String, erase_at: i64) -> Response {
+    let mut r = KeepAccountPage {
+        l: ctx.layout("Keep your account? — CoachFlux", "login"),
+        restore,
+        erase_on: accounts::format_utc(erase_at),
+        errors: FormErrors::default(),
+    }
+    .into_response();
+    clear_cookie(state, &mut r, state.cookies.two_factor);
+    r
+}
+
+#[derive(Deserialize)]
+struct KeepForm {
+    #[serde(default)]
+    restore: String,
+}
+
+async fn keep_account_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    Form(f): Form<KeepForm>,
+) -> Result<Response, AppError> {
+    match crate::services::privacy::keep_account(&state, &meta, &f.restore).await {
+        Ok(started) => Ok(signed_in(
+            &state,
+            &started,
+            "/dashboard",
+            Flash::AccountKept,
+        )),
+        Err(AppError::Invalid(errors)) => Ok(with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            KeepAccountPage {
+                l: ctx.layout("Keep your account? — CoachFlux", "login"),
+                restore: String::new(),
+                erase_on: "the date in your email".into(),
+                errors: FormErrors(errors),
+            },
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 #[derive(Deserialize)]
 struct LoginForm {
     #[serde(default)]
@@ -247,6 +302,9 @@ async fn login_submit(
             Ok(signed_in(&state, &started, &next, Flash::SignedIn))
         }
         Ok(LoginOutcome::TwoFactor { pending }) => Ok(to_two_factor(&state, pending, &next)),
+        Ok(LoginOutcome::DeletionPending { restore, erase_at }) => {
+            Ok(keep_account_page(&state, &ctx, restore, erase_at))
+        }
         Err(e) => {
             let errors = form_errors(e)?;
             Ok(with_status(
@@ -316,7 +374,13 @@ async fn two_factor_submit(
         return Ok(Redirect::to("/login").into_response());
     };
     match accounts::complete_two_factor(&state, &meta, &pending, &f.code).await {
-        Ok(started) => Ok(signed_in(&state, &started, &next, Flash::SignedIn)),
+        Ok(LoginOutcome::Started(started)) => {
+            Ok(signed_in(&state, &started, &next, Flash::SignedIn))
+        }
+        Ok(LoginOutcome::DeletionPending { restore, erase_at }) => {
+            Ok(keep_account_page(&state, &ctx, restore, erase_at))
+        }
+        Ok(LoginOutcome::TwoFactor { pending }) => Ok(to_two_factor(&state, pending, &next)),
         Err(e) => {
             let errors = form_errors(e)?;
             Ok(with_status(
@@ -446,6 +510,7 @@ struct TokenForm {
 
 async fn magic_confirm_submit(
     State(state): State<AppState>,
+    ctx: PageCtx,
     meta: RequestMeta,
     jar: CookieJar,
     Form(f): Form<TokenForm>,
@@ -455,6 +520,9 @@ async fn magic_confirm_submit(
     let mut r = match outcome {
         Some(LoginOutcome::Started(started)) => signed_in(&state, &started, "/", Flash::SignedIn),
         Some(LoginOutcome::TwoFactor { pending }) => to_two_factor(&state, pending, "/"),
+        Some(LoginOutcome::DeletionPending { restore, erase_at }) => {
+            keep_account_page(&state, &ctx, restore, erase_at)
+        }
         None => redirect_with(&state, "/login/magic", Flash::LinkInvalid),
     };
     clear_cookie(&state, &mut r, state.cookies.magic);
@@ -751,6 +819,7 @@ async fn oidc_callback(
     let mut r = match result {
         Ok(oidc::Finished::SignedIn(LoginOutcome::Started(started), next)) => signed_in(&state, &started, &next, Flash::SignedIn),
         Ok(oidc::Finished::SignedIn(LoginOutcome::TwoFactor { pending }, next)) => to_two_factor(&state, pending, &next),
+        Ok(oidc::Finished::SignedIn(LoginOutcome::DeletionPending { restore, erase_at }, _)) => keep_account_page(&state, &ctx, restore, erase_at),
         Ok(oidc::Finished::Linked) => redirect_with(&state, "/settings#connected", Flash::IdentityLinked),
         Ok(oidc::Finished::EmailTaken { email }) => with_status(
             StatusCode::CONFLICT,

@@ -50,6 +50,7 @@ struct DashboardPage {
     weekly_svg: String,
     ring_svg: String,
     frameworks_svg: String,
+    history: Option<crate::services::privacy::HistoryNotice>,
 }
 
 const WEEKS: i64 = 8;
@@ -109,6 +110,8 @@ async fn page(
     } else {
         0
     };
+    drop(conn);
+    let history = crate::services::privacy::history_notice(&state, user).await?;
     Ok(DashboardPage {
         l: ctx.layout("Dashboard — CoachFlux", "dashboard"),
         name: user.name.clone().unwrap_or_default(),
@@ -123,6 +126,7 @@ async fn page(
         weekly_svg: charts::bars(&weekly, "Sessions completed per week, last eight weeks"),
         ring_svg: charts::ring(rate, &format!("{rate}% of your action items are done")),
         frameworks_svg: charts::bars(&counts, "Completed sessions per framework"),
+        history,
     }
     .into_response())
 }

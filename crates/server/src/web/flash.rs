@@ -29,10 +29,12 @@ pub enum Flash {
     IdentityLinked,
     IdentityUnlinked,
     ReportEmailed,
+    AccountKept,
+    DeletionScheduled,
 }
 
 impl Flash {
-    const ALL: [Flash; 19] = [
+    const ALL: [Flash; 21] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -52,6 +54,8 @@ impl Flash {
         Flash::IdentityLinked,
         Flash::IdentityUnlinked,
         Flash::ReportEmailed,
+        Flash::AccountKept,
+        Flash::DeletionScheduled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -75,6 +79,8 @@ impl Flash {
             Flash::IdentityLinked => "identity_linked",
             Flash::IdentityUnlinked => "identity_unlinked",
             Flash::ReportEmailed => "report_emailed",
+            Flash::AccountKept => "account_kept",
+            Flash::DeletionScheduled => "deletion_scheduled",
         }
     }
 
@@ -103,6 +109,10 @@ impl Flash {
             Flash::IdentityLinked => "Connected. You can now sign in with it.",
             Flash::IdentityUnlinked => "Disconnected.",
             Flash::ReportEmailed => "The report is on its way to your inbox.",
+            Flash::AccountKept => "Welcome back. Your account will not be deleted.",
+            Flash::DeletionScheduled => {
+                "Your account is switched off and will be deleted in 7 days. We've emailed you the date; sign in before then to keep it."
+            }
         }
     }
 

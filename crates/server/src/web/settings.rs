@@ -6,7 +6,7 @@ use super::forms::{FormErrors, checked, form_errors};
 use super::{Layout, PageCtx};
 use crate::auth::{CurrentUser, RequestMeta, RequireUser, describe_device};
 use crate::error::AppError;
-use crate::services::{accounts, two_factor};
+use crate::services::{accounts, privacy, two_factor};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/2fa/disable", post(two_factor_disable))
         .route("/settings/2fa/recovery-codes", post(two_factor_regenerate))
         .route("/settings/identities/{id}/remove", post(remove_identity))
+        .route("/settings/export", get(export_data))
+        .route("/settings/delete", post(delete_account))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/mail", get(admin_mail))
@@ -208,6 +210,75 @@ async fn settle(
         Err(e) => {
             let errors = form_errors(e)?;
             render_settings(state, ctx, current, section, errors).await
+        }
+    }
+}
+
+/// The GDPR export, as a download.
+async fn export_data(
+    State(state): State<AppState>,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    let doc = privacy::export(&state, &current.user.id).await?;
+    let body = serde_json::to_vec_pretty(&doc).map_err(|e| AppError::Internal(e.into()))?;
+    let name = privacy::export_file_name(state.clock.now_ms());
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    confirm_email: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn delete_account(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<DeleteForm>,
+) -> Result<Response, AppError> {
+    let result = privacy::request_deletion(
+        &state,
+        &meta,
+        &current.user,
+        privacy::DeletionRequest {
+            password: f.password,
+            code: &f.code,
+            confirm_email: &f.confirm_email,
+            reason: &f.reason,
+        },
+    )
+    .await;
+    match result {
+        Ok(_) => {
+            let mut r = redirect_with(&state, "/", Flash::DeletionScheduled);
+            super::forms::clear_cookie(&state, &mut r, state.cookies.session);
+            Ok(r)
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render_settings(&state, &ctx, &current, "your-data", errors).await
         }
     }
 }

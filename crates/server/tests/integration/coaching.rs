@@ -20,19 +20,19 @@ fn answer_for(field: &Field) -> String {
     }
 }
 
-fn grow() -> Framework {
+pub fn grow() -> Framework {
     Catalogue::builtin().unwrap().get("GROW").unwrap().clone()
 }
 
 /// Starts a session in `b`; returns its path.
-async fn start(b: &Browser, framework: &str) -> String {
+pub async fn start(b: &Browser, framework: &str) -> String {
     let (status, _, location) = b.submit("/sessions", &[("framework", framework)]).await;
     assert_eq!(status, 303, "starting {framework}");
     location.unwrap()
 }
 
 /// Answers every question of every step, confirming each step; then keeps every proposal.
-async fn complete(b: &Browser, path: &str, fw: &Framework) {
+pub async fn complete(b: &Browser, path: &str, fw: &Framework) {
     assert_eq!(
         b.submit(&format!("{path}/consent"), &[("consent", "on")])
             .await

@@ -113,7 +113,19 @@ impl TestApp {
         (status, r.text().await.expect("a body"))
     }
 
+    /// Stops the server but keeps its data directory (and SQLite file) until the returned
+    /// guard is dropped.
+    pub async fn stop_keeping_files(mut self) -> tempfile::TempDir {
+        self.shut_down().await;
+        let placeholder = tempfile::tempdir().expect("a temporary directory");
+        std::mem::replace(&mut self._dir, placeholder)
+    }
+
     pub async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    async fn shut_down(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -250,6 +262,19 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .default_headers(headers)
+            .build()
+            .expect("http client");
+        Self { client, addr }
+    }
+
+    /// A browser whose requests come from another loopback address (e.g. 127.0.0.77), so the
+    /// server sees a distinct client IP.
+    pub fn from_ip(addr: SocketAddr, ip: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+            .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
             .build()
             .expect("http client");
         Self { client, addr }

@@ -8,6 +8,7 @@ mod cli;
 mod coaching;
 mod identity;
 mod jobs;
+mod lifecycle;
 mod llm;
 mod oidc;
 mod ops;

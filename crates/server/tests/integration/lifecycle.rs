@@ -1,0 +1,445 @@
+//! The data lifecycle on both engines: account deletion with its 7-day grace period (kept by
+//! signing in, erased after), the GDPR export from settings, the API and the CLI, the free
+//! plan's history limit, and backups restored with the deletion ledger re-applied.
+
+use crate::coaching::{complete, grow, start};
+use crate::dual_test;
+use crate::harness::{Browser, Engine, T0, TestApp, extract, spawn_with};
+use crate::identity::{PASSWORD, login, signup};
+use coachflux::jobs::{self, Job};
+use coachflux_domain::clock::{DAY_MS, HOUR_MS};
+use coachflux_store::privacy;
+use serde_json::Value;
+
+const EMAIL: &str = "zelda.quixote@example.com";
+const NAME: &str = "Zelda Quixote";
+const IP: &str = "127.0.0.77";
+
+async fn run(app: &TestApp, job: Job, at: i64) -> Value {
+    let counts = jobs::run_leased(&app.state, job, "test-instance", at, true)
+        .await
+        .expect("the job runs")
+        .expect("nobody else holds the lease");
+    Value::Object(counts)
+}
+
+async fn user_row(app: &TestApp, email: &str) -> Option<coachflux_store::users::User> {
+    let mut conn = app.store.conn().await.unwrap();
+    coachflux_store::users::find_by_email(&mut conn, email)
+        .await
+        .unwrap()
+}
+
+/// A member with a full history: a closed, rated GROW session with its action items, a
+/// profile name, an API token, emails. Their requests come from `IP`.
+async fn member_with_history(app: &TestApp) -> (Browser, String) {
+    let b = Browser::from_ip(app.addr, IP);
+    let id = signup(app, &b, EMAIL).await;
+    assert_eq!(
+        b.submit("/settings/profile", &[("name", NAME)]).await.0,
+        303
+    );
+    let path = start(&b, "GROW").await;
+    complete(&b, &path, &grow()).await;
+    assert_eq!(b.submit(&format!("{path}/close"), &[]).await.0, 303);
+    assert_eq!(
+        b.submit(
+            &format!("{path}/rating"),
+            &[("rating", "4"), ("comment", "Zelda found it useful")]
+        )
+        .await
+        .0,
+        303
+    );
+    let (status, page, _) = b
+        .submit(
+            "/settings/tokens",
+            &[("name", "Zelda's laptop"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    // A failed sign-in from the same address leaves an audit row.
+    login(&Browser::from_ip(app.addr, IP), EMAIL, "not the password").await;
+    (b, id)
+}
+
+/// Every value in every table, as text, one line per row.
+async fn dump_everything(app: &TestApp) -> String {
+    let schema = app.store.describe_schema().await.unwrap();
+    let mut conn = app.store.conn().await.unwrap();
+    let mut out = String::new();
+    for name in schema.keys() {
+        let rows = privacy::rows_as_json(
+            &mut conn,
+            &schema,
+            name,
+            "CAST($1 AS TEXT) IS NOT NULL",
+            "all",
+            &[],
+        )
+        .await
+        .unwrap();
+        for row in rows {
+            out.push_str(name);
+            out.push(' ');
+            out.push_str(&Value::Object(row).to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+dual_test! {
+    async fn a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left(app) {
+        let (b, id) = member_with_history(&app).await;
+        let before = dump_everything(&app).await;
+        for needle in [id.as_str(), EMAIL, NAME, IP] {
+            assert!(before.contains(needle), "the test data holds {needle}");
+        }
+
+        // A wrong password changes nothing.
+        let (status, page, _) = b.submit("/settings/delete", &[("password", "wrong"), ("reason", "Moving on")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("That isn't your current password."), "{page}");
+        assert!(user_row(&app, EMAIL).await.unwrap().deletion_requested_at.is_none());
+        let too_long = "x".repeat(1001);
+        assert_eq!(b.submit("/settings/delete", &[("password", PASSWORD), ("reason", &too_long)]).await.0, 422);
+        assert!(user_row(&app, EMAIL).await.unwrap().deletion_requested_at.is_none());
+
+        // The request: disabled at once, signed out everywhere, tokens revoked, an email.
+        let (status, _, location) = b.submit("/settings/delete", &[("password", PASSWORD), ("reason", "Moving on")]).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/")));
+        let u = user_row(&app, EMAIL).await.unwrap();
+        assert_eq!((u.deletion_requested_at, u.disabled_at), (Some(T0), Some(T0)));
+        assert_eq!(u.deletion_reason.as_deref(), Some("Moving on"));
+        assert_ne!(b.get("/settings").await.status(), 200, "signed out");
+        assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND is_active = 1").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL").await, 0);
+        let mail = app.last_email(EMAIL, "deletion_scheduled").await;
+        assert!(mail.body_text.contains("2026-01-22 10:00 UTC"), "{}", mail.body_text);
+
+        // Signing in within the grace period offers to keep the account; keeping it restores it.
+        app.clock.set(T0 + 3 * DAY_MS);
+        let b = Browser::from_ip(app.addr, IP);
+        let r = b.post("/login", &[("email", EMAIL), ("password", PASSWORD)]).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Keep my account") && html.contains("2026-01-22 10:00 UTC"), "{html}");
+        assert_ne!(b.get("/settings").await.status(), 200, "not signed in until they choose");
+        let restore = extract(&html, "name=\"restore\" value=\"", "\"").unwrap();
+        assert_eq!(b.submit("/account/keep", &[("restore", "forged.123.1.sig")]).await.0, 422);
+        let (status, _, location) = b.submit("/account/keep", &[("restore", &restore)]).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
+        assert_eq!(b.get("/settings").await.status(), 200, "signed in again");
+        let u = user_row(&app, EMAIL).await.unwrap();
+        assert_eq!((u.deletion_requested_at, u.disabled_at), (None, None));
+        app.last_email(EMAIL, "deletion_canceled").await;
+
+        // Asked again, and this time the 7 days run out.
+        let asked = T0 + 3 * DAY_MS + HOUR_MS;
+        app.clock.set(asked);
+        assert_eq!(b.submit("/settings/delete", &[("password", PASSWORD)]).await.0, 303);
+        let counts = run(&app, Job::AccountErasure, asked + 7 * DAY_MS - 1).await;
+        assert_eq!(counts["erased"], 0, "one millisecond early: {counts}");
+        assert!(user_row(&app, EMAIL).await.is_some());
+        let events_before = app.count("SELECT COUNT(*) FROM events").await;
+
+        let counts = run(&app, Job::AccountErasure, asked + 7 * DAY_MS + 1000).await;
+        assert_eq!(counts["erased"], 1, "{counts}");
+        assert_eq!(counts["final_emails"], 1, "the last email went out first: {counts}");
+        let after = dump_everything(&app).await;
+        for needle in [id.as_str(), EMAIL, NAME, IP] {
+            let hits: Vec<&str> = after.lines().filter(|l| l.contains(needle)).collect();
+            assert!(hits.is_empty(), "{needle} is still in:\n{}", hits.join("\n"));
+        }
+        // Analytics keep their counts, with no link to the person.
+        assert_eq!(app.count("SELECT COUNT(*) FROM events").await, events_before);
+        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE user_id IS NOT NULL OR anonymous_id IS NOT NULL").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM feedback WHERE rating = 4 AND message = ''").await, 1, "the rating stays, the text goes");
+        assert_eq!(app.count("SELECT COUNT(*) FROM deletion_ledger WHERE subject = 'user'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 0);
+
+        // Gone means gone: the password no longer signs in, and a second run finds nobody.
+        let (status, page, _) = login(&b, EMAIL, PASSWORD).await;
+        assert_eq!(status, 422, "{page}");
+        let counts = run(&app, Job::AccountErasure, asked + 30 * DAY_MS).await;
+        assert_eq!(counts["erased"], 0);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn an_account_waiting_for_deletion_has_no_access_from_the_api(app) {
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        assert_eq!(b.submit("/settings/delete", &[("password", PASSWORD)]).await.0, 303);
+        let r = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": "ada@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "deletion_pending", "{body}");
+        // After the grace period the keep page is no longer offered.
+        app.clock.set(T0 + 7 * DAY_MS);
+        let (status, page, _) = login(&b, "ada@example.com", PASSWORD).await;
+        assert_eq!(status, 422, "{page}");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn a_member_exports_everything_without_secrets(app) {
+        let (b, id) = member_with_history(&app).await;
+        let r = b.get("/settings/export").await;
+        assert_eq!(r.status(), 200);
+        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert_eq!(disposition, "attachment; filename=\"coachflux-export-2026-01-15.json\"");
+        let text = r.text().await.unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["exportedAt"], "2026-01-15T10:00:00.000Z");
+        assert_eq!(doc["user"]["id"], id.as_str());
+        assert_eq!(doc["user"]["email"], EMAIL);
+        assert_eq!(doc["user"]["name"], NAME);
+        assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
+        assert!(doc["reflections"].as_array().unwrap().len() >= 4);
+        assert_eq!(doc["actions"].as_array().unwrap().len(), 2);
+        assert!(doc["feedback"][0]["message"].as_str().unwrap().contains("Zelda found it useful"), "{}", doc["feedback"]);
+        assert!(!doc["events"].as_array().unwrap().is_empty());
+        assert!(!doc["auditLog"].as_array().unwrap().is_empty());
+        assert_eq!(doc["apiTokens"][0]["name"], "Zelda's laptop");
+        assert!(doc["emails"].as_array().unwrap().iter().any(|e| e["template"] == "verify_email"));
+
+        // No secrets: hashes of passwords, tokens and codes, one-time links.
+        let secrets: Vec<String> = sqlx::query_scalar(
+            "SELECT password_hash FROM users UNION ALL SELECT token_hash FROM api_tokens \
+             UNION ALL SELECT token FROM sessions UNION ALL SELECT token FROM email_verifications",
+        )
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+        assert!(secrets.len() >= 4);
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "the export holds a secret");
+        }
+        assert!(!text.contains("argon2") && !text.contains("/verify-email?token="));
+
+        // Every table that refers to a person is in it.
+        let schema = app.store.describe_schema().await.unwrap();
+        let exported: Vec<&str> = privacy::EXPORT.iter().map(|p| p.table).collect();
+        for (table, t) in &schema {
+            if t.columns.iter().any(|c| c.name == "user_id") {
+                assert!(exported.contains(&table.as_str()), "{table} refers to users but is not exported");
+            }
+        }
+
+        // The same document from the API, with a session token.
+        let api = reqwest::Client::new();
+        let r = api.post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
+            .send().await.unwrap();
+        let bearer = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let r = api.get(app.url("/api/v1/me/export")).bearer_auth(&bearer).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let from_api: Value = r.json().await.unwrap();
+        assert_eq!(from_api["user"]["id"], id.as_str());
+        assert_eq!(from_api["actions"], doc["actions"]);
+        assert_eq!(api.get(app.url("/api/v1/me/export")).send().await.unwrap().status(), 401);
+        app.stop().await;
+    }
+}
+
+async fn free_history(engine: Engine) {
+    let Some(app) = spawn_with(engine, &[("COACHFLUX_FREE_HISTORY", "3")]).await else {
+        return;
+    };
+    let b = app.new_browser();
+    let id = signup(&app, &b, "ada@example.com").await;
+    let pro = app.new_browser();
+    signup(&app, &pro, "bob@example.com").await;
+    sqlx::query("UPDATE users SET subscription_status = 'active' WHERE email = 'bob@example.com'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let mut paths = Vec::new();
+    for i in 0..5 {
+        app.clock.set(T0 + i * HOUR_MS);
+        paths.push(start(&b, "GROW").await);
+        start(&pro, "GROW").await;
+    }
+    let (_, page, _) = b.page("/dashboard").await;
+    assert!(
+        page.contains("The free plan keeps your 3 most recent sessions"),
+        "{page}"
+    );
+    assert!(page.contains("GROW from 2026-01-15"), "{page}");
+    let (_, page, _) = pro.page("/dashboard").await;
+    assert!(
+        !page.contains("free plan keeps"),
+        "pro members are unlimited"
+    );
+
+    let counts = run(&app, Job::FreeHistory, T0 + DAY_MS).await;
+    assert_eq!(counts["deleted"], 2, "{counts}");
+    let kept: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM coaching_sessions WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(&id)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    let newest: Vec<String> = paths[2..]
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(kept, newest, "the three newest stay");
+    assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'bob@example.com'").await, 5);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deletion_ledger WHERE subject = 'coaching_session'")
+            .await,
+        2
+    );
+    let (_, page, _) = b.page("/dashboard").await;
+    assert!(
+        page.contains("when you start another, your oldest session"),
+        "{page}"
+    );
+    assert_eq!(
+        run(&app, Job::FreeHistory, T0 + 2 * DAY_MS).await["deleted"],
+        0
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(free_history);
+
+dual_test! {
+    async fn without_billing_every_account_keeps_its_whole_history(app) {
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        for _ in 0..4 {
+            start(&b, "GROW").await;
+        }
+        let (_, page, _) = b.page("/dashboard").await;
+        assert!(!page.contains("free plan keeps"));
+        assert_eq!(run(&app, Job::FreeHistory, T0 + DAY_MS).await["deleted"], 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 4);
+        app.stop().await;
+    }
+}
+
+/// A backup taken while the server runs restores every row, except what was deleted since:
+/// the ledger erases the account and the session again. Corrupt files are refused first.
+async fn backup_and_restore(engine: Engine) {
+    let Some(app) = spawn_with(engine, &[]).await else {
+        return;
+    };
+    let ada = app.new_browser();
+    signup(&app, &ada, "ada@example.com").await;
+    let first = start(&ada, "GROW").await;
+    let second = start(&ada, "GROW").await;
+    let (gone, _) = member_with_history(&app).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let made = coachflux::backup::create(&app.state.store, &app.state.config, dir.path(), T0)
+        .await
+        .expect("the backup is taken while the server runs");
+    assert!(made.file.exists() && made.manifest.exists());
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&made.manifest).unwrap()).unwrap();
+    assert_eq!(manifest["sha256"], made.sha256.as_str());
+    assert_eq!(manifest["engine"], engine_name(engine));
+    coachflux::backup::verify(&made.file).expect("it verifies");
+
+    // After the backup: Ada deletes a session, the other account asks to be deleted and is erased.
+    assert_eq!(ada.submit(&format!("{first}/delete"), &[]).await.0, 303);
+    assert_eq!(
+        gone.submit("/settings/delete", &[("password", PASSWORD)])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        run(&app, Job::AccountErasure, T0 + 8 * DAY_MS).await["erased"],
+        1
+    );
+
+    // A truncated copy is refused before anything is touched.
+    let truncated = dir.path().join("copy").join(made.file.file_name().unwrap());
+    std::fs::create_dir_all(truncated.parent().unwrap()).unwrap();
+    let bytes = std::fs::read(&made.file).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::copy(
+        &made.manifest,
+        truncated
+            .parent()
+            .unwrap()
+            .join(made.manifest.file_name().unwrap()),
+    )
+    .unwrap();
+    let config = app.state.config.clone();
+    let err = coachflux::backup::restore(&config, &truncated, false, T0 + 9 * DAY_MS)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("corrupt or truncated") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+
+    if engine == Engine::Sqlite {
+        let err = coachflux::backup::restore(&config, &made.file, false, T0 + 9 * DAY_MS)
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("stop it first"),
+            "a running server's database is not replaced: {err}"
+        );
+    }
+    let url = app.database_url.clone();
+    let _files = app.stop_keeping_files().await;
+
+    let restored = coachflux::backup::restore(&config, &made.file, false, T0 + 9 * DAY_MS)
+        .await
+        .expect("the restore succeeds once the server is stopped");
+    assert_eq!(
+        (restored.erased_accounts, restored.deleted_sessions),
+        (1, 1)
+    );
+
+    let store = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(&url))
+        .await
+        .unwrap();
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users ORDER BY email")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        emails,
+        ["ada@example.com"],
+        "the erased account did not come back"
+    );
+    let sessions: Vec<String> = sqlx::query_scalar("SELECT id FROM coaching_sessions")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions,
+        [second.rsplit('/').next().unwrap()],
+        "nor did the deleted session"
+    );
+    let ledger: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deletion_ledger")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(ledger, 2, "the ledger itself survives the restore");
+    store.close().await;
+}
+crate::on_both_engines!(backup_and_restore);
+
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    }
+}
