@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/mail", get(admin_mail))
         .route("/admin/coach", get(admin_coach))
+        .route("/admin/jobs", get(admin_jobs))
         .route("/admin/mail/{id}", get(admin_mail_item))
 }
 
@@ -711,6 +712,86 @@ async fn admin_coach(
             |c| format!("the AI coach ({})", c.model()),
         ),
         rows,
+    }
+    .into_response())
+}
+
+pub struct JobRow {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub every: String,
+    pub next: String,
+}
+
+pub struct RunRow {
+    pub job: String,
+    pub started: String,
+    pub took: String,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub counts: String,
+    pub instance: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_jobs.html")]
+struct AdminJobsPage {
+    l: Layout,
+    jobs: Vec<JobRow>,
+    runs: Vec<RunRow>,
+}
+
+fn every(ms: i64) -> String {
+    match ms {
+        m if m % 86_400_000 == 0 => format!("{} d", m / 86_400_000),
+        m if m % 3_600_000 == 0 => format!("{} h", m / 3_600_000),
+        m if m % 60_000 == 0 => format!("{} min", m / 60_000),
+        m => format!("{} s", m / 1000),
+    }
+}
+
+/// The scheduler for staff: each job's schedule and next run, and the latest runs.
+async fn admin_jobs(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+) -> Result<Response, AppError> {
+    if let Some(r) = staff_gate(&current) {
+        return Ok(r);
+    }
+    let mut conn = state.store.conn().await?;
+    let mut jobs = Vec::new();
+    for job in crate::jobs::ALL {
+        let next = coachflux_store::jobs::next_run_at(&mut conn, job.name()).await?;
+        jobs.push(JobRow {
+            name: job.name(),
+            what: job.describe(),
+            every: every(state.config.job_interval_ms(job)),
+            next: next
+                .filter(|t| *t > 0)
+                .map_or_else(|| "at the next tick".to_owned(), accounts::format_utc),
+        });
+    }
+    let runs = coachflux_store::jobs::recent_runs(&mut conn, None, 100)
+        .await?
+        .into_iter()
+        .map(|r| RunRow {
+            started: accounts::format_utc(r.started_at),
+            took: r.finished_at.map_or_else(
+                || "running".to_owned(),
+                |f| format!("{} ms", f - r.started_at),
+            ),
+            job: r.job_name,
+            outcome: r.outcome,
+            error: r.error,
+            counts: r.counts,
+            instance: r.instance,
+        })
+        .collect();
+    Ok(AdminJobsPage {
+        l: ctx.layout("Scheduled jobs — CoachFlux admin", "admin"),
+        jobs,
+        runs,
     }
     .into_response())
 }

@@ -218,6 +218,9 @@ fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
         "archive-actions",
         "action-reminders",
         "purge",
+        "account-erasure",
+        "free-history",
+        "backup",
     ] {
         assert!(stdout.contains(job), "{stdout}");
     }
@@ -243,4 +246,70 @@ fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
         run(coachflux(dir.path()).args(["jobs", "run", "purge", "--now", "yesterday"]));
     assert!(!out.status.success());
     assert!(stderr.contains("not an RFC 3339 time"), "{stderr}");
+}
+
+#[tokio::test]
+async fn export_user_backup_and_restore_from_the_command_line() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _, stderr) = run(coachflux(dir.path()).arg("migrate"));
+    assert!(out.status.success(), "{stderr}");
+    let db = dir.path().join("data").join("coachflux.db");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, email, name, password_hash, created_at) \
+         VALUES ('u1', 'ada@example.com', 'Ada', '$argon2id$secret', 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let (out, stdout, stderr) = run(coachflux(dir.path()).args(["export-user", "Ada@Example.com"]));
+    assert!(out.status.success(), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["user"]["email"], "ada@example.com");
+    assert!(doc["exportedAt"].is_string() && doc["sessions"].is_array());
+    assert!(!stdout.contains("argon2"), "no password hash in an export");
+    let (out, _, stderr) = run(coachflux(dir.path()).args(["export-user", "nobody@example.com"]));
+    assert!(!out.status.success());
+    assert_one_line_failure(&stderr, "no account has the email address");
+
+    let backups = dir.path().join("backups");
+    let (out, stdout, stderr) = run(coachflux(dir.path()).args(["backup", "--to"]).arg(&backups));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("backup written: "), "{stdout}");
+    let file = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".sqlite.gz"))
+        .expect("a compressed snapshot");
+    assert!(
+        file.with_file_name(
+            file.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".sqlite.gz", ".manifest.json")
+        )
+        .exists()
+    );
+
+    let (out, stdout, stderr) = run(coachflux(dir.path()).arg("restore").arg(&file));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("restored the sqlite database"),
+        "{stdout}"
+    );
+    let (out, _, stderr) = run(coachflux(dir.path()).args(["export-user", "ada@example.com"]));
+    assert!(
+        out.status.success(),
+        "the restored database serves: {stderr}"
+    );
+
+    let (out, _, stderr) = run(coachflux(dir.path()).args(["restore", "nowhere.sqlite.gz"]));
+    assert!(!out.status.success());
+    assert_one_line_failure(&stderr, "nowhere.sqlite.gz does not exist");
 }

@@ -185,3 +185,26 @@ dual_test! {
         app.stop().await;
     }
 }
+
+dual_test! {
+    async fn staff_see_each_job_and_its_recent_runs(app) {
+        let b = &app.browser;
+        let uid = signup(&app, b, "ada@example.com").await;
+        run(&app, Job::Purge, T0).await;
+        assert_eq!(b.get("/admin/jobs").await.status(), 404, "members don't see it");
+        sqlx::query("UPDATE users SET role = 'staff' WHERE id = $1")
+            .bind(&uid)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        crate::identity::enable_two_factor(&app, b).await;
+        let (status, page, _) = b.page("/admin/jobs").await;
+        assert_eq!(status, 200);
+        for job in jobs::ALL {
+            assert!(page.contains(job.name()), "{} listed", job.name());
+        }
+        assert!(page.contains("account-erasure") && page.contains("1 h"), "{page}");
+        assert!(page.contains("2026-01-15 10:00 UTC") && page.contains("test-instance"), "the run is listed: {page}");
+        app.stop().await;
+    }
+}

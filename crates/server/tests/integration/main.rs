@@ -6,6 +6,7 @@ mod harness;
 mod api;
 mod cli;
 mod coaching;
+mod durability;
 mod identity;
 mod jobs;
 mod lifecycle;
