@@ -49,6 +49,7 @@ fn canonical<T: serde::Serialize>(what: &str, body: &T) -> String {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in, or a second factor is needed", body = LoginResponse),
+        (status = 403, description = "The account is waiting for deletion (code deletion_pending); keep it by signing in on the website", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -106,6 +107,7 @@ async fn signed_in(state: &AppState, started: accounts::Started) -> ApiResult {
 #[utoipa::path(post, path = "/api/v1/auth/2fa", tag = "auth", request_body = TwoFactorRequest,
     responses(
         (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 403, description = "The account is waiting for deletion (code deletion_pending)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes", body = Problem, content_type = "application/problem+json"),
     ))]
