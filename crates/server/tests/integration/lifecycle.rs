@@ -387,15 +387,33 @@ async fn backup_and_restore(engine: Engine) {
         "{err}"
     );
 
-    if engine == Engine::Sqlite {
-        let err = coachflux::backup::restore(&config, &made.file, false, T0 + 9 * DAY_MS)
-            .await
-            .unwrap_err();
-        assert!(
-            err.contains("stop it first"),
-            "a running server's database is not replaced: {err}"
-        );
-    }
+    let err = coachflux::backup::restore(&config, &made.file, false, T0 + 9 * DAY_MS)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("stop them first") || err.contains("stop it first"),
+        "a running server's database is not replaced: {err}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        1,
+        "and nothing changed"
+    );
+
+    // The daily job writes into <data dir>/backups and keeps 30 days.
+    let counts = run(&app, Job::Backup, T0).await;
+    assert!(counts["bytes"].as_u64().unwrap() > 0, "{counts}");
+    let counts = run(&app, Job::Backup, T0 + 30 * DAY_MS).await;
+    assert_eq!(counts["pruned"], 0, "exactly 30 days old is kept: {counts}");
+    let counts = run(&app, Job::Backup, T0 + 30 * DAY_MS + 1).await;
+    assert_eq!(counts["pruned"], 1, "{counts}");
+    let kept = std::fs::read_dir(app.data_dir.join("backups"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        kept, 2,
+        "one backup (taken twice in the same second) and its manifest"
+    );
     let url = app.database_url.clone();
     let _files = app.stop_keeping_files().await;
 
