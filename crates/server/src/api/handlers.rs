@@ -258,6 +258,40 @@ pub async fn export_me(State(state): State<AppState>, caller: Caller) -> ApiResu
     ok(&doc)
 }
 
+/// Asks for the account to be deleted. It is switched off at once: every session and API
+/// token stops working (this one too) and a confirmation email goes out. Signing in on the
+/// website within 7 days offers to keep it; after that everything is erased.
+#[utoipa::path(post, path = "/api/v1/me/deletion", tag = "me", security(("bearer" = [])), request_body = DeletionRequest,
+    responses(
+        (status = 202, description = "Deletion scheduled", body = DeletionScheduled),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Read-only token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong password or code, or a reason that is too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn request_deletion(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<DeletionRequest>,
+) -> ApiResult {
+    let user = &caller.writer()?.user;
+    let erase_at = crate::services::privacy::request_deletion(
+        &state,
+        &caller.meta,
+        user,
+        crate::services::privacy::DeletionRequest {
+            password: body.password.unwrap_or_default(),
+            code: body.code.as_deref().unwrap_or_default(),
+            confirm_email: body.confirm_email.as_deref().unwrap_or_default(),
+            reason: body.reason.as_deref().unwrap_or_default(),
+        },
+    )
+    .await?;
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &DeletionScheduled { erase_at },
+    ))
+}
+
 /// Changes the name or picture.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = MeUpdate,
     responses(

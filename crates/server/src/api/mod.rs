@@ -38,7 +38,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-pagin
         handlers::login, handlers::two_factor, handlers::logout, handlers::signup,
         handlers::magic_link, handlers::password_reset,
         handlers::me, handlers::update_me, handlers::preferences, handlers::set_preferences,
-        handlers::device_sessions, handlers::revoke_device_session, handlers::export_me,
+        handlers::device_sessions, handlers::revoke_device_session, handlers::export_me, handlers::request_deletion,
         handlers::tokens, handlers::create_token, handlers::revoke_token,
         handlers::frameworks, handlers::framework,
         handlers::sessions, handlers::create_session, handlers::session, handlers::delete_session,
@@ -50,7 +50,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-pagin
     modifiers(&Security),
     tags(
         (name = "auth", description = "Signing in without cookies"),
-        (name = "me", description = "The account, its email preferences and its devices"),
+        (name = "me", description = "The account, its email preferences, its devices, its data export and deletion"),
         (name = "tokens", description = "Personal API tokens"),
         (name = "frameworks", description = "The coaching frameworks"),
         (name = "sessions", description = "Coaching sessions, step by step, and their reports"),
@@ -156,6 +156,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/me/sessions", get(h::device_sessions))
         .route("/me/export", get(h::export_me))
+        .route("/me/deletion", post(h::request_deletion))
         .route(
             "/me/sessions/{id}",
             axum::routing::delete(h::revoke_device_session),

@@ -98,6 +98,35 @@ pub struct MeUpdate {
     pub picture: Option<Option<String>>,
 }
 
+/// Proof that the member is asking: their password; accounts without one send a two-factor
+/// code, and accounts with neither repeat their email address.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeletionRequest {
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub password: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 20)]
+    pub code: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 320)]
+    pub confirm_email: Option<String>,
+    /// Why they are leaving (optional).
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
+}
+
+/// A deletion request was accepted: the account is switched off now and erased at `eraseAt`
+/// unless the member signs in on the website before then and keeps it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionScheduled {
+    /// Milliseconds since the Unix epoch.
+    pub erase_at: i64,
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceSession {

@@ -3,7 +3,7 @@
 //! period ends, and the free plan's history limit. Pages, API, CLI and jobs all come here.
 
 use super::accounts::{self, Started, enqueue, to_of};
-use super::audit;
+use super::{audit, limits};
 use crate::auth::RequestMeta;
 use crate::crypto::hash_token;
 use crate::error::AppError;
@@ -93,7 +93,14 @@ pub async fn request_deletion(
         ));
     }
     if user.password_hash.is_some() || user.totp_enabled {
-        super::two_factor::reauthenticate(state, user, req.password, req.code).await?;
+        // Guessing through this form counts like guessing at the sign-in form.
+        let subject = format!("{}:{}", meta.ip, user.email);
+        limits::check(state, limits::LOGIN, &subject).await?;
+        if let Err(e) = super::two_factor::reauthenticate(state, user, req.password, req.code).await
+        {
+            limits::hit(state, limits::LOGIN, &subject).await?;
+            return Err(e);
+        }
     } else if !req.confirm_email.trim().eq_ignore_ascii_case(&user.email) {
         return Err(AppError::invalid(
             "confirm_email",

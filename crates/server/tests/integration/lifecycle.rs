@@ -169,17 +169,36 @@ dual_test! {
 }
 
 dual_test! {
-    async fn an_account_waiting_for_deletion_has_no_access_from_the_api(app) {
+    async fn deletion_through_the_api_and_no_api_access_while_it_waits(app) {
+        let api = reqwest::Client::new();
         let b = app.new_browser();
         signup(&app, &b, "ada@example.com").await;
-        assert_eq!(b.submit("/settings/delete", &[("password", PASSWORD)]).await.0, 303);
-        let r = app
-            .client
-            .post(app.url("/api/v1/auth/login"))
-            .json(&serde_json::json!({"email": "ada@example.com", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+        let login_api = || async {
+            api.post(app.url("/api/v1/auth/login"))
+                .json(&serde_json::json!({"email": "ada@example.com", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+        };
+        let body: Value = login_api().await.json().await.unwrap();
+        let token = body["token"].as_str().unwrap().to_owned();
+        let delete = |body: Value| {
+            api.post(app.url("/api/v1/me/deletion")).bearer_auth(&token).json(&body).send()
+        };
+        let r = delete(serde_json::json!({"password": "wrong"})).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let r = delete(serde_json::json!({"password": PASSWORD, "reason": "x".repeat(1001)})).await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(user_row(&app, "ada@example.com").await.unwrap().deletion_requested_at.is_none());
+        let r = delete(serde_json::json!({"password": PASSWORD, "reason": "Too busy"})).await.unwrap();
+        assert_eq!(r.status(), 202);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["eraseAt"], T0 + 7 * DAY_MS);
+        let r = api.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 401, "the token that asked stops working too");
+        assert_ne!(b.get("/settings").await.status(), 200, "and the browser is signed out");
+
+        let r = login_api().await;
         assert_eq!(r.status(), 403);
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["code"], "deletion_pending", "{body}");
