@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -301,6 +301,52 @@ test('the session works with JavaScript off', async () => {
   assert.equal(await page.locator('.list-entry').count(), 0, 'nothing enhanced');
   assert.ok(await page.locator('#proceed').count(), 'the step is ready to confirm');
   await page.screenshot({ path: join(artifacts, 'session-nojs-360.png'), fullPage: true });
+  await context.close();
+});
+
+test('a member downloads their data, deletes the account and keeps it by signing in', async () => {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const email = 'leaving@example.com';
+  const password = 'plum tractor lantern 42';
+  await page.goto(`${base}/signup`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.check('input[name=accept_terms]');
+  await submit(page, 'form[action="/signup"] button[type=submit]');
+
+  await page.goto(`${base}/settings#your-data`);
+  await assertAccessible(page, '/settings with Your data');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('a[href="/settings/export"]'),
+  ]);
+  assert.match(download.suggestedFilename(), /^coachflux-export-\d{4}-\d{2}-\d{2}\.json$/);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(exported.user.email, email);
+  assert.ok(exported.exportedAt && Array.isArray(exported.sessions) && Array.isArray(exported.actions));
+  assert.ok(!JSON.stringify(exported).includes('argon2'), 'no password hash');
+
+  // A wrong password is refused next to the field; the right one switches the account off.
+  await page.fill('#delete-password', 'not it');
+  await submit(page, 'form[action="/settings/delete"] button[type=submit]');
+  assert.match(await page.locator('#your-data').innerText(), /That isn't your current password/);
+  await page.fill('#delete-password', password);
+  await page.fill('#delete-reason', 'Trying something else');
+  await submit(page, 'form[action="/settings/delete"] button[type=submit]');
+  assert.match(await page.locator('body').innerText(), /will be deleted in 7 days/);
+  await page.goto(`${base}/dashboard`);
+  assert.match(page.url(), /\/login/, 'signed out');
+
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await submit(page, 'form[action="/login"] button[type=submit]');
+  assert.match(await page.locator('h1').innerText(), /waiting to be deleted/);
+  await assertAccessible(page, 'keep-account page');
+  await page.screenshot({ path: join(artifacts, 'keep-account-1280.png'), fullPage: true });
+  await submit(page, 'button:has-text("Keep my account")');
+  assert.match(page.url(), /\/dashboard$/);
+  assert.match(await page.locator('body').innerText(), /will not be deleted/);
   await context.close();
 });
 
