@@ -111,4 +111,14 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Erase an account now, without the 7-day grace period: for an erasure request received
+    /// outside the app (after verifying the person). The final email goes out first.
+    EraseUser {
+        #[arg(long)]
+        email: String,
+        /// Required: erasure cannot be undone (only a backup from before it could, and a
+        /// restore re-applies it).
+        #[arg(long)]
+        yes: bool,
+    },
 }

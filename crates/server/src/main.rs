@@ -24,6 +24,9 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Admin(AdminCommand::EraseUser { email, yes }) => {
+            erase_user(config, &email, yes).await
+        }
         Command::Admin(cmd) => admin(config, cmd).await,
         Command::Coach(CoachCommand::Check) => coach_check(config).await,
         Command::Jobs(cmd) => jobs(config, cmd).await,
@@ -162,6 +165,56 @@ async fn export_user(
             }
             None => println!("{text}"),
         }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn erase_user(
+    mut config: Config,
+    email: &str,
+    yes: bool,
+) -> Result<(), startup::StartupError> {
+    let fail = |e: String| startup::StartupError(e);
+    if !yes {
+        return Err(fail(format!(
+            "erasing {email} cannot be undone: add --yes to confirm"
+        )));
+    }
+    let address =
+        coachflux_domain::EmailAddress::parse(email).map_err(|e| fail(format!("--email: {e}")))?;
+    startup::prepare_data_dir(&mut config)?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let store = startup::open_store(&config, &clock).await?;
+    let state =
+        coachflux::state::AppState::new(config, store.clone(), clock.clone()).map_err(fail)?;
+    let result = async {
+        let user = {
+            let mut conn = store.conn().await.map_err(|e| fail(e.to_string()))?;
+            coachflux_store::users::find_by_email(&mut conn, address.as_str())
+                .await
+                .map_err(|e| fail(e.to_string()))?
+        }
+        .ok_or_else(|| fail(format!("no account has the email {address}")))?;
+        let (_, emailed) = coachflux::services::privacy::erase_one(
+            &state,
+            &user.id,
+            &user.email,
+            user.name.as_deref(),
+            clock.now_ms(),
+        )
+        .await
+        .map_err(|e| fail(format!("the erasure failed: {e}")))?;
+        println!(
+            "{address} is erased{}",
+            if emailed {
+                "; the final email went out"
+            } else {
+                " (the final email could not be sent)"
+            }
+        );
         Ok(())
     }
     .await;
@@ -310,6 +363,7 @@ async fn admin(config: Config, cmd: AdminCommand) -> Result<(), startup::Startup
             println!("two-factor authentication is off for {email}; ask them to set it up again");
             Ok(())
         }
+        AdminCommand::EraseUser { .. } => unreachable!("dispatched by main"),
     };
     drop(conn);
     store.close().await;

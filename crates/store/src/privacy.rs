@@ -19,7 +19,7 @@ pub struct ExportPart {
 const OWN_SESSIONS: &str = "session_id IN (SELECT id FROM coaching_sessions WHERE user_id = $1)";
 
 /// Everything an export holds, in document order. `user`, `sessions` and `actions` are the
-/// seed's `exportUserData` shape.
+/// seed's `exportUserData` shape; `reflections` end up inside their session.
 pub const EXPORT: &[ExportPart] = &[
     ExportPart {
         key: "user",
@@ -274,6 +274,23 @@ pub async fn export_user(
             Value::Array(rows.into_iter().map(Value::Object).collect())
         };
         doc.insert(part.key.to_owned(), value);
+    }
+    // Each session carries its own reflections, in the order they were written.
+    if let (Some(Value::Array(reflections)), Some(Value::Array(sessions))) =
+        (doc.remove("reflections"), doc.get_mut("sessions"))
+    {
+        for session in sessions.iter_mut() {
+            let id = session.get("id").cloned();
+            let mut own: Vec<Value> = reflections
+                .iter()
+                .filter(|r| r.get("sessionId") == id.as_ref())
+                .cloned()
+                .collect();
+            own.sort_by_key(|r| r.get("createdAt").and_then(Value::as_i64));
+            if let Value::Object(obj) = session {
+                obj.insert("reflections".into(), Value::Array(own));
+            }
+        }
     }
     Ok(doc)
 }

@@ -225,28 +225,14 @@ pub async fn erase_due(state: &AppState, now: i64) -> Result<Map<String, Value>,
             privacy::accounts_due_for_erasure(&mut conn, now - GRACE_MS, BATCH).await?
         };
         for (id, email, name) in &due {
-            let msg = messages::account_erased(&messages::To {
-                email,
-                user_id: None,
-                name: name.as_deref(),
-            });
-            match final_email(state, &msg, now).await {
-                Ok(()) => emailed += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, "the final email before an erasure failed; erasing anyway")
-                }
-            }
-            let mut tx = state.store.begin().await?;
-            let (ledger_id, hash) = (new_id(), hash_token(id));
-            let removed =
-                privacy::erase_user(&mut tx, id, email, Some((&ledger_id, &hash)), now).await?;
-            tx.commit().await?;
+            let (removed, emailed_one) = erase_one(state, id, email, name.as_deref(), now).await?;
             for (what, n) in removed {
                 if n > 0 {
                     let entry = counts.entry(what).or_insert(json!(0));
                     *entry = json!(entry.as_u64().unwrap_or(0) + n);
                 }
             }
+            emailed += u64::from(emailed_one);
             erased += 1;
         }
         if (due.len() as i64) < BATCH {
@@ -256,6 +242,34 @@ pub async fn erase_due(state: &AppState, now: i64) -> Result<Map<String, Value>,
     counts.insert("erased".into(), json!(erased));
     counts.insert("final_emails".into(), json!(emailed));
     Ok(counts)
+}
+
+/// Erases one account now: the final email first, then everything (see
+/// [`privacy::erase_user`]). Returns what was removed and whether the email went out.
+pub async fn erase_one(
+    state: &AppState,
+    id: &str,
+    email: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<(privacy::ErasureCounts, bool), AppError> {
+    let msg = messages::account_erased(&messages::To {
+        email,
+        user_id: None,
+        name,
+    });
+    let emailed = match final_email(state, &msg, now).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "the final email before an erasure failed; erasing anyway");
+            false
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    let (ledger_id, hash) = (new_id(), hash_token(id));
+    let removed = privacy::erase_user(&mut tx, id, email, Some((&ledger_id, &hash)), now).await?;
+    tx.commit().await?;
+    Ok((removed, emailed))
 }
 
 async fn final_email(state: &AppState, msg: &mail::Email, now: i64) -> Result<(), String> {

@@ -312,4 +312,36 @@ async fn export_user_backup_and_restore_from_the_command_line() {
     let (out, _, stderr) = run(coachflux(dir.path()).args(["restore", "nowhere.sqlite.gz"]));
     assert!(!out.status.success());
     assert_one_line_failure(&stderr, "nowhere.sqlite.gz does not exist");
+
+    // An erasure asked for outside the app: confirmed, immediate, and it survives a restore.
+    let (out, _, stderr) =
+        run(coachflux(dir.path()).args(["admin", "erase-user", "--email", "ada@example.com"]));
+    assert!(!out.status.success());
+    assert_one_line_failure(&stderr, "add --yes to confirm");
+    let (out, stdout, stderr) = run(coachflux(dir.path()).args([
+        "admin",
+        "erase-user",
+        "--email",
+        "ada@example.com",
+        "--yes",
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("ada@example.com is erased; the final email went out"),
+        "{stdout}"
+    );
+    let (out, _, stderr) = run(coachflux(dir.path()).args(["export-user", "ada@example.com"]));
+    assert!(!out.status.success());
+    assert_one_line_failure(&stderr, "no account has the email address");
+    let (out, stdout, stderr) = run(coachflux(dir.path()).arg("restore").arg(&file));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("deletions re-applied: 1 account(s)"),
+        "{stdout}"
+    );
+    let (out, _, _) = run(coachflux(dir.path()).args(["export-user", "ada@example.com"]));
+    assert!(
+        !out.status.success(),
+        "the restore did not bring the erased account back"
+    );
 }

@@ -224,7 +224,9 @@ dual_test! {
         assert_eq!(doc["user"]["email"], EMAIL);
         assert_eq!(doc["user"]["name"], NAME);
         assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
-        assert!(doc["reflections"].as_array().unwrap().len() >= 4);
+        assert!(doc["sessions"][0]["reflections"].as_array().unwrap().len() >= 4, "sessions with their reflections");
+        assert_eq!(doc["sessions"][0]["reflections"][0]["sessionId"], doc["sessions"][0]["id"]);
+        assert!(doc.get("reflections").is_none());
         assert_eq!(doc["actions"].as_array().unwrap().len(), 2);
         assert!(doc["feedback"][0]["message"].as_str().unwrap().contains("Zelda found it useful"), "{}", doc["feedback"]);
         assert!(!doc["events"].as_array().unwrap().is_empty());
