@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Connection;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const FORMAT: &str = "coachflux-backup/1";
 
@@ -87,6 +87,22 @@ fn fsync_dir(dir: &Path) -> Result<(), String> {
         .map_err(|e| io_err("cannot sync the directory", dir, &e))
 }
 
+/// Creates (or truncates) a file only its owner can read.
+fn create_private(path: &Path) -> Result<File, String> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_err("cannot create", path, &e))
+}
+
+fn private(path: &Path) -> Result<(), String> {
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_err("cannot restrict", path, &e))
+}
+
 fn sha256_file(path: &Path) -> Result<(String, u64), String> {
     let mut f = BufReader::new(File::open(path).map_err(|e| io_err("cannot read", path, &e))?);
     let mut hasher = Sha256::new();
@@ -107,7 +123,7 @@ fn sha256_file(path: &Path) -> Result<(String, u64), String> {
 
 fn gzip(from: &Path, to: &Path) -> Result<(), String> {
     let mut input = BufReader::new(File::open(from).map_err(|e| io_err("cannot read", from, &e))?);
-    let out = File::create(to).map_err(|e| io_err("cannot create", to, &e))?;
+    let out = create_private(to)?;
     let mut enc =
         flate2::write::GzEncoder::new(BufWriter::new(out), flate2::Compression::default());
     io::copy(&mut input, &mut enc).map_err(|e| io_err("cannot compress into", to, &e))?;
@@ -121,7 +137,7 @@ fn gzip(from: &Path, to: &Path) -> Result<(), String> {
 fn gunzip(from: &Path, to: &Path) -> Result<(), String> {
     let input = BufReader::new(File::open(from).map_err(|e| io_err("cannot read", from, &e))?);
     let mut dec = flate2::read::GzDecoder::new(input);
-    let out = File::create(to).map_err(|e| io_err("cannot create", to, &e))?;
+    let out = create_private(to)?;
     let mut w = BufWriter::new(out);
     io::copy(&mut dec, &mut w).map_err(|_| {
         format!(
@@ -174,7 +190,7 @@ fn write_manifest(dir: &Path, stem: &str, m: &Manifest) -> Result<PathBuf, Strin
     let path = dir.join(format!("{stem}.manifest.json"));
     let tmp = dir.join(format!(".{stem}.manifest.json.partial"));
     let text = serde_json::to_vec_pretty(m).map_err(|e| e.to_string())?;
-    let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, &e))?;
+    let mut f = create_private(&tmp)?;
     f.write_all(&text)
         .and_then(|()| f.sync_all())
         .map_err(|e| io_err("cannot write", &tmp, &e))?;
@@ -193,6 +209,9 @@ fn tool_missing(tool: &str) -> String {
 /// running. Only a complete, verified backup ever appears under its final name.
 pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Result<Made, String> {
     fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, &e))?;
+    // Backups hold everyone's data: only the operator's account may read them.
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| io_err("cannot restrict", dir, &e))?;
     let stem = format!("coachflux-{}-{}", store.engine().as_str(), stamp(now));
     let (name, partial) = match store.engine() {
         Engine::Sqlite => {
@@ -206,7 +225,13 @@ pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Res
             let checked = sqlite_integrity(&raw).await;
             let name = format!("{stem}.sqlite.gz");
             let partial = dir.join(format!(".{name}.partial"));
-            let zipped = checked.and_then(|()| gzip(&raw, &partial));
+            let zipped = match checked {
+                Ok(()) => {
+                    let (from, to) = (raw.clone(), partial.clone());
+                    blocking(move || gzip(&from, &to)).await
+                }
+                Err(e) => Err(e),
+            };
             let _ = fs::remove_file(&raw);
             zipped?;
             (name, partial)
@@ -214,14 +239,13 @@ pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Res
         Engine::Postgres => {
             let name = format!("{stem}.pgdump");
             let partial = dir.join(format!(".{name}.partial"));
-            let out = Command::new("pg_dump")
+            let out = pg_tool("pg_dump", &config.database_url)
                 .arg("--format=custom")
                 .arg("--no-owner")
                 .arg("--file")
                 .arg(&partial)
-                .arg("--dbname")
-                .arg(&config.database_url)
                 .output()
+                .await
                 .map_err(|e| {
                     if e.kind() == io::ErrorKind::NotFound {
                         tool_missing("pg_dump")
@@ -236,13 +260,17 @@ pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Res
                     String::from_utf8_lossy(&out.stderr).trim()
                 ));
             }
+            private(&partial)?;
             File::open(&partial)
                 .and_then(|f| f.sync_all())
                 .map_err(|e| io_err("cannot sync", &partial, &e))?;
             (name, partial)
         }
     };
-    let (sha256, bytes) = sha256_file(&partial)?;
+    let (sha256, bytes) = {
+        let p = partial.clone();
+        blocking(move || sha256_file(&p)).await?
+    };
     let file = dir.join(&name);
     fs::rename(&partial, &file).map_err(|e| io_err("cannot rename into", &file, &e))?;
     let manifest = write_manifest(
@@ -366,20 +394,60 @@ pub fn hold_serve_lock(config: &Config) -> Result<Option<File>, String> {
     Ok(Some(f))
 }
 
-async fn read_ledger(url: &str) -> Vec<LedgerEntry> {
+/// The deletion ledger of the database at `url`. An unreadable ledger stops a restore (it is
+/// what keeps erased people erased) unless the operator forces it.
+async fn read_ledger(url: &str, force: bool) -> Result<Vec<LedgerEntry>, String> {
+    let read = async {
+        let mut opts = ConnectOptions::new(url);
+        opts.max_connections = 1;
+        let store = Store::connect(&opts).await.map_err(|e| e.to_string())?;
+        let entries = match store.conn().await {
+            Ok(mut conn) => coachflux_store::privacy::ledger(&mut conn)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        store.close().await;
+        entries
+    };
+    match read.await {
+        Ok(entries) => Ok(entries),
+        Err(e) if force => {
+            tracing::warn!(error = %e, "the live database's deletion ledger is unreadable; restoring without it (--force)");
+            Ok(Vec::new())
+        }
+        Err(e) => Err(format!(
+            "cannot read the deletion ledger of the live database ({e}); without it erased \
+             accounts could come back. Pass --force to restore anyway. Nothing was changed."
+        )),
+    }
+}
+
+/// Brings a database up to date and re-applies `ledger` to it.
+async fn finish(url: &str, ledger: &[LedgerEntry], now: i64) -> Result<(u64, u64), String> {
     let mut opts = ConnectOptions::new(url);
     opts.max_connections = 1;
-    let Ok(store) = Store::connect(&opts).await else {
-        return Vec::new();
-    };
-    let entries = match store.conn().await {
-        Ok(mut conn) => coachflux_store::privacy::ledger(&mut conn)
+    let store = Store::connect(&opts)
+        .await
+        .map_err(|e| format!("cannot open the restored database: {e}"))?;
+    let result = async {
+        store
+            .migrate()
             .await
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+            .map_err(|e| format!("cannot bring the restored database up to date: {e}"))?;
+        reapply_ledger(&store, ledger, now)
+            .await
+            .map_err(|e| format!("cannot re-apply the deletion ledger: {e}"))
+    }
+    .await;
+    if store.engine() == Engine::Sqlite {
+        // Leave one self-contained file: no WAL beside it to lose in the rename.
+        let _ = sqlx::query("PRAGMA journal_mode = DELETE")
+            .execute(store.pool())
+            .await;
+    }
     store.close().await;
-    entries
+    result
 }
 
 /// Replaces the live database with the backup `file`. Nothing is touched unless the file
@@ -402,23 +470,10 @@ pub async fn restore(
             engine.as_str()
         ));
     }
-    let ledger = match engine {
-        Engine::Sqlite => restore_sqlite(config, file, force).await?,
-        Engine::Postgres => restore_postgres(config, file, force).await?,
+    let (erased_accounts, deleted_sessions) = match engine {
+        Engine::Sqlite => restore_sqlite(config, file, force, now).await?,
+        Engine::Postgres => restore_postgres(config, file, force, &m, now).await?,
     };
-    let mut opts = ConnectOptions::new(&config.database_url);
-    opts.max_connections = 2;
-    let store = Store::connect(&opts)
-        .await
-        .map_err(|e| format!("cannot open the restored database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("cannot bring the restored database up to date: {e}"))?;
-    let (erased_accounts, deleted_sessions) = reapply_ledger(&store, &ledger, now)
-        .await
-        .map_err(|e| format!("cannot re-apply the deletion ledger: {e}"))?;
-    store.close().await;
     Ok(Restored {
         engine,
         taken_at: m.created_at,
@@ -427,11 +482,15 @@ pub async fn restore(
     })
 }
 
+/// SQLite: the backup is decompressed, checked, migrated and cleared of everything in the
+/// ledger as a separate file, and only then renamed over the live database, all under the lock
+/// that keeps servers out.
 async fn restore_sqlite(
     config: &Config,
     file: &Path,
     force: bool,
-) -> Result<Vec<LedgerEntry>, String> {
+    now: i64,
+) -> Result<(u64, u64), String> {
     let live = sqlite_path(&config.database_url)?;
     let dir = live
         .parent()
@@ -449,17 +508,31 @@ async fn restore_sqlite(
             live.display()
         ));
     }
-    let tmp = dir.join(".coachflux-restore.partial");
-    gunzip(file, &tmp)?;
-    if let Err(e) = sqlite_integrity(&tmp).await {
-        let _ = fs::remove_file(&tmp);
-        return Err(format!("{e}. Nothing was changed."));
-    }
     let ledger = if live.exists() {
-        read_ledger(&config.database_url).await
+        read_ledger(&config.database_url, force).await?
     } else {
         Vec::new()
     };
+    let tmp = dir.join(".coachflux-restore.partial");
+    let prepared = async {
+        let (from, to) = (file.to_path_buf(), tmp.clone());
+        blocking(move || gunzip(&from, &to)).await?;
+        sqlite_integrity(&tmp)
+            .await
+            .map_err(|e| format!("{e}. Nothing was changed."))?;
+        finish(&format!("sqlite://{}?mode=rw", tmp.display()), &ledger, now).await
+    }
+    .await;
+    let counts = match prepared {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_err("cannot sync", &tmp, &e))?;
     // The old database's journal files must not be applied to the new one.
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut p = live.clone().into_os_string();
@@ -470,19 +543,63 @@ async fn restore_sqlite(
         .map_err(|e| io_err("cannot move the restored database to", &live, &e))?;
     fsync_dir(&dir)?;
     drop(lock);
-    Ok(ledger)
+    Ok(counts)
+}
+
+/// The newest migration applied to the live PostgreSQL database (0 when it has none).
+async fn live_schema_version(url: &str) -> i64 {
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections = 1;
+    match Store::connect(&opts).await {
+        Ok(store) => {
+            let v = schema_version(&store).await;
+            store.close().await;
+            v
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Splits the password out of a PostgreSQL URL, so it travels in `PGPASSWORD` rather than on a
+/// command line other local users can read.
+fn without_password(url: &str) -> (String, Option<String>) {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let password = u.password().map(|p| {
+                percent_encoding::percent_decode_str(p)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+            let _ = u.set_password(None);
+            (u.to_string(), password)
+        }
+        Err(_) => (url.to_owned(), None),
+    }
+}
+
+fn pg_tool(tool: &str, url: &str) -> tokio::process::Command {
+    let (dbname, password) = without_password(url);
+    let mut c = tokio::process::Command::new(tool);
+    if let Some(p) = password {
+        c.env("PGPASSWORD", p);
+    }
+    c.arg("--dbname").arg(dbname);
+    c
 }
 
 async fn restore_postgres(
     config: &Config,
     file: &Path,
     force: bool,
-) -> Result<Vec<LedgerEntry>, String> {
+    m: &Manifest,
+    now: i64,
+) -> Result<(u64, u64), String> {
     // The archive's table of contents must read back in full before anything changes.
-    let listed = Command::new("pg_restore")
+    let listed = tokio::process::Command::new("pg_restore")
         .arg("--list")
         .arg(file)
         .output()
+        .await
         .map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
                 tool_missing("pg_restore")
@@ -495,6 +612,15 @@ async fn restore_postgres(
             "{} is not a readable pg_dump archive ({}). Nothing was changed.",
             file.display(),
             String::from_utf8_lossy(&listed.stderr).trim()
+        ));
+    }
+    let live_version = live_schema_version(&config.database_url).await;
+    if live_version > m.schema_version {
+        return Err(format!(
+            "this backup has schema version {} but the database has {live_version}: restore it \
+             into a new, empty database (createdb, then point COACHFLUX_DATABASE_URL at it) and \
+             switch over. Nothing was changed.",
+            m.schema_version
         ));
     }
     let mut conn = sqlx::postgres::PgConnection::connect(&config.database_url)
@@ -514,8 +640,19 @@ async fn restore_postgres(
              stop them first, or pass --force. Nothing was changed."
         ));
     }
-    let ledger = read_ledger(&config.database_url).await;
-    let out = Command::new("pg_restore")
+    // The ledger is kept in a file until it has been applied, so a restore that stops half-way
+    // can simply be run again.
+    let saved = config.data_dir.join("restore-ledger.json");
+    let mut ledger = read_ledger(&config.database_url, force).await?;
+    if let Ok(text) = fs::read(&saved)
+        && let Ok(earlier) = serde_json::from_slice::<Vec<SavedEntry>>(&text)
+    {
+        ledger.extend(earlier.into_iter().map(SavedEntry::into_entry));
+    }
+    let text = serde_json::to_vec(&ledger.iter().map(SavedEntry::from).collect::<Vec<_>>())
+        .map_err(|e| e.to_string())?;
+    fs::write(&saved, text).map_err(|e| io_err("cannot write", &saved, &e))?;
+    let out = pg_tool("pg_restore", &config.database_url)
         .args([
             "--clean",
             "--if-exists",
@@ -523,10 +660,9 @@ async fn restore_postgres(
             "--single-transaction",
             "--exit-on-error",
         ])
-        .arg("--dbname")
-        .arg(&config.database_url)
         .arg(file)
         .output()
+        .await
         .map_err(|e| format!("cannot run pg_restore: {e}"))?;
     if !out.status.success() {
         return Err(format!(
@@ -534,5 +670,53 @@ async fn restore_postgres(
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    Ok(ledger)
+    let counts = finish(&config.database_url, &ledger, now)
+        .await
+        .map_err(|e| {
+            format!(
+                "{e}. The data is restored but not finished: run the same restore again (the \
+             ledger is kept in {})",
+                saved.display()
+            )
+        })?;
+    let _ = fs::remove_file(&saved);
+    Ok(counts)
+}
+
+/// A ledger entry as kept in `restore-ledger.json`.
+#[derive(Serialize, Deserialize)]
+struct SavedEntry {
+    id: String,
+    subject: String,
+    subject_hash: String,
+    deleted_at: i64,
+}
+
+impl SavedEntry {
+    fn from(e: &LedgerEntry) -> Self {
+        Self {
+            id: e.id.clone(),
+            subject: e.subject.clone(),
+            subject_hash: e.subject_hash.clone(),
+            deleted_at: e.deleted_at,
+        }
+    }
+
+    fn into_entry(self) -> LedgerEntry {
+        LedgerEntry {
+            id: self.id,
+            subject: self.subject,
+            subject_hash: self.subject_hash,
+            deleted_at: self.deleted_at,
+        }
+    }
+}
+
+/// Runs blocking file work (compression, hashing, fsync) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("a background task failed: {e}"))?
 }

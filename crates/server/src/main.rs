@@ -203,10 +203,12 @@ async fn erase_user(
             &user.id,
             &user.email,
             user.name.as_deref(),
+            None,
             clock.now_ms(),
         )
         .await
-        .map_err(|e| fail(format!("the erasure failed: {e}")))?;
+        .map_err(|e| fail(format!("the erasure failed: {e}")))?
+        .ok_or_else(|| fail(format!("no account has the email {address}")))?;
         println!(
             "{address} is erased{}",
             if emailed {

@@ -340,7 +340,8 @@ pub async fn cancel_deletion(conn: &mut Conn, user_id: &str, now: i64) -> Result
     let done = sqlx::query(
         "UPDATE users SET deletion_requested_at = NULL, disabled_at = NULL, \
          deletion_reason = NULL, updated_at = $2 \
-         WHERE id = $1 AND deletion_requested_at IS NOT NULL",
+         WHERE id = $1 AND deletion_requested_at IS NOT NULL \
+         AND disabled_at = deletion_requested_at",
     )
     .bind(user_id)
     .bind(now)
@@ -375,6 +376,18 @@ fn scrub_properties(properties: &str) -> String {
         }
         _ => "{}".to_owned(),
     }
+}
+
+/// `value` as a literal inside a LIKE pattern (with `ESCAPE '\'`): addresses may hold `%`/`_`.
+fn like_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What an erasure removed or anonymised, table by table.
@@ -499,11 +512,18 @@ pub async fn erase_user(
         ),
         (
             "rate_limits",
-            "DELETE FROM rate_limits WHERE key LIKE '%' || $1 || '%'",
+            "DELETE FROM rate_limits WHERE key LIKE '%' || $1 || '%' ESCAPE '\\'",
         ),
     ];
     for (what, sql) in by_user {
-        let done = sqlx::query(*sql).bind(user_id).execute(&mut *conn).await?;
+        let done = sqlx::query(*sql)
+            .bind(if sql.contains("LIKE") {
+                like_escape(user_id)
+            } else {
+                user_id.to_owned()
+            })
+            .execute(&mut *conn)
+            .await?;
         counts.push((what, done.rows_affected()));
     }
 
@@ -514,15 +534,22 @@ pub async fn erase_user(
         ),
         (
             "audit_log_mentions",
-            "DELETE FROM audit_log WHERE details LIKE '%' || $1 || '%'",
+            "DELETE FROM audit_log WHERE details LIKE '%' || $1 || '%' ESCAPE '\\'",
         ),
         (
             "rate_limits_email",
-            "DELETE FROM rate_limits WHERE key LIKE '%' || $1 || '%'",
+            "DELETE FROM rate_limits WHERE key LIKE '%' || $1 || '%' ESCAPE '\\'",
         ),
     ];
     for (what, sql) in by_email {
-        let done = sqlx::query(*sql).bind(email).execute(&mut *conn).await?;
+        let done = sqlx::query(*sql)
+            .bind(if sql.contains("LIKE") {
+                like_escape(email)
+            } else {
+                email.to_owned()
+            })
+            .execute(&mut *conn)
+            .await?;
         counts.push((what, done.rows_affected()));
     }
     let done = sqlx::query("DELETE FROM email_outbox WHERE user_id = $1")
@@ -540,11 +567,14 @@ pub async fn erase_user(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-        ip_rows += sqlx::query("DELETE FROM rate_limits WHERE key LIKE '%' || $1 || '%'")
-            .bind(ip)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+        ip_rows += sqlx::query(
+            "DELETE FROM rate_limits WHERE key LIKE '%:' || $1 || ':%' ESCAPE '\\' \
+             OR key LIKE '%:' || $1 ESCAPE '\\'",
+        )
+        .bind(like_escape(ip))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     }
     counts.push(("ip_traces", ip_rows));
 
@@ -693,4 +723,28 @@ pub async fn own_sessions_beyond(
         .collect::<Result<_>>()?;
     out.reverse();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_addresses_literally() {
+        assert_eq!(
+            like_escape("a_b%c\\d@example.com"),
+            "a\\_b\\%c\\\\d@example.com"
+        );
+        assert_eq!(like_escape("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn analytics_properties_lose_what_points_at_a_person() {
+        let kept = scrub_properties(
+            r#"{"sessionId":"s1","framework":"GROW","step":"goal","email":"a@b.c","user_id":"u"}"#,
+        );
+        let v: Value = serde_json::from_str(&kept).unwrap();
+        assert_eq!(v, serde_json::json!({"framework": "GROW", "step": "goal"}));
+        assert_eq!(scrub_properties("not json"), "{}");
+    }
 }

@@ -265,7 +265,7 @@ pub async fn export_me(State(state): State<AppState>, caller: Caller) -> ApiResu
     responses(
         (status = 202, description = "Deletion scheduled", body = DeletionScheduled),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Read-only token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A personal API token (deletion needs a session token)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong password or code, or a reason that is too long", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn request_deletion(
@@ -274,6 +274,14 @@ pub async fn request_deletion(
     ApiJson(body): ApiJson<DeletionRequest>,
 ) -> ApiResult {
     let user = &caller.writer()?.user;
+    if caller.token.is_some() {
+        // A leaked script token must not be enough to delete an account.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "session_required",
+            "Deleting an account needs a session token from POST /api/v1/auth/login, not a personal API token.",
+        ));
+    }
     let erase_at = crate::services::privacy::request_deletion(
         &state,
         &caller.meta,

@@ -610,7 +610,7 @@ pub async fn request_password_reset(
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await?
-        && user.disabled_at.is_none()
+        && (user.disabled_at.is_none() || super::privacy::deletion_pending(&user, now))
     {
         let token = random_token();
         one_time_tokens::insert_password_reset(
@@ -710,7 +710,7 @@ pub async fn request_magic_link(
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await?
-        && user.disabled_at.is_none()
+        && (user.disabled_at.is_none() || super::privacy::deletion_pending(&user, now))
     {
         let token = random_token();
         one_time_tokens::insert_magic_link(

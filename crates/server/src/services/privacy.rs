@@ -29,9 +29,10 @@ pub fn erase_at(user: &User) -> Option<i64> {
     user.deletion_requested_at.map(|t| t + GRACE_MS)
 }
 
-/// Whether the account is switched off waiting for erasure (and can still be kept).
+/// Whether the account is switched off waiting for erasure (and can still be kept). An account
+/// staff disabled on top of that (a later `disabled_at`) stays off.
 pub fn deletion_pending(user: &User, now: i64) -> bool {
-    erase_at(user).is_some_and(|t| now < t)
+    erase_at(user).is_some_and(|t| now < t) && user.disabled_at == user.deletion_requested_at
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,19 +161,6 @@ fn read_restore(state: &AppState, value: &str) -> Option<(String, bool)> {
     (expires > state.clock.now_ms()).then_some((user_id, remember))
 }
 
-/// The account behind a restore token and when it will be erased, for the confirmation page.
-pub async fn restore_target(state: &AppState, token: &str) -> Result<Option<i64>, AppError> {
-    let Some((user_id, _)) = read_restore(state, token) else {
-        return Ok(None);
-    };
-    let mut conn = state.store.conn().await?;
-    let user = users::get(&mut conn, &user_id).await?;
-    let now = state.clock.now_ms();
-    Ok(user
-        .filter(|u| deletion_pending(u, now))
-        .and_then(|u| erase_at(&u)))
-}
-
 /// Keeps an account whose deletion is pending: switches it back on and signs this device in.
 pub async fn keep_account(
     state: &AppState,
@@ -218,41 +206,74 @@ pub async fn keep_account(
 /// delivered the erasure still happens.
 pub async fn erase_due(state: &AppState, now: i64) -> Result<Map<String, Value>, AppError> {
     let mut counts = Map::new();
-    let (mut erased, mut emailed) = (0_u64, 0_u64);
+    let (mut erased, mut emailed, mut failed) = (0_u64, 0_u64, 0_u64);
+    let mut skip = std::collections::HashSet::new();
     loop {
         let due = {
             let mut conn = state.store.conn().await?;
-            privacy::accounts_due_for_erasure(&mut conn, now - GRACE_MS, BATCH).await?
+            privacy::accounts_due_for_erasure(&mut conn, now - GRACE_MS, BATCH + skip.len() as i64)
+                .await?
         };
-        for (id, email, name) in &due {
-            let (removed, emailed_one) = erase_one(state, id, email, name.as_deref(), now).await?;
-            for (what, n) in removed {
-                if n > 0 {
-                    let entry = counts.entry(what).or_insert(json!(0));
-                    *entry = json!(entry.as_u64().unwrap_or(0) + n);
+        let todo: Vec<_> = due.iter().filter(|(id, _, _)| !skip.contains(id)).collect();
+        if todo.is_empty() {
+            break;
+        }
+        for (id, email, name) in todo {
+            match erase_one(state, id, email, name.as_deref(), Some(now - GRACE_MS), now).await {
+                Ok(Some((removed, emailed_one))) => {
+                    for (what, n) in removed {
+                        if n > 0 {
+                            let entry = counts.entry(what).or_insert(json!(0));
+                            *entry = json!(entry.as_u64().unwrap_or(0) + n);
+                        }
+                    }
+                    emailed += u64::from(emailed_one);
+                    erased += 1;
+                }
+                Ok(None) => {
+                    skip.insert(id.clone());
+                }
+                Err(e) => {
+                    // One account that cannot be erased must not hold up the others.
+                    tracing::error!(error = %e, "erasing an account failed; will retry next run");
+                    skip.insert(id.clone());
+                    failed += 1;
                 }
             }
-            emailed += u64::from(emailed_one);
-            erased += 1;
-        }
-        if (due.len() as i64) < BATCH {
-            break;
         }
     }
     counts.insert("erased".into(), json!(erased));
     counts.insert("final_emails".into(), json!(emailed));
+    if failed > 0 {
+        counts.insert("failed".into(), json!(failed));
+    }
     Ok(counts)
 }
 
 /// Erases one account now: the final email first, then everything (see
-/// [`privacy::erase_user`]). Returns what was removed and whether the email went out.
+/// [`privacy::erase_user`]). With `requested_by`, only if its deletion is still requested at or
+/// before that time (it may have been kept meanwhile): `None` when it no longer is. Returns
+/// what was removed and whether the email went out.
 pub async fn erase_one(
     state: &AppState,
     id: &str,
     email: &str,
     name: Option<&str>,
+    requested_by: Option<i64>,
     now: i64,
-) -> Result<(privacy::ErasureCounts, bool), AppError> {
+) -> Result<Option<(privacy::ErasureCounts, bool)>, AppError> {
+    let still_due = |u: &User| {
+        requested_by.is_none_or(|cutoff| u.deletion_requested_at.is_some_and(|t| t <= cutoff))
+    };
+    {
+        let mut conn = state.store.conn().await?;
+        if !users::get(&mut conn, id)
+            .await?
+            .is_some_and(|u| still_due(&u))
+        {
+            return Ok(None);
+        }
+    }
     let msg = messages::account_erased(&messages::To {
         email,
         user_id: None,
@@ -266,10 +287,17 @@ pub async fn erase_one(
         }
     };
     let mut tx = state.store.begin().await?;
+    // Checked again in the erasing transaction: a keep that landed meanwhile wins.
+    if !users::get(&mut tx, id)
+        .await?
+        .is_some_and(|u| still_due(&u))
+    {
+        return Ok(None);
+    }
     let (ledger_id, hash) = (new_id(), hash_token(id));
     let removed = privacy::erase_user(&mut tx, id, email, Some((&ledger_id, &hash)), now).await?;
     tx.commit().await?;
-    Ok((removed, emailed))
+    Ok(Some((removed, emailed)))
 }
 
 async fn final_email(state: &AppState, msg: &mail::Email, now: i64) -> Result<(), String> {

@@ -182,6 +182,14 @@ dual_test! {
         };
         let body: Value = login_api().await.json().await.unwrap();
         let token = body["token"].as_str().unwrap().to_owned();
+        let r = api.post(app.url("/api/v1/tokens")).bearer_auth(&token)
+            .json(&serde_json::json!({"name": "script", "scopes": ["read", "write"]}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let personal = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let r = api.post(app.url("/api/v1/me/deletion")).bearer_auth(&personal)
+            .json(&serde_json::json!({"password": PASSWORD})).send().await.unwrap();
+        assert_eq!(r.status(), 403, "a personal API token cannot delete the account");
         let delete = |body: Value| {
             api.post(app.url("/api/v1/me/deletion")).bearer_auth(&token).json(&body).send()
         };
@@ -197,6 +205,18 @@ dual_test! {
         let r = api.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(r.status(), 401, "the token that asked stops working too");
         assert_ne!(b.get("/settings").await.status(), 200, "and the browser is signed out");
+
+        // Staff switching the account off during the grace period outranks keeping it.
+        sqlx::query("UPDATE users SET disabled_at = disabled_at + 1 WHERE email = 'ada@example.com'")
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        let (status, page, _) = login(&b, "ada@example.com", PASSWORD).await;
+        assert_eq!(status, 422, "no keep page for an account staff disabled: {page}");
+        sqlx::query("UPDATE users SET disabled_at = deletion_requested_at WHERE email = 'ada@example.com'")
+            .execute(app.store.pool())
+            .await
+            .unwrap();
 
         let r = login_api().await;
         assert_eq!(r.status(), 403);
