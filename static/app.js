@@ -149,6 +149,7 @@
           if (!data) return;
           var value = JSON.parse(data);
           if (name === 'delta') reply.textContent += value;
+          else if (name === 'reset') reply.textContent = '';
           else if (name === 'done') { finished = true; window.location.hash = 'answer'; window.location.reload(); }
           else if (name === 'error') { finished = true; reply.textContent = value.message; if (send) send.disabled = false; }
         }

@@ -252,3 +252,165 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
         risks,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Catalogue;
+    use crate::engine::ProposalStatus;
+    use crate::frameworks::Field;
+
+    /// 2026-01-15T10:00:00Z, a Thursday.
+    const NOW: i64 = 1_768_471_200_000;
+
+    fn answer_for(field: &Field) -> String {
+        match &field.kind {
+            FieldKind::Text { .. } => format!("Honestly, my answer about {}", field.label),
+            FieldKind::List { .. } => "first thing; second thing".into(),
+            FieldKind::Scale { min, max, .. } => ((min + max) / 2).to_string(),
+            FieldKind::Choice { options } => options[0].clone(),
+            FieldKind::Date => "by Friday".into(),
+            FieldKind::Actions { .. } => "Call Sam by Friday\nDraft the plan in 3 days".into(),
+            FieldKind::Options { .. } => "Ask for a transfer; Retrain at night".into(),
+        }
+    }
+
+    #[test]
+    fn it_reflects_the_persons_own_words_and_asks_the_next_question() {
+        let cat = Catalogue::builtin().unwrap();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = SessionState::new(fw);
+        s.give_consent().unwrap();
+        let c = s
+            .answer(
+                fw,
+                "I want to lead the platform team by the summer. It matters.",
+                NOW,
+            )
+            .unwrap();
+        let r = reply(fw, &s, &c).text;
+        assert!(
+            r.contains("“I want to lead the platform team by the summer”"),
+            "quotes the first sentence: {r}"
+        );
+        let next = s.pending_field(fw).unwrap();
+        assert!(
+            r.ends_with(&next.prompt),
+            "then asks the next question: {r}"
+        );
+        // Long answers are quoted short.
+        let long = "word ".repeat(40);
+        let c = s.answer(fw, &long, NOW).unwrap();
+        let r = reply(fw, &s, &c).text;
+        assert!(r.contains("…”"), "{r}");
+        // Scales are read back against their range.
+        let scale = Value::Scale(2);
+        let mut captured = c.clone();
+        captured.value = scale;
+        captured.field_id = "commitment".into();
+        assert!(reply(fw, &s, &captured).text.starts_with("A 2 out of 10"));
+    }
+
+    #[test]
+    fn it_asks_one_question_at_a_time_and_never_one_already_answered() {
+        for fw in Catalogue::builtin().unwrap().frameworks {
+            let mut s = SessionState::new(&fw);
+            s.give_consent().unwrap();
+            let opening = opening(&fw, &s).text;
+            let first = s.pending_field(&fw).unwrap();
+            assert!(opening.ends_with(&first.prompt), "{}: {opening}", fw.id);
+            while !s.is_complete() {
+                while let Some(field) = s.pending_field(&fw).cloned() {
+                    let c = s.answer(&fw, &answer_for(&field), NOW).unwrap();
+                    let r = reply(&fw, &s, &c).text;
+                    let step = &fw.steps[s.current];
+                    let asked: Vec<&Field> = step
+                        .fields
+                        .iter()
+                        .filter(|f| r.contains(f.prompt.as_str()))
+                        .collect();
+                    match s.pending_field(&fw) {
+                        Some(next) => {
+                            assert_eq!(asked.len(), 1, "{} {}: one question: {r}", fw.id, step.id);
+                            assert_eq!(asked[0].id, next.id, "{}: {r}", fw.id);
+                            assert!(
+                                !s.steps[s.current].captured.contains_key(&next.id),
+                                "{}: never an answered one",
+                                fw.id
+                            );
+                        }
+                        None => {
+                            assert!(asked.is_empty(), "{}: nothing left to ask: {r}", fw.id);
+                            assert!(r.contains("proceed"), "{}: invites confirming: {r}", fw.id);
+                        }
+                    }
+                }
+                s.proceed(&fw).unwrap();
+            }
+            assert!(next_prompt(&fw, &s).contains("action plan"), "{}", fw.id);
+        }
+    }
+
+    #[test]
+    fn the_summary_is_written_from_what_was_captured() {
+        let cat = Catalogue::builtin().unwrap();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = SessionState::new(fw);
+        s.give_consent().unwrap();
+        let empty = summarise(fw, &s);
+        assert!(empty.summary.is_empty());
+        assert!(
+            empty.risks.iter().any(|r| r.contains("was left open")),
+            "unanswered required questions are risks: {:?}",
+            empty.risks
+        );
+        while !s.is_complete() {
+            while let Some(field) = s.pending_field(fw).cloned() {
+                let text = match field.id.as_str() {
+                    "goal" => "Lead the platform team".to_owned(),
+                    "current_state" => "I run two projects and mentor one person".to_owned(),
+                    "commitment" => "4".to_owned(),
+                    _ => answer_for(&field),
+                };
+                s.answer(fw, &text, NOW).unwrap();
+            }
+            s.proceed(fw).unwrap();
+        }
+        s.propose_actions(fw);
+        s.proposals[1].status = ProposalStatus::Dropped;
+        let sum = summarise(fw, &s);
+        assert!(
+            sum.summary
+                .contains("You came to work on: Lead the platform team."),
+            "{}",
+            sum.summary
+        );
+        assert!(
+            sum.summary
+                .contains("Where things stand: I run two projects and mentor one person."),
+            "{}",
+            sum.summary
+        );
+        assert!(
+            sum.summary.contains("Call Sam (by Fri 16 Jan 2026)"),
+            "{}",
+            sum.summary
+        );
+        assert!(
+            !sum.summary.contains("Draft the plan"),
+            "dropped actions are left out"
+        );
+        assert!(
+            sum.insights
+                .iter()
+                .any(|i| i.contains("4/10") && i.contains("move it up")),
+            "a low scale becomes a question: {:?}",
+            sum.insights
+        );
+        assert!(
+            !sum.risks.iter().any(|r| r.contains("left open")),
+            "{:?}",
+            sum.risks
+        );
+    }
+}

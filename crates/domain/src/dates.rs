@@ -93,6 +93,12 @@ pub fn label(at_ms: i64) -> String {
     )
 }
 
+/// "2026-01-16": the UTC day of a time, as date inputs and [`parse_due`] take it.
+pub fn ymd_string(at_ms: i64) -> String {
+    let (y, m, d) = ymd(at_ms);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// (year, month 1-12, day 1-31) of a UTC ms time.
 pub fn ymd(ms: i64) -> (i64, u32, u32) {
     civil_from_days(ms.div_euclid(DAY_MS))

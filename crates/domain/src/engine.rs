@@ -146,6 +146,12 @@ pub struct SessionState {
     /// the built-in coach, whose narrative is computed from the captured fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub narrative: Option<Narrative>,
+    /// Why the built-in coach wrote the report although the AI coach is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_note: Option<String>,
+    /// Closed before every step was confirmed (the person ended it, e.g. after a pause).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended_early: bool,
 }
 
 /// A report narrative written by a model.
@@ -206,6 +212,8 @@ impl SessionState {
             proposals: Vec::new(),
             paused: false,
             narrative: None,
+            report_note: None,
+            ended_early: false,
         }
     }
 
@@ -224,6 +232,32 @@ impl SessionState {
             .find(|f| !state.skipped.contains(&f.id))
             // Skipped required fields come back once everything else is asked.
             .or_else(|| step.fields.iter().filter(open).find(|f| f.required))
+    }
+
+    /// Whether every required field of the current step is captured.
+    pub fn required_complete(&self, framework: &Framework) -> bool {
+        match (
+            framework.steps.get(self.current),
+            self.steps.get(self.current),
+        ) {
+            (Some(step), Some(state)) => step
+                .fields
+                .iter()
+                .filter(|f| f.required)
+                .all(|f| state.captured.contains_key(&f.id)),
+            _ => false,
+        }
+    }
+
+    /// Whether the person may confirm the current step now: its questions are settled, or
+    /// its required answers are in and only optional questions remain.
+    pub fn can_proceed(&self, framework: &Framework) -> bool {
+        !self.paused
+            && match self.phase {
+                Phase::Confirming => true,
+                Phase::Asking => self.required_complete(framework),
+                _ => false,
+            }
     }
 
     /// Progress for the bar: (confirmed steps, all steps).
@@ -344,10 +378,11 @@ impl SessionState {
         Ok(field)
     }
 
-    /// Confirms the current step and moves to the first step not yet confirmed.
+    /// Confirms the current step and moves to the first step not yet confirmed. Optional
+    /// questions not asked yet are left open.
     pub fn proceed(&mut self, framework: &Framework) -> Result<(), EngineError> {
         self.check_active()?;
-        if self.phase != Phase::Confirming {
+        if !self.can_proceed(framework) {
             return Err(EngineError::Incomplete);
         }
         self.steps[self.current].confirmed = true;
@@ -395,12 +430,15 @@ impl SessionState {
         Ok(())
     }
 
-    /// Back to the step before the current one.
+    /// Back to the step before the current one; from the action plan, back to the last step.
     pub fn back(&mut self, framework: &Framework) -> Result<(), EngineError> {
-        let previous = self
-            .current
-            .checked_sub(1)
-            .ok_or(EngineError::UnknownTarget)?;
+        self.check_active()?;
+        let previous = if self.phase == Phase::Complete {
+            Some(self.steps.len().saturating_sub(1))
+        } else {
+            self.current.checked_sub(1)
+        }
+        .ok_or(EngineError::UnknownTarget)?;
         let id = self.steps[previous].id.clone();
         self.amend(framework, &id, None)
     }
@@ -429,6 +467,21 @@ impl SessionState {
             }
             Phase::Closed => Err(EngineError::Closed),
             _ => Err(EngineError::NotComplete),
+        }
+    }
+
+    /// Ends the session before every step is confirmed (for instance after the safety screen
+    /// paused it): what was captured is kept and nothing changes after this.
+    pub fn end(&mut self) -> Result<(), EngineError> {
+        match self.phase {
+            Phase::Closed => Err(EngineError::Closed),
+            Phase::Complete => self.close(),
+            _ => {
+                self.phase = Phase::Closed;
+                self.paused = false;
+                self.ended_early = true;
+                Ok(())
+            }
         }
     }
 
@@ -676,12 +729,14 @@ mod tests {
             for (i, step) in fw.steps.iter().enumerate() {
                 assert_eq!(s.current, i, "{}", fw.id);
                 assert_eq!(s.current_step(&fw).unwrap().id, step.id);
-                assert_eq!(
-                    s.proceed(&fw),
-                    Err(EngineError::Incomplete),
-                    "{}: can't proceed before answering",
-                    fw.id
-                );
+                if step.fields.iter().any(|f| f.required) {
+                    assert_eq!(
+                        s.proceed(&fw),
+                        Err(EngineError::Incomplete),
+                        "{}: can't proceed before answering",
+                        fw.id
+                    );
+                }
                 fill_step(&fw, &mut s);
                 assert_eq!(s.answer(&fw, "more", NOW), Err(EngineError::StepReady));
                 s.proceed(&fw).unwrap();
@@ -771,6 +826,123 @@ mod tests {
             s.amend(fw, "goal", Some("nope")),
             Err(EngineError::UnknownTarget)
         );
+    }
+
+    /// Answers the current step's questions in order until its required ones are in
+    /// (optional questions asked before a required one are answered, as a person would).
+    fn fill_required(fw: &Framework, s: &mut SessionState) {
+        while !s.required_complete(fw) {
+            let pending = s.pending_field(fw).unwrap().clone();
+            s.answer(fw, &answer_for(&pending), NOW).unwrap();
+        }
+    }
+
+    #[test]
+    fn every_framework_amends_a_field_of_each_step_and_goes_back_from_each_step() {
+        for fw in catalogue().frameworks {
+            let mut s = started(&fw);
+            for (i, step) in fw.steps.iter().enumerate() {
+                fill_step(&fw, &mut s);
+                // Amend the step's first field: it is asked again, the rest stay.
+                let field = &step.fields[0];
+                s.amend(&fw, &step.id, Some(&field.id)).unwrap();
+                assert_eq!(s.current, i, "{}", fw.id);
+                assert_eq!(s.phase, Phase::Asking, "{} {}", fw.id, step.id);
+                assert_eq!(s.pending_field(&fw).unwrap().id, field.id, "{}", fw.id);
+                assert_eq!(
+                    s.steps[i].captured.len(),
+                    step.fields.len() - 1,
+                    "{}: only the amended answer is cleared",
+                    fw.id
+                );
+                s.answer(&fw, &answer_for(field), NOW).unwrap();
+                assert_eq!(s.phase, Phase::Confirming, "{}", fw.id);
+                s.proceed(&fw).unwrap();
+                if i + 1 < fw.steps.len() {
+                    // Back from the next step returns here with the answers kept.
+                    assert_eq!(s.current, i + 1, "{}", fw.id);
+                    s.back(&fw).unwrap();
+                    assert_eq!(s.current, i, "{}", fw.id);
+                    assert_eq!(s.phase, Phase::Confirming, "{}: answers are kept", fw.id);
+                    assert!(!s.steps[i].confirmed, "{}", fw.id);
+                    s.proceed(&fw).unwrap();
+                    assert_eq!(s.current, i + 1, "{}", fw.id);
+                }
+            }
+            assert!(s.is_complete(), "{}", fw.id);
+            // From the action plan, back reopens the last step.
+            s.propose_actions(&fw);
+            s.back(&fw).unwrap();
+            assert_eq!(s.current, fw.steps.len() - 1, "{}", fw.id);
+            assert_eq!(s.phase, Phase::Confirming, "{}", fw.id);
+            s.proceed(&fw).unwrap();
+            assert!(s.is_complete(), "{}", fw.id);
+            // And any earlier step can still be amended until the session is closed.
+            s.amend(&fw, &fw.steps[0].id, None).unwrap();
+            assert_eq!(s.current, 0, "{}", fw.id);
+            s.proceed(&fw).unwrap();
+            assert!(s.is_complete(), "{}", fw.id);
+            s.close().unwrap();
+            assert_eq!(
+                s.amend(&fw, &fw.steps[0].id, None),
+                Err(EngineError::Closed),
+                "{}",
+                fw.id
+            );
+            assert_eq!(s.back(&fw), Err(EngineError::Closed), "{}", fw.id);
+        }
+    }
+
+    #[test]
+    fn a_step_can_be_confirmed_once_its_required_answers_are_in() {
+        let mut with_optional = 0;
+        for fw in catalogue().frameworks {
+            let mut s = started(&fw);
+            for step in &fw.steps {
+                // A step without required questions (OSKAR's review) can be passed at once.
+                let required = step.fields.iter().any(|f| f.required);
+                assert_eq!(s.can_proceed(&fw), !required, "{} {}", fw.id, step.id);
+                fill_required(&fw, &mut s);
+                assert!(s.can_proceed(&fw), "{} {}", fw.id, step.id);
+                if s.phase == Phase::Asking {
+                    // Optional questions remain, but they don't hold the person back.
+                    with_optional += 1;
+                    assert!(!s.pending_field(&fw).unwrap().required);
+                }
+                s.proceed(&fw).unwrap();
+            }
+            assert!(s.is_complete(), "{}", fw.id);
+        }
+        assert!(with_optional > 0, "the catalogue has optional questions");
+    }
+
+    #[test]
+    fn a_session_can_be_ended_early_and_keeps_what_was_said() {
+        let cat = catalogue();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = started(fw);
+        s.answer(fw, "Lead the platform team", NOW).unwrap();
+        s.pause();
+        assert!(!s.can_proceed(fw));
+        s.end().unwrap();
+        assert_eq!(s.phase, Phase::Closed);
+        assert!(s.ended_early);
+        assert!(!s.paused);
+        assert_eq!(
+            s.value("goal"),
+            Some(&Value::Text("Lead the platform team".into()))
+        );
+        assert_eq!(s.end(), Err(EngineError::Closed));
+        assert_eq!(s.answer(fw, "more", NOW), Err(EngineError::Closed));
+        // A complete session ended is simply closed.
+        let mut done = started(fw);
+        for _ in &fw.steps {
+            fill_step(fw, &mut done);
+            done.proceed(fw).unwrap();
+        }
+        done.end().unwrap();
+        assert_eq!(done.phase, Phase::Closed);
+        assert!(!done.ended_early);
     }
 
     #[test]

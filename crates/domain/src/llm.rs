@@ -466,6 +466,10 @@ pub fn parse_report(text: &str) -> Result<ModelReport, Vec<String>> {
 
 /// Pulls the text of the `"reply"` string out of a JSON answer as it streams in, so the
 /// person sees the reply while the rest (the captured fields) is still arriving.
+///
+/// Nothing the output guard would refuse is handed out: the word being written is held back
+/// until it ends, the text so far is checked before every release, and once it fails the
+/// stream goes quiet ([`ReplyStream::blocked`]) so the caller can replace the reply.
 #[derive(Debug, Default)]
 pub struct ReplyStream {
     buffer: String,
@@ -474,6 +478,7 @@ pub struct ReplyStream {
     /// How many characters of the decoded reply were already handed out.
     emitted: usize,
     done: bool,
+    blocked: bool,
 }
 
 impl ReplyStream {
@@ -506,11 +511,12 @@ impl ReplyStream {
         };
         // Decode what we can; stop before an incomplete escape.
         let mut decoded = String::new();
+        let mut complete = false;
         let mut chars = self.buffer[start..].chars().peekable();
         while let Some(c) = chars.next() {
             match c {
                 '"' => {
-                    self.done = true;
+                    complete = true;
                     break;
                 }
                 '\\' => {
@@ -536,9 +542,30 @@ impl ReplyStream {
                 c => decoded.push(c),
             }
         }
-        let fresh: String = decoded.chars().skip(self.emitted).collect();
+        self.done = complete;
+        // Release whole words only, so a refused phrase is seen whole before any of it shows.
+        let safe_len = if complete {
+            decoded.len()
+        } else {
+            decoded
+                .char_indices()
+                .rfind(|(_, c)| c.is_whitespace() || matches!(c, '.' | ',' | '!' | '?' | ';' | ':'))
+                .map_or(0, |(i, c)| i + c.len_utf8())
+        };
+        let safe = &decoded[..safe_len];
+        if guard(safe).is_err() {
+            self.blocked = true;
+            self.done = true;
+            return String::new();
+        }
+        let fresh: String = safe.chars().skip(self.emitted).collect();
         self.emitted += fresh.chars().count();
         fresh
+    }
+
+    /// The output guard refused the reply part-way: nothing more was handed out.
+    pub fn blocked(&self) -> bool {
+        self.blocked
     }
 }
 
@@ -701,7 +728,28 @@ mod tests {
         let out: String = chunks.iter().map(|c| r.push(c)).collect();
         assert_eq!(out, "Hello \"you\"\n!");
         let mut r = ReplyStream::default();
-        assert_eq!(r.push("{\"reply\": \"caf\\u00"), "caf");
-        assert_eq!(r.push("e9\"}"), "é");
+        assert_eq!(r.push("{\"reply\": \"un caf\\u00"), "un ");
+        assert_eq!(r.push("e9\"}"), "café");
+    }
+
+    #[test]
+    fn a_streamed_reply_stops_before_anything_the_guard_refuses() {
+        let mut r = ReplyStream::default();
+        assert_eq!(
+            r.push("{\"reply\": \"Thanks. It sounds like you have"),
+            "Thanks. It sounds like you "
+        );
+        // The next word completes a diagnosis: nothing of it is released, and the stream stops.
+        assert_eq!(r.push(" depression, and"), "");
+        assert!(r.blocked());
+        assert_eq!(r.push(" more text.\"}"), "");
+        // A clean reply streams whole.
+        let mut ok = ReplyStream::default();
+        let out: String = ["{\"reply\": \"You have a", " clear goal", ".\"}"]
+            .iter()
+            .map(|c| ok.push(c))
+            .collect();
+        assert_eq!(out, "You have a clear goal.");
+        assert!(!ok.blocked());
     }
 }

@@ -98,16 +98,35 @@ pub async fn run(state: &AppState, job: Job, now: i64) -> Result<Counts, AppErro
     let mut counts = Counts::new();
     match job {
         Job::AnonymousSessions => {
-            let mut total = 0;
+            let (mut total, mut abandoned) = (0, 0);
             loop {
-                let mut conn = state.store.conn().await?;
-                let n = retention::delete_expired_anonymous_sessions(&mut conn, now, BATCH).await?;
-                total += n;
-                if n < BATCH as u64 {
+                // One batch per transaction: the deletions and their `session_abandoned`
+                // events (for sessions left unfinished) land together.
+                let mut tx = state.store.begin().await?;
+                let gone =
+                    retention::delete_expired_anonymous_sessions(&mut tx, now, BATCH).await?;
+                for s in gone.iter().filter(|s| !s.finished) {
+                    let props = json!({"sessionId": s.id, "framework": s.framework, "step": s.step, "reason": "expired"});
+                    coachflux_store::events::record(
+                        &mut tx,
+                        &coachflux_domain::ids::new_id(),
+                        None,
+                        s.anonymous_id.as_deref(),
+                        "session_abandoned",
+                        &props.to_string(),
+                        now,
+                    )
+                    .await?;
+                    abandoned += 1;
+                }
+                tx.commit().await?;
+                total += gone.len();
+                if gone.len() < BATCH as usize {
                     break;
                 }
             }
             counts.insert("deleted".into(), json!(total));
+            counts.insert("abandoned".into(), json!(abandoned));
         }
         Job::ArchiveActions => {
             let mut total = 0;

@@ -277,11 +277,12 @@ async fn coach_check(config: Config) -> Result<(), startup::StartupError> {
         openai.model,
         coachflux::config::redact_url(&openai.base_url)
     );
-    match coachflux::services::llm::check(openai).await {
+    let call = coachflux::services::llm::check(openai).await;
+    match call.result {
         Ok(c) => {
             println!(
                 "ok: answered in {} ms ({} prompt + {} completion tokens)",
-                c.latency_ms, c.prompt_tokens, c.completion_tokens
+                call.latency_ms, c.prompt_tokens, c.completion_tokens
             );
             Ok(())
         }

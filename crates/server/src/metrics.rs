@@ -46,7 +46,7 @@ impl Metrics {
         outcome: &str,
         prompt_tokens: u64,
         completion_tokens: u64,
-        latency: Option<Duration>,
+        latency: Duration,
     ) {
         let (purpose, outcome) = (purpose.to_owned(), outcome.to_owned());
         metrics::with_local_recorder(self.recorder.as_ref(), || {
@@ -54,10 +54,8 @@ impl Metrics {
                 .increment(1);
             counter!("llm_prompt_tokens_total").increment(prompt_tokens);
             counter!("llm_completion_tokens_total").increment(completion_tokens);
-            if let Some(l) = latency {
-                histogram!("llm_call_duration_seconds", "purpose" => purpose)
-                    .record(l.as_secs_f64());
-            }
+            histogram!("llm_call_duration_seconds", "purpose" => purpose)
+                .record(latency.as_secs_f64());
         });
     }
 

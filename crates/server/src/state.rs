@@ -21,8 +21,9 @@ pub struct AppState {
     pub outbox: Outbox,
     pub entropy: Entropy,
     pub oidc: crate::services::oidc::Oidc,
-    /// The OpenAI-compatible coach, when configured; the built-in coach otherwise.
-    pub llm: Option<crate::services::llm::LlmClient>,
+    /// Who answers turns and writes reports: the model coach when an OpenAI-compatible
+    /// endpoint is configured, the built-in coach otherwise.
+    pub coach: Arc<dyn crate::services::coach::Coach>,
     /// Changes whenever an embedded asset changes, so browsers can cache assets forever.
     pub asset_version: Arc<str>,
 }
@@ -69,13 +70,14 @@ impl AppState {
             entropy.clone(),
             unsubscribe,
         );
-        let llm = config
-            .openai
-            .clone()
-            .map(crate::services::llm::LlmClient::new)
-            .transpose()?;
+        let coach: Arc<dyn crate::services::coach::Coach> = match config.openai.clone() {
+            Some(openai) => Arc::new(crate::services::coach::ModelCoach::new(
+                crate::services::llm::LlmClient::new(openai)?,
+            )),
+            None => Arc::new(crate::services::coach::BuiltinCoach),
+        };
         Ok(Self {
-            llm,
+            coach,
             cookies: Arc::new(CookieNames::new(config.is_https())),
             config: Arc::new(config),
             store,

@@ -135,6 +135,20 @@ pub async fn close(conn: &mut Conn, id: &str, state: &str, now: i64) -> Result<(
     Ok(())
 }
 
+/// Ends a session before it was finished: closed, and counted as abandoned.
+pub async fn end_early(conn: &mut Conn, id: &str, state: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE coaching_sessions SET state = $2, status = 'abandoned', closed_at = $3, \
+         updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A member's sessions, newest first.
 pub async fn list_for_user(
     conn: &mut Conn,

@@ -11,17 +11,46 @@ pub async fn delete_expired_anonymous_sessions(
     conn: &mut Conn,
     now: i64,
     limit: i64,
-) -> Result<u64> {
-    let done = sqlx::query(
-        "DELETE FROM coaching_sessions WHERE id IN (SELECT id FROM coaching_sessions \
+) -> Result<Vec<ExpiredSession>> {
+    let rows = sqlx::query(
+        "SELECT id, anonymous_id, framework, step, status FROM coaching_sessions \
          WHERE is_anonymous = 1 AND user_id IS NULL AND expires_at IS NOT NULL \
-         AND expires_at <= $1 ORDER BY expires_at LIMIT $2)",
+         AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
     )
     .bind(now)
     .bind(limit)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
+    let mut gone = Vec::with_capacity(rows.len());
+    for row in rows {
+        let s = ExpiredSession {
+            id: row.try_get("id")?,
+            anonymous_id: row.try_get("anonymous_id")?,
+            framework: row.try_get("framework")?,
+            step: row.try_get("step")?,
+            finished: matches!(
+                row.try_get::<String, _>("status")?.as_str(),
+                "completed" | "abandoned"
+            ),
+        };
+        sqlx::query("DELETE FROM coaching_sessions WHERE id = $1")
+            .bind(&s.id)
+            .execute(&mut *conn)
+            .await?;
+        gone.push(s);
+    }
+    Ok(gone)
+}
+
+/// A visitor session the expiry job deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredSession {
+    pub id: String,
+    pub anonymous_id: Option<String>,
+    pub framework: String,
+    pub step: String,
+    /// Completed or ended before it expired (otherwise it was abandoned unfinished).
+    pub finished: bool,
 }
 
 /// Archives items completed at or before `completed_before` (kept, hidden from default lists).

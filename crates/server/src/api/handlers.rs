@@ -871,10 +871,16 @@ pub async fn proposal(
         .parse()
         .map_err(|_| crate::error::AppError::NotFound)?;
     let accept = body.decision == Decision::Accept;
+    let tags = body.tags.as_ref().map(|t| t.join(","));
     let m = Move::Proposal {
         index,
         accept,
-        title: body.title.as_deref(),
+        edit: coaching::ProposalEdit {
+            title: body.title.as_deref(),
+            due: body.due.as_deref(),
+            priority: body.priority.map(Priority::as_str),
+            tags: tags.as_deref(),
+        },
     };
     coaching::act(&state, &caller.actor(), &id, m).await?;
     after_move(&state, &caller, &id).await
@@ -897,6 +903,27 @@ pub async fn close(
 ) -> ApiResult {
     caller.require_write()?;
     coaching::close(&state, &caller.actor(), &id).await?;
+    after_move(&state, &caller, &id).await
+}
+
+/// Ends the session before it is finished (after the safety screen paused it, say): what was
+/// captured stays readable as a report; it counts as abandoned. A finished session is closed.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/end", tag = "sessions",
+    security(("bearer" = []), ("anonymous" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, body = Session),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Already closed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn end(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller.require_write()?;
+    coaching::end(&state, &caller.actor(), &id).await?;
     after_move(&state, &caller, &id).await
 }
 
@@ -1086,10 +1113,7 @@ pub async fn update_action(
         || body.priority.is_some()
         || body.tags.is_some();
     if edits {
-        let current_due = item.due_date.map(|ms| {
-            let (y, m, d) = coachflux_domain::dates::ymd(ms);
-            format!("{y:04}-{m:02}-{d:02}")
-        });
+        let current_due = item.due_date.map(coachflux_domain::dates::ymd_string);
         let current_tags: Vec<String> = serde_json::from_str(&item.tags).unwrap_or_default();
         let tags = body.tags.as_ref().unwrap_or(&current_tags).join(",");
         let draft = actions::Draft {

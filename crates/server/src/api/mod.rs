@@ -43,7 +43,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-pagin
         handlers::frameworks, handlers::framework,
         handlers::sessions, handlers::create_session, handlers::session, handlers::delete_session,
         handlers::consent, handlers::turn, handlers::skip, handlers::proceed, handlers::back,
-        handlers::resume, handlers::amend, handlers::proposal, handlers::close, handlers::report,
+        handlers::resume, handlers::amend, handlers::proposal, handlers::close, handlers::end, handlers::report,
         handlers::list_actions, handlers::create_action, handlers::action, handlers::update_action,
         handlers::complete_action, handlers::delete_action,
     ),
@@ -173,6 +173,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/proceed", post(h::proceed))
         .route("/sessions/{id}/back", post(h::back))
         .route("/sessions/{id}/resume", post(h::resume))
+        .route("/sessions/{id}/end", post(h::end))
         .route("/sessions/{id}/amend", post(h::amend))
         .route("/sessions/{id}/proposals/{index}", post(h::proposal))
         .route("/sessions/{id}/close", post(h::close))

@@ -674,11 +674,21 @@ pub enum Scope {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"decision": "accept", "title": "Email Priya the draft", "due": "next Monday", "priority": "high", "tags": ["career"]}))]
 pub struct ProposalDecision {
     pub decision: Decision,
     /// An edited title to keep instead.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub title: Option<String>,
+    /// A date (2026-03-01) or a phrase ("by Friday", "in 3 days"); "" clears the date.
+    #[serde(default)]
+    pub due: Option<String>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// Replaces the proposed tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -698,6 +708,10 @@ pub struct Report {
     pub duration_ms: i64,
     /// COMPASS only: the composite success score with its parts.
     pub compass: Option<CompassScore>,
+    /// The session was ended before every step was done.
+    pub ended_early: bool,
+    /// Why the built-in coach wrote the narrative although the AI coach is on.
+    pub note: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -775,6 +789,8 @@ impl Report {
                 satisfaction: c.satisfaction,
                 commitment: c.commitment,
             }),
+            ended_early: r.ended_early,
+            note: r.note.clone(),
         }
     }
 }

@@ -92,6 +92,42 @@ fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
     })
 }
 
+/// Changes to an action (a proposed one, say), each checked as for a new item; `None` keeps
+/// the current value.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Edits {
+    pub title: Option<String>,
+    /// `Some(None)` clears the date.
+    pub due: Option<Option<i64>>,
+    pub priority: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub fn validate_changes(
+    title: Option<&str>,
+    due: Option<&str>,
+    priority: Option<&str>,
+    tags: Option<&str>,
+    now: i64,
+) -> Result<Edits, AppError> {
+    let c = clean(
+        &Draft {
+            title: title.unwrap_or("unchanged"),
+            description: "",
+            due: due.unwrap_or(""),
+            priority: priority.unwrap_or(""),
+            tags: tags.unwrap_or(""),
+        },
+        now,
+    )?;
+    Ok(Edits {
+        title: title.map(|_| c.title),
+        due: due.map(|_| c.due),
+        priority: priority.map(|_| c.priority),
+        tags: tags.map(|_| serde_json::from_str(&c.tags).unwrap_or_default()),
+    })
+}
+
 /// One of the person's items; another person's id is "not found".
 pub async fn get(state: &AppState, user_id: &str, id: &str) -> Result<ActionItem, AppError> {
     let mut conn = state.store.conn().await?;

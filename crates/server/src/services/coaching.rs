@@ -2,6 +2,8 @@
 //! sent (before any coach sees it), the safety screen first, the engine's transitions, and the
 //! report.
 
+use super::coach::{ReplySink, TurnContext};
+use super::llm::CallFor;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -10,12 +12,10 @@ use coachflux_domain::coach;
 use coachflux_domain::engine::{EngineError, Phase, ProposalStatus, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::ids::new_id;
-use coachflux_domain::llm;
 use coachflux_domain::safety;
 use coachflux_store::coaching::{self, CoachingSession, NewCoachingSession, Reflection};
 use coachflux_store::{Conn, action_items, events};
 use serde_json::json;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// A visitor's session lives this long unless they sign up.
 pub const ANONYMOUS_TTL_MS: i64 = 24 * HOUR_MS;
@@ -32,6 +32,15 @@ pub struct Actor {
 impl Actor {
     fn user_id(&self) -> Option<&str> {
         self.user.as_ref().map(|u| u.user.id.as_str())
+    }
+
+    /// The visitor id, for a visitor only (a member's rows link to the account instead).
+    fn visitor_id(&self) -> Option<&str> {
+        if self.user.is_some() {
+            None
+        } else {
+            self.anonymous_id.as_deref()
+        }
     }
 }
 
@@ -83,11 +92,7 @@ async fn event(
         conn,
         &new_id(),
         actor.user_id(),
-        if actor.user.is_some() {
-            None
-        } else {
-            actor.anonymous_id.as_deref()
-        },
+        actor.visitor_id(),
         name,
         &props.to_string(),
         state.clock.now_ms(),
@@ -123,11 +128,7 @@ pub async fn start(
             framework: &fw.id,
             step: &fw.steps[0].id,
             state: &json,
-            anonymous_id: if actor.user.is_some() {
-                None
-            } else {
-                actor.anonymous_id.as_deref()
-            },
+            anonymous_id: actor.visitor_id(),
             expires_at: actor.user.is_none().then_some(now + ANONYMOUS_TTL_MS),
             now,
         },
@@ -215,6 +216,7 @@ pub async fn load(state: &AppState, actor: &Actor, id: &str) -> Result<Loaded, A
 
 fn status_of(engine: &SessionState) -> &'static str {
     match (engine.phase, engine.paused) {
+        (Phase::Closed, _) if engine.ended_early => "abandoned",
         (Phase::Closed, _) => "completed",
         (_, true) => "paused",
         _ => "active",
@@ -258,14 +260,14 @@ pub async fn turn(
     turn_streaming(state, actor, id, input, country, None).await
 }
 
-/// [`turn`], handing the LLM coach's reply text to `on_delta` as it streams in.
+/// [`turn`], streaming the coach's reply into `sink` as it is written.
 pub async fn turn_streaming(
     state: &AppState,
     actor: &Actor,
     id: &str,
     input: &str,
     country: Option<&str>,
-    on_delta: Option<&UnboundedSender<String>>,
+    sink: Option<&ReplySink>,
 ) -> Result<TurnOutcome, AppError> {
     let mut l = load(state, actor, id).await?;
     let now = state.clock.now_ms();
@@ -297,8 +299,8 @@ pub async fn turn_streaming(
         .get(l.engine.current)
         .map_or("", |s| s.id.as_str())
         .to_owned();
-    let mut tx = state.store.begin().await?;
     if let Some(hit) = safety::screen(input) {
+        let mut tx = state.store.begin().await?;
         l.engine.pause();
         let payload = json!({"reply": "", "safety": hit.category.as_str(), "captured": {}});
         coaching::insert_reflection(
@@ -317,11 +319,7 @@ pub async fn turn_streaming(
                 id: &new_id(),
                 session_id: id,
                 user_id: actor.user_id(),
-                anonymous_id: if actor.user.is_some() {
-                    None
-                } else {
-                    actor.anonymous_id.as_deref()
-                },
+                anonymous_id: actor.visitor_id(),
                 category: hit.category.as_str(),
                 step: &step_id,
                 country,
@@ -333,72 +331,7 @@ pub async fn turn_streaming(
         tx.commit().await?;
         return Ok(TurnOutcome::Paused);
     }
-    if let Some(client) = state.llm.clone() {
-        // Nothing was written in `tx`: the LLM path saves the words before calling out.
-        drop(tx);
-        return llm_turn(state, actor, l, &step_id, input, &client, on_delta).await;
-    }
-    let result = l.engine.answer(&l.framework, input, now);
-    let reply = match &result {
-        Ok(captured) => coach::reply(&l.framework, &l.engine, captured).text,
-        Err(e) => format!("{e} {}", coach::next_prompt(&l.framework, &l.engine)),
-    };
-    let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
-    let payload = json!({"reply": reply, "captured": captured, "accepted": result.is_ok()});
-    coaching::insert_reflection(
-        &mut tx,
-        &new_id(),
-        id,
-        &step_id,
-        input,
-        &payload.to_string(),
-        now,
-    )
-    .await?;
-    save(&mut tx, state, &l).await?;
-    tx.commit().await?;
-    Ok(TurnOutcome::Replied)
-}
-
-/// Why the built-in coach answered a turn instead of the model.
-#[derive(Debug)]
-enum Fallback {
-    Budget,
-    Call(super::llm::CallError),
-    Invalid,
-    Guarded,
-}
-
-impl Fallback {
-    /// The note the page shows with the reply.
-    fn note(&self) -> &'static str {
-        match self {
-            Fallback::Budget => {
-                "You've reached today's limit for the AI coach, so the built-in coach is answering until tomorrow."
-            }
-            Fallback::Call(_) | Fallback::Invalid => {
-                "The AI coach couldn't answer just now, so the built-in coach replied."
-            }
-            Fallback::Guarded => {
-                "The AI coach's reply didn't pass our checks, so the built-in coach replied."
-            }
-        }
-    }
-}
-
-/// A turn with the LLM coach: the person's words are saved first, then the model is asked
-/// (one repair on an invalid answer); any failure hands the turn to the built-in coach.
-async fn llm_turn(
-    state: &AppState,
-    actor: &Actor,
-    mut l: Loaded,
-    step_id: &str,
-    input: &str,
-    client: &super::llm::LlmClient,
-    on_delta: Option<&UnboundedSender<String>>,
-) -> Result<TurnOutcome, AppError> {
-    let now = state.clock.now_ms();
-    let id = l.row.id.clone();
+    // The words are saved before any coach sees them, so a coach failure never loses them.
     let reflection_id = new_id();
     {
         let mut conn = state.store.conn().await?;
@@ -406,52 +339,37 @@ async fn llm_turn(
         coaching::insert_reflection(
             &mut conn,
             &reflection_id,
-            &id,
-            step_id,
+            id,
+            &step_id,
             input,
             &pending.to_string(),
             now,
         )
         .await?;
     }
-    let who = super::llm::CallFor {
-        session_id: Some(&id),
-        user_id: actor.user_id(),
-        anonymous_id: actor.anonymous_id.as_deref(),
-    };
-    let answer = if super::llm::within_budget(state, &who).await {
-        ask_model(state, client, &who, &l, input, on_delta).await
-    } else {
-        Err(Fallback::Budget)
-    };
-    let (reply, coach_name, note) = match answer {
-        Ok(t) => {
-            l.engine
-                .capture(&l.framework, t.captured)
-                .map_err(engine_error)?;
-            (t.reply, "openai", None)
-        }
-        Err(reason) => {
-            match &reason {
-                Fallback::Call(e) => {
-                    tracing::warn!(session = %id, error = %e, "the model failed; the built-in coach answers");
-                }
-                other => {
-                    tracing::info!(session = %id, reason = ?other, "the built-in coach answers this turn");
-                }
-            }
-            let reply = match l.engine.answer(&l.framework, input, now) {
-                Ok(captured) => coach::reply(&l.framework, &l.engine, &captured).text,
-                Err(e) => format!("{e} {}", coach::next_prompt(&l.framework, &l.engine)),
-            };
-            if let Some(sink) = on_delta {
-                let _ = sink.send(reply.clone());
-            }
-            (reply, "builtin", Some(reason.note()))
-        }
-    };
+    let reply = state
+        .coach
+        .turn(
+            TurnContext {
+                state,
+                who: call_for(actor, id),
+                framework: &l.framework,
+                history: &l.turns,
+                input,
+                now,
+                sink,
+            },
+            &mut l.engine,
+        )
+        .await;
     let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
-    let payload = json!({"reply": reply, "captured": captured, "coach": coach_name, "note": note});
+    let payload = json!({
+        "reply": reply.text,
+        "captured": captured,
+        "accepted": reply.accepted,
+        "coach": reply.coach,
+        "note": reply.note,
+    });
     let mut tx = state.store.begin().await?;
     coaching::set_reflection_payload(&mut tx, &reflection_id, &payload.to_string()).await?;
     save(&mut tx, state, &l).await?;
@@ -459,151 +377,13 @@ async fn llm_turn(
     Ok(TurnOutcome::Replied)
 }
 
-async fn ask_model(
-    state: &AppState,
-    client: &super::llm::LlmClient,
-    who: &super::llm::CallFor<'_>,
-    l: &Loaded,
-    input: &str,
-    on_delta: Option<&UnboundedSender<String>>,
-) -> Result<llm::ModelTurn, Fallback> {
-    let now = state.clock.now_ms();
-    let history: Vec<(String, String)> = l
-        .turns
-        .iter()
-        .map(|t| {
-            let reply = serde_json::from_str::<serde_json::Value>(&t.payload)
-                .ok()
-                .and_then(|p| p["reply"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            (t.user_input.clone(), reply)
-        })
-        .collect();
-    let mut messages = llm::turn_messages(
-        &l.framework,
-        &l.engine,
-        &history,
-        input,
-        client.context_tokens(),
-    );
-    let schema = llm::turn_schema(&l.framework, &l.engine);
-    for purpose in ["turn", "repair"] {
-        let sink = if purpose == "turn" { on_delta } else { None };
-        let result = client.complete(&messages, Some(&schema), sink).await;
-        let completion = match &result {
-            Ok(c) => c.clone(),
-            Err(e) => {
-                super::llm::record(state, who, purpose, llm::TURN_PROMPT_VERSION, &result, None)
-                    .await;
-                return Err(Fallback::Call(e.clone()));
-            }
-        };
-        match llm::parse_turn(&l.framework, &l.engine, &completion.content, now) {
-            Ok(t) => {
-                if llm::guard(&t.reply).is_err() {
-                    super::llm::record(
-                        state,
-                        who,
-                        purpose,
-                        llm::TURN_PROMPT_VERSION,
-                        &result,
-                        Some("guarded"),
-                    )
-                    .await;
-                    return Err(Fallback::Guarded);
-                }
-                super::llm::record(state, who, purpose, llm::TURN_PROMPT_VERSION, &result, None)
-                    .await;
-                return Ok(t);
-            }
-            Err(errors) => {
-                super::llm::record(
-                    state,
-                    who,
-                    purpose,
-                    llm::TURN_PROMPT_VERSION,
-                    &result,
-                    Some("invalid"),
-                )
-                .await;
-                messages.push(llm::Message {
-                    role: "assistant",
-                    content: completion.content,
-                });
-                messages.push(llm::repair_message(&errors));
-            }
-        }
-    }
-    Err(Fallback::Invalid)
-}
-
-/// The report narrative from the model, validated and guarded; `None` means the built-in
-/// summary stands.
-async fn model_narrative(
-    state: &AppState,
-    actor: &Actor,
-    l: &Loaded,
-) -> Option<coachflux_domain::engine::Narrative> {
-    let client = state.llm.clone()?;
-    let who = super::llm::CallFor {
-        session_id: Some(&l.row.id),
+/// Who a coach's model calls are for (recorded, and counted against the daily budget).
+fn call_for<'a>(actor: &'a Actor, session_id: &'a str) -> CallFor<'a> {
+    CallFor {
+        session_id: Some(session_id),
         user_id: actor.user_id(),
         anonymous_id: actor.anonymous_id.as_deref(),
-    };
-    if !super::llm::within_budget(state, &who).await {
-        return None;
     }
-    let messages = llm::report_messages(&l.framework, &l.engine);
-    let result = client
-        .complete(&messages, Some(&llm::report_schema()), None)
-        .await;
-    let Ok(c) = &result else {
-        super::llm::record(
-            state,
-            &who,
-            "report",
-            llm::REPORT_PROMPT_VERSION,
-            &result,
-            None,
-        )
-        .await;
-        return None;
-    };
-    let report = match llm::parse_report(&c.content) {
-        Ok(r) => r,
-        Err(_) => {
-            super::llm::record(
-                state,
-                &who,
-                "report",
-                llm::REPORT_PROMPT_VERSION,
-                &result,
-                Some("invalid"),
-            )
-            .await;
-            return None;
-        }
-    };
-    let all = std::iter::once(&report.summary)
-        .chain(&report.insights)
-        .chain(&report.unexplored_options)
-        .chain(&report.risks);
-    let guarded = all.into_iter().any(|t| llm::guard(t).is_err());
-    super::llm::record(
-        state,
-        &who,
-        "report",
-        llm::REPORT_PROMPT_VERSION,
-        &result,
-        guarded.then_some("guarded"),
-    )
-    .await;
-    (!guarded).then_some(coachflux_domain::engine::Narrative {
-        summary: report.summary,
-        insights: report.insights,
-        unexplored_options: report.unexplored_options,
-        risks: report.risks,
-    })
 }
 
 pub enum Move<'a> {
@@ -616,12 +396,23 @@ pub enum Move<'a> {
     },
     Back,
     Resume,
-    /// Accept or drop a proposed action (index), optionally with an edited title.
+    /// Accept or drop a proposed action (index), optionally edited.
     Proposal {
         index: usize,
         accept: bool,
-        title: Option<&'a str>,
+        edit: ProposalEdit<'a>,
     },
+}
+
+/// Changes to a proposed action; `None` keeps what was proposed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProposalEdit<'a> {
+    pub title: Option<&'a str>,
+    /// A due date as people say it ("by Friday", "in 3 days", "2026-03-01"); empty clears it.
+    pub due: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    /// Comma-separated.
+    pub tags: Option<&'a str>,
 }
 
 pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Result<(), AppError> {
@@ -645,30 +436,41 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
         Move::Proposal {
             index,
             accept,
-            title,
+            edit,
         } => {
             if l.engine.phase != Phase::Complete {
                 return Err(AppError::invalid("input", "Finish every step first."));
             }
+            let now = state.clock.now_ms();
             let p = l
                 .engine
                 .proposals
                 .get_mut(index)
                 .ok_or(AppError::NotFound)?;
+            let changed = super::actions::validate_changes(
+                edit.title.map(str::trim).filter(|t| !t.is_empty()),
+                edit.due,
+                edit.priority.filter(|p| !p.trim().is_empty()),
+                edit.tags,
+                now,
+            )?;
+            if let Some(title) = changed.title {
+                p.title = title;
+            }
+            if let Some(due) = changed.due {
+                p.due_ms = due;
+            }
+            if let Some(priority) = changed.priority {
+                p.priority = priority;
+            }
+            if let Some(tags) = changed.tags {
+                p.tags = tags;
+            }
             p.status = if accept {
                 ProposalStatus::Accepted
             } else {
                 ProposalStatus::Dropped
             };
-            if let Some(t) = title.map(str::trim).filter(|t| !t.is_empty()) {
-                if t.chars().count() > 200 {
-                    return Err(AppError::invalid(
-                        "title",
-                        "Keep the action under 200 characters.",
-                    ));
-                }
-                p.title = t.to_owned();
-            }
         }
     }
     let mut tx = state.store.begin().await?;
@@ -690,12 +492,43 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
     Ok(())
 }
 
+/// Ends a session before it is finished (for instance after the safety screen paused it):
+/// what was said is kept and can be read as a report; it counts as abandoned, not completed.
+/// A session whose steps are all confirmed is closed as usual instead.
+pub async fn end(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    let mut l = load(state, actor, id).await?;
+    if l.engine.phase == Phase::Complete {
+        return close(state, actor, id).await;
+    }
+    l.engine.end().map_err(engine_error)?;
+    let now = state.clock.now_ms();
+    let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
+    let mut tx = state.store.begin().await?;
+    coaching::end_early(&mut tx, id, &json, now).await?;
+    coachflux_store::safety::resolve_open(&mut tx, id, "closed", now).await?;
+    event(
+        &mut tx,
+        state,
+        actor,
+        "session_abandoned",
+        json!({"sessionId": id, "framework": l.framework.id, "step": l.row.step, "reason": "ended"}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Closes a complete session. A member's accepted actions become action items now; a
 /// visitor's stay in the session until they sign up.
 pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     let mut l = load(state, actor, id).await?;
     l.engine.close().map_err(engine_error)?;
-    l.engine.narrative = model_narrative(state, actor, &l).await;
+    let written = state
+        .coach
+        .report(state, call_for(actor, id), &l.framework, &l.engine)
+        .await;
+    l.engine.narrative = written.narrative;
+    l.engine.report_note = written.note.map(str::to_owned);
     let now = state.clock.now_ms();
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
@@ -800,6 +633,10 @@ pub struct Report {
     pub actions: Vec<(String, Option<i64>, String)>,
     pub duration_ms: i64,
     pub compass: Option<coachflux_domain::compass::CompassScore>,
+    /// The session was ended before every step was done.
+    pub ended_early: bool,
+    /// Why the built-in coach wrote the narrative although the AI coach is on.
+    pub note: Option<String>,
 }
 
 pub fn report(l: &Loaded) -> Report {
@@ -873,6 +710,8 @@ pub fn report(l: &Loaded) -> Report {
         actions,
         duration_ms: l.row.closed_at.unwrap_or(l.row.updated_at) - l.row.created_at,
         compass,
+        ended_early: l.engine.ended_early,
+        note: l.engine.report_note.clone(),
     }
 }
 
@@ -899,6 +738,9 @@ pub fn markdown(r: &Report) -> String {
         r.framework.expansion,
         minutes(r.duration_ms)
     ));
+    if r.ended_early {
+        md.push_str("_This session ended before every step was done._\n\n");
+    }
     if !r.summary.summary.is_empty() {
         md.push_str(&format!("## Summary\n\n{}\n\n", r.summary.summary));
     }

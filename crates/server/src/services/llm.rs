@@ -1,8 +1,8 @@
-//! The OpenAI-compatible coach: a chat-completions client (plain and streamed), every call
-//! recorded in `llm_calls` and in `/metrics`, structured answers validated by the domain's
-//! `llm` module with one repair request, and the output guard. Callers fall back to the
-//! built-in coach on any failure.
+//! The OpenAI-compatible chat-completions client (plain and streamed), with every call
+//! recorded in `llm_calls` and in `/metrics` and the per-person daily budget. The model coach
+//! (`services::coach`) builds on it.
 
+use super::coach::ReplySink;
 use crate::config::OpenAiConfig;
 use crate::state::AppState;
 use coachflux_domain::clock::DAY_MS;
@@ -11,7 +11,6 @@ use coachflux_domain::llm::Message;
 use coachflux_store::llm_calls::{self, NewCall};
 use serde_json::{Value as Json, json};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::UnboundedSender;
 
 /// Why a call failed, in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +40,12 @@ pub struct Completion {
     pub content: String,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+}
+
+/// One call to the model server: what came back and how long it took (failures too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub result: Result<Completion, CallError>,
     pub latency_ms: i64,
 }
 
@@ -131,26 +136,31 @@ impl LlmClient {
         }
     }
 
-    /// Whether an error says the server doesn't support `response_format`.
-    fn refuses_structured(e: &CallError) -> bool {
-        matches!(e, CallError::Http { status: 400 | 422, detail } if detail.to_lowercase().contains("response_format"))
+    /// Whether the server refused `response_format` (an older server): the caller then turns
+    /// it off with [`LlmClient::disable_structured`] and asks again.
+    pub fn refused_structured(&self, call: &Call) -> bool {
+        self.structured.load(std::sync::atomic::Ordering::Relaxed)
+            && matches!(&call.result, Err(CallError::Http { status: 400 | 422, detail }) if detail.to_lowercase().contains("response_format"))
     }
 
-    /// One completion. With `on_delta`, it streams and hands out the reply text as it comes.
-    pub async fn complete(
+    /// From now on, ask for JSON by instruction only.
+    pub fn disable_structured(&self) {
+        self.structured
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// One completion. With `sink`, it streams and hands out the reply text as it comes.
+    pub async fn attempt(
         &self,
         messages: &[Message],
         schema: Option<&Json>,
-        on_delta: Option<&UnboundedSender<String>>,
-    ) -> Result<Completion, CallError> {
-        match self.complete_once(messages, schema, on_delta).await {
-            Err(e) if schema.is_some() && Self::refuses_structured(&e) => {
-                // An older server: fall back to instructions and parsing, from now on.
-                self.structured
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
-                self.complete_once(messages, schema, on_delta).await
-            }
-            other => other,
+        sink: Option<&ReplySink>,
+    ) -> Call {
+        let started = Instant::now();
+        let result = self.complete_once(messages, schema, sink).await;
+        Call {
+            result,
+            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         }
     }
 
@@ -158,16 +168,15 @@ impl LlmClient {
         &self,
         messages: &[Message],
         schema: Option<&Json>,
-        on_delta: Option<&UnboundedSender<String>>,
+        sink: Option<&ReplySink>,
     ) -> Result<Completion, CallError> {
-        let started = Instant::now();
-        let body = self.body(messages, schema, on_delta.is_some());
+        let body = self.body(messages, schema, sink.is_some());
         let response = self.post(&body).await?;
         let prompt_estimate = messages
             .iter()
             .map(|m| coachflux_domain::llm::approx_tokens(&m.content))
             .sum::<usize>();
-        let (content, usage) = match on_delta {
+        let (content, usage) = match sink {
             None => {
                 let v: Json = response
                     .json()
@@ -181,6 +190,7 @@ impl LlmClient {
             }
             Some(sink) => self.read_stream(response, sink).await?,
         };
+        // Servers that send no usage get an estimate, so budgets and totals still add up.
         let tokens = |key: &str, estimate: usize| {
             usage
                 .as_ref()
@@ -194,7 +204,6 @@ impl LlmClient {
                 coachflux_domain::llm::approx_tokens(&content),
             ),
             content,
-            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         })
     }
 
@@ -202,7 +211,7 @@ impl LlmClient {
     async fn read_stream(
         &self,
         mut response: reqwest::Response,
-        sink: &UnboundedSender<String>,
+        sink: &ReplySink,
     ) -> Result<(String, Option<Json>), CallError> {
         let mut content = String::new();
         let mut usage = None;
@@ -232,10 +241,7 @@ impl LlmClient {
                 }
                 if let Some(delta) = event["choices"][0]["delta"]["content"].as_str() {
                     content.push_str(delta);
-                    let fresh = reply.push(delta);
-                    if !fresh.is_empty() {
-                        let _ = sink.send(fresh);
-                    }
+                    sink.text(reply.push(delta));
                 }
             }
         }
@@ -256,34 +262,35 @@ impl CallFor<'_> {
     }
 }
 
-/// Records one call (row and metrics).
+/// Records one call (row and metrics); `outcome_override` is what validating a completed
+/// answer found (`invalid`, `guarded`).
 pub async fn record(
     state: &AppState,
     who: &CallFor<'_>,
     purpose: &str,
     prompt_version: &str,
-    result: &Result<Completion, CallError>,
+    call: &Call,
     outcome_override: Option<&str>,
 ) {
-    let model = state.llm.as_ref().map_or("", |c| c.model());
-    let (prompt_tokens, completion_tokens, latency_ms, outcome) = match result {
+    let model = state
+        .config
+        .openai
+        .as_ref()
+        .map_or("", |c| c.model.as_str());
+    let (prompt_tokens, completion_tokens, outcome) = match &call.result {
         Ok(c) => (
             c.prompt_tokens,
             c.completion_tokens,
-            c.latency_ms,
             outcome_override.unwrap_or("ok"),
         ),
-        Err(e) => (0, 0, 0, e.outcome()),
+        Err(e) => (0, 0, e.outcome()),
     };
     state.metrics.record_llm_call(
         purpose,
         outcome,
         u64::try_from(prompt_tokens).unwrap_or(0),
         u64::try_from(completion_tokens).unwrap_or(0),
-        result
-            .as_ref()
-            .ok()
-            .map(|c| Duration::from_millis(u64::try_from(c.latency_ms).unwrap_or(0))),
+        Duration::from_millis(u64::try_from(call.latency_ms).unwrap_or(0)),
     );
     let anonymous_key = who.anonymous_key();
     let row = NewCall {
@@ -300,7 +307,7 @@ pub async fn record(
         prompt_version,
         prompt_tokens,
         completion_tokens,
-        latency_ms,
+        latency_ms: call.latency_ms,
         outcome,
         now: state.clock.now_ms(),
     };
@@ -334,11 +341,19 @@ pub async fn within_budget(state: &AppState, who: &CallFor<'_>) -> bool {
 }
 
 /// One tiny request, for `coachflux coach check`: the latency, or the exact problem.
-pub async fn check(config: &OpenAiConfig) -> Result<Completion, CallError> {
-    let client = LlmClient::new(config.clone()).map_err(CallError::Unreachable)?;
+pub async fn check(config: &OpenAiConfig) -> Call {
+    let client = match LlmClient::new(config.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            return Call {
+                result: Err(CallError::Unreachable(e)),
+                latency_ms: 0,
+            };
+        }
+    };
     let messages = [Message {
         role: "user",
         content: "Reply with the word OK.".into(),
     }];
-    client.complete(&messages, None, None).await
+    client.attempt(&messages, None, None).await
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actions;
 pub mod api_tokens;
 pub mod audit;
+pub mod coach;
 pub mod coaching;
 pub mod limits;
 pub mod llm;

@@ -91,25 +91,18 @@ async fn render_with(
     let rows = actions::list(state, user_id, &filter)
         .await?
         .into_iter()
-        .map(|a| {
-            let (y, m, d) = a.due_date.map(dates::ymd).unwrap_or((0, 0, 0));
-            Row {
-                overdue: !a.completed && a.due_date.is_some_and(|d| d < now),
-                due: a.due_date.map(dates::label).unwrap_or_default(),
-                due_input: if a.due_date.is_some() {
-                    format!("{y:04}-{m:02}-{d:02}")
-                } else {
-                    String::new()
-                },
-                tags: serde_json::from_str::<Vec<String>>(&a.tags)
-                    .unwrap_or_default()
-                    .join(", "),
-                id: a.id,
-                title: a.title,
-                description: a.description.unwrap_or_default(),
-                completed: a.completed,
-                priority: a.priority,
-            }
+        .map(|a| Row {
+            overdue: !a.completed && a.due_date.is_some_and(|d| d < now),
+            due: a.due_date.map(dates::label).unwrap_or_default(),
+            due_input: a.due_date.map(dates::ymd_string).unwrap_or_default(),
+            tags: serde_json::from_str::<Vec<String>>(&a.tags)
+                .unwrap_or_default()
+                .join(", "),
+            id: a.id,
+            title: a.title,
+            description: a.description.unwrap_or_default(),
+            completed: a.completed,
+            priority: a.priority,
         })
         .collect();
     let status = if errors.is_empty() {

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/amend", post(amend))
         .route("/sessions/{id}/back", post(back))
         .route("/sessions/{id}/resume", post(resume))
+        .route("/sessions/{id}/end", post(end))
         .route("/sessions/{id}/proposals/{index}", post(proposal))
         .route("/sessions/{id}/close", post(close))
         .route("/sessions/{id}/report", get(report_page))
@@ -123,8 +124,17 @@ pub struct ProposalRow {
     pub index: usize,
     pub title: String,
     pub due: String,
+    /// The due day as an editable date (YYYY-MM-DD), or empty.
+    pub due_input: String,
     pub priority: String,
+    pub tags: String,
     pub status: &'static str,
+}
+
+/// A confirmed step that can be reopened from the action plan.
+pub struct StepLink {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -143,6 +153,11 @@ struct SessionPage {
     input: Option<Input>,
     can_skip: bool,
     can_back: bool,
+    /// The step's required answers are in; what is still asked is optional.
+    can_proceed_early: bool,
+    /// Steps that can be reopened from the action plan.
+    reopen: Vec<StepLink>,
+    priorities: &'static [&'static str],
     /// The AI coach is on: the page's script streams replies.
     stream: bool,
     captured: Vec<CapturedRow>,
@@ -245,7 +260,9 @@ async fn render_session(
             index,
             title: p.title.clone(),
             due: p.due_ms.map(dates::label).unwrap_or_default(),
+            due_input: p.due_ms.map(dates::ymd_string).unwrap_or_default(),
             priority: p.priority.clone(),
+            tags: p.tags.join(", "),
             status: match p.status {
                 ProposalStatus::Proposed => "proposed",
                 ProposalStatus::Accepted => "accepted",
@@ -286,7 +303,20 @@ async fn render_session(
         can_skip: phase == "asking"
             && step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
         can_back: e.current > 0 && matches!(phase, "asking" | "confirming"),
-        stream: state.llm.is_some(),
+        can_proceed_early: phase == "asking" && e.can_proceed(fw),
+        reopen: if phase == "complete" {
+            fw.steps
+                .iter()
+                .map(|s| StepLink {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        priorities: &crate::services::actions::PRIORITIES,
+        stream: state.config.openai.is_some(),
         captured,
         proposals,
         helplines: if phase == "paused" {
@@ -488,11 +518,26 @@ async fn resume(
     settle(&state, &ctx, &actor, &id, r, "#answer").await
 }
 
+async fn end(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    match coaching::end(&state, &actor, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/report")).into_response()),
+        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
 #[derive(Deserialize)]
 struct ProposalForm {
     #[serde(default)]
     decision: String,
     title: Option<String>,
+    due: Option<String>,
+    priority: Option<String>,
+    tags: Option<String>,
 }
 
 async fn proposal(
@@ -510,7 +555,12 @@ async fn proposal(
         Move::Proposal {
             index,
             accept,
-            title: f.title.as_deref(),
+            edit: coaching::ProposalEdit {
+                title: f.title.as_deref(),
+                due: f.due.as_deref(),
+                priority: f.priority.as_deref(),
+                tags: f.tags.as_deref(),
+            },
         },
     )
     .await;

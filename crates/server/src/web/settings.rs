@@ -707,9 +707,9 @@ async fn admin_coach(
     let rows = coachflux_store::llm_calls::recent_sessions(&mut conn, 200).await?;
     Ok(AdminCoachPage {
         l: ctx.layout("AI coach usage — CoachFlux admin", "admin"),
-        coach: state.llm.as_ref().map_or_else(
+        coach: state.config.openai.as_ref().map_or_else(
             || "the built-in coach".to_owned(),
-            |c| format!("the AI coach ({})", c.model()),
+            |c| format!("the AI coach ({})", c.model),
         ),
         rows,
     }

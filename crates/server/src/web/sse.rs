@@ -1,34 +1,38 @@
 //! Server-Sent Events for streamed coach replies: `delta` events carry reply text (a JSON
-//! string) as it arrives, then one final event (`done` or `error`) closes the stream.
+//! string) as it arrives, `reset` (data `{}`) says to drop the text shown so far because
+//! another reply replaces it, and one final event (`done` or `error`) closes the stream.
 
+use crate::services::coach::{ReplySink, Streamed};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::unbounded_channel;
 use tokio::sync::oneshot;
 
-/// Runs `work` in the background with a sender for reply text, and streams what it sends,
+/// Runs `work` in the background with a sink for the reply, and streams what it sends,
 /// followed by the `(event, data)` it ends with. The work finishes even if the client leaves.
 pub fn stream<F, Fut>(work: F) -> Response
 where
-    F: FnOnce(UnboundedSender<String>) -> Fut,
+    F: FnOnce(ReplySink) -> Fut,
     Fut: Future<Output = (&'static str, String)> + Send + 'static,
 {
-    let (tx, rx) = unbounded_channel::<String>();
+    let (tx, rx) = unbounded_channel::<Streamed>();
     let (done_tx, done_rx) = oneshot::channel();
-    let fut = work(tx);
+    let fut = work(ReplySink::new(tx));
     tokio::spawn(async move {
         let last = fut.await;
         let _ = done_tx.send(last);
     });
     let events = futures_util::stream::unfold((rx, Some(done_rx)), |(mut rx, done)| async move {
         match rx.recv().await {
-            Some(text) => {
-                let data = serde_json::to_string(&text).unwrap_or_default();
-                Some((
-                    Ok::<_, Infallible>(Event::default().event("delta").data(data)),
-                    (rx, done),
-                ))
+            Some(streamed) => {
+                let event = match streamed {
+                    Streamed::Delta(text) => Event::default()
+                        .event("delta")
+                        .data(serde_json::to_string(&text).unwrap_or_default()),
+                    Streamed::Reset => Event::default().event("reset").data("{}"),
+                };
+                Some((Ok::<_, Infallible>(event), (rx, done)))
             }
             None => {
                 let (name, data) = done?.await.unwrap_or((

@@ -90,13 +90,26 @@ dual_test! {
         assert_eq!((status, location.as_deref()), (303, Some(format!("{path}/report").as_str())));
         let (status, report, _) = b.page(&format!("{path}/report")).await;
         assert_eq!(status, 200);
+        // Every captured field appears with its answer, in its step's section.
         for step in &fw.steps {
-            assert!(report.contains(&step.name));
+            let section = crate::harness::extract(&report, &format!("<h2>{}</h2>", step.name), "</section>")
+                .unwrap_or_else(|| panic!("report lacks the {} section", step.name));
             for field in &step.fields {
-                assert!(report.contains(&field.label), "report lacks {}", field.label);
+                let shown = match &field.kind {
+                    FieldKind::List { .. } => "talk to my manager; block two hours a week".to_owned(),
+                    FieldKind::Actions { .. } => "Call Sam — due Fri 16 Jan 2026".to_owned(),
+                    FieldKind::Options { .. } => "Ask for a transfer; Retrain in the evenings".to_owned(),
+                    FieldKind::Date => "in 3 days (Sun 18 Jan 2026)".to_owned(),
+                    _ => answer_for(field),
+                };
+                assert!(
+                    section.contains(&format!("<dt>{}</dt><dd>{}", field.label, shown)),
+                    "{} / {}: {shown} not in {section}",
+                    step.name,
+                    field.label
+                );
             }
         }
-        assert!(report.contains("My honest answer about your goal") || report.contains("My honest answer about"));
         assert!(report.contains("Call Sam") && report.contains("Fri 16 Jan 2026"), "parsed due date in the plan");
         let md = b.get(&format!("{path}/report.md")).await;
         assert_eq!(md.headers()["content-type"], "text/markdown; charset=utf-8");
@@ -253,7 +266,14 @@ dual_test! {
         assert!(page.contains("Use a date like"));
         let (_, page, _) = b.page("/actions?status=overdue").await;
         assert!(page.contains("Call Sam") && !page.contains("Draft proposal"), "overdue filter");
-        assert!(page.contains("overdue"));
+        let (_, all, _) = b.page("/actions").await;
+        let card = |title: &str| {
+            let at = all.find(title).unwrap_or_else(|| panic!("{title} listed"));
+            let start = all[..at].rfind("<li class=\"card action").unwrap();
+            all[start..at].to_owned()
+        };
+        assert!(card("Call Sam").contains("action-overdue"), "an overdue item stands out");
+        assert!(!card("Draft proposal").contains("action-overdue"));
         let (_, page, _) = b.page("/actions?status=week").await;
         assert!(page.contains("Draft proposal") && !page.contains("Call Sam"));
         let (_, page, _) = b.page("/actions?tag=writing").await;
@@ -409,6 +429,173 @@ dual_test! {
         let path = start(&b, "GROW").await;
         assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
         assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'").await, 1);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn a_visitor_who_logs_in_finds_their_session_once_however_often_they_sign_in(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        let uid = signup(&app, &b, "ada@example.com").await;
+        assert_eq!(b.submit("/logout", &[]).await.0, 303);
+        // Signed out, the same browser tries GROW as a visitor.
+        let path = start(&b, "GROW").await;
+        let id = path.trim_start_matches("/sessions/").to_owned();
+        let anonymous_id: String = sqlx::query_scalar("SELECT anonymous_id FROM coaching_sessions WHERE id = $1")
+            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        complete(&b, &path, &fw).await;
+        b.submit(&format!("{path}/close"), &[]).await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0);
+
+        let (status, _, _) = crate::identity::login(&b, "ada@example.com", crate::identity::PASSWORD).await;
+        assert_eq!(status, 303);
+        let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
+            "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
+        ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(row, (Some(uid.clone()), 0, None, None), "logging in moves it like signing up");
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2);
+        let sessions_completed: i64 = sqlx::query_scalar("SELECT sessions_completed FROM user_metrics WHERE user_id = $1")
+            .bind(&uid).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(sessions_completed, 1);
+
+        // Signing in again, or running the migration again, changes nothing.
+        b.submit("/logout", &[]).await;
+        crate::identity::login(&b, "ada@example.com", crate::identity::PASSWORD).await;
+        let mut conn = app.store.conn().await.unwrap();
+        let moved = coachflux::services::coaching::migrate_anonymous(&mut conn, &anonymous_id, &uid, app.clock.now_ms()).await.unwrap();
+        assert_eq!(moved, 0);
+        drop(conn);
+        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2, "no duplicated items");
+        assert_eq!(b.get(&format!("{path}/report")).await.status(), 200);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn a_paused_session_can_be_ended_and_keeps_what_was_said(app) {
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "GROW").await;
+        let id = path.trim_start_matches("/sessions/").to_owned();
+        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
+        b.submit(&format!("{path}/turn"), &[("input", "Find a calmer job")]).await;
+        b.submit(&format!("{path}/turn"), &[("input", "Some days I want to kill myself")]).await;
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Let's pause here") && page.contains("End the session"), "{page}");
+        let (status, _, location) = b.submit(&format!("{path}/end"), &[]).await;
+        assert_eq!((status, location.as_deref()), (303, Some(format!("{path}/report").as_str())));
+        let (status, report, _) = b.page(&format!("{path}/report")).await;
+        assert_eq!(status, 200);
+        assert!(report.contains("ended before every step was done"), "{report}");
+        assert!(report.contains("Find a calmer job"), "what was said is kept");
+        let (status, closed_at): (String, Option<i64>) = sqlx::query_as("SELECT status, closed_at FROM coaching_sessions WHERE id = $1")
+            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!((status.as_str(), closed_at), ("abandoned", Some(app.clock.now_ms())));
+        let resolution: String = sqlx::query_scalar("SELECT resolution FROM safety_incidents").fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(resolution, "closed");
+        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_metrics WHERE sessions_completed > 0").await, 0, "ended is not completed");
+        // Nothing changes any more.
+        assert_eq!(b.submit(&format!("{path}/resume"), &[]).await.0, 303);
+        assert_eq!(b.submit(&format!("{path}/turn"), &[("input", "more")]).await.0, 422);
+        assert_eq!(b.submit(&format!("{path}/end"), &[]).await.0, 422);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn the_action_plan_is_edited_before_keeping_and_earlier_steps_can_be_reopened(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        let uid = signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "GROW").await;
+        complete(&b, &path, &fw).await;
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Change an earlier step") && page.contains("Reopen Reality"), "{page}");
+        // Reopening a step from the plan keeps its answers; confirming it comes back to the plan.
+        assert_eq!(b.submit(&format!("{path}/amend"), &[("step", "reality")]).await.0, 303);
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Here's what we captured") && page.contains("My honest answer about"), "{page}");
+        assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Your action plan"), "{page}");
+
+        let (status, page, _) = b.submit(&format!("{path}/proposals/0"), &[
+            ("decision", "accept"), ("title", "Call Sam about the role"), ("due", "someday"), ("priority", "low"), ("tags", ""),
+        ]).await;
+        assert_eq!(status, 422, "a due date we can't read is refused");
+        assert!(page.contains("Use a date like"), "{page}");
+        assert_eq!(b.submit(&format!("{path}/proposals/0"), &[
+            ("decision", "accept"), ("title", "Call Sam about the role"), ("due", "2026-02-02"), ("priority", "low"), ("tags", "career, network"),
+        ]).await.0, 303);
+        assert_eq!(b.submit(&format!("{path}/proposals/1"), &[("decision", "drop")]).await.0, 303);
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("value=\"2026-02-02\"") && page.contains("Mon 2 Feb 2026"), "{page}");
+        b.submit(&format!("{path}/close"), &[]).await;
+        let items: Vec<(String, Option<i64>, String, String)> = sqlx::query_as(
+            "SELECT title, due_date, priority, tags FROM action_items WHERE user_id = $1",
+        ).bind(&uid).fetch_all(app.store.pool()).await.unwrap();
+        assert_eq!(items, vec![(
+            "Call Sam about the role".to_owned(),
+            Some(coachflux_domain::dates::from_ymd(2026, 2, 2) + 86_400_000 - 1),
+            "low".to_owned(),
+            "[\"career\",\"network\"]".to_owned(),
+        )], "the edited action, and not the dropped one");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn compass_optional_questions_can_be_left_and_the_report_scores_the_session(app) {
+        let fw = Catalogue::builtin().unwrap().get("COMPASS").unwrap().clone();
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "COMPASS").await;
+        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
+        let mut left_open = 0;
+        for step in &fw.steps {
+            for field in step.fields.iter().filter(|f| f.required) {
+                // Optional questions asked before a required one are answered.
+                loop {
+                    let (_, page, _) = b.page(&path).await;
+                    let label = crate::harness::extract(&page, "<legend>", "</legend>")
+                        .or_else(|| crate::harness::extract(&page, "<label for=\"input\">", "</label>"))
+                        .unwrap_or_default();
+                    let asked = step.fields.iter().find(|f| label.starts_with(&f.label)).expect("a question of this step");
+                    assert_eq!(b.submit(&format!("{path}/turn"), &[("input", &answer_for(asked))]).await.0, 303);
+                    if asked.id == field.id { break; }
+                }
+            }
+            let (_, page, _) = b.page(&path).await;
+            if page.contains("the rest of its questions are optional") {
+                left_open += 1;
+            } else {
+                assert!(page.contains("Here's what we captured"), "{}: {page}", step.id);
+            }
+            assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303, "{}", step.id);
+        }
+        assert!(left_open >= 1, "some optional questions were left");
+        b.submit(&format!("{path}/close"), &[]).await;
+        let (_, report, _) = b.page(&format!("{path}/report")).await;
+        let scale = |id: &str| {
+            let f = fw.steps.iter().flat_map(|s| &s.fields).find(|f| f.id == id).unwrap();
+            answer_for(f).parse::<i32>().unwrap()
+        };
+        let mindset = answer_for(fw.steps.iter().flat_map(|s| &s.fields).find(|f| f.id == "final_mindset").unwrap());
+        let expected = coachflux_domain::compass::score(&coachflux_domain::compass::CompassInputs {
+            initial_confidence: scale("initial_confidence"),
+            final_confidence: scale("final_confidence"),
+            final_action_clarity: scale("final_action_clarity"),
+            final_mindset: &mindset,
+            satisfaction: scale("satisfaction"),
+            action_commitment: scale("action_commitment"),
+        }).unwrap();
+        assert!(report.contains(&format!("COMPASS success score: {}", expected.total)), "{report}");
+        assert!(report.contains(&format!("Commitment: {}", expected.commitment)), "{report}");
+        let md = b.get(&format!("{path}/report.md")).await.text().await.unwrap();
+        assert!(md.contains(&format!("## COMPASS success score: {}", expected.total)), "{md}");
         app.stop().await;
     }
 }

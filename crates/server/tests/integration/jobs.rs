@@ -42,6 +42,10 @@ dual_test! {
         assert_eq!(counts["deleted"], 0, "one millisecond early");
         let counts = run(&app, Job::AnonymousSessions, T0 + DAY_MS).await;
         assert_eq!(counts["deleted"], 1);
+        assert_eq!(counts["abandoned"], 1, "it was left unfinished");
+        let props: String = sqlx::query_scalar("SELECT properties FROM events WHERE event_name = 'session_abandoned'")
+            .fetch_one(app.store.pool()).await.unwrap();
+        assert!(props.contains(expiring.rsplit('/').next().unwrap()) && props.contains("\"expired\""), "{props}");
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM coaching_sessions").fetch_all(app.store.pool()).await.unwrap();
         assert_eq!(ids, [kept.rsplit('/').next().unwrap()], "{expiring} went, the migrated one stayed");
         assert_eq!(app.count("SELECT COUNT(*) FROM session_reflections").await, 1, "its reflections went with it");
@@ -106,7 +110,7 @@ dual_test! {
         let due: i64 = sqlx::query_scalar("SELECT due_date FROM action_items WHERE id = $1").bind(&soon).fetch_one(app.store.pool()).await.unwrap();
         let counts = run(&app, Job::ActionReminders, due - DAY_MS - 1).await;
         assert_eq!((counts["emails"].as_i64(), counts["notifications"].as_i64()), (Some(0), Some(0)), "not yet within 24 h");
-        let counts = run(&app, Job::ActionReminders, due - DAY_MS + HOUR_MS).await;
+        let counts = run(&app, Job::ActionReminders, due - DAY_MS).await;
         assert_eq!((counts["emails"].as_i64(), counts["notifications"].as_i64()), (Some(1), Some(1)));
         let mail = app.last_email("ada@example.com", "action_reminder").await;
         assert!(mail.subject.contains("Book the planning meeting"), "{}", mail.subject);
