@@ -195,6 +195,11 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await checkPage(page, '/frameworks', 'frameworks');
   await checkPage(page, '/api/docs', 'api-docs');
   await checkPage(page, '/frameworks/GROW', 'framework-grow');
+  await checkPage(page, '/frameworks/helper?focus=change&minutes=20', 'helper');
+  assert.match(await page.textContent('main'), /Try COMPASS/);
+  await checkPage(page, '/signup', 'signup');
+  await checkPage(page, '/login', 'login');
+  await page.goto(`${base}/frameworks/GROW`);
 
   // Keyboard: the first Tab lands on the skip link, and focus is visible.
   await page.keyboard.press('Tab');
@@ -211,6 +216,7 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await page.screenshot({ path: join(artifacts, 'session-consent-1280.png'), fullPage: true });
   await page.check('#consent');
   await submit(page, '#begin');
+  await checkPage(page, sessionPath, 'session');
 
   // The live counter follows what is typed.
   const hint = page.locator('#input-count');
@@ -237,18 +243,31 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   }
   assert.equal(steps, 5, 'GROW: goal, reality, options, will, review');
 
-  // The action plan: keep the first proposal, drop none, close.
-  await page.screenshot({ path: join(artifacts, 'session-plan-1280.png'), fullPage: true });
-  await assertAccessible(page, 'session (plan)');
+  // The action plan: give the first proposal a date and a tag, keep it, drop the second.
+  await checkPage(page, sessionPath, 'session-plan');
   const proposals = page.locator('.proposal');
-  assert.ok(await proposals.count() >= 1, 'actions proposed');
-  await submit(page, '.proposal button[value=accept]');
+  assert.ok(await proposals.count() >= 2, 'actions proposed');
+  await page.fill('#proposal-0-due', '2031-03-14');
+  await page.selectOption('#proposal-0-priority', 'high');
+  await page.fill('#proposal-0-tags', 'career');
+  await submit(page, '.proposal:nth-child(1) button[value=accept]');
+  assert.match(await page.textContent('.proposal:nth-child(1)'), /Fri 14 Mar 2031/);
+  await submit(page, '.proposal:nth-child(2) button[value=drop]');
   await submit(page, '#close-session');
   assert.match(page.url(), /\/report$/);
   const report = await page.textContent('main');
   assert.match(report, /Lead the new platform team by summer/);
   assert.match(report, /First item/);
   await checkPage(page, `${sessionPath}/report`, 'report');
+  // Printed, the report drops the page furniture and the buttons.
+  await page.emulateMedia({ media: 'print' });
+  for (const selector of ['.site-header', '.site-footer', '.no-print']) {
+    const shown = await page.locator(selector).first().isVisible();
+    assert.equal(shown, false, `${selector} is not printed`);
+  }
+  assert.ok(await page.locator('.report h1').isVisible(), 'the report itself is printed');
+  await page.pdf({ path: join(artifacts, 'report.pdf') });
+  await page.emulateMedia({ media: 'screen' });
 
   // Sign up in the same browser: the session moves into the account.
   await page.goto(`${base}/signup`);
@@ -261,8 +280,9 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await checkPage(page, '/sessions', 'sessions');
   assert.match(await page.textContent('main'), /GROW/);
   await checkPage(page, '/actions', 'actions');
-  const actions = await page.textContent('main');
-  assert.match(actions, /due/i, 'the kept action has a due date');
+  const kept = page.locator('li.action');
+  assert.equal(await kept.count(), 1, 'the kept action, not the dropped one');
+  assert.match(await kept.first().textContent(), /Due Fri 14 Mar 2031 · high priority · career/);
   await checkPage(page, '/dashboard', 'dashboard');
   assert.match(await page.textContent('main'), /GROW/);
   await checkPage(page, '/settings', 'settings');
@@ -281,6 +301,32 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   assert.equal(res.status(), 404);
 
   assert.deepEqual(errors, [], 'no script errors');
+  await context.close();
+});
+
+test('crisis language pauses the session with helplines; the person can end it', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  const page = await context.newPage();
+  await page.goto(`${base}/frameworks/GROW`);
+  await submit(page, 'button:has-text("Start a GROW session")');
+  const sessionPath = new URL(page.url()).pathname;
+  await page.check('#consent');
+  await submit(page, '#begin');
+  await page.fill('#input', 'Get through this month at work');
+  await submit(page, '#send');
+  await page.fill('#input', 'Some nights I want to end my life');
+  await submit(page, '#send');
+  assert.match(await page.textContent('main'), /Let's pause here/);
+  assert.match(await page.textContent('.helplines'), /Samaritans/, 'helplines for the browser\'s country');
+  await checkPage(page, sessionPath, 'session-paused');
+  await submit(page, '#end-session');
+  assert.match(page.url(), /\/report$/);
+  const report = await page.textContent('main');
+  assert.match(report, /ended before every step was done/);
+  assert.match(report, /Get through this month at work/);
+  await checkPage(page, `${sessionPath}/delete`, 'session-delete');
+  await submit(page, 'form[action$="/delete"] button[type=submit]');
+  assert.equal((await page.goto(`${base}${sessionPath}`)).status(), 404, 'deleted');
   await context.close();
 });
 
@@ -403,6 +449,53 @@ test('with the AI coach, replies stream into the page and the model writes the r
     await context.close();
     ai.proc.kill('SIGTERM');
     stub.server.close();
+    rmSync(ai.dir, { recursive: true, force: true });
+  }
+});
+
+test('with the AI coach unreachable, the built-in coach carries the session and says so', async () => {
+  const closedPort = await freePort();
+  const ai = await startServer({
+    COACHFLUX_COACH: 'openai',
+    COACHFLUX_OPENAI_BASE_URL: `http://127.0.0.1:${closedPort}/v1`,
+    COACHFLUX_OPENAI_MODEL: 'stub-model',
+    COACHFLUX_OPENAI_TIMEOUT_SECS: '2',
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`${ai.url}/frameworks/GROW`);
+    await submit(page, 'button:has-text("Start a GROW session")');
+    await page.check('#consent');
+    await submit(page, '#begin');
+    await page.fill('#input', 'Lead the new platform team by summer');
+    await submit(page, '#send');
+    const conversation = await page.textContent('.conversation');
+    assert.match(conversation, /“Lead the new platform team by summer”/, 'the built-in coach reflects it back');
+    assert.match(await page.textContent('.coach-note'), /The AI coach couldn't answer just now, so the built-in coach replied/);
+    const counter = { n: 1 };
+    let steps = 0;
+    while (steps < 8 && (await page.locator('#close-session').count()) === 0) {
+      await answerStep(page, counter);
+      await submit(page, '#proceed');
+      steps += 1;
+    }
+    assert.equal(steps, 5, 'every step completed');
+    assert.ok(await page.locator('.coach-note').count() > 5, 'each reply says who answered');
+    await page.screenshot({ path: join(artifacts, 'session-ai-down-1280.png'), fullPage: true });
+    await submit(page, '.proposal button[value=accept]');
+    await submit(page, '#close-session');
+    const report = await page.textContent('main');
+    assert.match(report, /Lead the new platform team by summer/);
+    assert.match(report, /The AI coach couldn't write this report, so the built-in coach did/);
+    assert.doesNotMatch(report, /Written by the AI coach/);
+    await page.screenshot({ path: join(artifacts, 'report-ai-down-1280.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'no script errors');
+  } finally {
+    await context.close();
+    ai.proc.kill('SIGTERM');
     rmSync(ai.dir, { recursive: true, force: true });
   }
 });

@@ -234,7 +234,9 @@ fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
     ]));
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stdout.contains("anonymous-sessions ran at 2026-03-01 09:00 UTC: {\"abandoned\":0,\"deleted\":0}"),
+        stdout.contains(
+            "anonymous-sessions ran at 2026-03-01 09:00 UTC: {\"abandoned\":0,\"deleted\":0}"
+        ),
         "{stdout}"
     );
     let (_, stdout, _) = run(coachflux(dir.path()).args(["jobs", "list"]));

@@ -16,7 +16,13 @@ use std::sync::{Arc, Mutex};
 enum Reply {
     /// A completion whose content is this text.
     Content(String),
+    /// The same, without a `usage` object (some local servers send none).
+    NoUsage(String),
+    /// Streamed: the first half of the content, then the rest once the gate opens.
+    Gated(String, Arc<tokio::sync::Notify>),
     Status(u16),
+    /// 400 "response_format is not supported", as older servers answer a JSON schema.
+    RefuseSchema,
     /// Answers after this many milliseconds.
     Slow(u64),
 }
@@ -53,15 +59,69 @@ fn turn_json(reply: &str, captured: Value) -> String {
     json!({"reply": reply, "captured": captured}).to_string()
 }
 
+fn sse_chunks(content: &str) -> Vec<String> {
+    let chars: Vec<char> = content.chars().collect();
+    chars
+        .chunks(7)
+        .map(|chunk| {
+            let piece: String = chunk.iter().collect();
+            let event = json!({"choices": [{"delta": {"content": piece}}]});
+            format!("data: {event}\n\n")
+        })
+        .collect()
+}
+
+const USAGE: &str =
+    "data: {\"choices\": [], \"usage\": {\"prompt_tokens\": 321, \"completion_tokens\": 45}}\n\n";
+
 async fn complete(State(stub): State<Stub>, Json(body): Json<Value>) -> Response {
     stub.requests.lock().unwrap().push(body.clone());
     let next = stub.script.lock().unwrap().pop_front();
+    let mut usage = true;
     let content = match next {
         Some(Reply::Content(c)) => c,
+        Some(Reply::NoUsage(c)) => {
+            usage = false;
+            c
+        }
+        Some(Reply::Gated(c, gate)) => {
+            assert_eq!(body["stream"], json!(true), "a gated reply streams");
+            let mut chunks = sse_chunks(&c);
+            let rest = chunks.split_off(chunks.len() / 2);
+            let stream = futures_util::stream::unfold(
+                (Some(chunks), Some(rest), gate),
+                |(first, rest, gate)| async move {
+                    if let Some(first) = first {
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(first.concat()),
+                            (None, rest, gate),
+                        ));
+                    }
+                    let rest = rest?;
+                    gate.notified().await;
+                    Some((
+                        Ok(format!("{}{USAGE}data: [DONE]\n\n", rest.concat())),
+                        (None, None, gate),
+                    ))
+                },
+            );
+            return (
+                [("content-type", "text/event-stream")],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response();
+        }
         Some(Reply::Status(s)) => {
             return (
                 StatusCode::from_u16(s).unwrap(),
                 Json(json!({"error": {"message": format!("scripted {s}")}})),
+            )
+                .into_response();
+        }
+        Some(Reply::RefuseSchema) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"message": "response_format json_schema is not supported by this server"}})),
             )
                 .into_response();
         }
@@ -72,23 +132,18 @@ async fn complete(State(stub): State<Stub>, Json(body): Json<Value>) -> Response
         None => turn_json("Tell me more.", json!({})),
     };
     if body["stream"] == json!(true) {
-        let mut events = String::new();
-        let chars: Vec<char> = content.chars().collect();
-        for chunk in chars.chunks(7) {
-            let piece: String = chunk.iter().collect();
-            let event = json!({"choices": [{"delta": {"content": piece}}]});
-            events.push_str(&format!("data: {event}\n\n"));
+        let mut events = sse_chunks(&content).concat();
+        if usage {
+            events.push_str(USAGE);
         }
-        let usage =
-            json!({"choices": [], "usage": {"prompt_tokens": 321, "completion_tokens": 45}});
-        events.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+        events.push_str("data: [DONE]\n\n");
         return ([("content-type", "text/event-stream")], events).into_response();
     }
-    Json(json!({
-        "choices": [{"message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": 321, "completion_tokens": 45}
-    }))
-    .into_response()
+    let mut answer = json!({"choices": [{"message": {"role": "assistant", "content": content}}]});
+    if usage {
+        answer["usage"] = json!({"prompt_tokens": 321, "completion_tokens": 45});
+    }
+    Json(answer).into_response()
 }
 
 async fn app_with(engine: Engine, base: &str, extra: &[(&str, &str)]) -> Option<TestApp> {
@@ -156,6 +211,90 @@ async fn outcomes(app: &TestApp) -> Vec<(String, String)> {
         .unwrap()
 }
 
+/// Answers every question of a session with the built-in coach (each model call is scripted
+/// to fail) and confirms each step; returns the session, complete.
+async fn answer_every_step(
+    app: &TestApp,
+    stub: &Stub,
+    client: &reqwest::Client,
+    id: &str,
+    anon: &str,
+) -> Value {
+    let base = format!("http://{}/api/v1", app.addr);
+    for _ in 0..40 {
+        stub.then(Reply::Status(500));
+        let current: Value = client
+            .get(format!("{base}/sessions/{id}"))
+            .header("X-Anonymous-Id", anon)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match current["phase"].as_str().unwrap() {
+            "asking" => {
+                let input = match current["pendingField"]["kind"].as_str().unwrap() {
+                    "scale" => current["pendingField"]["max"].to_string(),
+                    "choice" => current["pendingField"]["options"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    "date" => "in 3 days".into(),
+                    "list" | "actions" | "options" => "First\nSecond".into(),
+                    _ => "Lead the platform team".into(),
+                };
+                send_turn(app, client, id, anon, &input).await;
+            }
+            "confirming" => {
+                client
+                    .post(format!("{base}/sessions/{id}/proceed"))
+                    .header("X-Anonymous-Id", anon)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                stub.script.lock().unwrap().clear();
+                return current;
+            }
+        }
+    }
+    panic!("the session did not complete");
+}
+
+/// The events of a Server-Sent Events body: (event, data).
+fn sse_events(text: &str) -> Vec<(String, String)> {
+    text.split("\n\n")
+        .filter(|b| !b.trim().is_empty() && !b.starts_with(':'))
+        .map(|block| {
+            let event = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or("message")
+                .to_owned();
+            let data: String = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            (event, data)
+        })
+        .collect()
+}
+
+/// The reply a stream leaves on screen: the deltas after the last reset.
+fn shown_text(events: &[(String, String)]) -> String {
+    let mut shown = String::new();
+    for (event, data) in events {
+        match event.as_str() {
+            "delta" => shown.push_str(&serde_json::from_str::<String>(data).unwrap()),
+            "reset" => shown.clear(),
+            _ => {}
+        }
+    }
+    shown
+}
+
 async fn the_model_captures_fields_from_a_prompt_built_from_the_step(engine: Engine) {
     let (stub, addr) = Stub::start().await;
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
@@ -195,6 +334,43 @@ async fn the_model_captures_fields_from_a_prompt_built_from_the_step(engine: Eng
     assert_eq!(req["model"], "stub-model");
     assert_eq!(req["response_format"]["type"], "json_schema");
     let system = req["messages"][0]["content"].as_str().unwrap();
+    let grow = coachflux_domain::Catalogue::builtin()
+        .unwrap()
+        .get("GROW")
+        .unwrap()
+        .clone();
+    for q in &grow.steps[0].questions {
+        assert!(
+            system.contains(q.as_str()),
+            "the step's question {q:?} is in the prompt"
+        );
+    }
+    for f in &grow.steps[0].fields {
+        let kind = match &f.kind {
+            coachflux_domain::frameworks::FieldKind::Text { max_len } => {
+                format!("text, up to {max_len} characters")
+            }
+            coachflux_domain::frameworks::FieldKind::List {
+                max_items,
+                item_max_len,
+                ..
+            } => {
+                format!("list, up to {max_items} items of {item_max_len} characters")
+            }
+            coachflux_domain::frameworks::FieldKind::Date => {
+                "a date or a phrase like \"by Friday\"".to_owned()
+            }
+            other => panic!("GROW's goal step has text, lists and a date, not {other:?}"),
+        };
+        let want = format!(
+            "- {} ({}; {kind}, {}): {}",
+            f.id,
+            f.label,
+            if f.required { "required" } else { "optional" },
+            f.prompt
+        );
+        assert!(system.contains(&want), "{want} in {system}");
+    }
     for needle in [
         "GROW",
         "step \"Goal\"",
@@ -333,6 +509,15 @@ async fn every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words(engin
         let recorded = outcomes(&app).await;
         assert_eq!(recorded.last().unwrap().1, outcome, "{recorded:?}");
     }
+    let timeout_ms: i64 =
+        sqlx::query_scalar("SELECT latency_ms FROM llm_calls WHERE outcome = 'timeout'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert!(
+        timeout_ms >= 1_000,
+        "a timed-out call records how long it waited: {timeout_ms}"
+    );
     // The built-in coach captured each answer in turn.
     let s: Value = client
         .get(format!("http://{}/api/v1/sessions/{id}", app.addr))
@@ -530,52 +715,12 @@ async fn the_report_is_written_by_the_model(engine: Engine) {
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    // Every turn falls back to the built-in coach (the stub answers "Tell me more." without
-    // fields would stall); script invalid answers so the built-in coach captures the fields.
     let (client, id, anon) = session(&app).await;
     let base = format!("http://{}/api/v1", app.addr);
-    let mut s: Value = Value::Null;
-    for _ in 0..40 {
-        stub.then(Reply::Status(500));
-        let current: Value = client
-            .get(format!("{base}/sessions/{id}"))
-            .header("X-Anonymous-Id", &anon)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        match current["phase"].as_str().unwrap() {
-            "asking" => {
-                let input = match current["pendingField"]["kind"].as_str().unwrap() {
-                    "scale" => current["pendingField"]["max"].to_string(),
-                    "choice" => current["pendingField"]["options"][0]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                    "date" => "in 3 days".into(),
-                    "list" | "actions" | "options" => "First\nSecond".into(),
-                    _ => "Lead the platform team".into(),
-                };
-                send_turn(&app, &client, &id, &anon, &input).await;
-            }
-            "confirming" => {
-                client
-                    .post(format!("{base}/sessions/{id}/proceed"))
-                    .header("X-Anonymous-Id", &anon)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            _ => {
-                s = current;
-                break;
-            }
-        }
-    }
+    let s = answer_every_step(&app, &stub, &client, &id, &anon).await;
     assert_eq!(s["phase"], "complete", "{s}");
-    stub.script.lock().unwrap().clear();
+    // An answer without a summary gets one repair request.
+    stub.then(Reply::Content(json!({"insights": ["x"]}).to_string()));
     stub.then(Reply::Content(
         json!({
             "summary": "You came in wanting to lead the platform team and left with a plan.",
@@ -619,13 +764,286 @@ async fn the_report_is_written_by_the_model(engine: Engine) {
             .unwrap()
             .contains("Your goal: Lead the platform team")
     );
+    assert!(
+        last["messages"].as_array().unwrap().last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"summary\" must be"),
+        "the repair names the problem: {last}"
+    );
+    let recorded = outcomes(&app).await;
+    assert_eq!(
+        recorded[recorded.len() - 2..],
+        [
+            ("report".to_owned(), "invalid".to_owned()),
+            ("repair".to_owned(), "ok".to_owned())
+        ]
+    );
+    assert!(report["note"].is_null());
+
+    // When the model can't write it, the built-in coach does, and the report says so.
+    let (client, id, anon) = session(&app).await;
+    answer_every_step(&app, &stub, &client, &id, &anon).await;
+    stub.then(Reply::Status(503));
+    let r = client
+        .post(format!("{base}/sessions/{id}/close"))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = client
+        .get(format!("{base}/sessions/{id}/report"))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["writtenBy"], "builtin");
+    assert!(
+        report["note"]
+            .as_str()
+            .unwrap()
+            .contains("the built-in coach did"),
+        "{report}"
+    );
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Lead the platform team"),
+        "the built-in summary from the captured fields: {report}"
+    );
     assert_eq!(
         outcomes(&app).await.last().unwrap(),
-        &("report".to_owned(), "ok".to_owned())
+        &("report".to_owned(), "http_error".to_owned())
     );
     app.stop().await;
 }
 crate::on_both_engines!(the_report_is_written_by_the_model);
+
+async fn streamed_replies_arrive_while_the_model_writes_and_the_words_are_saved_first(
+    engine: Engine,
+) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(
+        engine,
+        &format!("http://{addr}/v1"),
+        &[("COACHFLUX_OPENAI_TIMEOUT_SECS", "10")],
+    )
+    .await
+    else {
+        return;
+    };
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let reply = "Leading the platform team is a real step up. What makes it matter now?";
+    stub.then(Reply::Gated(
+        turn_json(reply, json!({"goal": "Lead the platform team"})),
+        gate.clone(),
+    ));
+    let (client, id, anon) = session(&app).await;
+    let mut r = client
+        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
+        .header("X-Anonymous-Id", &anon)
+        .header("Accept", "text/event-stream")
+        .json(&json!({"input": "I want to lead the platform team"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The first words arrive while the model is still writing (the gate is shut).
+    let mut text = String::new();
+    while !text.contains("event: delta") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk())
+            .await
+            .expect("the first delta arrives before the model has finished")
+            .unwrap()
+            .expect("the stream is open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!text.contains("event: done"));
+    // Meanwhile the person's words are already saved, and nothing is captured yet.
+    let (input, payload): (String, String) =
+        sqlx::query_as("SELECT user_input, payload FROM session_reflections WHERE session_id = $1")
+            .bind(&id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(input, "I want to lead the platform team");
+    assert!(payload.contains("\"pending\":true"), "{payload}");
+    gate.notify_one();
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let events = sse_events(&text);
+    assert_eq!(shown_text(&events), reply);
+    assert!(
+        events.iter().all(|(e, _)| e != "reset"),
+        "nothing was taken back"
+    );
+    let (event, data) = events.last().unwrap();
+    assert_eq!(event, "done");
+    let done: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(
+        done["steps"][0]["captured"]["goal"],
+        "Lead the platform team"
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(
+    streamed_replies_arrive_while_the_model_writes_and_the_words_are_saved_first
+);
+
+async fn a_streamed_reply_that_fails_is_taken_back_and_replaced(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    let stream_turn = |input: &'static str| {
+        let client = client.clone();
+        let url = format!("http://{}/api/v1/sessions/{id}/turns", app.addr);
+        let anon = anon.clone();
+        async move {
+            let r = client
+                .post(url)
+                .header("X-Anonymous-Id", anon)
+                .header("Accept", "text/event-stream")
+                .json(&json!({"input": input}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            sse_events(&r.text().await.unwrap())
+        }
+    };
+
+    // A diagnosis part-way: nothing of it is shown, the shown start is taken back, and the
+    // built-in coach's reply replaces it.
+    stub.then(Reply::Content(turn_json(
+        "Thanks for sharing that. It sounds like you have depression, and you should rest.",
+        json!({"goal": "Feel better at work"}),
+    )));
+    let events = stream_turn("Feel better at work").await;
+    let deltas: String = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .map(|(_, d)| serde_json::from_str::<String>(d).unwrap())
+        .collect();
+    assert!(
+        !deltas.to_lowercase().contains("depression"),
+        "never shown: {deltas}"
+    );
+    assert!(
+        deltas.starts_with("Thanks for sharing"),
+        "the clean start streamed: {deltas}"
+    );
+    let at_reset = events
+        .iter()
+        .position(|(e, _)| e == "reset")
+        .expect("a reset");
+    assert!(at_reset > 0);
+    let shown = shown_text(&events);
+    assert!(
+        shown.contains("“Feel better at work”"),
+        "the built-in coach's reply: {shown}"
+    );
+    let done: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
+    let p = last_payload(&done);
+    assert_eq!(
+        (p["coach"].as_str(), p["reply"].as_str()),
+        (Some("builtin"), Some(shown.as_str()))
+    );
+    assert_eq!(outcomes(&app).await.last().unwrap().1, "guarded");
+
+    // An invalid first answer streams, is taken back, and the repaired one streams instead.
+    stub.then(Reply::Content(
+        json!({"reply": "A first try that is not right", "captured": {"budget": "lots"}})
+            .to_string(),
+    ))
+    .then(Reply::Content(turn_json(
+        "Because the team is growing. How will you know you got there?",
+        json!({"why_now": "The team is growing"}),
+    )));
+    let events = stream_turn("The team is growing").await;
+    assert!(events.iter().any(|(e, _)| e == "reset"), "{events:?}");
+    assert_eq!(
+        shown_text(&events),
+        "Because the team is growing. How will you know you got there?"
+    );
+    assert_eq!(
+        stub.requests().last().unwrap()["stream"],
+        true,
+        "the repair streams too"
+    );
+    let recorded = outcomes(&app).await;
+    assert_eq!(
+        recorded[recorded.len() - 2..],
+        [
+            ("turn".to_owned(), "invalid".to_owned()),
+            ("repair".to_owned(), "ok".to_owned())
+        ]
+    );
+
+    // A 500 while streaming: nothing was shown, so nothing is taken back.
+    stub.then(Reply::Status(500));
+    let events = stream_turn("Ship v2\nHire two").await;
+    assert!(events.iter().all(|(e, _)| e != "reset"), "{events:?}");
+    assert!(
+        shown_text(&events).starts_with("That's 2: Ship v2; Hire two."),
+        "{events:?}"
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(a_streamed_reply_that_fails_is_taken_back_and_replaced);
+
+async fn a_server_without_json_schemas_is_asked_by_instruction(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    stub.then(Reply::RefuseSchema)
+        .then(Reply::NoUsage(turn_json(
+            "Noted. Why now?",
+            json!({"goal": "Lead the platform team"}),
+        )));
+    let (client, id, anon) = session(&app).await;
+    let s = send_turn(&app, &client, &id, &anon, "Lead the platform team").await;
+    assert_eq!(last_payload(&s)["coach"], "openai");
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
+    let requests = stub.requests();
+    assert_eq!(requests[0]["response_format"]["type"], "json_schema");
+    assert!(
+        requests[1].get("response_format").is_none(),
+        "asked again by instruction"
+    );
+    assert!(
+        requests[1]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("JSON"),
+        "the instructions describe the JSON answer"
+    );
+    send_turn(&app, &client, &id, &anon, "It matters now").await;
+    assert!(
+        stub.requests()[2].get("response_format").is_none(),
+        "and from then on"
+    );
+    let calls: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT outcome, prompt_tokens, completion_tokens FROM llm_calls ORDER BY created_at, id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(calls[0].0, "http_error", "the refused call is recorded too");
+    assert_eq!(calls[1].0, "ok");
+    // Without usage from the server, tokens are estimated rather than left at zero.
+    assert!(calls[1].1 > 50 && calls[1].2 > 5, "{calls:?}");
+    app.stop().await;
+}
+crate::on_both_engines!(a_server_without_json_schemas_is_asked_by_instruction);
 
 /// `coachflux coach check` against the stub: the latency, or the exact problem.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
