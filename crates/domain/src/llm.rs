@@ -11,6 +11,8 @@ pub const TURN_PROMPT_VERSION: &str = "turn-v1";
 pub const REPORT_PROMPT_VERSION: &str = "report-v1";
 const TURN_TEMPLATE: &str = include_str!("../prompts/turn-v1.md");
 const REPORT_TEMPLATE: &str = include_str!("../prompts/report-v1.md");
+/// The follow-up after an invalid answer (the call keeps its turn or report version).
+const REPAIR_TEMPLATE: &str = include_str!("../prompts/repair-v1.md");
 
 /// The longest reply we accept from a model, in characters.
 pub const MAX_REPLY_CHARS: usize = 1_500;
@@ -289,10 +291,9 @@ pub fn parse_turn(
 pub fn repair_message(errors: &[String]) -> Message {
     Message {
         role: "user",
-        content: format!(
-            "Your last answer could not be used: {} Answer again with only the JSON object described in the instructions.",
-            errors.join(" ")
-        ),
+        content: fill(REPAIR_TEMPLATE, &[("errors", &errors.join(" "))])
+            .trim_end()
+            .to_owned(),
     }
 }
 
@@ -343,7 +344,7 @@ pub fn guard(reply: &str) -> Result<(), GuardFailure> {
     if lower.contains("system prompt") || lower.contains("my instructions") {
         return Err(GuardFailure::PromptLeak);
     }
-    let leaked = [TURN_TEMPLATE, REPORT_TEMPLATE]
+    let leaked = [TURN_TEMPLATE, REPORT_TEMPLATE, REPAIR_TEMPLATE]
         .iter()
         .flat_map(|t| t.lines())
         .filter(|l| !l.contains('{'))
