@@ -626,13 +626,22 @@ async fn restore_postgres(
     let mut conn = sqlx::postgres::PgConnection::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let others: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND pid <> pg_backend_pid()",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .map_err(|e| format!("cannot check for running servers: {e}"))?;
+    // A backend whose client just left (a server that was stopped a moment ago, or our own
+    // version check above) lingers briefly in pg_stat_activity: give it two seconds.
+    let mut others: i64 = 0;
+    for attempt in 0..20 {
+        others = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| format!("cannot check for running servers: {e}"))?;
+        if others == 0 || force || attempt == 19 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     conn.close().await.ok();
     if others > 0 && !force {
         return Err(format!(

@@ -27,7 +27,7 @@ pub enum Job {
     ArchiveActions,
     /// One reminder (email if wanted, and an in-app notification) per item due within 24 h.
     ActionReminders,
-    /// Expired tokens and device sessions, delivered mail older than 30 days.
+    /// Expired tokens and device sessions, mail delivered 30+ days ago, job history over 90 days.
     Purge,
     /// Accounts whose 7-day deletion grace period is over: final email, then erasure.
     AccountErasure,
@@ -65,7 +65,9 @@ impl Job {
             Job::AnonymousSessions => "delete visitor sessions 24 h after they started",
             Job::ArchiveActions => "archive action items 90 days after completion",
             Job::ActionReminders => "remind people of open items due within 24 h",
-            Job::Purge => "purge expired tokens and device sessions, mail older than 30 days",
+            Job::Purge => {
+                "purge expired tokens and device sessions, mail delivered 30+ days ago, job history over 90 days"
+            }
             Job::AccountErasure => "erase accounts 7 days after their deletion request",
             Job::FreeHistory => "keep free members' newest sessions (COACHFLUX_FREE_HISTORY)",
             Job::Backup => "snapshot the database into <data dir>/backups, keep 30 days",
@@ -241,28 +243,63 @@ async fn send_reminders(state: &AppState, now: i64) -> Result<(u64, u64), AppErr
     Ok((emails, notifications))
 }
 
-/// Runs `job` now if this instance gets its lease (`force`: even if it isn't due yet), records
-/// the run, and schedules the next. `Ok(None)` when another instance holds it or it isn't due.
+/// How a run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// By the scheduler, when the job is due by the clock; the next run is scheduled.
+    Scheduled,
+    /// By hand (`coachflux jobs run`): now, whether due or not, applying the job's rules as
+    /// if the clock read `at` (for drills and tests). The schedule is left as it is.
+    ByHand { at: i64 },
+}
+
+/// Runs `job` if this instance gets its lease, keeps the lease while it runs, and records
+/// the run. `Ok(None)` when another instance holds it or (scheduled) it isn't due yet.
 pub async fn run_leased(
     state: &AppState,
     job: Job,
     instance: &str,
-    now: i64,
-    force: bool,
+    trigger: Trigger,
 ) -> Result<Option<Counts>, AppError> {
-    {
-        let mut conn = state.store.conn().await?;
-        if !jobs::claim(&mut conn, job.name(), instance, now, LEASE_MS, force).await? {
-            return Ok(None);
-        }
-    }
+    let now = state.clock.now_ms();
+    let (at, next) = match trigger {
+        Trigger::Scheduled => (now, Some(now + state.config.job_interval_ms(job))),
+        Trigger::ByHand { at } => (at, None),
+    };
     let run_id = new_id();
     {
         let mut conn = state.store.conn().await?;
+        if !jobs::claim(&mut conn, job.name(), instance, now, LEASE_MS, next).await? {
+            return Ok(None);
+        }
+        jobs::close_interrupted_runs(&mut conn, job.name(), now).await?;
         jobs::start_run(&mut conn, &run_id, job.name(), instance, now).await?;
     }
     let started = std::time::Instant::now();
-    let result = run(state, job, now).await;
+    let work = run(state, job, at);
+    tokio::pin!(work);
+    // A long run (a big backup, a slow mail server) renews its lease as it goes.
+    let mut heartbeat = tokio::time::interval(Duration::from_millis(
+        u64::try_from(LEASE_MS / 3).unwrap_or(60_000),
+    ));
+    heartbeat.tick().await;
+    let result = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            _ = heartbeat.tick() => {
+                let until = state.clock.now_ms() + LEASE_MS;
+                let renewed = match state.store.conn().await {
+                    Ok(mut conn) => jobs::renew(&mut conn, job.name(), instance, until, state.clock.now_ms()).await,
+                    Err(e) => Err(e),
+                };
+                match renewed {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(job = job.name(), "the job's lease was lost while it ran"),
+                    Err(e) => tracing::warn!(job = job.name(), error = %e, "renewing a job lease"),
+                }
+            }
+        }
+    };
     let finished = now + i64::try_from(started.elapsed().as_millis()).unwrap_or(0);
     let mut conn = state.store.conn().await?;
     let (outcome, counts, error) = match &result {
@@ -285,14 +322,7 @@ pub async fn run_leased(
         finished,
     )
     .await?;
-    jobs::release(
-        &mut conn,
-        job.name(),
-        instance,
-        now + state.config.job_interval_ms(job),
-        finished,
-    )
-    .await?;
+    jobs::release(&mut conn, job.name(), instance, finished).await?;
     state.metrics.record_job_run(job.name(), outcome);
     result.map(Some)
 }
@@ -310,8 +340,7 @@ pub fn spawn_scheduler(state: AppState, tick: Duration) -> tokio::task::JoinHand
         tracing::info!(%instance, "job scheduler started");
         loop {
             for job in ALL {
-                let now = state.clock.now_ms();
-                if let Err(e) = run_leased(&state, job, &instance, now, false).await {
+                if let Err(e) = run_leased(&state, job, &instance, Trigger::Scheduled).await {
                     tracing::error!(job = job.name(), error = %e, "scheduling a job");
                 }
             }

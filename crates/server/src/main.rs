@@ -113,7 +113,7 @@ async fn jobs(mut config: Config, cmd: JobsCommand) -> Result<(), startup::Start
                 )));
             };
             let at = now.unwrap_or_else(|| clock.now_ms());
-            match j::run_leased(&state, job, &j::instance_id(), at, true).await {
+            match j::run_leased(&state, job, &j::instance_id(), j::Trigger::ByHand { at }).await {
                 Ok(Some(counts)) => {
                     println!(
                         "{} ran at {}: {}",

@@ -4,16 +4,18 @@
 use crate::{Conn, Result};
 use sqlx::Row;
 
-/// Takes the lease of `job` for `holder` until `now + lease_ms` when the job is due (or,
-/// with `force`, whenever nobody holds it). One conditional UPDATE decides, so exactly one
-/// of several concurrent claimers wins.
+/// Takes the lease of `job` for `holder` until `now + lease_ms`, if nobody holds it. With
+/// `schedule_next`, only when the job is due, and the next run is scheduled in the same
+/// statement: a run that outlives its lease can't be started again by another instance
+/// before its next turn. Without it (a run by hand), the schedule is left alone. One
+/// conditional UPDATE decides, so exactly one of several concurrent claimers wins.
 pub async fn claim(
     conn: &mut Conn,
     job: &str,
     holder: &str,
     now: i64,
     lease_ms: i64,
-    force: bool,
+    schedule_next: Option<i64>,
 ) -> Result<bool> {
     sqlx::query(
         "INSERT INTO job_leases (job_name, holder, lease_until, next_run_at, updated_at) \
@@ -23,39 +25,83 @@ pub async fn claim(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    let done = match schedule_next {
+        Some(next) => {
+            sqlx::query(
+                "UPDATE job_leases SET holder = $2, lease_until = $3, updated_at = $4, next_run_at = $5 \
+                 WHERE job_name = $1 AND lease_until <= $4 AND next_run_at <= $4",
+            )
+            .bind(job)
+            .bind(holder)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(next)
+            .execute(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE job_leases SET holder = $2, lease_until = $3, updated_at = $4 \
+                 WHERE job_name = $1 AND lease_until <= $4",
+            )
+            .bind(job)
+            .bind(holder)
+            .bind(now + lease_ms)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Extends a lease its holder still has; `false` when it was lost.
+pub async fn renew(
+    conn: &mut Conn,
+    job: &str,
+    holder: &str,
+    lease_until: i64,
+    now: i64,
+) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE job_leases SET holder = $2, lease_until = $3, updated_at = $4 \
-         WHERE job_name = $1 AND lease_until <= $4 AND (next_run_at <= $4 OR $5 = 1)",
+        "UPDATE job_leases SET lease_until = $3, updated_at = $4 WHERE job_name = $1 AND holder = $2",
     )
     .bind(job)
     .bind(holder)
-    .bind(now + lease_ms)
+    .bind(lease_until)
     .bind(now)
-    .bind(i64::from(force))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Gives the lease back and schedules the next run.
-pub async fn release(
-    conn: &mut Conn,
-    job: &str,
-    holder: &str,
-    next_run_at: i64,
-    now: i64,
-) -> Result<()> {
+/// Gives the lease back (the next run was scheduled when it was claimed).
+pub async fn release(conn: &mut Conn, job: &str, holder: &str, now: i64) -> Result<()> {
     sqlx::query(
-        "UPDATE job_leases SET holder = NULL, lease_until = 0, next_run_at = $3, updated_at = $4 \
+        "UPDATE job_leases SET holder = NULL, lease_until = 0, updated_at = $3 \
          WHERE job_name = $1 AND holder = $2",
     )
     .bind(job)
     .bind(holder)
-    .bind(next_run_at)
     .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Runs of `job` still marked running when its lease was free again: their instance stopped
+/// (or hung past its lease) before finishing. Marked failed so the history doesn't lie.
+pub async fn close_interrupted_runs(conn: &mut Conn, job: &str, now: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE job_runs SET outcome = 'failed', finished_at = $2, \
+         error = 'interrupted: the instance stopped before the run finished' \
+         WHERE job_name = $1 AND outcome = 'running'",
+    )
+    .bind(job)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// When a job runs next (0: as soon as a scheduler looks), if it ever ran.

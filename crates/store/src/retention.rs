@@ -171,7 +171,7 @@ pub async fn purge_expired(
     limit: i64,
 ) -> Result<Vec<(&'static str, u64)>> {
     let mut out = Vec::new();
-    let statements: [(&'static str, &'static str, i64); 7] = [
+    let statements: [(&'static str, &'static str, i64); 9] = [
         (
             "email_verifications",
             "DELETE FROM email_verifications WHERE id IN (SELECT id FROM email_verifications \
@@ -199,8 +199,21 @@ pub async fn purge_expired(
         (
             "email_outbox",
             "DELETE FROM email_outbox WHERE id IN (SELECT id FROM email_outbox \
-             WHERE status = 'sent' AND created_at <= $1 LIMIT $2)",
+             WHERE status = 'sent' AND COALESCE(sent_at, created_at) <= $1 LIMIT $2)",
             mail_before,
+        ),
+        (
+            // Expired personal API tokens can never authenticate again.
+            "api_tokens",
+            "DELETE FROM api_tokens WHERE id IN (SELECT id FROM api_tokens \
+             WHERE expires_at <= $1 OR revoked_at <= $1 LIMIT $2)",
+            now,
+        ),
+        (
+            "job_runs",
+            "DELETE FROM job_runs WHERE id IN (SELECT id FROM job_runs \
+             WHERE started_at <= $1 AND outcome <> 'running' LIMIT $2)",
+            now - 90 * 86_400_000,
         ),
         (
             "idempotency_keys",

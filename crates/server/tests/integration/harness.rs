@@ -191,6 +191,24 @@ pub async fn spawn(engine: Engine) -> Option<TestApp> {
 pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(engine, dir.path()).await?;
+    Some(spawn_on(engine, database_url, dir, overrides).await)
+}
+
+impl TestApp {
+    /// Another instance of the server on the same database (its own clock and data dir), as
+    /// when several instances share one PostgreSQL.
+    pub async fn another_instance(&self, overrides: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        spawn_on(self.engine, self.database_url.clone(), dir, overrides).await
+    }
+}
+
+async fn spawn_on(
+    engine: Engine,
+    database_url: String,
+    dir: tempfile::TempDir,
+    overrides: &[(&str, &str)],
+) -> TestApp {
     let data_dir = dir.path().join("data");
     let clock = Arc::new(FixedClock::new(T0));
     let shared: SharedClock = clock.clone();
@@ -214,7 +232,7 @@ pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<Te
         .expect("assertion store connects");
     let browser = Browser::new(addr);
     let client = browser.client.clone();
-    Some(TestApp {
+    TestApp {
         addr,
         engine,
         client,
@@ -230,7 +248,7 @@ pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<Te
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,
-    })
+    }
 }
 
 /// A browser: its own cookie jar, no automatic redirects, CSRF tokens taken from pages.

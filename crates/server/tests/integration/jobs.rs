@@ -9,10 +9,15 @@ use coachflux_domain::Clock;
 use coachflux_domain::clock::{DAY_MS, HOUR_MS};
 
 async fn run(app: &TestApp, job: Job, at: i64) -> serde_json::Value {
-    let counts = jobs::run_leased(&app.state, job, "test-instance", at, true)
-        .await
-        .expect("the job runs")
-        .expect("nobody else holds the lease");
+    let counts = jobs::run_leased(
+        &app.state,
+        job,
+        "test-instance",
+        jobs::Trigger::ByHand { at },
+    )
+    .await
+    .expect("the job runs")
+    .expect("nobody else holds the lease");
     serde_json::Value::Object(counts)
 }
 
@@ -138,12 +143,25 @@ dual_test! {
         assert!(app.count("SELECT COUNT(*) FROM password_resets").await >= 1);
         assert!(app.count("SELECT COUNT(*) FROM email_outbox WHERE status = 'sent'").await >= 2);
         let sessions = app.count("SELECT COUNT(*) FROM sessions").await;
-        let counts = run(&app, Job::Purge, T0 + 29 * DAY_MS).await;
-        assert_eq!(counts["email_outbox"], 0, "delivered mail is kept for 30 days");
+        // A personal API token that expires after a day.
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, expires_at, created_at) \
+                     SELECT 'tok-1', id, 'script', 'hash-1', 'read', $1, $2 FROM users")
+            .bind(T0 + DAY_MS).bind(T0).execute(app.store.pool()).await.unwrap();
+        let counts = run(&app, Job::Purge, T0 + DAY_MS - 1).await;
         assert_eq!(counts["password_resets"], 1, "the reset link expired after an hour");
+        assert_eq!(counts["api_tokens"], 0, "one millisecond before it expires");
+        assert_eq!(counts["sessions"], 0, "one millisecond before a day idle");
+        let counts = run(&app, Job::Purge, T0 + DAY_MS).await;
+        assert_eq!(counts["api_tokens"], 1, "an expired API token");
         assert_eq!(counts["sessions"], sessions, "the device session expired after a day idle");
+        let counts = run(&app, Job::Purge, T0 + 30 * DAY_MS - 1).await;
+        assert_eq!(counts["email_outbox"], 0, "delivered mail is kept for 30 days");
         let counts = run(&app, Job::Purge, T0 + 30 * DAY_MS).await;
         assert!(counts["email_outbox"].as_i64().unwrap() >= 2, "{counts}");
+        assert_eq!(counts["job_runs"], 0, "the history of runs is kept for 90 days");
+        let counts = run(&app, Job::Purge, T0 + 90 * DAY_MS).await;
+        assert_eq!(counts["job_runs"], 4, "the four finished runs before this one: {counts}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM job_runs").await, 1, "the running one stays");
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1, "accounts are untouched");
         app.stop().await;
     }
@@ -155,7 +173,7 @@ dual_test! {
         let mut conn = app.store.conn().await.unwrap();
         let mut winners = 0;
         for instance in ["a", "b", "c"] {
-            if coachflux_store::jobs::claim(&mut conn, "purge", instance, now, 60_000, false).await.unwrap() {
+            if coachflux_store::jobs::claim(&mut conn, "purge", instance, now, 60_000, Some(now + HOUR_MS)).await.unwrap() {
                 winners += 1;
             }
         }
@@ -166,7 +184,7 @@ dual_test! {
             let store = app.store.clone();
             tokio::spawn(async move {
                 let mut conn = store.conn().await.unwrap();
-                coachflux_store::jobs::claim(&mut conn, "archive-actions", &format!("i{i}"), now, 60_000, false).await.unwrap()
+                coachflux_store::jobs::claim(&mut conn, "archive-actions", &format!("i{i}"), now, 60_000, Some(now + HOUR_MS)).await.unwrap()
             })
         }).collect();
         let mut won = 0;
@@ -175,10 +193,12 @@ dual_test! {
         }
         assert_eq!(won, 1);
         // Through the scheduler's path: the first run schedules the next; until then, nothing.
-        assert!(jobs::run_leased(&app.state, Job::AnonymousSessions, "x", now, false).await.unwrap().is_some());
-        assert!(jobs::run_leased(&app.state, Job::AnonymousSessions, "y", now + 1_000, false).await.unwrap().is_none(), "not due again yet");
-        let later = now + Job::AnonymousSessions.default_interval_ms();
-        assert!(jobs::run_leased(&app.state, Job::AnonymousSessions, "y", later, false).await.unwrap().is_some());
+        let scheduled = jobs::Trigger::Scheduled;
+        assert!(jobs::run_leased(&app.state, Job::AnonymousSessions, "x", scheduled).await.unwrap().is_some());
+        app.clock.advance_ms(1_000);
+        assert!(jobs::run_leased(&app.state, Job::AnonymousSessions, "y", scheduled).await.unwrap().is_none(), "not due again yet");
+        app.clock.advance_ms(Job::AnonymousSessions.default_interval_ms() - 1_000);
+        assert!(jobs::run_leased(&app.state, Job::AnonymousSessions, "y", scheduled).await.unwrap().is_some());
         let mut conn = app.store.conn().await.unwrap();
         let runs = coachflux_store::jobs::recent_runs(&mut conn, Some("anonymous-sessions"), 10).await.unwrap();
         assert_eq!(runs.len(), 2);
@@ -189,6 +209,111 @@ dual_test! {
         app.stop().await;
     }
 }
+
+dual_test! {
+    async fn a_run_that_outlives_its_lease_is_not_started_twice_and_a_dead_one_is_taken_over(app) {
+        let now = app.clock.now_ms();
+        let interval = Job::Purge.default_interval_ms();
+        let mut conn = app.store.conn().await.unwrap();
+        // An instance claims purge and starts, then goes quiet (it died, or hangs).
+        assert!(coachflux_store::jobs::claim(&mut conn, "purge", "dead", now, 60_000, Some(now + interval)).await.unwrap());
+        coachflux_store::jobs::start_run(&mut conn, "run-of-the-dead", "purge", "dead", now).await.unwrap();
+        drop(conn);
+        // Its lease runs out, but the job isn't due again until its next turn.
+        app.clock.advance_ms(61_000);
+        assert!(jobs::run_leased(&app.state, Job::Purge, "alive", jobs::Trigger::Scheduled).await.unwrap().is_none());
+        app.clock.advance_ms(interval);
+        assert!(jobs::run_leased(&app.state, Job::Purge, "alive", jobs::Trigger::Scheduled).await.unwrap().is_some());
+        let (outcome, error): (String, Option<String>) = sqlx::query_as("SELECT outcome, error FROM job_runs WHERE id = 'run-of-the-dead'")
+            .fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(outcome, "failed", "the dead run no longer shows as running");
+        assert!(error.unwrap().contains("interrupted"));
+        // A run by hand with the clock set far ahead leaves the schedule alone.
+        let mut conn = app.store.conn().await.unwrap();
+        let next = coachflux_store::jobs::next_run_at(&mut conn, "purge").await.unwrap();
+        drop(conn);
+        run(&app, Job::Purge, now + 365 * DAY_MS).await;
+        let mut conn = app.store.conn().await.unwrap();
+        assert_eq!(coachflux_store::jobs::next_run_at(&mut conn, "purge").await.unwrap(), next);
+        drop(conn);
+        app.stop().await;
+    }
+}
+
+/// Waits until `job_runs` has `n` finished runs (or fails after 30 s).
+async fn wait_for_runs(app: &TestApp, n: i64) {
+    for _ in 0..300 {
+        if app
+            .count("SELECT COUNT(*) FROM job_runs WHERE outcome <> 'running'")
+            .await
+            >= n
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{n} job runs did not happen");
+}
+
+async fn runs_per_job(app: &TestApp) -> Vec<(String, i64)> {
+    sqlx::query_as("SELECT job_name, COUNT(*) FROM job_runs GROUP BY job_name ORDER BY job_name")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn two_schedulers_on_one_database_run_each_due_job_once(engine: crate::harness::Engine) {
+    let tick = [("COACHFLUX_JOB_TICK_SECS", "1")];
+    let Some(quiet) = crate::harness::spawn_with(engine, &tick).await else {
+        return;
+    };
+    // COACHFLUX_JOBS=false (the harness default): this instance schedules nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert_eq!(
+        quiet.count("SELECT COUNT(*) FROM job_runs").await,
+        0,
+        "no scheduler when disabled"
+    );
+    let on = [("COACHFLUX_JOBS", "true"), ("COACHFLUX_JOB_TICK_SECS", "1")];
+    let a = quiet.another_instance(&on).await;
+    let b = quiet.another_instance(&on).await;
+    let all = jobs::ALL.len() as i64;
+    wait_for_runs(&quiet, all).await;
+    // A few more ticks on both instances: nothing is due again.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let once: Vec<(String, i64)> = jobs::ALL.iter().map(|j| (j.name().to_owned(), 1)).collect();
+    let mut once_sorted = once.clone();
+    once_sorted.sort();
+    assert_eq!(
+        runs_per_job(&quiet).await,
+        once_sorted,
+        "every job ran once, on one of the two"
+    );
+    assert_eq!(
+        quiet
+            .count("SELECT COUNT(*) FROM job_runs WHERE outcome <> 'ok'")
+            .await,
+        0
+    );
+    // 15 minutes later on both clocks: the two 15-minute jobs are due again, once each.
+    a.clock.advance_ms(15 * 60_000);
+    b.clock.advance_ms(15 * 60_000);
+    wait_for_runs(&quiet, all + 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let runs = runs_per_job(&quiet).await;
+    for (job, n) in &runs {
+        let expected = if job == "anonymous-sessions" || job == "action-reminders" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(*n, expected, "{job}: {runs:?}");
+    }
+    a.stop().await;
+    b.stop().await;
+    quiet.stop().await;
+}
+crate::on_both_engines!(two_schedulers_on_one_database_run_each_due_job_once);
 
 dual_test! {
     async fn staff_see_each_job_and_its_recent_runs(app) {

@@ -16,10 +16,15 @@ const NAME: &str = "Zelda Quixote";
 const IP: &str = "127.0.0.77";
 
 async fn run(app: &TestApp, job: Job, at: i64) -> Value {
-    let counts = jobs::run_leased(&app.state, job, "test-instance", at, true)
-        .await
-        .expect("the job runs")
-        .expect("nobody else holds the lease");
+    let counts = jobs::run_leased(
+        &app.state,
+        job,
+        "test-instance",
+        jobs::Trigger::ByHand { at },
+    )
+    .await
+    .expect("the job runs")
+    .expect("nobody else holds the lease");
     Value::Object(counts)
 }
 
