@@ -533,15 +533,47 @@ async fn restore_sqlite(
     File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(|e| io_err("cannot sync", &tmp, &e))?;
-    // The old database's journal files must not be applied to the new one.
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut p = live.clone().into_os_string();
-        p.push(suffix);
-        let _ = fs::remove_file(PathBuf::from(p));
+    // The old database's journal files must not be applied to the new one. They are moved
+    // aside (not deleted) until the new database is in place, so a failed swap loses nothing.
+    let journals: Vec<(PathBuf, PathBuf)> = ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut p = live.clone().into_os_string();
+            p.push(suffix);
+            let aside = dir.join(format!(".coachflux-restore.old{suffix}"));
+            (PathBuf::from(p), aside)
+        })
+        .filter(|(p, _)| p.exists())
+        .collect();
+    let put_back = |moved: &[(PathBuf, PathBuf)]| {
+        for (p, aside) in moved {
+            let _ = fs::rename(aside, p);
+        }
+    };
+    let mut moved = Vec::new();
+    for (p, aside) in journals {
+        if let Err(e) = fs::rename(&p, &aside) {
+            put_back(&moved);
+            let _ = fs::remove_file(&tmp);
+            return Err(format!(
+                "{}. Nothing was changed.",
+                io_err("cannot move aside", &p, &e)
+            ));
+        }
+        moved.push((p, aside));
     }
-    fs::rename(&tmp, &live)
-        .map_err(|e| io_err("cannot move the restored database to", &live, &e))?;
+    if let Err(e) = fs::rename(&tmp, &live) {
+        put_back(&moved);
+        let _ = fs::remove_file(&tmp);
+        return Err(format!(
+            "{}. Nothing was changed.",
+            io_err("cannot move the restored database to", &live, &e)
+        ));
+    }
     fsync_dir(&dir)?;
+    for (_, aside) in &moved {
+        let _ = fs::remove_file(aside);
+    }
     drop(lock);
     Ok(counts)
 }

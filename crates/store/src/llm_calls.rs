@@ -43,6 +43,20 @@ pub async fn insert(conn: &mut Conn, c: &NewCall<'_>) -> Result<()> {
     Ok(())
 }
 
+/// A visitor's model calls (by the hash of their visitor id) become the account's when they
+/// sign up or in: they count against its budget, and go with its erasure.
+pub async fn adopt_anonymous(conn: &mut Conn, anonymous_key: &str, user_id: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE llm_calls SET user_id = $2, anonymous_key = NULL \
+         WHERE anonymous_key = $1 AND user_id IS NULL",
+    )
+    .bind(anonymous_key)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Calls made for a member (or, by `anonymous_key`, a visitor) since `since`.
 pub async fn count_since(
     conn: &mut Conn,

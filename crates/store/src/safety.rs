@@ -51,3 +51,17 @@ pub async fn resolve_open(
     .await?;
     Ok(())
 }
+
+/// A visitor's incidents become the account's when they sign up or in (so the account's
+/// export and erasure include them).
+pub async fn adopt_anonymous(conn: &mut Conn, anonymous_id: &str, user_id: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE safety_incidents SET user_id = $2, anonymous_id = NULL \
+         WHERE anonymous_id = $1 AND user_id IS NULL",
+    )
+    .bind(anonymous_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -615,6 +615,13 @@ pub async fn migrate_anonymous(
         }
     }
     events::adopt_anonymous(conn, anonymous_id, user_id).await?;
+    coachflux_store::safety::adopt_anonymous(conn, anonymous_id, user_id).await?;
+    coachflux_store::llm_calls::adopt_anonymous(
+        conn,
+        &crate::crypto::hash_token(anonymous_id),
+        user_id,
+    )
+    .await?;
     if !moved.is_empty() {
         coachflux_store::metrics::recompute(conn, user_id, now).await?;
     }

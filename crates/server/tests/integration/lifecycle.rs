@@ -38,7 +38,41 @@ async fn user_row(app: &TestApp, email: &str) -> Option<coachflux_store::users::
 /// A member with a full history: a closed, rated GROW session with its action items, a
 /// profile name, an API token, emails. Their requests come from `IP`.
 async fn member_with_history(app: &TestApp) -> (Browser, String) {
+    member_with(app, None).await
+}
+
+/// [`member_with_history`], who first tried CoachFlux as a visitor in the same browser (a
+/// session the safety screen paused); returns the visitor id too.
+async fn member_with_visitor_past(app: &TestApp) -> (Browser, String, String) {
+    let mut visitor = String::new();
+    let (b, id) = member_with(app, Some(&mut visitor)).await;
+    (b, id, visitor)
+}
+
+async fn member_with(app: &TestApp, visitor: Option<&mut String>) -> (Browser, String) {
     let b = Browser::from_ip(app.addr, IP);
+    if let Some(visitor) = visitor {
+        let path = start(&b, "GROW").await;
+        b.submit(&format!("{path}/consent"), &[("consent", "on")])
+            .await;
+        b.submit(
+            &format!("{path}/turn"),
+            &[("input", "I have thought about ending my life")],
+        )
+        .await;
+        *visitor = sqlx::query_scalar("SELECT anonymous_id FROM coaching_sessions WHERE id = $1")
+            .bind(path.rsplit('/').next().unwrap())
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        let linked: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM safety_incidents WHERE anonymous_id = $1")
+                .bind(visitor.as_str())
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(linked, 1, "the visitor's incident carries their visitor id");
+    }
     let id = signup(app, &b, EMAIL).await;
     assert_eq!(
         b.submit("/settings/profile", &[("name", NAME)]).await.0,
@@ -96,9 +130,9 @@ async fn dump_everything(app: &TestApp) -> String {
 
 dual_test! {
     async fn a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left(app) {
-        let (b, id) = member_with_history(&app).await;
+        let (b, id, visitor) = member_with_visitor_past(&app).await;
         let before = dump_everything(&app).await;
-        for needle in [id.as_str(), EMAIL, NAME, IP] {
+        for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
             assert!(before.contains(needle), "the test data holds {needle}");
         }
 
@@ -153,7 +187,7 @@ dual_test! {
         assert_eq!(counts["erased"], 1, "{counts}");
         assert_eq!(counts["final_emails"], 1, "the last email went out first: {counts}");
         let after = dump_everything(&app).await;
-        for needle in [id.as_str(), EMAIL, NAME, IP] {
+        for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
             let hits: Vec<&str> = after.lines().filter(|l| l.contains(needle)).collect();
             assert!(hits.is_empty(), "{needle} is still in:\n{}", hits.join("\n"));
         }
@@ -433,6 +467,46 @@ async fn backup_and_restore(engine: Engine) {
         "{err}"
     );
 
+    // A file whose checksum matches but which holds no database: refused by the integrity
+    // check (SQLite) or the archive listing (PostgreSQL), the live database untouched.
+    let forged = dir.path().join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    let garbage = {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&b"this is not a database, only words. ".repeat(200))
+            .unwrap();
+        gz.finish().unwrap()
+    };
+    let forged_file = forged.join(made.file.file_name().unwrap());
+    std::fs::write(&forged_file, &garbage).unwrap();
+    let mut forged_manifest = manifest.clone();
+    forged_manifest["sha256"] = Value::String(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        &garbage,
+    )));
+    forged_manifest["bytes"] = Value::from(garbage.len());
+    std::fs::write(
+        forged.join(made.manifest.file_name().unwrap()),
+        serde_json::to_vec(&forged_manifest).unwrap(),
+    )
+    .unwrap();
+    coachflux::backup::verify(&forged_file).expect("its checksum matches");
+    let err = coachflux::backup::restore(&config, &forged_file, true, T0 + 9 * DAY_MS)
+        .await
+        .unwrap_err();
+    assert!(err.contains("Nothing was changed"), "{err}");
+    assert!(
+        err.contains("not a database")
+            || err.contains("integrity")
+            || err.contains("not a readable pg_dump archive"),
+        "{err}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        1,
+        "the live database is untouched"
+    );
+
     let err = coachflux::backup::restore(&config, &made.file, false, T0 + 9 * DAY_MS)
         .await
         .unwrap_err();
@@ -445,6 +519,27 @@ async fn backup_and_restore(engine: Engine) {
         1,
         "and nothing changed"
     );
+
+    if engine == Engine::Postgres {
+        // Without pg_dump on PATH, a backup says exactly what to install.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_coachflux"))
+            .env_clear()
+            .env("PATH", "/nonexistent")
+            .env("COACHFLUX_DATA_DIR", app.data_dir.as_os_str())
+            .env("COACHFLUX_DATABASE_URL", &app.database_url)
+            .env("COACHFLUX_SECRET_KEY", crate::harness::SECRET_KEY)
+            .args(["backup", "--to"])
+            .arg(dir.path().join("no-tools"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("pg_dump was not found on PATH")
+                && stderr.contains("postgresql-client"),
+            "{stderr}"
+        );
+    }
 
     // The daily job writes into <data dir>/backups and keeps 30 days.
     let counts = run(&app, Job::Backup, T0).await;
@@ -461,6 +556,25 @@ async fn backup_and_restore(engine: Engine) {
         "one backup (taken twice in the same second) and its manifest"
     );
     let url = app.database_url.clone();
+    if engine == Engine::Sqlite {
+        // --force replaces the database under a running server (which must then restart).
+        let restored = coachflux::backup::restore(&config, &made.file, true, T0 + 9 * DAY_MS)
+            .await
+            .expect("--force restores while the server runs");
+        assert_eq!(
+            (restored.erased_accounts, restored.deleted_sessions),
+            (1, 1)
+        );
+        let fresh = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(&url))
+            .await
+            .unwrap();
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(fresh.pool())
+            .await
+            .unwrap();
+        assert_eq!(users, 1, "the erased account stays erased");
+        fresh.close().await;
+    }
     let _files = app.stop_keeping_files().await;
 
     let restored = coachflux::backup::restore(&config, &made.file, false, T0 + 9 * DAY_MS)
@@ -505,5 +619,44 @@ fn engine_name(engine: Engine) -> &'static str {
     match engine {
         Engine::Sqlite => "sqlite",
         Engine::Postgres => "postgres",
+    }
+}
+
+dual_test! {
+    async fn accounts_without_a_password_confirm_deletion_with_their_second_factor_or_address(app) {
+        use coachflux_domain::Clock;
+        use coachflux_domain::totp;
+        // Accounts made through an OpenID Connect provider have no password.
+        let with_2fa = app.new_browser();
+        let id = signup(&app, &with_2fa, "sso-2fa@example.com").await;
+        let (secret, _) = crate::identity::enable_two_factor(&app, &with_2fa).await;
+        let plain = app.new_browser();
+        signup(&app, &plain, "sso@example.com").await;
+        sqlx::query("UPDATE users SET password_hash = NULL").execute(app.store.pool()).await.unwrap();
+
+        let (_, page, _) = with_2fa.page("/settings").await;
+        assert!(page.contains("Authenticator code") && !page.contains("id=\"delete-password\""), "{page}");
+        let (status, _, _) = with_2fa.submit("/settings/delete", &[("code", "000000")]).await;
+        assert_eq!(status, 422, "a wrong code is refused");
+        assert!(user_row(&app, "sso-2fa@example.com").await.unwrap().deletion_requested_at.is_none());
+        // The code of the next time step (the current one was spent turning 2FA on).
+        app.clock.advance_ms(30_000);
+        let code = totp::code_for_step(&secret, totp::step_at(app.clock.now_ms()), 6);
+        let (status, _, _) = with_2fa.submit("/settings/delete", &[("code", &code)]).await;
+        assert_eq!(status, 303);
+        let u = user_row(&app, "sso-2fa@example.com").await.unwrap();
+        assert_eq!(u.id, id);
+        assert_eq!(u.deletion_requested_at, Some(app.clock.now_ms()));
+
+        // Neither a password nor a second factor: the typed address confirms.
+        let (_, page, _) = plain.page("/settings").await;
+        assert!(page.contains("Type your email address"), "{page}");
+        let (status, page, _) = plain.submit("/settings/delete", &[("confirm_email", "someone@else.com")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("exactly as it appears"), "{page}");
+        assert!(user_row(&app, "sso@example.com").await.unwrap().deletion_requested_at.is_none());
+        assert_eq!(plain.submit("/settings/delete", &[("confirm_email", "SSO@example.com")]).await.0, 303);
+        assert!(user_row(&app, "sso@example.com").await.unwrap().deletion_requested_at.is_some());
+        app.stop().await;
     }
 }
