@@ -283,6 +283,21 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   const kept = page.locator('li.action');
   assert.equal(await kept.count(), 1, 'the kept action, not the dropped one');
   assert.match(await kept.first().textContent(), /Due Fri 14 Mar 2031 · high priority · career/);
+  // Done and Reopen go through the JSON API (cookie + CSRF header) and change the card in place.
+  const navigations = [];
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
+  const patched = page.waitForResponse((r) => r.url().includes('/api/v1/actions/') && r.request().method() === 'PATCH');
+  await kept.first().locator('button:has-text("Done")').click();
+  assert.equal((await patched).status(), 200);
+  await page.waitForSelector('li.action.action-done');
+  assert.match(await kept.first().textContent(), /Reopen/);
+  const reopened = page.waitForResponse((r) => r.url().includes('/api/v1/actions/') && r.request().method() === 'PATCH');
+  await kept.first().locator('button:has-text("Reopen")').click();
+  assert.equal((await reopened).status(), 200);
+  await page.waitForSelector('li.action:not(.action-done)');
+  assert.deepEqual(navigations, [], 'no page load');
+  await page.reload();
+  assert.match(await kept.first().textContent(), /Done/, 'the server kept the reopened state');
   await checkPage(page, '/dashboard', 'dashboard');
   assert.match(await page.textContent('main'), /GROW/);
   await checkPage(page, '/settings', 'settings');

@@ -1,7 +1,9 @@
 // CoachFlux's only script: small enhancements over pages that already work without it.
 //   - a live character counter under every text box that has a limit ([data-counter]);
 //   - list answers entered item by item ([data-list] text areas stay the form field, one item
-//     per line, so the server sees exactly what it sees without JavaScript).
+//     per line, so the server sees exactly what it sees without JavaScript);
+//   - streamed coach replies (form[data-stream]);
+//   - Done / Reopen on action items through the JSON API, updating the card in place.
 'use strict';
 
 (function () {
@@ -174,7 +176,49 @@
     });
   }
 
+  // Done / Reopen through the JSON API with the session cookie and the page's CSRF token; the
+  // card changes in place. Any failure falls back to the form's normal post.
+  function actionToggle(form) {
+    var token = document.querySelector('meta[name="csrf-token"]');
+    form.addEventListener('submit', function (e) {
+      if (!window.fetch || !token) return;
+      e.preventDefault();
+      var id = form.getAttribute('data-toggle-action');
+      var completed = form.getAttribute('data-completed') !== 'true';
+      fetch('/api/v1/actions/' + encodeURIComponent(id), {
+        method: 'PATCH',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': token.content },
+        body: JSON.stringify({ completed: completed })
+      }).then(function (res) {
+        if (!res.ok) throw new Error('status ' + res.status);
+        return res.json();
+      }).then(function (item) {
+        var card = form.closest('.action');
+        var button = form.querySelector('button[type=submit]');
+        form.setAttribute('data-completed', String(item.completed));
+        form.action = '/actions/' + id + '/' + (item.completed ? 'reopen' : 'complete');
+        card.classList.toggle('action-done', item.completed);
+        card.classList.toggle('action-overdue', !!item.overdue);
+        button.classList.toggle('button-secondary', item.completed);
+        button.firstChild.textContent = item.completed ? 'Reopen' : 'Done';
+        var head = form.parentNode;
+        head.querySelectorAll('.badge').forEach(function (b) { b.remove(); });
+        var badge = function (cls, text) {
+          var span = document.createElement('span');
+          span.className = 'badge ' + cls;
+          span.textContent = text;
+          head.appendChild(span);
+        };
+        if (item.overdue) badge('badge-advanced', 'overdue');
+        if (item.completed) badge('badge-beginner', 'done');
+        button.focus();
+      }).catch(function () { form.submit(); });
+    });
+  }
+
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
+  document.querySelectorAll('form[data-toggle-action]').forEach(actionToggle);
   document.querySelectorAll('textarea[data-list]').forEach(listEntry);
   // After listEntry, whose submit handler adds a still-typed item first.
   document.querySelectorAll('form[data-stream]').forEach(streaming);

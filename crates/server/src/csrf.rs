@@ -34,7 +34,16 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-fn refuse() -> Response {
+fn refuse(path: &str) -> Response {
+    if path.starts_with("/api/") {
+        return crate::api::problem::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_failed",
+            "Cookie-authenticated API calls must send the page's X-CSRF-Token header, and \
+             not from another site. API clients should use a bearer token instead.",
+        )
+        .into_response();
+    }
     page_with(
         StatusCode::FORBIDDEN,
         "This form has expired",
@@ -63,7 +72,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             .get("sec-fetch-site")
             .is_some_and(|v| v.as_bytes() == b"cross-site");
         if cross_site || fresh {
-            return refuse();
+            return refuse(req.uri().path());
         }
         let (supplied, rebuilt) = match supplied_token(req, state.config.max_body_bytes).await {
             Ok(pair) => pair,
@@ -71,7 +80,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         };
         req = rebuilt;
         if !supplied.is_some_and(|s| constant_time_eq(&s, &expected)) {
-            return refuse();
+            return refuse(req.uri().path());
         }
     }
     req.extensions_mut().insert(CsrfToken(expected));

@@ -18,16 +18,18 @@ pub async fn claim(
     conn: &mut Conn,
     id: &str,
     owner: &str,
+    user_id: Option<&str>,
     key: &str,
     request_hash: &str,
     now: i64,
 ) -> Result<Option<Stored>> {
     let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (id, owner, idem_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, idem_key) DO NOTHING",
+        "INSERT INTO idempotency_keys (id, owner, user_id, idem_key, request_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (owner, idem_key) DO NOTHING",
     )
     .bind(id)
     .bind(owner)
+    .bind(user_id)
     .bind(key)
     .bind(request_hash)
     .bind(now)

@@ -168,7 +168,7 @@ pub const EXPORT: &[ExportPart] = &[
     ExportPart {
         key: "apiRequests",
         table: "idempotency_keys",
-        filter: "owner = $1 OR owner IN (SELECT id FROM api_tokens WHERE user_id = $1)",
+        filter: "user_id = $1",
         hidden: &["request_hash", "response_body"],
     },
 ];
@@ -478,8 +478,7 @@ pub async fn erase_user(
         ),
         (
             "idempotency_keys",
-            "DELETE FROM idempotency_keys WHERE owner = $1 \
-             OR owner IN (SELECT id FROM api_tokens WHERE user_id = $1)",
+            "DELETE FROM idempotency_keys WHERE user_id = $1",
         ),
         ("api_tokens", "DELETE FROM api_tokens WHERE user_id = $1"),
         (

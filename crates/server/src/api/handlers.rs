@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use coachflux_store::action_items::Filter;
 use coachflux_store::coaching::Owner;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -708,8 +708,9 @@ pub async fn consent(
 
 /// Sends an answer. It is saved before anything else happens; the coach replies, or the
 /// safety screen pauses the session (`paused: true`). With `Accept: text/event-stream` the
-/// reply streams as Server-Sent Events: `delta` events (JSON strings of reply text), then
-/// `done` with the session, or `error`.
+/// reply streams as Server-Sent Events: `delta` events (JSON strings of reply text), `reset`
+/// (drop the text shown so far: the built-in coach answers instead), then `done` with the
+/// session, or `error`.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/turns", tag = "sessions",
     security(("bearer" = []), ("anonymous" = [])), request_body = TurnRequest,
     params(("id" = String, Path, description = "Session id")),
@@ -964,13 +965,41 @@ pub async fn report(
 // ---------------------------------------------------------------------------------------------
 // Action items
 
+/// Which action items a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    All,
+    Open,
+    Completed,
+    Overdue,
+    /// Due in the next 7 days.
+    Week,
+    Archived,
+}
+
+impl StatusFilter {
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Open => "open",
+            StatusFilter::Completed => "completed",
+            StatusFilter::Overdue => "overdue",
+            StatusFilter::Week => "week",
+            StatusFilter::Archived => "archived",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ActionQuery {
-    /// open, completed, overdue, week (due in 7 days) or archived; default all but archived.
-    pub status: Option<String>,
-    /// low, medium or high.
-    pub priority: Option<String>,
+    /// open, completed, overdue, week (due in 7 days), archived, or all; default: all but
+    /// archived.
+    #[param(inline)]
+    pub status: Option<StatusFilter>,
+    #[param(inline)]
+    pub priority: Option<Priority>,
     pub tag: Option<String>,
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -993,30 +1022,9 @@ pub async fn list_actions(
     ApiQuery(q): ApiQuery<ActionQuery>,
 ) -> ApiResult {
     let user = caller.member()?;
-    if let Some(s) = q.status.as_deref()
-        && !matches!(
-            s,
-            "" | "all" | "open" | "completed" | "overdue" | "week" | "archived"
-        )
-    {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "status is open, completed, overdue, week, archived or all.",
-        ));
-    }
-    if let Some(p) = q.priority.as_deref()
-        && !matches!(p, "" | "low" | "medium" | "high")
-    {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "priority is low, medium or high.",
-        ));
-    }
     let filter = Filter {
-        status: q.status.clone(),
-        priority: q.priority.clone(),
+        status: q.status.map(|s| s.as_str().to_owned()),
+        priority: q.priority.map(|p| p.as_str().to_owned()),
         tag: q.tag.clone(),
     };
     let all = actions::list(&state, &user.user.id, &filter).await?;

@@ -65,6 +65,32 @@ impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         add_common_problems(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
+        // The catalogue is embedded in the binary: the framework ids a session can start
+        // with are known when the document is built.
+        if let Ok(catalogue) = coachflux_domain::Catalogue::builtin()
+            && let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(o))) =
+                components.schemas.get_mut("NewSession")
+            && let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(f))) =
+                o.properties.get_mut("framework")
+        {
+            f.enum_values = Some(
+                catalogue
+                    .frameworks
+                    .iter()
+                    .filter(|fw| fw.is_available && !fw.coming_soon)
+                    .map(|fw| serde_json::Value::String(fw.id.clone()))
+                    .collect(),
+            );
+        }
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "cf_session",
+                "The web app's own session cookie (named __Host-cf_session over https). Calls \
+                 that change something must also send the page's CSRF token in X-CSRF-Token; \
+                 cross-site requests are refused.",
+            ))),
+        );
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -220,4 +246,91 @@ async fn not_found() -> Response {
 /// it (405, 413, timeouts...) become problems instead of HTML pages.
 pub fn is_api(req: &Request) -> bool {
     req.uri().path().starts_with("/api/v1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::openapi_json;
+
+    /// Every route `router()` registers (read from this file) with its methods.
+    fn registered_routes() -> Vec<(String, Vec<&'static str>)> {
+        let src = include_str!("mod.rs");
+        let body = &src[src.find("let v1 = Router::new()").unwrap()
+            ..src.find(".fallback(not_found)").unwrap()];
+        body.split(".route(")
+            .skip(1)
+            .map(|call| {
+                let path = call.trim_start().trim_start_matches('"');
+                let path = path[..path.find('"').unwrap()].to_owned();
+                let methods = ["get", "post", "put", "patch", "delete"]
+                    .into_iter()
+                    .filter(|m| {
+                        call.contains(&format!("{m}(h::")) || call.contains(&format!("{m}(openapi"))
+                    })
+                    .collect();
+                (path, methods)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_route_and_method_is_in_the_openapi_document() {
+        let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+        let routes = registered_routes();
+        assert!(routes.len() > 30, "the routes were read: {routes:?}");
+        let mut documented = 0;
+        for (path, methods) in &routes {
+            assert!(!methods.is_empty(), "{path}: no methods read");
+            if path == "/openapi.json" {
+                continue;
+            }
+            let full = format!("/api/v1{path}");
+            for m in methods {
+                assert!(
+                    doc["paths"][&full][m].is_object(),
+                    "{} {full} is served but not in the OpenAPI document",
+                    m.to_uppercase()
+                );
+                documented += 1;
+            }
+        }
+        let in_doc: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|item| item.as_object().unwrap().len())
+            .sum();
+        assert_eq!(
+            documented, in_doc,
+            "and the document describes nothing that isn't served"
+        );
+    }
+
+    #[test]
+    fn the_document_has_examples_security_schemes_and_framework_ids() {
+        let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+        let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+        for s in ["bearer", "anonymous", "cookie"] {
+            assert!(schemes.contains_key(s), "{s}");
+        }
+        let ids =
+            doc["components"]["schemas"]["NewSession"]["properties"]["framework"]["enum"].clone();
+        assert_eq!(
+            ids,
+            serde_json::json!(["GROW", "CLEAR", "COMPASS", "OSKAR", "FUEL", "WOOP"])
+        );
+        let missing: Vec<&String> = doc["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| {
+                s["type"] == "object" && s.get("example").is_none() && s.get("examples").is_none()
+            })
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "object schemas without an example: {missing:?}"
+        );
+    }
 }

@@ -152,6 +152,7 @@ where
             &mut conn,
             &coachflux_domain::ids::new_id(),
             &owner,
+            caller.user.as_ref().map(|u| u.user.id.as_str()),
             &key,
             &hash,
             now,
@@ -165,13 +166,25 @@ where
                     "This Idempotency-Key was used with a different request.",
                 ));
             }
-            let Some((status, body)) = stored.response else {
+            let Some((status, sealed)) = stored.response else {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "idempotency_key_in_use",
                     "A request with this Idempotency-Key is still being processed.",
                 ));
             };
+            // Stored responses are encrypted: one may hold a new API token's secret.
+            let body = state
+                .keys
+                .decrypt(&sealed)
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        "idempotency_key_unreadable",
+                        "The first response to this Idempotency-Key can't be replayed; use a new key.",
+                    )
+                })?;
             let mut r = (
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 [(header::CONTENT_TYPE, "application/json")],
@@ -187,7 +200,8 @@ where
         Ok((status, body)) => {
             let text = body.to_string();
             let mut conn = state.store.conn().await?;
-            idempotency::complete(&mut conn, &owner, &key, status.as_u16(), &text).await?;
+            let sealed = state.keys.encrypt(text.as_bytes());
+            idempotency::complete(&mut conn, &owner, &key, status.as_u16(), &sealed).await?;
             Ok((status, [(header::CONTENT_TYPE, "application/json")], text).into_response())
         }
         Err(e) => {

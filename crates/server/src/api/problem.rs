@@ -35,6 +35,7 @@ pub struct Problem {
 
 /// What is wrong with one field.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"field": "title", "message": "Title must be 1 to 200 characters."}))]
 pub struct FieldProblem {
     pub field: String,
     pub message: String,
@@ -48,6 +49,12 @@ pub enum ApiError {
         status: StatusCode,
         code: &'static str,
         detail: String,
+    },
+    /// A body that doesn't have the expected shape, with the path of the field at fault
+    /// (`title`, `tags[2]`, or `body` for the whole).
+    Shape {
+        field: String,
+        message: String,
     },
 }
 
@@ -153,6 +160,15 @@ impl IntoResponse for ApiError {
                 code,
                 detail,
             } => problem(status, code, &detail, Vec::new()),
+            ApiError::Shape { field, message } => problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                &message,
+                vec![FieldProblem {
+                    field,
+                    message: message.clone(),
+                }],
+            ),
             ApiError::App(e) => match e {
                 AppError::NotFound => for_status(StatusCode::NOT_FOUND),
                 AppError::Forbidden(why) => {
@@ -239,23 +255,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "The body isn't valid JSON.",
             )
         })?;
-        let shape_error = |message: String| {
-            ApiError::App(AppError::Invalid(vec![crate::error::FieldError {
-                field: "body",
-                message,
-            }]))
-        };
         // Every request body is an object (serde would otherwise take a struct as an array).
         if !value.is_object() {
-            return Err(shape_error("The body must be a JSON object.".into()));
+            return Err(ApiError::Shape {
+                field: "body".into(),
+                message: "The body must be a JSON object.".into(),
+            });
         }
-        serde_json::from_value::<T>(value)
+        serde_path_to_error::deserialize::<_, T>(value)
             .map(ApiJson)
             .map_err(|e| {
-                shape_error(format!(
-                    "The JSON doesn't have the expected shape: {}.",
-                    clean_serde(&e)
-                ))
+                let path = e.path().to_string();
+                let field = if path.is_empty() || path == "." {
+                    "body".to_owned()
+                } else {
+                    path
+                };
+                ApiError::Shape {
+                    message: format!(
+                        "The JSON doesn't have the expected shape: {}.",
+                        clean_serde(e.inner())
+                    ),
+                    field,
+                }
             })
     }
 }

@@ -17,6 +17,8 @@ use utoipa::ToSchema;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"productUpdates": true, "newsletter": false,
+    "actionReminders": true, "marketingEmails": false}))]
 pub struct EmailPreferences {
     pub product_updates: bool,
     pub newsletter: bool,
@@ -89,6 +91,8 @@ impl From<&users::User> for Me {
 /// Profile changes; a field left out stays as it is, `null` or "" clears it.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Ada Lovelace",
+    "picture": "https://images.example.com/ada.png"}))]
 pub struct MeUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 100)]
@@ -102,6 +106,8 @@ pub struct MeUpdate {
 /// code, and accounts with neither repeat their email address.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"password": "correct horse battery staple", "code": null,
+    "confirmEmail": null, "reason": "I've finished my coaching programme."}))]
 pub struct DeletionRequest {
     #[serde(default)]
     #[schema(max_length = 1000)]
@@ -122,6 +128,7 @@ pub struct DeletionRequest {
 /// unless the member signs in on the website before then and keeps it.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"eraseAt": 1771063200000_i64}))]
 pub struct DeletionScheduled {
     /// Milliseconds since the Unix epoch.
     pub erase_at: i64,
@@ -129,6 +136,11 @@ pub struct DeletionScheduled {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d2-8d5f-7b21-a2c3-3f6e9dab1c2d",
+    "device": "Firefox on Linux",
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0",
+    "ip": "203.0.113.7", "createdAt": 1768471200000_i64, "lastActivityAt": 1768474800000_i64,
+    "expiresAt": 1768561200000_i64, "current": true}))]
 pub struct DeviceSession {
     pub id: String,
     /// "Firefox on Linux".
@@ -159,6 +171,9 @@ impl DeviceSession {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d5-3c4d-7e5f-8a61-7b8c9d0e1f2a", "name": "My script",
+    "scopes": ["read", "write"], "expiresAt": 1776247200000_i64, "lastUsedAt": null,
+    "createdAt": 1768471200000_i64}))]
 pub struct ApiTokenInfo {
     pub id: String,
     pub name: String,
@@ -200,6 +215,10 @@ pub struct NewApiToken {
 /// A new token: `token` is shown this once and never again.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"token": "cfp_5hxZoQnZgsSGpix0h9c6MR8osUjaXvI-Tu_Dw2vwwAs",
+    "id": "0193f1d5-3c4d-7e5f-8a61-7b8c9d0e1f2a", "name": "My script",
+    "scopes": ["read", "write"], "expiresAt": 1776247200000_i64, "lastUsedAt": null,
+    "createdAt": 1768471200000_i64}))]
 pub struct CreatedApiToken {
     pub token: String,
     #[serde(flatten)]
@@ -223,6 +242,14 @@ pub struct LoginRequest {
 /// Either a session token, or (with 2FA on) a challenge for `POST /auth/2fa`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"twoFactorRequired": false,
+    "token": "JBONU9QfloyBfwhMa9S0tu0k7K2qgi5WQQ1HMWtI5ic", "challenge": null,
+    "user": {"id": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c",
+        "email": "ada@example.com", "emailVerified": true, "name": "Ada", "picture": null,
+        "role": "member", "subscriptionStatus": "free", "totpEnabled": false,
+        "createdAt": 1768471200000_i64, "lastLoginAt": 1768471200000_i64,
+        "emailPreferences": {"productUpdates": true, "newsletter": false,
+        "actionReminders": true, "marketingEmails": false}}}))]
 pub struct LoginResponse {
     pub two_factor_required: bool,
     /// Send as `Authorization: Bearer <token>`.
@@ -234,6 +261,8 @@ pub struct LoginResponse {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"challenge": "UrRxTWUuEej_C4SJT6M52qI1O064AxB8ARyYYZpmtIM",
+    "code": "492817"}))]
 pub struct TwoFactorRequest {
     pub challenge: String,
     /// A 6-digit code from the authenticator app, or a recovery code.
@@ -253,12 +282,15 @@ pub struct SignupRequest {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com"}))]
 pub struct EmailRequest {
     pub email: String,
 }
 
 /// A request was accepted; the outcome arrives by email.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "message": "If that address has an account, a sign-in link is on its way."}))]
 pub struct Accepted {
     pub message: String,
 }
@@ -266,8 +298,37 @@ pub struct Accepted {
 // ---------------------------------------------------------------------------------------------
 // Frameworks
 
+/// The example framework step of the OpenAPI document (GROW's first).
+fn step_example() -> Json {
+    serde_json::json!({"id": "goal", "name": "Goal", "description":
+    "Pin down what you want to walk away with, today and further ahead, and how \
+    you will know you have got there.",
+    "fields": [{"id": "goal", "label": "Your goal", "required": true, "kind": "text",
+    "maxLen": 500, "min": null, "max": null, "options": []},
+    {"id": "why_now", "label": "Why now", "required": false, "kind": "text",
+    "maxLen": 1000, "min": null, "max": null, "options": []},
+    {"id": "success_criteria", "label": "How you'll know you've succeeded",
+    "required": true, "kind": "list", "maxLen": 200, "min": null, "max": 5, "options": []},
+    {"id": "timeframe", "label": "Timeframe", "required": true, "kind": "date",
+    "maxLen": null, "min": null, "max": null, "options": []}]})
+}
+
+/// The example framework of the OpenAPI document (GROW's first step).
+fn framework_example() -> Json {
+    serde_json::json!({"id": "GROW", "name": "GROW",
+    "expansion": "Goal, Reality, Options, Will", "emoji": "🌱",
+    "tagline": "Set a clear goal, see where you stand, and choose your next move.",
+    "description": "GROW takes you from what you want to what you will actually do about it.",
+    "bestFor": ["Setting a goal and a plan to reach it", "Getting unstuck on a decision"],
+    "estimatedTime": "20 min", "difficulty": "beginner",
+    "tags": ["goals", "planning", "decisions", "performance"], "isAvailable": true,
+    "steps": [step_example()],
+    "locked": null})
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = framework_example)]
 pub struct FrameworkOut {
     pub id: String,
     pub name: String,
@@ -288,6 +349,7 @@ pub struct FrameworkOut {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = step_example)]
 pub struct FrameworkStep {
     pub id: String,
     pub name: String,
@@ -297,6 +359,8 @@ pub struct FrameworkStep {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "constraints", "label": "What's in the way", "required": true,
+    "kind": "list", "maxLen": 200, "min": null, "max": 10, "options": []}))]
 pub struct FieldOut {
     pub id: String,
     pub label: String,
@@ -400,6 +464,26 @@ pub struct NewSession {
 /// A coaching session as its owner sees it.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "userId": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c", "framework": "GROW", "step": "reality",
+    "status": "active", "phase": "asking", "paused": false, "isAnonymous": false,
+    "expiresAt": null, "createdAt": 1768471200000_i64, "updatedAt": 1768471500000_i64,
+    "closedAt": null, "completedAt": null, "prompt": "What is getting in the way of your goal?",
+    "pendingField": {"id": "constraints", "label": "What's in the way", "required": true,
+        "kind": "list", "maxLen": 200, "min": null, "max": 10, "options": []},
+    "canSkip": true, "canGoBack": true,
+    "steps": [
+        {"id": "goal", "name": "Goal", "status": "done", "captured": {
+            "goal": "Lead the platform team by summer",
+            "success_criteria": "Named team lead; Own the platform roadmap",
+            "timeframe": "by the end of June (Tue 30 Jun 2026)"}, "skipped": ["why_now"]},
+        {"id": "reality", "name": "Reality", "status": "current", "captured": {
+            "current_state": "Senior engineer, already leading the on-call rota"},
+            "skipped": []},
+        {"id": "options", "name": "Options", "status": "todo", "captured": {}, "skipped": []},
+        {"id": "will", "name": "Will", "status": "todo", "captured": {}, "skipped": []},
+        {"id": "review", "name": "Review", "status": "todo", "captured": {}, "skipped": []}],
+    "proposals": []}))]
 pub struct Session {
     pub id: String,
     pub user_id: Option<String>,
@@ -433,6 +517,11 @@ pub struct Session {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "goal", "name": "Goal", "status": "done",
+    "captured": {"goal": "Lead the platform team by summer",
+        "success_criteria": "Named team lead; Own the platform roadmap",
+        "timeframe": "by the end of June (Tue 30 Jun 2026)"},
+    "skipped": ["why_now"]}))]
 pub struct SessionStep {
     pub id: String,
     pub name: String,
@@ -445,6 +534,8 @@ pub struct SessionStep {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"index": 0, "title": "Email Priya the draft",
+    "dueDate": 1768607999999_i64, "priority": "high", "tags": ["career"], "status": "proposed"}))]
 pub struct Proposal {
     pub index: usize,
     pub title: String,
@@ -457,6 +548,13 @@ pub struct Proposal {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d3-4e5f-7a60-b172-8c9d0e1f2a3b",
+    "sessionId": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "step": "goal",
+    "userInput": "Lead the platform team by summer",
+    "payload": {"reply": "Great goal. Why does this matter to you right now?",
+        "captured": {"goal": {"type": "text", "value": "Lead the platform team by summer"}},
+        "accepted": true, "coach": "builtin", "note": null},
+    "createdAt": 1768471260000_i64}))]
 pub struct ReflectionOut {
     pub id: String,
     pub session_id: String,
@@ -578,6 +676,10 @@ impl Session {
 /// The session list shows the row without loading each engine state.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "userId": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c", "framework": "GROW", "step": "reality",
+    "status": "active", "isAnonymous": false, "expiresAt": null, "createdAt": 1768471200000_i64,
+    "updatedAt": 1768471500000_i64, "closedAt": null, "completedAt": null}))]
 pub struct SessionSummary {
     pub id: String,
     pub user_id: Option<String>,
@@ -613,6 +715,22 @@ impl From<&coachflux_store::coaching::CoachingSession> for SessionSummary {
 /// A visitor's new session also carries the id to send as `X-Anonymous-Id` from now on.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d6-5f60-7182-93a4-b5c6d7e8f901", "userId": null,
+    "framework": "GROW", "step": "goal", "status": "active", "phase": "consent",
+    "paused": false, "isAnonymous": true, "expiresAt": 1768557600000_i64,
+    "createdAt": 1768471200000_i64, "updatedAt": 1768471200000_i64, "closedAt": null,
+    "completedAt": null,
+    "prompt": "Welcome to GROW. Before we start: CoachFlux is coaching, not therapy or medical \
+    advice. If you're in crisis, please contact a helpline or your local emergency \
+    number. Confirm below and we'll begin.",
+    "pendingField": null, "canSkip": false, "canGoBack": false,
+    "steps": [
+        {"id": "goal", "name": "Goal", "status": "current", "captured": {}, "skipped": []},
+        {"id": "reality", "name": "Reality", "status": "todo", "captured": {}, "skipped": []},
+        {"id": "options", "name": "Options", "status": "todo", "captured": {}, "skipped": []},
+        {"id": "will", "name": "Will", "status": "todo", "captured": {}, "skipped": []},
+        {"id": "review", "name": "Review", "status": "todo", "captured": {}, "skipped": []}],
+    "proposals": [], "anonymousId": "s3Vd8QmPz1Yk0bWcR7nTf4LhXe2JuA9oGqIi6KyNw5E"}))]
 pub struct CreatedSession {
     #[serde(flatten)]
     pub session: Session,
@@ -632,6 +750,7 @@ pub struct TurnRequest {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"step": "goal", "field": "timeframe"}))]
 pub struct AmendRequest {
     /// The step to reopen.
     pub step: String,
@@ -647,7 +766,7 @@ pub enum Decision {
     Drop,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Low,
@@ -693,6 +812,29 @@ pub struct ProposalDecision {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"sessionId": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "framework": "GROW",
+    "steps": [
+        {"step": "Goal", "fields": [
+            {"label": "Your goal", "value": "Lead the platform team by summer"},
+            {"label": "Timeframe", "value": "by the end of June (Tue 30 Jun 2026)"}]},
+        {"step": "Reality", "fields": [
+            {"label": "What's in the way", "value": "No people-management experience"}]},
+        {"step": "Options", "fields": [
+            {"label": "Your options", "value": "Ask for a mentor; Lead the next project"}]},
+        {"step": "Will", "fields": [
+            {"label": "Your actions", "value": "Email Priya the draft — due Fri 16 Jan 2026"},
+            {"label": "Commitment", "value": "8"}]},
+        {"step": "Review", "fields": [
+            {"label": "Key takeaways", "value": "Ask for what I want"}]}],
+    "summary": "You want to lead the platform team by the end of June.",
+    "insights": ["You already lead the on-call rota, which is team leadership in practice."],
+    "unexploredOptions": [],
+    "risks": ["The reorganisation could delay the decision."],
+    "writtenBy": "builtin",
+    "actions": [{"title": "Email Priya the draft", "dueDate": 1768607999999_i64,
+        "priority": "high"}],
+    "durationMs": 1500000, "compass": null, "endedEarly": false, "note": null}))]
 pub struct Report {
     pub session_id: String,
     pub framework: String,
@@ -715,12 +857,16 @@ pub struct Report {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"step": "Will", "fields": [
+    {"label": "Your actions", "value": "Email Priya the draft — due Fri 16 Jan 2026"},
+    {"label": "Commitment", "value": "8"}]}))]
 pub struct ReportStep {
     pub step: String,
     pub fields: Vec<ReportField>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"label": "Commitment", "value": "8"}))]
 pub struct ReportField {
     pub label: String,
     pub value: String,
@@ -728,6 +874,8 @@ pub struct ReportField {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"title": "Email Priya the draft", "dueDate": 1768607999999_i64,
+    "priority": "high"}))]
 pub struct ReportAction {
     pub title: String,
     pub due_date: Option<i64>,
@@ -736,6 +884,8 @@ pub struct ReportAction {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"total": 83, "band": "Good", "confidenceGrowth": 94, "action": 78,
+    "mindset": 75, "satisfaction": 89, "commitment": 78}))]
 pub struct CompassScore {
     pub total: i32,
     pub band: String,
@@ -800,6 +950,13 @@ impl Report {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0193f1d4-2b3c-7d4e-9f50-6a7b8c9d0e1f",
+    "userId": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c",
+    "sessionId": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "title": "Email Priya the draft",
+    "description": null, "dueDate": 1768607999999_i64, "completed": false, "completedAt": null,
+    "priority": "high", "tags": ["career"], "reminderSent": false,
+    "createdAt": 1768472700000_i64, "updatedAt": 1768472700000_i64, "archivedAt": null,
+    "overdue": false}))]
 pub struct Action {
     pub id: String,
     pub user_id: String,
@@ -867,6 +1024,8 @@ pub struct NewAction {
 /// Changes to an item; fields left out stay as they are.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"title": "Email Priya the final draft", "description": null,
+    "due": "next Monday", "priority": "medium", "tags": null, "completed": false}))]
 pub struct ActionUpdate {
     #[serde(default)]
     pub title: Option<String>,
@@ -887,10 +1046,11 @@ pub struct ActionUpdate {
 // Pages
 
 macro_rules! page {
-    ($name:ident, $item:ty) => {
+    ($name:ident, $item:ty, $example:tt) => {
         /// One page of a list; pass `nextCursor` as `cursor` for the next (absent on the last).
         #[derive(Serialize, ToSchema)]
         #[serde(rename_all = "camelCase")]
+        #[schema(example = json!($example))]
         pub struct $name {
             pub items: Vec<$item>,
             pub next_cursor: Option<String>,
@@ -898,8 +1058,31 @@ macro_rules! page {
     };
 }
 
-page!(FrameworkPage, FrameworkOut);
-page!(SessionPage, SessionSummary);
-page!(ActionPage, Action);
-page!(DeviceSessionPage, DeviceSession);
-page!(ApiTokenPage, ApiTokenInfo);
+page!(FrameworkPage, FrameworkOut, {"items": [framework_example()], "nextCursor": null});
+page!(SessionPage, SessionSummary, {"items": [
+    {"id": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+        "userId": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c", "framework": "GROW", "step": "reality",
+        "status": "active", "isAnonymous": false, "expiresAt": null, "createdAt": 1768471200000_i64,
+        "updatedAt": 1768471500000_i64, "closedAt": null, "completedAt": null}],
+    "nextCursor": null});
+page!(ActionPage, Action, {"items": [
+    {"id": "0193f1d4-2b3c-7d4e-9f50-6a7b8c9d0e1f",
+        "userId": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c",
+        "sessionId": "0193f1d3-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "title": "Email Priya the draft",
+        "description": null, "dueDate": 1768607999999_i64, "completed": false, "completedAt": null,
+        "priority": "high", "tags": ["career"], "reminderSent": false,
+        "createdAt": 1768472700000_i64, "updatedAt": 1768472700000_i64, "archivedAt": null,
+        "overdue": false}],
+    "nextCursor": null});
+page!(DeviceSessionPage, DeviceSession, {"items": [
+    {"id": "0193f1d2-8d5f-7b21-a2c3-3f6e9dab1c2d",
+        "device": "Firefox on Linux",
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0",
+        "ip": "203.0.113.7", "createdAt": 1768471200000_i64, "lastActivityAt": 1768474800000_i64,
+        "expiresAt": 1768561200000_i64, "current": true}],
+    "nextCursor": null});
+page!(ApiTokenPage, ApiTokenInfo, {"items": [
+    {"id": "0193f1d5-3c4d-7e5f-8a61-7b8c9d0e1f2a", "name": "My script",
+        "scopes": ["read", "write"], "expiresAt": 1776247200000_i64, "lastUsedAt": null,
+        "createdAt": 1768471200000_i64}],
+    "nextCursor": null});

@@ -48,7 +48,8 @@ pub async fn export(state: &AppState, user_id: &str) -> Result<Value, AppError> 
     }
     let mut doc = Map::new();
     doc.insert("format".into(), json!("coachflux-export/1"));
-    doc.insert("exportedAt".into(), json!(rfc3339(state.clock.now_ms())));
+    // Milliseconds since the epoch, like every time in the document (the seed's `Date.now()`).
+    doc.insert("exportedAt".into(), json!(state.clock.now_ms()));
     doc.extend(parts);
     Ok(Value::Object(doc))
 }

@@ -347,14 +347,6 @@ dual_test! {
         let good = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
             .header("Idempotency-Key", "k2").json(&json!({"title": "Fixed"})).send().await.unwrap();
         assert_eq!(good.status(), 201);
-        // Once the created item is deleted, its key is free again: no replay of a ghost.
-        let first_id = first["id"].as_str().unwrap();
-        assert_eq!(api.call(Method::DELETE, &format!("/actions/{first_id}"), None).await.0, 204);
-        let fresh = send(json!({"title": "Once"})).await;
-        assert_eq!(fresh.status(), 201);
-        assert!(!fresh.headers().contains_key("idempotent-replayed"));
-        let fresh: Value = fresh.json().await.unwrap();
-        assert_ne!(fresh["id"], first["id"]);
         app.stop().await;
     }
 }
@@ -419,18 +411,45 @@ async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine)
     let Some(app) = spawn_with(engine, &[("COACHFLUX_API_RATE_LIMIT", "5")]).await else {
         return;
     };
+    // A member with two personal tokens (the sign-up counts against this address's budget).
+    let (status, signed) = Api::new(&app)
+        .post(
+            "/auth/signup",
+            json!({"email": "ada@example.com", "password": PASSWORD, "acceptTerms": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{signed}");
+    let ada = Api::new(&app).with_token(signed["token"].as_str().unwrap());
+    let (_, t) = ada.post("/tokens", json!({"name": "one"})).await;
+    let one = Api::new(&app).with_token(t["token"].as_str().unwrap());
+    let (_, t) = ada.post("/tokens", json!({"name": "two"})).await;
+    let two = Api::new(&app).with_token(t["token"].as_str().unwrap());
+
     let api = Api::new(&app);
     let mut statuses = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..6 {
         let r = api.send(Method::GET, "/frameworks", None).await;
         statuses.push(r.status().as_u16());
         if r.status() == 429 {
             assert!(r.headers().contains_key("retry-after"));
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "rate_limited");
         }
     }
-    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429],
+        "five a minute, the sign-up included"
+    );
+    // Each token has its own budget.
+    for _ in 0..5 {
+        assert_eq!(one.get("/me").await.0, 200);
+    }
+    assert_eq!(one.get("/me").await.0, 429, "token one has used its minute");
+    assert_eq!(two.get("/me").await.0, 200, "token two has its own");
     app.clock.advance_ms(61_000);
     assert_eq!(api.get("/frameworks").await.0, 200, "a new window");
+    assert_eq!(one.get("/me").await.0, 200);
     app.stop().await;
 }
 
@@ -456,6 +475,277 @@ dual_test! {
         assert_eq!(status, 422);
         assert_eq!(b.submit(&format!("/settings/tokens/{id}/revoke"), &[]).await.0, 303);
         assert_eq!(api.get("/me").await.0, 401);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn the_account_its_email_preferences_devices_and_tokens_through_the_api(app) {
+        let ada = member(&app, "ada@example.com").await;
+        let bob = member(&app, "bob@example.com").await;
+        let (status, me) = ada.call(Method::PATCH, "/me", Some(json!({"name": "Ada Lovelace"}))).await;
+        assert_eq!((status, me["name"].as_str()), (200, Some("Ada Lovelace")), "{me}");
+        let (status, body) = ada.call(Method::PATCH, "/me", Some(json!({"picture": "http://plain.example/me.png"}))).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["field"], "picture", "{body}");
+        assert_eq!(ada.get("/me").await.1["picture"], Value::Null, "nothing changed");
+        let (status, body) = ada.call(Method::PATCH, "/me", Some(json!({"name": 7}))).await;
+        assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("name")), "the field at fault is named: {body}");
+
+        let (status, prefs) = ada.get("/me/email-preferences").await;
+        assert_eq!(status, 200);
+        assert_eq!(prefs["actionReminders"], true, "{prefs}");
+        let wanted = json!({"productUpdates": false, "newsletter": true, "actionReminders": false, "marketingEmails": false});
+        let (status, got) = ada.call(Method::PUT, "/me/email-preferences", Some(wanted.clone())).await;
+        assert_eq!((status, &got), (200, &wanted));
+        assert_eq!(ada.get("/me/email-preferences").await.1, wanted);
+        let (status, body) = ada.call(Method::PUT, "/me/email-preferences", Some(json!({"newsletter": true}))).await;
+        assert_eq!(status, 422, "every preference is required: {body}");
+        let (_, t) = ada.post("/tokens", json!({"name": "reader", "scopes": ["read"]})).await;
+        let reader = ada.with_token(t["token"].as_str().unwrap());
+        assert_eq!(reader.call(Method::PUT, "/me/email-preferences", Some(wanted.clone())).await.0, 403);
+        assert_eq!(reader.call(Method::PATCH, "/me", Some(json!({"name": "x"}))).await.0, 403);
+
+        // A second device; the device list pages and marks the current one.
+        let (_, second) = Api::new(&app).post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;
+        let laptop = Api::new(&app).with_token(second["token"].as_str().unwrap());
+        let (status, first_page) = ada.get("/me/sessions?limit=1").await;
+        assert_eq!(status, 200, "{first_page}");
+        assert_eq!(first_page["items"].as_array().unwrap().len(), 1);
+        let cursor = first_page["nextCursor"].as_str().expect("a second page").to_owned();
+        let (_, second_page) = ada.get(&format!("/me/sessions?limit=1&cursor={cursor}")).await;
+        assert!(second_page["nextCursor"].is_null());
+        let devices: Vec<Value> = [first_page, second_page].iter().flat_map(|p| p["items"].as_array().unwrap().clone()).collect();
+        assert_eq!(devices.iter().filter(|d| d["current"] == true).count(), 1);
+        let other = devices.iter().find(|d| d["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(bob.call(Method::DELETE, &format!("/me/sessions/{other}"), None).await.0, 404, "not Bob's device");
+        assert_eq!(laptop.get("/me").await.0, 200);
+        assert_eq!(ada.call(Method::DELETE, &format!("/me/sessions/{other}"), None).await.0, 204);
+        assert_eq!(laptop.get("/me").await.0, 401, "that device is signed out");
+
+        // Tokens: listed without their secret; one that expires stops working.
+        let (status, created) = ada.post("/tokens", json!({"name": "nightly", "scopes": ["read", "write"], "expiresInDays": 1})).await;
+        assert_eq!(status, 201, "{created}");
+        let (status, list) = ada.get("/tokens?limit=100").await;
+        assert_eq!(status, 200);
+        let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["nightly", "reader"], "newest first");
+        assert!(!list.to_string().contains("cfp_"), "never the secret: {list}");
+        let nightly = ada.with_token(created["token"].as_str().unwrap());
+        assert_eq!(nightly.get("/me").await.0, 200);
+        app.clock.advance_ms(24 * 3_600_000 + 1);
+        assert_eq!(nightly.get("/me").await.0, 401, "expired");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn signing_in_with_two_factor_magic_links_and_resets_through_the_api(app) {
+        let b = app.new_browser();
+        crate::identity::signup(&app, &b, "ada@example.com").await;
+        let (secret, _) = crate::identity::enable_two_factor(&app, &b).await;
+        let api = Api::new(&app);
+        let (status, body) = api.post("/auth/login", json!({"email": "ada@example.com", "password": crate::identity::PASSWORD})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["twoFactorRequired"], true);
+        assert!(body["token"].is_null(), "no session before the second factor");
+        let challenge = body["challenge"].as_str().unwrap().to_owned();
+        let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": "000000"})).await;
+        assert_eq!(status, 422, "{body}");
+        let (status, body) = api.post("/auth/2fa", json!({"challenge": "forged", "code": "123456"})).await;
+        assert!(status == 422 || status == 401, "{status} {body}");
+        app.clock.advance_ms(30_000);
+        let code = coachflux_domain::totp::code_for_step(&secret, coachflux_domain::totp::step_at(app.clock.now_ms()), 6);
+        let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": code})).await;
+        assert_eq!(status, 200, "{body}");
+        let signed = api.with_token(body["token"].as_str().unwrap());
+        assert_eq!(signed.get("/me").await.1["totpEnabled"], true);
+        let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": code})).await;
+        assert_ne!(status, 200, "a challenge and a code are used once: {body}");
+
+        // Magic links and resets: the same answer for known and unknown addresses.
+        let (status, known) = api.post("/auth/magic-link", json!({"email": "ada@example.com"})).await;
+        assert_eq!(status, 202);
+        let (status, unknown) = api.post("/auth/magic-link", json!({"email": "nobody@example.com"})).await;
+        assert_eq!((status, &unknown), (202, &known));
+        app.last_email("ada@example.com", "magic_link").await;
+        assert!(app.emails_to("nobody@example.com").await.is_empty());
+        let (status, _) = api.post("/auth/password-reset", json!({"email": "ada@example.com"})).await;
+        assert_eq!(status, 202);
+        app.last_email("ada@example.com", "password_reset").await;
+        let (status, body) = api.post("/auth/password-reset", json!({"email": "not an address"})).await;
+        assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("email")), "{body}");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn every_move_of_a_session_and_the_action_filters_through_the_api(app) {
+        let api = member(&app, "ada@example.com").await;
+        let (_, s) = api.post("/sessions", json!({"framework": "GROW"})).await;
+        let id = s["id"].as_str().unwrap().to_owned();
+        let (status, body) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "Too soon"})).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "consent first: {body}");
+        api.post(&format!("/sessions/{id}/consent"), json!({})).await;
+        let (status, s) = api.post(&format!("/sessions/{id}/skip"), json!({})).await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(s["steps"][0]["skipped"], json!(["goal"]));
+        let (_, s) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "It matters for my career"})).await;
+        assert!(s["steps"][0]["captured"]["why_now"].is_string(), "{s}");
+        // The skipped required question comes back; answer everything, then amend one field.
+        let mut s = s;
+        for _ in 0..6 {
+            if s["phase"] != "asking" { break; }
+            let input = match s["pendingField"]["kind"].as_str().unwrap() {
+                "list" => "Ship v2\nHire two",
+                "date" => "by June",
+                _ => "Lead the platform team",
+            };
+            s = api.post(&format!("/sessions/{id}/turns"), json!({"input": input})).await.1;
+        }
+        assert_eq!(s["phase"], "confirming", "{s}");
+        let (status, s) = api.post(&format!("/sessions/{id}/amend"), json!({"step": "goal", "field": "goal"})).await;
+        assert_eq!((status, s["pendingField"]["id"].as_str()), (200, Some("goal")), "{s}");
+        let (status, body) = api.post(&format!("/sessions/{id}/amend"), json!({"step": "will"})).await;
+        assert_eq!(status, 422, "a step not reached yet: {body}");
+        let (_, s) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "Become the team lead"})).await;
+        assert_eq!(s["steps"][0]["captured"]["goal"], "Become the team lead");
+        let (_, s) = api.post(&format!("/sessions/{id}/proceed"), json!({})).await;
+        assert_eq!(s["step"], "reality");
+        let (status, s) = api.post(&format!("/sessions/{id}/back"), json!({})).await;
+        assert_eq!((status, s["step"].as_str(), s["phase"].as_str()), (200, Some("goal"), Some("confirming")));
+        api.post(&format!("/sessions/{id}/proceed"), json!({})).await;
+
+        // The safety screen pauses; resume goes on; end stops it for good.
+        let (status, s) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "I want to kill myself"})).await;
+        assert_eq!((status, s["paused"].as_bool()), (200, Some(true)), "{s}");
+        assert_eq!(api.post(&format!("/sessions/{id}/turns"), json!({"input": "more"})).await.0, 422);
+        let (_, s) = api.post(&format!("/sessions/{id}/resume"), json!({})).await;
+        assert_eq!(s["paused"], false);
+        let (status, s) = api.post(&format!("/sessions/{id}/end"), json!({})).await;
+        assert_eq!((status, s["phase"].as_str(), s["status"].as_str()), (200, Some("closed"), Some("abandoned")), "{s}");
+        let (_, report) = api.get(&format!("/sessions/{id}/report")).await;
+        assert_eq!(report["endedEarly"], true);
+        assert_eq!(api.post(&format!("/sessions/{id}/end"), json!({})).await.0, 422, "already closed");
+
+        // Action filters and completing.
+        let item = |title: &str, due: &str, priority: &str, tags: Value| {
+            let api = api.clone();
+            let body = json!({"title": title, "due": due, "priority": priority, "tags": tags, "sessionId": id});
+            async move { api.post("/actions", body).await.1["id"].as_str().unwrap().to_owned() }
+        };
+        let late = item("Late one", "2026-01-10", "high", json!(["work"])).await;
+        let soon = item("Soon one", "Friday", "medium", json!(["work", "writing"])).await;
+        let later = item("Later one", "2026-03-01", "low", json!([])).await;
+        let titles = |page: &Value| -> Vec<String> {
+            page["items"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(titles(&api.get("/actions?status=overdue").await.1), ["Late one"]);
+        assert_eq!(titles(&api.get("/actions?status=week").await.1), ["Soon one"]);
+        assert_eq!(titles(&api.get("/actions?priority=low").await.1), ["Later one"]);
+        assert_eq!(titles(&api.get("/actions?tag=writing").await.1), ["Soon one"]);
+        let overdue = &api.get(&format!("/actions/{late}")).await.1;
+        assert_eq!(overdue["overdue"], true, "{overdue}");
+        let (status, done) = api.post(&format!("/actions/{soon}/complete"), json!({})).await;
+        assert_eq!((status, done["completed"].as_bool()), (200, Some(true)));
+        assert!(done["completedAt"].is_i64());
+        assert_eq!(titles(&api.get("/actions?status=completed").await.1), ["Soon one"]);
+        assert_eq!(titles(&api.get("/actions?status=open").await.1), ["Later one", "Late one"]);
+        let (status, body) = api.get("/actions?status=someday").await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")));
+        let _ = later;
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn a_visitor_who_logs_in_through_the_api_keeps_their_session(app) {
+        member(&app, "vera@example.com").await;
+        let visitor = Api::new(&app);
+        let (_, s) = visitor.post("/sessions", json!({"framework": "GROW"})).await;
+        let sid = s["id"].as_str().unwrap().to_owned();
+        let visitor = Api { anonymous: Some(s["anonymousId"].as_str().unwrap().to_owned()), ..visitor };
+        let (status, signed) = visitor.post("/auth/login", json!({"email": "vera@example.com", "password": PASSWORD})).await;
+        assert_eq!(status, 200, "{signed}");
+        let vera = Api::new(&app).with_token(signed["token"].as_str().unwrap());
+        let (status, s) = vera.get(&format!("/sessions/{sid}")).await;
+        assert_eq!((status, s["isAnonymous"].as_bool()), (200, Some(false)), "{s}");
+        let (_, list) = vera.get("/sessions").await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn session_pages_are_stable_and_sessions_and_tokens_honour_idempotency_keys(app) {
+        let api = member(&app, "ada@example.com").await;
+        let mut created = Vec::new();
+        for _ in 0..4 {
+            app.clock.advance_ms(1_000);
+            created.push(api.post("/sessions", json!({"framework": "GROW"})).await.1["id"].as_str().unwrap().to_owned());
+        }
+        let (_, first) = api.get("/sessions?limit=3").await;
+        app.clock.advance_ms(1_000);
+        api.post("/sessions", json!({"framework": "WOOP"})).await;
+        let cursor = first["nextCursor"].as_str().unwrap();
+        let (_, rest) = api.get(&format!("/sessions?limit=3&cursor={cursor}")).await;
+        let seen: Vec<String> = [first, rest].iter().flat_map(|p| p["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()).collect();
+        created.reverse();
+        assert_eq!(seen, created, "each session once, newest first, while another was added");
+
+        let post = |path: &'static str, body: Value, key: &'static str| {
+            let api = api.clone();
+            async move {
+                let r = api.client.post(format!("{}{path}", api.base)).bearer_auth(api.token.as_ref().unwrap())
+                    .header("Idempotency-Key", key).json(&body).send().await.unwrap();
+                let replayed = r.headers().contains_key("idempotent-replayed");
+                (r.status().as_u16(), replayed, r.json::<Value>().await.unwrap())
+            }
+        };
+        let (s1, r1, a) = post("/sessions", json!({"framework": "CLEAR"}), "session-1").await;
+        let (s2, r2, b) = post("/sessions", json!({"framework": "CLEAR"}), "session-1").await;
+        assert_eq!((s1, r1, s2, r2), (201, false, 201, true));
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions WHERE framework = 'CLEAR'").await, 1);
+        assert_eq!(post("/sessions", json!({"framework": "WOOP"}), "session-1").await.0, 422);
+
+        let (s1, _, t1) = post("/tokens", json!({"name": "ci"}), "token-1").await;
+        let (s2, r2, t2) = post("/tokens", json!({"name": "ci"}), "token-1").await;
+        assert_eq!((s1, s2, r2), (201, 201, true));
+        assert_eq!(t1["token"], t2["token"], "a lost response can be fetched again");
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens WHERE name = 'ci'").await, 1);
+        // The stored response never holds the secret in the clear.
+        let secret = t1["token"].as_str().unwrap();
+        let stored: Vec<String> = sqlx::query_scalar("SELECT response_body FROM idempotency_keys WHERE response_body IS NOT NULL")
+            .fetch_all(app.store.pool()).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        assert!(stored.iter().all(|b| !b.contains(secret) && !b.contains("cfp_") && !b.contains("CLEAR")), "{stored:?}");
+        // The records belong to the account: its export lists them.
+        let (_, export) = api.get("/me/export").await;
+        assert_eq!(export["apiRequests"].as_array().unwrap().len(), 2, "{}", export["apiRequests"]);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn the_site_s_own_script_calls_the_api_with_its_cookie_and_csrf_token(app) {
+        let b = app.new_browser();
+        crate::identity::signup(&app, &b, "ada@example.com").await;
+        crate::coaching::start(&b, "GROW").await;
+        let r = b.get("/api/v1/me").await;
+        assert_eq!(r.status(), 200, "the session cookie authenticates");
+        let r = b.client.post(b.url("/api/v1/actions")).json(&json!({"title": "From the page"})).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "csrf_failed");
+        let token = b.csrf().await;
+        let r = b.client.post(b.url("/api/v1/actions")).header("X-CSRF-Token", &token)
+            .json(&json!({"title": "From the page"})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let r = b.client.post(b.url("/api/v1/actions")).header("X-CSRF-Token", &token).header("Sec-Fetch-Site", "cross-site")
+            .json(&json!({"title": "Forged"})).send().await.unwrap();
+        assert_eq!(r.status(), 403, "a cross-site call is refused");
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
         app.stop().await;
     }
 }

@@ -274,7 +274,7 @@ async fn export_user_backup_and_restore_from_the_command_line() {
     assert!(out.status.success(), "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["user"]["email"], "ada@example.com");
-    assert!(doc["exportedAt"].is_string() && doc["sessions"].is_array());
+    assert!(doc["exportedAt"].is_i64() && doc["sessions"].is_array());
     assert!(!stdout.contains("argon2"), "no password hash in an export");
     let (out, _, stderr) = run(coachflux(dir.path()).args(["export-user", "nobody@example.com"]));
     assert!(!out.status.success());

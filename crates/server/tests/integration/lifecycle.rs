@@ -278,7 +278,7 @@ dual_test! {
         assert_eq!(disposition, "attachment; filename=\"coachflux-export-2026-01-15.json\"");
         let text = r.text().await.unwrap();
         let doc: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(doc["exportedAt"], "2026-01-15T10:00:00.000Z");
+        assert_eq!(doc["exportedAt"], T0, "milliseconds, like every time in it");
         assert_eq!(doc["user"]["id"], id.as_str());
         assert_eq!(doc["user"]["email"], EMAIL);
         assert_eq!(doc["user"]["name"], NAME);
