@@ -96,9 +96,13 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
 
 /// API requests without cookies carry no ambient credentials (they authenticate with a bearer
 /// token, or not at all): a forged cross-site request can't borrow anything, so CSRF does not
-/// apply. The site's own script, which sends cookies, must send the header.
+/// apply. Nor does it to a request with an `Authorization` header, which authenticates it
+/// (cookies or not) and which a cross-site form or script can't send. The site's own script,
+/// which relies on its cookies, must send the header.
 fn is_cookieless_api(req: &Request) -> bool {
-    req.uri().path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE)
+    req.uri().path().starts_with("/api/")
+        && (!req.headers().contains_key(header::COOKIE)
+            || req.headers().contains_key(header::AUTHORIZATION))
 }
 
 /// The token from the header, or from the urlencoded form body (which is buffered and put

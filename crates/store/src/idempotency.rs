@@ -56,22 +56,24 @@ pub async fn claim(
     }))
 }
 
-/// Stores the response of the request that claimed the key.
+/// Stores the response of the request that claimed the key, and the id of what it created.
 pub async fn complete(
     conn: &mut Conn,
     owner: &str,
     key: &str,
     status: u16,
     body: &str,
+    resource_id: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE idempotency_keys SET response_status = $3, response_body = $4 \
+        "UPDATE idempotency_keys SET response_status = $3, response_body = $4, resource_id = $5 \
          WHERE owner = $1 AND idem_key = $2",
     )
     .bind(owner)
     .bind(key)
     .bind(i64::from(status))
     .bind(body)
+    .bind(resource_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -93,8 +95,8 @@ pub async fn release(conn: &mut Conn, owner: &str, key: &str) -> Result<()> {
 /// Frees every key whose recorded result created the resource `id`, once that resource is
 /// deleted: replaying it would hand out something that no longer exists.
 pub async fn forget_resource(conn: &mut Conn, id: &str) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE response_body LIKE $1")
-        .bind(format!("%\"id\":\"{id}\"%"))
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE resource_id = $1")
+        .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected())

@@ -201,7 +201,9 @@ where
             let text = body.to_string();
             let mut conn = state.store.conn().await?;
             let sealed = state.keys.encrypt(text.as_bytes());
-            idempotency::complete(&mut conn, &owner, &key, status.as_u16(), &sealed).await?;
+            let created = body.get("id").and_then(|v| v.as_str());
+            idempotency::complete(&mut conn, &owner, &key, status.as_u16(), &sealed, created)
+                .await?;
             Ok((status, [(header::CONTENT_TYPE, "application/json")], text).into_response())
         }
         Err(e) => {
