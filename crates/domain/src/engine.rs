@@ -115,6 +115,10 @@ pub struct StepState {
 /// An action item proposed from the plan, which the person accepts, edits or drops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposedAction {
+    /// The plan item it was proposed from (the first title), to recognise it when the plan is
+    /// proposed again after a step was reopened.
+    #[serde(default)]
+    pub origin: String,
     pub title: String,
     pub due_ms: Option<i64>,
     pub priority: String,
@@ -491,6 +495,8 @@ impl SessionState {
     }
 
     /// Turns the plan into proposed action items (kept for the person to accept, edit or drop).
+    /// Proposed again (a step was reopened and confirmed), an item still in the plan keeps the
+    /// decision and edits the person made to it.
     pub fn propose_actions(&mut self, framework: &Framework) {
         let tag = framework.id.to_ascii_lowercase();
         let mut out: Vec<(String, Option<i64>)> = Vec::new();
@@ -517,15 +523,34 @@ impl SessionState {
                 out.push((title.display(), due));
             }
         }
+        let mut earlier = std::mem::take(&mut self.proposals);
         self.proposals = out
             .into_iter()
             .enumerate()
-            .map(|(i, (title, due_ms))| ProposedAction {
-                title,
-                due_ms,
-                priority: if i == 0 { "high" } else { "medium" }.to_owned(),
-                tags: vec![tag.clone()],
-                status: ProposalStatus::Proposed,
+            .map(|(i, (title, due_ms))| {
+                let fresh = ProposedAction {
+                    origin: title.clone(),
+                    title,
+                    due_ms,
+                    priority: if i == 0 { "high" } else { "medium" }.to_owned(),
+                    tags: vec![tag.clone()],
+                    status: ProposalStatus::Proposed,
+                };
+                let origin_of = |p: &ProposedAction| {
+                    if p.origin.is_empty() {
+                        p.title.clone()
+                    } else {
+                        p.origin.clone()
+                    }
+                };
+                match earlier.iter().position(|p| origin_of(p) == fresh.origin) {
+                    Some(at) if earlier[at].status != ProposalStatus::Proposed => {
+                        let mut kept = earlier.remove(at);
+                        kept.origin = fresh.origin;
+                        kept
+                    }
+                    _ => fresh,
+                }
             })
             .collect();
     }
@@ -754,6 +779,39 @@ mod tests {
             // The state survives a JSON round trip (it is stored as JSON).
             let json = serde_json::to_string(&s).unwrap();
             assert_eq!(serde_json::from_str::<SessionState>(&json).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn proposing_again_keeps_what_the_person_decided() {
+        for fw in catalogue().frameworks {
+            let mut s = started(&fw);
+            for _ in &fw.steps {
+                fill_step(&fw, &mut s);
+                s.proceed(&fw).unwrap();
+            }
+            s.propose_actions(&fw);
+            let first = s.proposals[0].clone();
+            s.proposals[0].title = "Edited by hand".into();
+            s.proposals[0].status = ProposalStatus::Accepted;
+            // Reopen the first step and confirm it again: the plan is proposed anew.
+            s.amend(&fw, &fw.steps[0].id, None).unwrap();
+            while !s.is_complete() {
+                if s.phase == Phase::Asking {
+                    fill_step(&fw, &mut s);
+                }
+                s.proceed(&fw).unwrap();
+            }
+            s.propose_actions(&fw);
+            assert_eq!(s.proposals[0].title, "Edited by hand", "{}", fw.id);
+            assert_eq!(s.proposals[0].status, ProposalStatus::Accepted, "{}", fw.id);
+            assert_eq!(s.proposals[0].origin, first.title, "{}", fw.id);
+            // Undecided ones are proposed fresh.
+            assert!(
+                s.proposals[1..]
+                    .iter()
+                    .all(|p| p.status == ProposalStatus::Proposed)
+            );
         }
     }
 

@@ -9,6 +9,9 @@ use serde_json::{Value as Json, json};
 /// Which prompt files produced a call, recorded with it.
 pub const TURN_PROMPT_VERSION: &str = "turn-v1";
 pub const REPORT_PROMPT_VERSION: &str = "report-v1";
+/// The versions recorded for a repair request: the prompt it repairs plus the repair file.
+pub const TURN_REPAIR_PROMPT_VERSION: &str = "turn-v1+repair-v1";
+pub const REPORT_REPAIR_PROMPT_VERSION: &str = "report-v1+repair-v1";
 const TURN_TEMPLATE: &str = include_str!("../prompts/turn-v1.md");
 const REPORT_TEMPLATE: &str = include_str!("../prompts/report-v1.md");
 /// The follow-up after an invalid answer (the call keeps its turn or report version).

@@ -17,6 +17,9 @@ pub enum AppError {
     NotFound,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The thing changed since it was read (another tab, a second click); nothing was saved.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// Input that a person can correct; pages re-render their form with these.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
@@ -63,6 +66,9 @@ impl IntoResponse for AppError {
             AppError::NotFound => page_for(StatusCode::NOT_FOUND),
             AppError::Forbidden(why) => {
                 page_with(StatusCode::FORBIDDEN, "You can't do that here", why)
+            }
+            AppError::Conflict(why) => {
+                page_with(StatusCode::CONFLICT, "That changed meanwhile", why)
             }
             AppError::Invalid(errors) => {
                 let text = errors

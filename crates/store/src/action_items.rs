@@ -194,16 +194,18 @@ pub async fn update(
     Ok(done.rows_affected() > 0)
 }
 
+/// Marks the item done or not done: `None` when the user has no such item, `Some(false)` when
+/// it already was (nothing changes: completing twice keeps the first completion time).
 pub async fn set_completed(
     conn: &mut Conn,
     user_id: &str,
     id: &str,
     completed: bool,
     now: i64,
-) -> Result<bool> {
+) -> Result<Option<bool>> {
     let done = sqlx::query(
         "UPDATE action_items SET completed = $3, completed_at = CASE WHEN $3 = 1 THEN $4 ELSE NULL END, \
-         updated_at = $4 WHERE id = $1 AND user_id = $2",
+         updated_at = $4 WHERE id = $1 AND user_id = $2 AND completed <> $3",
     )
     .bind(id)
     .bind(user_id)
@@ -211,7 +213,16 @@ pub async fn set_completed(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() > 0 {
+        return Ok(Some(true));
+    }
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM action_items WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(exists.map(|_| false))
 }
 
 pub async fn delete(conn: &mut Conn, user_id: &str, id: &str) -> Result<bool> {

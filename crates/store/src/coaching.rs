@@ -101,52 +101,69 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<CoachingSession>> {
     row.as_ref().map(session_from_row).transpose()
 }
 
-/// Saves the engine state after a turn. `status` is active, paused or completed.
+/// Saves the engine state after a turn, if it is still `expected` (the state the change was
+/// made from): `false` when another request changed the session meanwhile, and nothing is
+/// written. `status` is active, paused or completed.
 pub async fn save_state(
     conn: &mut Conn,
     id: &str,
+    expected: &str,
     step: &str,
     state: &str,
     status: &str,
     now: i64,
-) -> Result<()> {
-    sqlx::query("UPDATE coaching_sessions SET step = $2, state = $3, status = $4, updated_at = $5 WHERE id = $1")
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE coaching_sessions SET step = $2, state = $3, status = $4, updated_at = $5 \
+         WHERE id = $1 AND state = $6",
+    )
+    .bind(id)
+    .bind(step)
+    .bind(state)
+    .bind(status)
+    .bind(now)
+    .bind(expected)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How a session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every step done: completed.
+    Completed,
+    /// Ended before it was finished: counted as abandoned.
+    Abandoned,
+}
+
+/// Closes the session for good, if its state is still `expected` (see [`save_state`]).
+pub async fn close(
+    conn: &mut Conn,
+    id: &str,
+    expected: &str,
+    state: &str,
+    ending: Ending,
+    now: i64,
+) -> Result<bool> {
+    let sql = match ending {
+        Ending::Completed => {
+            "UPDATE coaching_sessions SET state = $2, status = 'completed', closed_at = $3, \
+             completed_at = $3, updated_at = $3 WHERE id = $1 AND state = $4"
+        }
+        Ending::Abandoned => {
+            "UPDATE coaching_sessions SET state = $2, status = 'abandoned', closed_at = $3, \
+             updated_at = $3 WHERE id = $1 AND state = $4"
+        }
+    };
+    let done = sqlx::query(sql)
         .bind(id)
-        .bind(step)
         .bind(state)
-        .bind(status)
         .bind(now)
+        .bind(expected)
         .execute(&mut *conn)
         .await?;
-    Ok(())
-}
-
-/// Closes the session for good.
-pub async fn close(conn: &mut Conn, id: &str, state: &str, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE coaching_sessions SET state = $2, status = 'completed', closed_at = $3, \
-         completed_at = $3, updated_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Ends a session before it was finished: closed, and counted as abandoned.
-pub async fn end_early(conn: &mut Conn, id: &str, state: &str, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE coaching_sessions SET state = $2, status = 'abandoned', closed_at = $3, \
-         updated_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// A member's sessions, newest first.

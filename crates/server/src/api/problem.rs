@@ -174,6 +174,7 @@ impl IntoResponse for ApiError {
                 AppError::Forbidden(why) => {
                     problem(StatusCode::FORBIDDEN, "forbidden", why, vec![])
                 }
+                AppError::Conflict(why) => problem(StatusCode::CONFLICT, "conflict", why, vec![]),
                 AppError::Invalid(errors) => {
                     let detail = errors
                         .iter()

@@ -232,8 +232,11 @@ pub async fn set_completed(
 ) -> Result<(), AppError> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
-    if !action_items::set_completed(&mut tx, user_id, id, completed, now).await? {
-        return Err(AppError::NotFound);
+    let changed = action_items::set_completed(&mut tx, user_id, id, completed, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !changed {
+        return Ok(());
     }
     if completed {
         events::record(

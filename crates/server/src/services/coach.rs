@@ -8,7 +8,7 @@
 use super::llm::{self as client, Call, CallError, CallFor, LlmClient};
 use crate::state::AppState;
 use coachflux_domain::coach as builtin;
-use coachflux_domain::engine::{Narrative, SessionState};
+use coachflux_domain::engine::{Narrative, Phase, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::llm::{self, Message};
 use coachflux_store::coaching::Reflection;
@@ -275,7 +275,11 @@ impl ModelCoach {
             if let Some(sink) = ctx.sink {
                 sink.reset();
             }
-            let version = llm::TURN_PROMPT_VERSION;
+            let version = if purpose == "repair" {
+                llm::TURN_REPAIR_PROMPT_VERSION
+            } else {
+                llm::TURN_PROMPT_VERSION
+            };
             let call = self
                 .call(state, who, (purpose, version), &messages, &schema, ctx.sink)
                 .await;
@@ -319,8 +323,12 @@ impl ModelCoach {
     ) -> Result<Narrative, Fallback> {
         let mut messages = llm::report_messages(framework, engine);
         let schema = llm::report_schema();
-        let version = llm::REPORT_PROMPT_VERSION;
         for purpose in ["report", "repair"] {
+            let version = if purpose == "repair" {
+                llm::REPORT_REPAIR_PROMPT_VERSION
+            } else {
+                llm::REPORT_PROMPT_VERSION
+            };
             if !client::within_budget(state, who).await {
                 return Err(Fallback::Budget);
             }
@@ -374,6 +382,16 @@ impl Coach for ModelCoach {
         engine: &'a mut SessionState,
     ) -> CoachFuture<'a, CoachReply> {
         Box::pin(async move {
+            // Only a step that is asking takes answers; otherwise (a step waiting to be
+            // confirmed, every step done) the built-in coach says what to do next, and no
+            // model call is spent on it.
+            if engine.phase != Phase::Asking {
+                let reply = BuiltinCoach::answer(ctx.framework, engine, ctx.input, ctx.now);
+                if let Some(sink) = ctx.sink {
+                    sink.text(reply.text.clone());
+                }
+                return reply;
+            }
             let answer = self.ask(&ctx, engine).await;
             let reason = match answer {
                 Ok(t) => match engine.capture(ctx.framework, t.captured) {

@@ -230,16 +230,30 @@ async fn save(conn: &mut Conn, state: &AppState, l: &Loaded) -> Result<(), AppEr
         .get(l.engine.current)
         .map_or_else(|| l.row.step.clone(), |s| s.id.clone());
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
-    coaching::save_state(
+    let saved = coaching::save_state(
         conn,
         &l.row.id,
+        &l.row.state,
         &step,
         &json,
         status_of(&l.engine),
         state.clock.now_ms(),
     )
     .await?;
-    Ok(())
+    if saved {
+        Ok(())
+    } else {
+        Err(changed_meanwhile())
+    }
+}
+
+/// A change made from a state that another request (a second tab, a double click) has
+/// replaced since: it is not saved.
+fn changed_meanwhile() -> AppError {
+    AppError::Conflict(
+        "This session changed in another tab or window meanwhile. Reload it to see where it \
+         stands; nothing you wrote was lost.",
+    )
 }
 
 /// What a turn led to.
@@ -372,7 +386,17 @@ pub async fn turn_streaming(
     });
     let mut tx = state.store.begin().await?;
     coaching::set_reflection_payload(&mut tx, &reflection_id, &payload.to_string()).await?;
-    save(&mut tx, state, &l).await?;
+    match save(&mut tx, state, &l).await {
+        Err(AppError::Conflict(why)) => {
+            drop(tx);
+            // The words stay, marked as not taken into the session.
+            let mut conn = state.store.conn().await?;
+            let kept = json!({"reply": "", "captured": {}, "notApplied": true});
+            coaching::set_reflection_payload(&mut conn, &reflection_id, &kept.to_string()).await?;
+            return Err(AppError::Conflict(why));
+        }
+        r => r?,
+    }
     tx.commit().await?;
     Ok(TurnOutcome::Replied)
 }
@@ -504,7 +528,18 @@ pub async fn end(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppErr
     let now = state.clock.now_ms();
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
-    coaching::end_early(&mut tx, id, &json, now).await?;
+    if !coaching::close(
+        &mut tx,
+        id,
+        &l.row.state,
+        &json,
+        coaching::Ending::Abandoned,
+        now,
+    )
+    .await?
+    {
+        return Err(changed_meanwhile());
+    }
     coachflux_store::safety::resolve_open(&mut tx, id, "closed", now).await?;
     event(
         &mut tx,
@@ -532,8 +567,22 @@ pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppE
     let now = state.clock.now_ms();
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
-    coaching::close(&mut tx, id, &json, now).await?;
-    if let Some(user_id) = actor.user_id() {
+    if !coaching::close(
+        &mut tx,
+        id,
+        &l.row.state,
+        &json,
+        coaching::Ending::Completed,
+        now,
+    )
+    .await?
+    {
+        return Err(changed_meanwhile());
+    }
+    // Whoever owns the session now gets its actions: a visitor who signed up while this
+    // close was on its way has an account by the time it lands.
+    let owner = coaching::get(&mut tx, id).await?.and_then(|r| r.user_id);
+    if let Some(user_id) = owner.as_deref() {
         create_actions(&mut tx, user_id, id, &l.engine, now).await?;
     }
     event(
@@ -544,7 +593,7 @@ pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppE
         json!({"sessionId": id, "framework": l.framework.id, "durationMs": now - l.row.created_at}),
     )
     .await?;
-    if let Some(user_id) = actor.user_id() {
+    if let Some(user_id) = owner.as_deref() {
         coachflux_store::metrics::recompute(&mut tx, user_id, now).await?;
     }
     tx.commit().await?;
@@ -669,7 +718,7 @@ pub fn report(l: &Loaded) -> Report {
         .engine
         .proposals
         .iter()
-        .filter(|p| p.status != ProposalStatus::Dropped)
+        .filter(|p| p.status == ProposalStatus::Accepted)
         .map(|p| (p.title.clone(), p.due_ms, p.priority.clone()))
         .collect();
     let scale = |f: &str| match l.engine.value(f) {

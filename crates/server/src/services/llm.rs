@@ -76,8 +76,9 @@ impl LlmClient {
         &self.config.model
     }
 
+    /// The prompt's token budget: the context less room for the answer (`max_tokens`).
     pub fn context_tokens(&self) -> usize {
-        self.config.context_tokens
+        prompt_budget(self.config.context_tokens, self.config.max_tokens)
     }
 
     fn body(&self, messages: &[Message], schema: Option<&Json>, stream: bool) -> Json {
@@ -333,11 +334,20 @@ pub async fn within_budget(state: &AppState, who: &CallFor<'_>) -> bool {
     };
     match count {
         Ok(n) => n < state.config.coach_daily_calls,
+        // Not knowing isn't a reason to tell the person they've used up their day.
         Err(e) => {
             tracing::warn!(error = %e, "counting model calls");
-            false
+            true
         }
     }
+}
+
+/// What is left of a context of `context` tokens for the prompt once `max_tokens` are kept
+/// for the answer (never less than a quarter of it, so a generous `max_tokens` can't leave
+/// the prompt nothing).
+fn prompt_budget(context: usize, max_tokens: u32) -> usize {
+    let answer = usize::try_from(max_tokens).unwrap_or(usize::MAX);
+    context.saturating_sub(answer).max(context / 4)
 }
 
 /// One tiny request, for `coachflux coach check`: the latency, or the exact problem.
@@ -356,4 +366,16 @@ pub async fn check(config: &OpenAiConfig) -> Call {
         content: "Reply with the word OK.".into(),
     }];
     client.attempt(&messages, None, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prompt_budget;
+
+    #[test]
+    fn the_prompt_leaves_room_for_the_answer() {
+        assert_eq!(prompt_budget(6000, 600), 5400);
+        assert_eq!(prompt_budget(1000, 5000), 250);
+        assert_eq!(prompt_budget(0, 600), 0);
+    }
 }

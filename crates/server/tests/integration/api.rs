@@ -194,6 +194,12 @@ dual_test! {
         assert_eq!(status, 200, "{a}");
         assert_eq!((a["title"].as_str(), a["completed"].as_bool()), (Some("Write and share the charter"), Some(true)));
         assert_eq!(a["priority"], "high", "unnamed fields stay");
+        // Completing it again (a retry, a second tab) changes nothing and counts once.
+        app.clock.advance_ms(60_000);
+        let (status, again) = api.call(Method::PATCH, &format!("/actions/{aid}"), Some(json!({"completed": true}))).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["completedAt"], a["completedAt"], "the first completion time stays");
+        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'").await, 1);
         let (_, done) = api.get("/actions?status=completed").await;
         assert_eq!(done["items"].as_array().unwrap().len(), 1);
         assert_eq!(api.call(Method::DELETE, &format!("/actions/{aid}"), None).await.0, 204);
@@ -347,6 +353,19 @@ dual_test! {
         let good = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
             .header("Idempotency-Key", "k2").json(&json!({"title": "Fixed"})).send().await.unwrap();
         assert_eq!(good.status(), 201);
+        // Once the created item is deleted, its key is free again: no replay of a ghost.
+        let first_id = first["id"].as_str().unwrap();
+        assert_eq!(api.call(Method::DELETE, &format!("/actions/{first_id}"), None).await.0, 204);
+        let fresh = send(json!({"title": "Once"})).await;
+        assert_eq!(fresh.status(), 201);
+        assert!(!fresh.headers().contains_key("idempotent-replayed"));
+        let fresh: Value = fresh.json().await.unwrap();
+        assert_ne!(fresh["id"], first["id"]);
+        // A client that keeps cookies and authenticates with its bearer token needs no CSRF
+        // token: the Authorization header is what a forged cross-site request can't send.
+        let with_cookie = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
+            .header("Cookie", "cf_anon=whatever").json(&json!({"title": "From a cookie jar"})).send().await.unwrap();
+        assert_eq!(with_cookie.status(), 201);
         app.stop().await;
     }
 }

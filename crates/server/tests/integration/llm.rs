@@ -25,6 +25,9 @@ enum Reply {
     RefuseSchema,
     /// Answers after this many milliseconds.
     Slow(u64),
+    /// Answers (with an empty turn) once the gate opens: the request is held while the test
+    /// does something else.
+    Held(Arc<tokio::sync::Notify>),
 }
 
 #[derive(Clone, Default)]
@@ -124,6 +127,10 @@ async fn complete(State(stub): State<Stub>, Json(body): Json<Value>) -> Response
                 Json(json!({"error": {"message": "response_format json_schema is not supported by this server"}})),
             )
                 .into_response();
+        }
+        Some(Reply::Held(gate)) => {
+            gate.notified().await;
+            turn_json("Held.", json!({}))
         }
         Some(Reply::Slow(ms)) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -456,6 +463,16 @@ async fn an_invalid_answer_is_repaired_once(engine: Engine) {
             ("repair".to_owned(), "ok".to_owned())
         ]
     );
+    let versions: Vec<String> =
+        sqlx::query_scalar("SELECT prompt_version FROM llm_calls ORDER BY created_at, id")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        versions,
+        ["turn-v1", "turn-v1+repair-v1"],
+        "a repair names its prompt file"
+    );
     app.stop().await;
 }
 crate::on_both_engines!(an_invalid_answer_is_repaired_once);
@@ -497,6 +514,16 @@ async fn every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words(engin
             stub.then(r);
         }
         let s = send_turn(&app, &client, &id, &anon, answers[i]).await;
+        if s["phase"] == "confirming" {
+            // The next answer belongs to the next step.
+            let r = client
+                .post(format!("http://{}/api/v1/sessions/{id}/proceed", app.addr))
+                .header("X-Anonymous-Id", &anon)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
         let p = last_payload(&s);
         assert_eq!(p["coach"], "builtin", "case {outcome}");
         assert!(
@@ -1162,3 +1189,149 @@ async fn staff_see_model_usage_per_session(engine: Engine) {
     app.stop().await;
 }
 crate::on_both_engines!(staff_see_model_usage_per_session);
+
+async fn a_step_waiting_for_confirmation_spends_no_model_call(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    stub.then(Reply::Content(turn_json(
+        "That's all for this step. Shall we go on?",
+        json!({"goal": "Lead the platform team", "success_criteria": ["Ship v2"],
+               "timeframe": "by June", "why_now": "The lead is leaving"}),
+    )));
+    let (client, id, anon) = session(&app).await;
+    let s = send_turn(&app, &client, &id, &anon, "Lead the platform team by June").await;
+    assert_eq!(s["phase"], "confirming", "{s}");
+    // More words now: the built-in coach points at Proceed/Amend; the answers stay.
+    let s = send_turn(&app, &client, &id, &anon, "Actually, make it the data team").await;
+    let p = last_payload(&s);
+    assert_eq!(p["coach"], "builtin");
+    assert!(p["note"].is_null(), "not a failure: {p}");
+    assert!(p["reply"].as_str().unwrap().contains("proceed"), "{p}");
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
+    assert_eq!(stub.requests().len(), 1, "the model was asked once");
+    assert_eq!(outcomes(&app).await.len(), 1);
+    app.stop().await;
+}
+crate::on_both_engines!(a_step_waiting_for_confirmation_spends_no_model_call);
+
+/// Starts closing the session with its report call held by the stub; returns once the call
+/// is waiting, with the gate that lets it go and the close's pending response.
+async fn hold_a_close(
+    app: &TestApp,
+    stub: &Stub,
+    client: &reqwest::Client,
+    id: &str,
+    anon: &str,
+) -> (
+    Arc<tokio::sync::Notify>,
+    tokio::task::JoinHandle<reqwest::Response>,
+) {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    stub.then(Reply::Held(gate.clone()));
+    let asked = stub.requests().len();
+    let url = format!("http://{}/api/v1/sessions/{id}/close", app.addr);
+    let request = client.post(url).header("X-Anonymous-Id", anon);
+    let closing = tokio::spawn(async move { request.send().await.unwrap() });
+    for _ in 0..1000 {
+        if stub.requests().len() > asked {
+            return (gate, closing);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the close never asked the model for its report");
+}
+
+async fn keep_first_proposal(app: &TestApp, client: &reqwest::Client, id: &str, anon: &str) {
+    let r = client
+        .post(format!(
+            "http://{}/api/v1/sessions/{id}/proposals/0",
+            app.addr
+        ))
+        .header("X-Anonymous-Id", anon)
+        .json(&json!({"decision": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn a_second_close_while_the_first_waits_changes_nothing_twice(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    answer_every_step(&app, &stub, &client, &id, &anon).await;
+    keep_first_proposal(&app, &client, &id, &anon).await;
+    let (gate, first) = hold_a_close(&app, &stub, &client, &id, &anon).await;
+    // A second click lands while the first close waits for the model: it closes the session.
+    let second = client
+        .post(format!("http://{}/api/v1/sessions/{id}/close", app.addr))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    gate.notify_one();
+    let first = first.await.unwrap();
+    assert_eq!(first.status(), 409, "the late one saves nothing");
+    let problem: Value = first.json().await.unwrap();
+    assert_eq!(problem["code"], "conflict");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_completed'")
+            .await,
+        1
+    );
+    assert_eq!(session_status(&app, &id).await, "completed");
+    app.stop().await;
+}
+crate::on_both_engines!(a_second_close_while_the_first_waits_changes_nothing_twice);
+
+async fn a_close_that_lands_after_its_visitor_signed_up_creates_their_actions(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    answer_every_step(&app, &stub, &client, &id, &anon).await;
+    keep_first_proposal(&app, &client, &id, &anon).await;
+    let (gate, closing) = hold_a_close(&app, &stub, &client, &id, &anon).await;
+    // The visitor signs up in another tab while the close waits: the session moves first.
+    let signed: Value = client
+        .post(format!("http://{}/api/v1/auth/signup", app.addr))
+        .header("X-Anonymous-Id", &anon)
+        .json(&json!({"email": "vera@example.com", "password": "a long and unusual passphrase 42", "acceptTerms": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_id = signed["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM action_items").await,
+        0,
+        "still open when it moved"
+    );
+    gate.notify_one();
+    // The close lands, but the visitor id no longer owns what it would show.
+    assert_eq!(closing.await.unwrap().status(), 404);
+    assert_eq!(session_status(&app, &id).await, "completed");
+    let owners: Vec<String> = sqlx::query_scalar("SELECT user_id FROM action_items")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(owners, [user_id], "the kept action is theirs, not lost");
+    app.stop().await;
+}
+crate::on_both_engines!(a_close_that_lands_after_its_visitor_signed_up_creates_their_actions);
+
+async fn session_status(app: &TestApp, id: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM coaching_sessions WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
