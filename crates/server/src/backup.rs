@@ -458,7 +458,23 @@ pub async fn restore(
     force: bool,
     now: i64,
 ) -> Result<Restored, String> {
+    restore_with_ledger(config, file, force, None, now).await
+}
+
+/// [`restore`], re-applying also the deletion ledger of the database at `ledger_from`: the
+/// one being replaced when the backup goes into a new, empty database instead of over it.
+pub async fn restore_with_ledger(
+    config: &Config,
+    file: &Path,
+    force: bool,
+    ledger_from: Option<&str>,
+    now: i64,
+) -> Result<Restored, String> {
     let m = verify(file)?;
+    let extra = match ledger_from {
+        Some(url) => read_ledger(url, false).await?,
+        None => Vec::new(),
+    };
     let engine = Engine::from_url(&config.database_url).ok_or_else(|| {
         "COACHFLUX_DATABASE_URL must start with sqlite: or postgres://".to_owned()
     })?;
@@ -471,8 +487,8 @@ pub async fn restore(
         ));
     }
     let (erased_accounts, deleted_sessions) = match engine {
-        Engine::Sqlite => restore_sqlite(config, file, force, now).await?,
-        Engine::Postgres => restore_postgres(config, file, force, &m, now).await?,
+        Engine::Sqlite => restore_sqlite(config, file, force, extra, now).await?,
+        Engine::Postgres => restore_postgres(config, file, force, &m, extra, now).await?,
     };
     Ok(Restored {
         engine,
@@ -489,6 +505,7 @@ async fn restore_sqlite(
     config: &Config,
     file: &Path,
     force: bool,
+    extra: Vec<LedgerEntry>,
     now: i64,
 ) -> Result<(u64, u64), String> {
     let live = sqlite_path(&config.database_url)?;
@@ -508,11 +525,12 @@ async fn restore_sqlite(
             live.display()
         ));
     }
-    let ledger = if live.exists() {
+    let mut ledger = if live.exists() {
         read_ledger(&config.database_url, force).await?
     } else {
         Vec::new()
     };
+    ledger.extend(extra);
     let tmp = dir.join(".coachflux-restore.partial");
     let prepared = async {
         let (from, to) = (file.to_path_buf(), tmp.clone());
@@ -624,6 +642,7 @@ async fn restore_postgres(
     file: &Path,
     force: bool,
     m: &Manifest,
+    extra: Vec<LedgerEntry>,
     now: i64,
 ) -> Result<(u64, u64), String> {
     // The archive's table of contents must read back in full before anything changes.
@@ -650,8 +669,9 @@ async fn restore_postgres(
     if live_version > m.schema_version {
         return Err(format!(
             "this backup has schema version {} but the database has {live_version}: restore it \
-             into a new, empty database (createdb, then point COACHFLUX_DATABASE_URL at it) and \
-             switch over. Nothing was changed.",
+             into a new, empty database (createdb, point COACHFLUX_DATABASE_URL at it, and pass \
+             --ledger-from with this database's URL so its deletions carry over) and switch \
+             over. Nothing was changed.",
             m.schema_version
         ));
     }
@@ -662,7 +682,7 @@ async fn restore_postgres(
     // version check above) lingers briefly in pg_stat_activity: give it two seconds.
     let mut others: i64 = 0;
     for attempt in 0..20 {
-        others = sqlx::query_scalar(
+        others = sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
              AND pid <> pg_backend_pid()",
         )
@@ -674,6 +694,12 @@ async fn restore_postgres(
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // A new, empty database (a backup older than the live schema goes there) has no ledger
+    // of its own to keep.
+    let has_ledger: bool = sqlx::query_scalar("SELECT to_regclass('deletion_ledger') IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| format!("cannot inspect the database: {e}"))?;
     conn.close().await.ok();
     if others > 0 && !force {
         return Err(format!(
@@ -684,7 +710,12 @@ async fn restore_postgres(
     // The ledger is kept in a file until it has been applied, so a restore that stops half-way
     // can simply be run again.
     let saved = config.data_dir.join("restore-ledger.json");
-    let mut ledger = read_ledger(&config.database_url, force).await?;
+    let mut ledger = if has_ledger {
+        read_ledger(&config.database_url, force).await?
+    } else {
+        Vec::new()
+    };
+    ledger.extend(extra);
     if let Ok(text) = fs::read(&saved)
         && let Ok(earlier) = serde_json::from_slice::<Vec<SavedEntry>>(&text)
     {

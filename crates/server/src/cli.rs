@@ -61,6 +61,10 @@ pub enum Command {
         /// Restore even though a server seems to be using the database (restart it after).
         #[arg(long)]
         force: bool,
+        /// Also re-apply the deletion ledger of this database (the one being replaced, when
+        /// the backup goes into a new, empty database instead of over it).
+        #[arg(long, value_name = "DATABASE_URL")]
+        ledger_from: Option<String>,
     },
 }
 

@@ -32,7 +32,11 @@ async fn main() -> ExitCode {
         Command::Jobs(cmd) => jobs(config, cmd).await,
         Command::ExportUser { email, out } => export_user(config, &email, out).await,
         Command::Backup { to } => backup(config, to).await,
-        Command::Restore { file, force } => restore(config, &file, force).await,
+        Command::Restore {
+            file,
+            force,
+            ledger_from,
+        } => restore(config, &file, force, ledger_from.as_deref()).await,
         Command::Config => {
             for (key, value) in config.redacted_lines() {
                 println!("{key} = {value}");
@@ -66,19 +70,23 @@ async fn jobs(mut config: Config, cmd: JobsCommand) -> Result<(), startup::Start
     use coachflux::jobs::{self as j, Job};
     let fail = |e: String| startup::StartupError(e);
     startup::prepare_data_dir(&mut config)?;
-    let (clock, now): (SharedClock, Option<i64>) = match &cmd {
-        JobsCommand::Run { now: Some(t), .. } => {
-            (Arc::new(coachflux_domain::FixedClock::new(*t)), Some(*t))
-        }
-        _ => (Arc::new(SystemClock), None),
+    // `--now` sets the time the job's rules see; leases and run records keep the real clock,
+    // so a drill can't take over a lease another instance holds, or leave one behind.
+    let now = match &cmd {
+        JobsCommand::Run { now, .. } => *now,
+        JobsCommand::List => None,
     };
+    let clock: SharedClock = Arc::new(SystemClock);
     let store = startup::open_store(&config, &clock).await?;
     let state =
         coachflux::state::AppState::new(config, store.clone(), clock.clone()).map_err(fail)?;
     let result = match cmd {
         JobsCommand::List => {
             let mut conn = store.conn().await.map_err(|e| fail(e.to_string()))?;
-            println!("{:<20} {:>10}  {:<28} WHAT", "JOB", "EVERY", "LAST RUN");
+            println!(
+                "{:<20} {:>10}  {:<20} {:<28} WHAT",
+                "JOB", "EVERY", "NEXT RUN", "LAST RUN"
+            );
             for job in j::ALL {
                 let last = coachflux_store::jobs::recent_runs(&mut conn, Some(job.name()), 1)
                     .await
@@ -94,10 +102,19 @@ async fn jobs(mut config: Config, cmd: JobsCommand) -> Result<(), startup::Start
                         )
                     },
                 );
+                let next = coachflux_store::jobs::next_run_at(&mut conn, job.name())
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+                    .filter(|t| *t > 0)
+                    .map_or_else(
+                        || "at the next start".to_owned(),
+                        coachflux::services::accounts::format_utc,
+                    );
                 println!(
-                    "{:<20} {:>9}s  {:<28} {}",
+                    "{:<20} {:>9}s  {:<20} {:<28} {}",
                     job.name(),
                     state.config.job_interval_ms(job) / 1000,
+                    next,
                     last,
                     job.describe()
                 );
@@ -249,10 +266,11 @@ async fn restore(
     mut config: Config,
     file: &std::path::Path,
     force: bool,
+    ledger_from: Option<&str>,
 ) -> Result<(), startup::StartupError> {
     startup::prepare_data_dir(&mut config)?;
     let now = SystemClock.now_ms();
-    let r = coachflux::backup::restore(&config, file, force, now)
+    let r = coachflux::backup::restore_with_ledger(&config, file, force, ledger_from, now)
         .await
         .map_err(|e| startup::StartupError(format!("restore failed: {e}")))?;
     println!(

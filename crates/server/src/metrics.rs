@@ -71,6 +71,14 @@ impl Metrics {
         metrics::with_local_recorder(self.recorder.as_ref(), || gauge!(name).set(value));
     }
 
+    /// A gauge per job (`job` label).
+    pub fn set_job_gauge(&self, name: &'static str, job: &str, value: f64) {
+        let job = job.to_owned();
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            gauge!(name, "job" => job).set(value);
+        });
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         self.recorder.handle().render()

@@ -167,6 +167,27 @@ pub struct Run {
     pub error: Option<String>,
 }
 
+/// When each job last finished a run, and last finished one successfully (ms), across every
+/// instance: `(job, last finished, last ok)`.
+pub async fn last_finished(conn: &mut Conn) -> Result<Vec<(String, i64, Option<i64>)>> {
+    let rows = sqlx::query(
+        "SELECT job_name, MAX(finished_at) AS last_finished, \
+         MAX(CASE WHEN outcome = 'ok' THEN finished_at END) AS last_ok \
+         FROM job_runs WHERE finished_at IS NOT NULL GROUP BY job_name ORDER BY job_name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("job_name")?,
+                r.try_get("last_finished")?,
+                r.try_get("last_ok")?,
+            ))
+        })
+        .collect()
+}
+
 /// The latest runs, newest first (of one job, or of all).
 pub async fn recent_runs(conn: &mut Conn, job: Option<&str>, limit: i64) -> Result<Vec<Run>> {
     let rows = sqlx::query(

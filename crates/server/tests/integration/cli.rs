@@ -208,8 +208,8 @@ fn http_get(addr: &str, path: &str) -> String {
     out
 }
 
-#[test]
-fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
+#[tokio::test]
+async fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
     let dir = tempfile::tempdir().unwrap();
     let (out, stdout, stderr) = run(coachflux(dir.path()).args(["jobs", "list"]));
     assert!(out.status.success(), "{stderr}");
@@ -239,8 +239,44 @@ fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
         ),
         "{stdout}"
     );
+    // The run is recorded when it really happened; the schedule is left alone.
     let (_, stdout, _) = run(coachflux(dir.path()).args(["jobs", "list"]));
-    assert!(stdout.contains("2026-03-01 09:00 UTC ok"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("anonymous-sessions"))
+        .unwrap();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        line.contains(&format!("{today} ")) && line.contains("UTC ok"),
+        "{line}"
+    );
+    assert!(line.contains("at the next start"), "{line}");
+    // Another instance holds the lease (by the real clock): a drill set in the future waits
+    // its turn instead of taking the lease over.
+    {
+        use sqlx::Connection;
+        let db = dir.path().join("data").join("coachflux.db");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+        sqlx::query(
+            "UPDATE job_leases SET holder = 'other-instance', lease_until = $1 \
+             WHERE job_name = 'anonymous-sessions'",
+        )
+        .bind(chrono::Utc::now().timestamp_millis() + 3_600_000)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let (out, _, stderr) = run(coachflux(dir.path()).args([
+        "jobs",
+        "run",
+        "anonymous-sessions",
+        "--now",
+        "2030-01-01T00:00:00Z",
+    ]));
+    assert!(!out.status.success());
+    assert!(stderr.contains("running on another instance"), "{stderr}");
     let (out, _, stderr) = run(coachflux(dir.path()).args(["jobs", "run", "vacuum"]));
     assert!(!out.status.success());
     assert_one_line_failure(&stderr, "unknown job \"vacuum\"");

@@ -206,6 +206,15 @@ dual_test! {
         drop(conn);
         let metrics = reqwest::get(format!("http://{}/metrics", app.addr)).await.unwrap().text().await.unwrap();
         assert!(metrics.contains("job_runs_total{job=\"anonymous-sessions\",outcome=\"ok\"} 2"), "{metrics}");
+        // The last run and last success come from the shared history, whichever instance ran it.
+        let gauge = |name: &str| -> f64 {
+            let prefix = format!("{name}{{job=\"anonymous-sessions\"}} ");
+            metrics.lines().find_map(|l| l.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("{name}: {metrics}")).parse().unwrap()
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let last = runs[0].finished_at.unwrap() as f64 / 1000.0;
+        assert!((gauge("job_last_run_timestamp_seconds") - last).abs() < 0.01);
+        assert!((gauge("job_last_success_timestamp_seconds") - last).abs() < 0.01);
         app.stop().await;
     }
 }

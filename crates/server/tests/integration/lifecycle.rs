@@ -612,6 +612,43 @@ async fn backup_and_restore(engine: Engine) {
         .unwrap();
     assert_eq!(ledger, 2, "the ledger itself survives the restore");
     store.close().await;
+
+    // The backup can also go into a new, empty database (the way back from an upgrade, for a
+    // backup older than the live schema), with no --force; --ledger-from brings the deletions
+    // recorded in the database it replaces.
+    let new_dir = tempfile::tempdir().unwrap();
+    let new_url = crate::harness::fresh_database(engine, new_dir.path())
+        .await
+        .unwrap();
+    let mut elsewhere = (*config).clone();
+    elsewhere.database_url.clone_from(&new_url);
+    elsewhere.data_dir = new_dir.path().to_path_buf();
+    let restored = coachflux::backup::restore_with_ledger(
+        &elsewhere,
+        &made.file,
+        false,
+        Some(&url),
+        T0 + 9 * DAY_MS,
+    )
+    .await
+    .expect("restores into an empty database");
+    assert_eq!(
+        (restored.erased_accounts, restored.deleted_sessions),
+        (1, 1)
+    );
+    let store = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(&new_url))
+        .await
+        .unwrap();
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users ORDER BY email")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        emails,
+        ["ada@example.com"],
+        "no erased account in the new one either"
+    );
+    store.close().await;
 }
 crate::on_both_engines!(backup_and_restore);
 
