@@ -112,6 +112,10 @@ dual_test! {
         // One item due tomorrow, one in a week.
         let (_, soon) = member_with_item(&app, "ada@example.com", "tomorrow").await;
         let (b2, later) = member_with_item(&app, "bob@example.com", "in 7 days").await;
+        // Carol's item is due tomorrow too, but she has done it already.
+        let (_, done) = member_with_item(&app, "carol@example.com", "tomorrow").await;
+        sqlx::query("UPDATE action_items SET completed = 1, completed_at = $2 WHERE id = $1")
+            .bind(&done).bind(T0).execute(app.store.pool()).await.unwrap();
         let due: i64 = sqlx::query_scalar("SELECT due_date FROM action_items WHERE id = $1").bind(&soon).fetch_one(app.store.pool()).await.unwrap();
         let counts = run(&app, Job::ActionReminders, due - DAY_MS - 1).await;
         assert_eq!((counts["emails"].as_i64(), counts["notifications"].as_i64()), (Some(0), Some(0)), "not yet within 24 h");
@@ -121,6 +125,7 @@ dual_test! {
         assert!(mail.subject.contains("Book the planning meeting"), "{}", mail.subject);
         let sent: i64 = sqlx::query_scalar("SELECT reminder_sent FROM action_items WHERE id = $1").bind(&soon).fetch_one(app.store.pool()).await.unwrap();
         assert_eq!(sent, 1);
+        assert!(app.emails_to("carol@example.com").await.iter().all(|m| m.template != "action_reminder"), "a completed item isn't reminded");
         let counts = run(&app, Job::ActionReminders, due - 2 * HOUR_MS).await;
         assert_eq!(counts["notifications"], 0, "once per item");
         // With reminder emails turned off: the in-app notification only.

@@ -99,6 +99,48 @@ async fn member_with(app: &TestApp, visitor: Option<&mut String>) -> (Browser, S
     assert_eq!(status, 200, "{page}");
     // A failed sign-in from the same address leaves an audit row.
     login(&Browser::from_ip(app.addr, IP), EMAIL, "not the password").await;
+    // Rows of the tables no page of this test writes: a linked sign-in provider, recovery
+    // codes, a notification, a support ticket, billing, and an organization seat.
+    sqlx::query(
+        "INSERT INTO organizations (id, name, slug, plan, seat_count, created_at) \
+         VALUES ('org-1', 'Acme', 'acme', 'team', 5, $1)",
+    )
+    .bind(T0)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    for sql in [
+        "INSERT INTO oauth_identities (id, user_id, issuer, subject, created_at) \
+         VALUES ('oi-1', $1, 'https://accounts.google.com', 'google-sub-1', $2)",
+        "INSERT INTO totp_recovery_codes (id, user_id, code_hash, created_at) \
+         VALUES ('rc-1', $1, 'c0ffee', $2)",
+        "INSERT INTO notifications (id, user_id, type, title, message, created_at) \
+         VALUES ('n-1', $1, 'system', 'Welcome', 'Welcome, Zelda', $2)",
+        "INSERT INTO subscriptions (id, user_id, stripe_subscription_id, stripe_price_id, status, \
+         current_period_start, current_period_end, created_at, updated_at) \
+         VALUES ('s-1', $1, 'sub_1', 'price_1', 'canceled', $2, $2, $2, $2)",
+        "INSERT INTO invoices (id, user_id, stripe_invoice_id, amount, currency, status, created_at) \
+         VALUES ('i-1', $1, 'in_1', 900, 'eur', 'paid', $2)",
+        "INSERT INTO org_members (id, org_id, user_id, role, joined_at) \
+         VALUES ('om-1', 'org-1', $1, 'member', $2)",
+    ] {
+        sqlx::query(sql)
+            .bind(&id)
+            .bind(T0)
+            .execute(app.store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    sqlx::query(
+        "INSERT INTO support_tickets (id, user_id, subject, description, created_at, updated_at) \
+         VALUES ('t-1', $1, 'Billing', $2, $3, $3)",
+    )
+    .bind(&id)
+    .bind(format!("{NAME} here, write to {EMAIL}"))
+    .bind(T0)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
     (b, id)
 }
 
@@ -134,6 +176,10 @@ dual_test! {
         let before = dump_everything(&app).await;
         for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
             assert!(before.contains(needle), "the test data holds {needle}");
+        }
+        for table in ["oauth_identities", "totp_recovery_codes", "notifications", "support_tickets",
+                      "subscriptions", "invoices", "org_members", "feedback", "api_tokens", "audit_log"] {
+            assert!(before.lines().any(|l| l.starts_with(&format!("{table} ")) && l.contains(id.as_str())), "{table} holds a row of theirs");
         }
 
         // A wrong password changes nothing.
@@ -272,6 +318,13 @@ dual_test! {
 dual_test! {
     async fn a_member_exports_everything_without_secrets(app) {
         let (b, id) = member_with_history(&app).await;
+        // One of the actions is archived: hidden from the lists, still theirs to export.
+        sqlx::query("UPDATE action_items SET completed = 1, completed_at = $1, archived_at = $1 \
+                     WHERE id = (SELECT MIN(id) FROM action_items)")
+            .bind(T0)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
         let r = b.get("/settings/export").await;
         assert_eq!(r.status(), 200);
         let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
@@ -287,6 +340,15 @@ dual_test! {
         assert_eq!(doc["sessions"][0]["reflections"][0]["sessionId"], doc["sessions"][0]["id"]);
         assert!(doc.get("reflections").is_none());
         assert_eq!(doc["actions"].as_array().unwrap().len(), 2);
+        assert_eq!(doc["actions"].as_array().unwrap().iter().filter(|a| a["archivedAt"] == T0).count(), 1, "archived ones too");
+        assert_eq!(doc["subscriptions"][0]["stripeSubscriptionId"], "sub_1");
+        assert_eq!(doc["invoices"][0]["amount"], 900);
+        assert_eq!(doc["organizations"][0]["orgId"], "org-1");
+        assert!(doc["supportTickets"][0]["description"].as_str().unwrap().contains(EMAIL));
+        assert_eq!(doc["notifications"][0]["title"], "Welcome");
+        assert_eq!(doc["connectedAccounts"][0]["issuer"], "https://accounts.google.com");
+        assert_eq!(doc["recoveryCodes"].as_array().unwrap().len(), 1);
+        assert!(!text.contains("c0ffee"), "recovery code hashes stay out");
         assert!(doc["feedback"][0]["message"].as_str().unwrap().contains("Zelda found it useful"), "{}", doc["feedback"]);
         assert!(!doc["events"].as_array().unwrap().is_empty());
         assert!(!doc["auditLog"].as_array().unwrap().is_empty());
@@ -344,11 +406,18 @@ async fn free_history(engine: Engine) {
         .execute(app.store.pool())
         .await
         .unwrap();
+    let trial = app.new_browser();
+    signup(&app, &trial, "carol@example.com").await;
+    sqlx::query("UPDATE users SET subscription_status = 'trial' WHERE email = 'carol@example.com'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
     let mut paths = Vec::new();
     for i in 0..5 {
         app.clock.set(T0 + i * HOUR_MS);
         paths.push(start(&b, "GROW").await);
         start(&pro, "GROW").await;
+        start(&trial, "GROW").await;
     }
     let (_, page, _) = b.page("/dashboard").await;
     assert!(
@@ -361,6 +430,8 @@ async fn free_history(engine: Engine) {
         !page.contains("free plan keeps"),
         "pro members are unlimited"
     );
+    let (_, page, _) = trial.page("/dashboard").await;
+    assert!(!page.contains("free plan keeps"), "and so is a trial");
 
     let counts = run(&app, Job::FreeHistory, T0 + DAY_MS).await;
     assert_eq!(counts["deleted"], 2, "{counts}");
@@ -377,6 +448,7 @@ async fn free_history(engine: Engine) {
         .collect();
     assert_eq!(kept, newest, "the three newest stay");
     assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'bob@example.com'").await, 5);
+    assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'carol@example.com'").await, 5);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM deletion_ledger WHERE subject = 'coaching_session'")
             .await,
