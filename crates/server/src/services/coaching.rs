@@ -72,12 +72,18 @@ fn engine_error(e: EngineError) -> AppError {
     AppError::invalid("input", e.to_string())
 }
 
+/// The framework to start; an unknown id is a mistake in the request, not a missing page.
 async fn framework(state: &AppState, id: &str) -> Result<Framework, AppError> {
     Ok(state
         .store
         .get_framework(id)
         .await?
-        .ok_or(AppError::NotFound)?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "framework",
+                "There is no such framework: choose one of those listed under Frameworks.",
+            )
+        })?
         .framework)
 }
 

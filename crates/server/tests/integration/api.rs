@@ -227,6 +227,14 @@ dual_test! {
             assert_eq!(body["code"], "not_found");
         }
         assert_eq!(bob.post(&format!("/sessions/{sid}/turns"), json!({"input": "hi"})).await.0, 404);
+        for path in ["consent", "skip", "proceed", "back", "resume", "close", "end"] {
+            assert_eq!(bob.post(&format!("/sessions/{sid}/{path}"), json!({})).await.0, 404, "{path}");
+        }
+        assert_eq!(bob.post(&format!("/sessions/{sid}/amend"), json!({"step": "goal"})).await.0, 404);
+        assert_eq!(bob.post(&format!("/sessions/{sid}/proposals/0"), json!({"decision": "accept"})).await.0, 404);
+        assert_eq!(bob.call(Method::DELETE, &format!("/sessions/{sid}"), None).await.0, 404);
+        let (_, ada_now) = ada.get(&format!("/sessions/{sid}")).await;
+        assert_eq!(ada_now["phase"], "consent", "nothing Bob sent touched it");
         assert_eq!(bob.call(Method::DELETE, &format!("/actions/{aid}"), None).await.0, 404);
         assert_eq!(bob.call(Method::PATCH, &format!("/actions/{aid}"), Some(json!({"completed": true}))).await.0, 404);
         assert_eq!(app.count("SELECT COUNT(*) FROM action_items WHERE completed = 0").await, 1);
@@ -237,6 +245,12 @@ dual_test! {
         let (status, body) = reader.post("/actions", json!({"title": "nope"})).await;
         assert_eq!((status, body["code"].as_str()), (403, Some("insufficient_scope")));
         assert_eq!(reader.post("/sessions", json!({"framework": "GROW"})).await.0, 403);
+        assert_eq!(reader.post("/tokens", json!({"name": "more", "scopes": ["read", "write"]})).await.0, 403);
+        assert_eq!(reader.call(Method::DELETE, &format!("/tokens/{}", t["id"].as_str().unwrap()), None).await.0, 403);
+        let (_, devices) = ada.get("/me/sessions").await;
+        let device = devices["items"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(reader.call(Method::DELETE, &format!("/me/sessions/{device}"), None).await.0, 403);
+        assert_eq!(ada.get("/me").await.0, 200, "the device session still works");
 
         let tid = t["id"].as_str().unwrap();
         assert_eq!(bob.call(Method::DELETE, &format!("/tokens/{tid}"), None).await.0, 404, "not Bob's token");
@@ -272,7 +286,27 @@ dual_test! {
         let (status, body) = api.post("/actions", json!({"title": 5})).await;
         assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
         let (status, body) = api.post("/sessions", json!({"framework": "NOPE"})).await;
-        assert!(status == 404 || status == 422, "{status} {body}");
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+        let (status, body) = api.get("/frameworks/NOPE").await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+        // Tokens: a name, known scopes, a sensible expiry.
+        let tokens_before = app.count("SELECT COUNT(*) FROM api_tokens").await;
+        for (body, field) in [
+            (json!({"name": "", "scopes": ["read"]}), "name"),
+            (json!({"name": "x", "scopes": ["admin"]}), "scopes"),
+            (json!({"name": "x", "scopes": ["read"], "expiresInDays": 0}), "expiresInDays"),
+            (json!({"name": "x", "scopes": ["read"], "expiresInDays": 100_000}), "expiresInDays"),
+        ] {
+            let (status, problem) = api.post("/tokens", body.clone()).await;
+            assert_eq!(status, 422, "{body}: {problem}");
+            let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+            assert!(fields.iter().any(|f| f.contains(field)), "{body}: {problem}");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, tokens_before);
+        // A wrong password.
+        let (status, body) = Api::new(&app).post("/auth/login", json!({"email": "ada@example.com", "password": "not it at all"})).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("password"), "{body}");
         let (status, body) = api.get("/actions?limit=500").await;
         assert_eq!((status, body["code"].as_str()), (400, Some("invalid_limit")));
         let (status, body) = api.get("/actions?cursor=%%%").await;
@@ -572,7 +606,8 @@ dual_test! {
         let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": "000000"})).await;
         assert_eq!(status, 422, "{body}");
         let (status, body) = api.post("/auth/2fa", json!({"challenge": "forged", "code": "123456"})).await;
-        assert!(status == 422 || status == 401, "{status} {body}");
+        assert_eq!(status, 422, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("start again"), "a forged challenge reads as an expired one: {body}");
         app.clock.advance_ms(30_000);
         let code = coachflux_domain::totp::code_for_step(&secret, coachflux_domain::totp::step_at(app.clock.now_ms()), 6);
         let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": code})).await;
@@ -765,6 +800,30 @@ dual_test! {
             .json(&json!({"title": "Forged"})).send().await.unwrap();
         assert_eq!(r.status(), 403, "a cross-site call is refused");
         assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn frameworks_page_in_catalogue_order(app) {
+        let api = Api::new(&app);
+        let (_, all) = api.get("/frameworks?limit=100").await;
+        let all: Vec<String> = all["items"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(all, ["GROW", "CLEAR", "COMPASS", "OSKAR", "FUEL", "WOOP"]);
+        let mut seen = Vec::new();
+        let mut path = "/frameworks?limit=4".to_owned();
+        loop {
+            let (status, page) = api.get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            seen.extend(page["items"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()));
+            match page["nextCursor"].as_str() {
+                Some(c) => path = format!("/frameworks?limit=4&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all, "each once, in order");
+        let (status, body) = api.get("/frameworks?cursor=bogus").await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_cursor")), "{body}");
         app.stop().await;
     }
 }

@@ -1335,3 +1335,40 @@ async fn session_status(app: &TestApp, id: &str) -> String {
         .await
         .unwrap()
 }
+
+async fn a_request_cut_off_by_the_server_timeout_keeps_the_words(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(
+        engine,
+        &format!("http://{addr}/v1"),
+        &[("COACHFLUX_REQUEST_TIMEOUT_SECS", "1")],
+    )
+    .await
+    else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    stub.then(Reply::Slow(2_500));
+    let r = client
+        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
+        .header("X-Anonymous-Id", &anon)
+        .json(&json!({"input": "Lead the platform team"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let inputs: Vec<String> =
+        sqlx::query_scalar("SELECT user_input FROM session_reflections WHERE session_id = $1")
+            .bind(&id)
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        inputs,
+        ["Lead the platform team"],
+        "saved before the model was asked"
+    );
+    app.stop().await;
+}
+crate::on_both_engines!(a_request_cut_off_by_the_server_timeout_keeps_the_words);
