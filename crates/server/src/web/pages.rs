@@ -6,18 +6,43 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use coachflux_store::frameworks::FrameworkRecord;
 
+/// A framework as its card shows it to this person: locked ones say why.
+pub struct FrameworkCard {
+    framework: coachflux_domain::frameworks::Framework,
+    locked: Option<crate::services::coaching::Locked>,
+}
+
+async fn cards(
+    state: &AppState,
+    actor: &crate::services::coaching::Actor,
+) -> Result<Vec<FrameworkCard>, AppError> {
+    Ok(state
+        .store
+        .list_frameworks()
+        .await?
+        .into_iter()
+        .map(|f| FrameworkCard {
+            locked: crate::services::coaching::entitlement(actor, &f.framework).err(),
+            framework: f.framework,
+        })
+        .collect())
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 pub struct HomePage {
     l: Layout,
-    frameworks: Vec<FrameworkRecord>,
+    frameworks: Vec<FrameworkCard>,
 }
 
-pub async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<HomePage, AppError> {
-    let frameworks = state.store.list_frameworks().await?;
+pub async fn home(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    actor: crate::services::coaching::Actor,
+) -> Result<HomePage, AppError> {
     Ok(HomePage {
         l: ctx.layout("CoachFlux — guided coaching that ends in a plan", "home"),
-        frameworks,
+        frameworks: cards(&state, &actor).await?,
     })
 }
 
@@ -25,17 +50,17 @@ pub async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<HomePag
 #[template(path = "frameworks.html")]
 pub struct FrameworksPage {
     l: Layout,
-    frameworks: Vec<FrameworkRecord>,
+    frameworks: Vec<FrameworkCard>,
 }
 
 pub async fn frameworks(
     State(state): State<AppState>,
     ctx: PageCtx,
+    actor: crate::services::coaching::Actor,
 ) -> Result<FrameworksPage, AppError> {
-    let frameworks = state.store.list_frameworks().await?;
     Ok(FrameworksPage {
         l: ctx.layout("Coaching frameworks — CoachFlux", "frameworks"),
-        frameworks,
+        frameworks: cards(&state, &actor).await?,
     })
 }
 

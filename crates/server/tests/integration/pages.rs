@@ -33,6 +33,11 @@ dual_test! {
             .map(|id| html.find(&format!("id=\"fw-{id}\"")).unwrap_or_else(|| panic!("{id} missing")))
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "catalogue order: {positions:?}");
+        // A visitor sees on the card itself which ones are for members, and how to unlock them.
+        let compass = &html[positions[2]..positions[3]];
+        assert!(compass.contains("🔒") && compass.contains("members"), "{compass}");
+        let grow = &html[positions[0]..positions[1]];
+        assert!(!grow.contains("🔒"), "{grow}");
         app.stop().await;
     }
 }
