@@ -694,6 +694,7 @@ pub async fn delete_session(
         (status = 200, body = Session),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn consent(
@@ -721,6 +722,7 @@ pub async fn consent(
         )),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty, too long, or not expected now", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn turn(
@@ -787,6 +789,7 @@ macro_rules! simple_move {
                 (status = 200, body = Session),
                 (status = 403, body = Problem, content_type = "application/problem+json"),
                 (status = 404, body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Not possible in the session's state", body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $name(
@@ -834,6 +837,7 @@ simple_move!(
         (status = 200, body = Session),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn amend(
@@ -859,6 +863,7 @@ pub async fn amend(
         (status = 200, body = Session),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn proposal(
@@ -895,6 +900,7 @@ pub async fn proposal(
         (status = 200, body = Session),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn close(
@@ -916,6 +922,7 @@ pub async fn close(
         (status = 200, body = Session),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Already closed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn end(
