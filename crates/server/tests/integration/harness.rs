@@ -705,3 +705,24 @@ fn start_oidc_provider() -> Result<String, String> {
     drop(child);
     Ok(issuer)
 }
+
+/// Sends a POST whose headers declare a `declared`-byte body and sends none of it, and returns
+/// the whole answer (status line, headers, body), lower-cased. For body limits: a client still
+/// writing megabytes when the 413 arrives would see a broken pipe instead of the answer.
+pub async fn post_declaring(
+    addr: SocketAddr,
+    path: &str,
+    headers: &str,
+    declared: usize,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {declared}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).to_ascii_lowercase()
+}
