@@ -657,18 +657,14 @@ async fn backup_and_restore(engine: Engine) {
         (1, 1)
     );
 
-    let store = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(&url))
-        .await
-        .unwrap();
-    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users ORDER BY email")
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
     assert_eq!(
-        emails,
+        emails_in(&url).await,
         ["ada@example.com"],
         "the erased account did not come back"
     );
+    let store = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(&url))
+        .await
+        .unwrap();
     let sessions: Vec<String> = sqlx::query_scalar("SELECT id FROM coaching_sessions")
         .fetch_all(store.pool())
         .await
@@ -708,21 +704,26 @@ async fn backup_and_restore(engine: Engine) {
         (restored.erased_accounts, restored.deleted_sessions),
         (1, 1)
     );
-    let store = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(&new_url))
-        .await
-        .unwrap();
-    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users ORDER BY email")
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
     assert_eq!(
-        emails,
+        emails_in(&new_url).await,
         ["ada@example.com"],
         "no erased account in the new one either"
     );
-    store.close().await;
 }
 crate::on_both_engines!(backup_and_restore);
+
+/// The accounts' addresses in the database at `url`, in order.
+async fn emails_in(url: &str) -> Vec<String> {
+    let store = coachflux_store::Store::connect(&coachflux_store::ConnectOptions::new(url))
+        .await
+        .unwrap();
+    let emails = sqlx::query_scalar("SELECT email FROM users ORDER BY email")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    emails
+}
 
 fn engine_name(engine: Engine) -> &'static str {
     match engine {
