@@ -524,6 +524,12 @@ impl SessionState {
             }
         }
         let mut earlier = std::mem::take(&mut self.proposals);
+        // Sessions saved before proposals knew their origin: the title is all there is.
+        for p in &mut earlier {
+            if p.origin.is_empty() {
+                p.origin.clone_from(&p.title);
+            }
+        }
         self.proposals = out
             .into_iter()
             .enumerate()
@@ -536,18 +542,9 @@ impl SessionState {
                     tags: vec![tag.clone()],
                     status: ProposalStatus::Proposed,
                 };
-                let origin_of = |p: &ProposedAction| {
-                    if p.origin.is_empty() {
-                        p.title.clone()
-                    } else {
-                        p.origin.clone()
-                    }
-                };
-                match earlier.iter().position(|p| origin_of(p) == fresh.origin) {
+                match earlier.iter().position(|p| p.origin == fresh.origin) {
                     Some(at) if earlier[at].status != ProposalStatus::Proposed => {
-                        let mut kept = earlier.remove(at);
-                        kept.origin = fresh.origin;
-                        kept
+                        earlier.remove(at)
                     }
                     _ => fresh,
                 }

@@ -64,9 +64,9 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let expected = state.keys.sign(&format!("csrf:{secret}"));
     let mut req = req;
-    // Cookie-less API clients neither need nor keep a CSRF cookie.
-    let cookieless_api = is_cookieless_api(&req);
-    if !is_safe(req.method()) && !exempt(req.uri().path()) && !cookieless_api {
+    // API clients without ambient credentials neither need nor keep a CSRF cookie.
+    let exempt_api = carries_no_ambient_credentials(&req);
+    if !is_safe(req.method()) && !exempt(req.uri().path()) && !exempt_api {
         let cross_site = req
             .headers()
             .get("sec-fetch-site")
@@ -85,7 +85,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     }
     req.extensions_mut().insert(CsrfToken(expected));
     let mut response = next.run(req).await;
-    if fresh && !cookieless_api {
+    if fresh && !exempt_api {
         let cookie = names.build(names.csrf, secret, None);
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -99,7 +99,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
 /// apply. Nor does it to a request with an `Authorization` header, which authenticates it
 /// (cookies or not) and which a cross-site form or script can't send. The site's own script,
 /// which relies on its cookies, must send the header.
-fn is_cookieless_api(req: &Request) -> bool {
+fn carries_no_ambient_credentials(req: &Request) -> bool {
     req.uri().path().starts_with("/api/")
         && (!req.headers().contains_key(header::COOKIE)
             || req.headers().contains_key(header::AUTHORIZATION))

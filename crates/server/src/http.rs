@@ -127,30 +127,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     state
         .metrics
         .set_gauge("db_pool_max_connections", f64::from(pool.max));
-    // From the run history in the database, so every instance shows every instance's runs.
-    let last = match state.store.conn().await {
-        Ok(mut conn) => coachflux_store::jobs::last_finished(&mut conn).await,
-        Err(e) => Err(e),
-    };
-    match last {
-        Ok(rows) => {
-            for (job, finished, ok) in rows {
-                #[allow(clippy::cast_precision_loss)]
-                let secs = |ms: i64| ms as f64 / 1000.0;
-                state
-                    .metrics
-                    .set_job_gauge("job_last_run_timestamp_seconds", &job, secs(finished));
-                if let Some(ok) = ok {
-                    state.metrics.set_job_gauge(
-                        "job_last_success_timestamp_seconds",
-                        &job,
-                        secs(ok),
-                    );
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "reading job runs for /metrics"),
-    }
+    crate::jobs::publish_last_runs(&state).await;
     (
         [
             (

@@ -243,6 +243,31 @@ async fn send_reminders(state: &AppState, now: i64) -> Result<(u64, u64), AppErr
     Ok((emails, notifications))
 }
 
+/// Sets each job's last-run and last-success gauges from the run history in the database, so
+/// every instance's `/metrics` shows every instance's runs.
+pub async fn publish_last_runs(state: &AppState) {
+    let last = match state.store.conn().await {
+        Ok(mut conn) => jobs::last_finished(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    let rows = match last {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading job runs for /metrics");
+            return;
+        }
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let secs = |ms: i64| ms as f64 / 1000.0;
+    for (job, finished, ok) in rows {
+        let m = &state.metrics;
+        m.set_job_gauge("job_last_run_timestamp_seconds", &job, secs(finished));
+        if let Some(ok) = ok {
+            m.set_job_gauge("job_last_success_timestamp_seconds", &job, secs(ok));
+        }
+    }
+}
+
 /// How a run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {

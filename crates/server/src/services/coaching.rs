@@ -253,6 +253,22 @@ async fn save(conn: &mut Conn, state: &AppState, l: &Loaded) -> Result<(), AppEr
     }
 }
 
+/// Closes the session's row with its final state `json`, unless another request changed it
+/// since it was loaded.
+async fn close_row(
+    conn: &mut Conn,
+    l: &Loaded,
+    json: &str,
+    ending: coaching::Ending,
+    now: i64,
+) -> Result<(), AppError> {
+    if coaching::close(conn, &l.row.id, &l.row.state, json, ending, now).await? {
+        Ok(())
+    } else {
+        Err(changed_meanwhile())
+    }
+}
+
 /// A change made from a state that another request (a second tab, a double click) has
 /// replaced since: it is not saved.
 fn changed_meanwhile() -> AppError {
@@ -391,20 +407,20 @@ pub async fn turn_streaming(
         "note": reply.note,
     });
     let mut tx = state.store.begin().await?;
-    coaching::set_reflection_payload(&mut tx, &reflection_id, &payload.to_string()).await?;
-    match save(&mut tx, state, &l).await {
+    let outcome = match save(&mut tx, state, &l).await {
+        Ok(()) => TurnOutcome::Replied,
         Err(AppError::Conflict(why)) => {
-            drop(tx);
             // The words stay, marked as not taken into the session.
-            let mut conn = state.store.conn().await?;
             let kept = json!({"reply": "", "captured": {}, "notApplied": true});
-            coaching::set_reflection_payload(&mut conn, &reflection_id, &kept.to_string()).await?;
+            coaching::set_reflection_payload(&mut tx, &reflection_id, &kept.to_string()).await?;
+            tx.commit().await?;
             return Err(AppError::Conflict(why));
         }
-        r => r?,
-    }
+        Err(e) => return Err(e),
+    };
+    coaching::set_reflection_payload(&mut tx, &reflection_id, &payload.to_string()).await?;
     tx.commit().await?;
-    Ok(TurnOutcome::Replied)
+    Ok(outcome)
 }
 
 /// Who a coach's model calls are for (recorded, and counted against the daily budget).
@@ -534,18 +550,7 @@ pub async fn end(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppErr
     let now = state.clock.now_ms();
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
-    if !coaching::close(
-        &mut tx,
-        id,
-        &l.row.state,
-        &json,
-        coaching::Ending::Abandoned,
-        now,
-    )
-    .await?
-    {
-        return Err(changed_meanwhile());
-    }
+    close_row(&mut tx, &l, &json, coaching::Ending::Abandoned, now).await?;
     coachflux_store::safety::resolve_open(&mut tx, id, "closed", now).await?;
     event(
         &mut tx,
@@ -573,18 +578,7 @@ pub async fn close(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppE
     let now = state.clock.now_ms();
     let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
-    if !coaching::close(
-        &mut tx,
-        id,
-        &l.row.state,
-        &json,
-        coaching::Ending::Completed,
-        now,
-    )
-    .await?
-    {
-        return Err(changed_meanwhile());
-    }
+    close_row(&mut tx, &l, &json, coaching::Ending::Completed, now).await?;
     // Whoever owns the session now gets its actions: a visitor who signed up while this
     // close was on its way has an account by the time it lands.
     let owner = coaching::get(&mut tx, id).await?.and_then(|r| r.user_id);

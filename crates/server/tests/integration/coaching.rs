@@ -31,8 +31,25 @@ pub async fn start(b: &Browser, framework: &str) -> String {
     location.unwrap()
 }
 
-/// Answers every question of every step, confirming each step; then keeps every proposal.
+/// Answers every question of every step, confirming each step; then keeps the first two
+/// proposals.
 pub async fn complete(b: &Browser, path: &str, fw: &Framework) {
+    answer_every_step(b, path, fw).await;
+    for index in 0..2 {
+        assert_eq!(
+            b.submit(
+                &format!("{path}/proposals/{index}"),
+                &[("decision", "accept")]
+            )
+            .await
+            .0,
+            303
+        );
+    }
+}
+
+/// Answers every question of every step, confirming each step, up to the action plan.
+async fn answer_every_step(b: &Browser, path: &str, fw: &Framework) {
     assert_eq!(
         b.submit(&format!("{path}/consent"), &[("consent", "on")])
             .await
@@ -51,17 +68,6 @@ pub async fn complete(b: &Browser, path: &str, fw: &Framework) {
     }
     let (_, page, _) = b.page(path).await;
     assert!(page.contains("Your action plan"), "{page}");
-    for index in 0..2 {
-        assert_eq!(
-            b.submit(
-                &format!("{path}/proposals/{index}"),
-                &[("decision", "accept")]
-            )
-            .await
-            .0,
-            303
-        );
-    }
 }
 
 async fn reflections(app: &TestApp, id: &str) -> i64 {
@@ -521,6 +527,7 @@ dual_test! {
         assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
         let (_, page, _) = b.page(&path).await;
         assert!(page.contains("Your action plan"), "{page}");
+        assert_eq!(page.matches(">Kept</p>").count(), 2, "the plan keeps the decisions made before: {page}");
 
         let (status, page, _) = b.submit(&format!("{path}/proposals/0"), &[
             ("decision", "accept"), ("title", "Call Sam about the role"), ("due", "someday"), ("priority", "low"), ("tags", ""),
@@ -596,6 +603,29 @@ dual_test! {
         assert!(report.contains(&format!("Commitment: {}", expected.commitment)), "{report}");
         let md = b.get(&format!("{path}/report.md")).await.text().await.unwrap();
         assert!(md.contains(&format!("## COMPASS success score: {}", expected.total)), "{md}");
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app) {
+        let fw = grow();
+        let b = app.new_browser();
+        signup(&app, &b, "ada@example.com").await;
+        let path = start(&b, "GROW").await;
+        answer_every_step(&b, &path, &fw).await;
+        // Keep the first proposal; leave the second undecided.
+        assert_eq!(b.submit(&format!("{path}/proposals/0"), &[("decision", "accept"), ("title", "Call Sam this week")]).await.0, 303);
+        let (_, page, _) = b.page(&path).await;
+        assert!(page.contains("Not decided yet"), "{page}");
+        assert_eq!(b.submit(&format!("{path}/close"), &[]).await.0, 303);
+        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
+        let (_, report, _) = b.page(&format!("{path}/report")).await;
+        let plan = crate::harness::extract(&report, "<ul class=\"plan\">", "</ul>").unwrap();
+        assert_eq!(plan.matches("<li>").count(), 1, "the kept one only: {plan}");
+        assert!(plan.contains("Call Sam this week"), "{plan}");
+        let md = b.get(&format!("{path}/report.md")).await.text().await.unwrap();
+        assert_eq!(md.matches("- [ ] ").count(), 1, "{md}");
         app.stop().await;
     }
 }

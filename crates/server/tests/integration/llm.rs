@@ -1216,8 +1216,29 @@ async fn a_step_waiting_for_confirmation_spends_no_model_call(engine: Engine) {
 }
 crate::on_both_engines!(a_step_waiting_for_confirmation_spends_no_model_call);
 
-/// Starts closing the session with its report call held by the stub; returns once the call
-/// is waiting, with the gate that lets it go and the close's pending response.
+/// Sends `request`, whose model call the stub holds; returns once the call is waiting, with
+/// the gate that lets it go and the request's pending response.
+async fn hold(
+    stub: &Stub,
+    request: reqwest::RequestBuilder,
+) -> (
+    Arc<tokio::sync::Notify>,
+    tokio::task::JoinHandle<reqwest::Response>,
+) {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    stub.then(Reply::Held(gate.clone()));
+    let asked = stub.requests().len();
+    let pending = tokio::spawn(async move { request.send().await.unwrap() });
+    for _ in 0..1000 {
+        if stub.requests().len() > asked {
+            return (gate, pending);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the request never asked the model");
+}
+
+/// Starts closing the session with its report call held by the stub (see [`hold`]).
 async fn hold_a_close(
     app: &TestApp,
     stub: &Stub,
@@ -1228,19 +1249,8 @@ async fn hold_a_close(
     Arc<tokio::sync::Notify>,
     tokio::task::JoinHandle<reqwest::Response>,
 ) {
-    let gate = Arc::new(tokio::sync::Notify::new());
-    stub.then(Reply::Held(gate.clone()));
-    let asked = stub.requests().len();
     let url = format!("http://{}/api/v1/sessions/{id}/close", app.addr);
-    let request = client.post(url).header("X-Anonymous-Id", anon);
-    let closing = tokio::spawn(async move { request.send().await.unwrap() });
-    for _ in 0..1000 {
-        if stub.requests().len() > asked {
-            return (gate, closing);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("the close never asked the model for its report");
+    hold(stub, client.post(url).header("X-Anonymous-Id", anon)).await
 }
 
 async fn keep_first_proposal(app: &TestApp, client: &reqwest::Client, id: &str, anon: &str) {
@@ -1372,3 +1382,54 @@ async fn a_request_cut_off_by_the_server_timeout_keeps_the_words(engine: Engine)
     app.stop().await;
 }
 crate::on_both_engines!(a_request_cut_off_by_the_server_timeout_keeps_the_words);
+
+async fn a_late_model_answer_does_not_overwrite_what_happened_meanwhile(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id, anon) = session(&app).await;
+    let base = format!("http://{}/api/v1/sessions/{id}", app.addr);
+    let turn = client
+        .post(format!("{base}/turns"))
+        .header("X-Anonymous-Id", &anon)
+        .json(&json!({"input": "Lead the platform team"}));
+    let (gate, answering) = hold(&stub, turn).await;
+    // While the model thinks, the person skips the question in another tab.
+    let r = client
+        .post(format!("{base}/skip"))
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let skipped: Value = r.json().await.unwrap();
+    gate.notify_one();
+    let late = answering.await.unwrap();
+    assert_eq!(late.status(), 409);
+    let problem: Value = late.json().await.unwrap();
+    assert_eq!(problem["code"], "conflict");
+    let now: Value = client
+        .get(&base)
+        .header("X-Anonymous-Id", &anon)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["steps"], skipped["steps"], "the skip stands");
+    let last = now["reflections"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["userInput"], "Lead the platform team",
+        "the words are kept"
+    );
+    assert_eq!(last["payload"]["notApplied"], true, "{last}");
+    app.stop().await;
+}
+crate::on_both_engines!(a_late_model_answer_does_not_overwrite_what_happened_meanwhile);
