@@ -1147,9 +1147,8 @@ pub async fn update_action(
         };
         actions::update(&state, &user.user.id, &id, &draft).await?;
     }
-    if let Some(done) = body.completed
-        && done != item.completed
-    {
+    // Setting the state it already has changes nothing (the service decides).
+    if let Some(done) = body.completed {
         actions::set_completed(&state, &user.user.id, &id, done).await?;
     }
     let fresh = actions::get(&state, &user.user.id, &id).await?;
@@ -1171,10 +1170,7 @@ pub async fn complete_action(
     Path(id): Path<String>,
 ) -> ApiResult {
     let user = caller.writer()?;
-    let item = actions::get(&state, &user.user.id, &id).await?;
-    if !item.completed {
-        actions::set_completed(&state, &user.user.id, &id, true).await?;
-    }
+    actions::set_completed(&state, &user.user.id, &id, true).await?;
     let fresh = actions::get(&state, &user.user.id, &id).await?;
     ok(&Action::new(&fresh, state.clock.now_ms()))
 }

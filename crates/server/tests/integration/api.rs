@@ -199,6 +199,9 @@ dual_test! {
         let (status, again) = api.call(Method::PATCH, &format!("/actions/{aid}"), Some(json!({"completed": true}))).await;
         assert_eq!(status, 200, "{again}");
         assert_eq!(again["completedAt"], a["completedAt"], "the first completion time stays");
+        let (status, again) = api.post(&format!("/actions/{aid}/complete"), json!({})).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["completedAt"], a["completedAt"], "and so through /complete");
         assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'").await, 1);
         let (_, done) = api.get("/actions?status=completed").await;
         assert_eq!(done["items"].as_array().unwrap().len(), 1);
