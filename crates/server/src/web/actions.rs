@@ -57,7 +57,7 @@ struct ActionsPage {
     priority: String,
     tag: String,
     errors: FormErrors,
-    draft_title: String,
+    draft: ItemForm,
     calendar_active: bool,
     calendar_url: Option<String>,
 }
@@ -68,9 +68,9 @@ async fn render(
     user_id: &str,
     q: FilterQuery,
     errors: FormErrors,
-    draft_title: String,
+    draft: ItemForm,
 ) -> Result<Response, AppError> {
-    render_with(state, ctx, user_id, q, errors, draft_title, None).await
+    render_with(state, ctx, user_id, q, errors, draft, None).await
 }
 
 async fn render_with(
@@ -79,7 +79,7 @@ async fn render_with(
     user_id: &str,
     q: FilterQuery,
     errors: FormErrors,
-    draft_title: String,
+    draft: ItemForm,
     calendar_url: Option<String>,
 ) -> Result<Response, AppError> {
     let filter = Filter {
@@ -117,7 +117,7 @@ async fn render_with(
         priority: q.priority.unwrap_or_default(),
         tag: q.tag.unwrap_or_default(),
         errors,
-        draft_title,
+        draft,
         calendar_active: calendar_url.is_some()
             || ctx
                 .user
@@ -142,12 +142,13 @@ async fn page(
         &current.user.id,
         q,
         FormErrors::default(),
-        String::new(),
+        ItemForm::default(),
     )
     .await
 }
 
-#[derive(Deserialize)]
+/// The add/edit form; a refused one is shown again as it was typed.
+#[derive(Deserialize, Default)]
 struct ItemForm {
     #[serde(default)]
     title: String,
@@ -188,7 +189,7 @@ async fn create(
                 &current.user.id,
                 FilterQuery::default(),
                 form_errors(e)?,
-                f.title,
+                f,
             )
             .await
         }
@@ -211,7 +212,7 @@ async fn edit(
                 &current.user.id,
                 FilterQuery::default(),
                 form_errors(e)?,
-                String::new(),
+                ItemForm::default(),
             )
             .await
         }
@@ -258,7 +259,7 @@ async fn calendar_create(
         &current.user.id,
         FilterQuery::default(),
         FormErrors::default(),
-        String::new(),
+        ItemForm::default(),
         Some(url),
     )
     .await

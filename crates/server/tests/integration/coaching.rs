@@ -267,9 +267,13 @@ dual_test! {
         ] {
             assert_eq!(b.submit("/actions", &[("title", title), ("due", due), ("priority", priority), ("tags", tags)]).await.0, 303);
         }
-        let (status, page, _) = b.submit("/actions", &[("title", "Bad date"), ("due", "someday maybe")]).await;
+        let (status, page, _) = b.submit("/actions", &[("title", "Bad date"), ("due", "someday maybe"), ("priority", "high"), ("tags", "home, admin")]).await;
         assert_eq!(status, 422);
         assert!(page.contains("Use a date like"));
+        // The refused form comes back as it was typed, to correct rather than retype.
+        for kept in ["value=\"Bad date\"", "value=\"someday maybe\"", "value=\"high\" selected", "value=\"home, admin\""] {
+            assert!(page.contains(kept), "{kept} in {page}");
+        }
         let (_, page, _) = b.page("/actions?status=overdue").await;
         assert!(page.contains("Call Sam") && !page.contains("Draft proposal"), "overdue filter");
         let (_, all, _) = b.page("/actions").await;
