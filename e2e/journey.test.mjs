@@ -24,6 +24,8 @@ let server;
 let browser;
 let base;
 let dataDir;
+/** Everything the server printed so far (the `log` mail transport prints each email). */
+let serverLog = () => '';
 
 const freePort = () => new Promise((resolve, reject) => {
   const s = createServer();
@@ -47,7 +49,8 @@ async function startServer(extraEnv = {}) {
       COACHFLUX_DATA_DIR: dir,
       COACHFLUX_DATABASE_URL: `sqlite://${join(dir, 'coachflux.db')}?mode=rwc`,
       COACHFLUX_PUBLIC_URL: url,
-      COACHFLUX_LOG: 'warn',
+      // The `log` mail transport prints each email at info: the tests read links from it.
+      COACHFLUX_LOG: 'warn,coachflux::mail=info',
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,7 +67,41 @@ async function startServer(extraEnv = {}) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, proc, dir };
+  return { url, proc, dir, log: () => log };
+}
+
+/**
+ * Waits for the newest link starting with `path` in an email to `to`, as the `log` transport
+ * printed it, and returns it (absolute).
+ */
+async function linkInMail(to, path) {
+  const deadline = Date.now() + 15_000;
+  const prefix = base + path;
+  for (;;) {
+    // One log event per chunk: each starts on a line with its timestamp.
+    const links = serverLog()
+      .split(/\n(?=\d{4}-\d{2}-\d{2}T)/)
+      .filter((event) => event.includes('log transport') && event.includes(`to=${to} `))
+      .map((event) => event.split(/\s/).find((word) => word.startsWith(prefix)))
+      .filter(Boolean);
+    if (links.length) return links[links.length - 1];
+    if (Date.now() > deadline) throw new Error(`no ${path} link to ${to} in the server log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Signs up in `page` and confirms the address with the emailed link there (which signs in). */
+async function signUp(page, { email, password, name }) {
+  await page.goto(`${base}/signup`);
+  await page.fill('#email', email);
+  if (name) await page.fill('#name', name);
+  await page.fill('#password', password);
+  await page.check('#accept_terms');
+  await submit(page, 'form[action="/signup"] button[type=submit]');
+  assert.match(await page.locator('h1').innerText(), /Check your email/);
+  await page.goto(await linkInMail(email, '/verify-email?token='));
+  await submit(page, 'button:has-text("Confirm my email")');
+  assert.match(await page.locator('body').innerText(), /Welcome to CoachFlux/);
 }
 
 before(async () => {
@@ -72,6 +109,7 @@ before(async () => {
   server = started.proc;
   base = started.url;
   dataDir = started.dir;
+  serverLog = started.log;
   browser = await chromium.launch({
     executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -269,13 +307,9 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await page.pdf({ path: join(artifacts, 'report.pdf') });
   await page.emulateMedia({ media: 'screen' });
 
-  // Sign up in the same browser: the session moves into the account.
-  await page.goto(`${base}/signup`);
-  await page.fill('#email', 'visitor@example.com');
-  await page.fill('#name', 'Vera Visitor');
-  await page.fill('#password', 'a long and unusual passphrase 42');
-  await page.check('#accept_terms');
-  await submit(page, 'button:has-text("Create account")');
+  // Sign up in the same browser: the session moves into the account once the emailed link
+  // confirms the address (and signs this browser in).
+  await signUp(page, { email: 'visitor@example.com', password: 'a long and unusual passphrase 42', name: 'Vera Visitor' });
 
   await checkPage(page, '/sessions', 'sessions');
   assert.match(await page.textContent('main'), /GROW/);
@@ -370,11 +404,7 @@ test('a member downloads their data, deletes the account and keeps it by signing
   const page = await context.newPage();
   const email = 'leaving@example.com';
   const password = 'plum tractor lantern 42';
-  await page.goto(`${base}/signup`);
-  await page.fill('#email', email);
-  await page.fill('#password', password);
-  await page.check('input[name=accept_terms]');
-  await submit(page, 'form[action="/signup"] button[type=submit]');
+  await signUp(page, { email, password });
 
   await page.goto(`${base}/settings#your-data`);
   await assertAccessible(page, '/settings with Your data');

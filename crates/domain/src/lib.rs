@@ -15,6 +15,7 @@ pub mod password;
 pub mod random;
 pub mod recommend;
 pub mod safety;
+pub mod text;
 pub mod totp;
 
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};

@@ -43,6 +43,8 @@ pub struct CookieNames {
     pub device: &'static str,
     pub two_factor: &'static str,
     pub magic: &'static str,
+    /// Binds a sign-up's verification link to the browser that signed up.
+    pub signup: &'static str,
     pub flash: &'static str,
     pub oidc: &'static str,
     pub anonymous: &'static str,
@@ -58,6 +60,7 @@ impl CookieNames {
                 device: "__Host-cf_device",
                 two_factor: "__Host-cf_2fa",
                 magic: "__Host-cf_magic",
+                signup: "__Host-cf_signup",
                 flash: "__Host-cf_flash",
                 oidc: "__Host-cf_oidc",
                 anonymous: "__Host-cf_anon",
@@ -70,6 +73,7 @@ impl CookieNames {
                 device: "cf_device",
                 two_factor: "cf_2fa",
                 magic: "cf_magic",
+                signup: "cf_signup",
                 flash: "cf_flash",
                 oidc: "cf_oidc",
                 anonymous: "cf_anon",
@@ -106,16 +110,58 @@ fn time_duration(ms: i64) -> time::Duration {
     time::Duration::milliseconds(ms)
 }
 
-/// The signed-in person and the device session they use.
+/// The signed-in person and the credential the request came with.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub user: users::User,
+    /// The device session's id, or `token:<id>` for a personal API token.
     pub session_id: String,
+    pub credential: Credential,
+}
+
+/// How a request proved who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A device session (cookie, or bearer token from `POST /api/v1/auth/login`).
+    Session {
+        /// When the session last proved who uses it (sign-in or re-authentication).
+        authenticated_at: i64,
+        /// When it proved the second factor, if it did.
+        second_factor_at: Option<i64>,
+    },
+    /// A personal API token: never counts as a recent sign-in, nor as a second factor.
+    ApiToken,
 }
 
 impl CurrentUser {
     pub fn is_staff(&self) -> bool {
         matches!(self.user.role.as_str(), "staff" | "admin")
+    }
+
+    /// The device session behind the request (`None` for a personal API token).
+    pub fn device_session_id(&self) -> Option<&str> {
+        matches!(self.credential, Credential::Session { .. }).then_some(self.session_id.as_str())
+    }
+
+    /// Whether this session proved who it is within the re-authentication window.
+    pub fn recently_authenticated(&self, now: i64) -> bool {
+        match self.credential {
+            Credential::Session {
+                authenticated_at, ..
+            } => now - authenticated_at < crate::services::credentials::REAUTH_WINDOW_MS,
+            Credential::ApiToken => false,
+        }
+    }
+
+    /// Whether this session signed in (or stepped up) with the account's second factor.
+    pub fn proved_second_factor(&self) -> bool {
+        matches!(
+            self.credential,
+            Credential::Session {
+                second_factor_at: Some(_),
+                ..
+            }
+        )
     }
 }
 
@@ -174,6 +220,10 @@ pub(crate) async fn find_user(
     }
     Ok(Some(CurrentUser {
         user,
+        credential: Credential::Session {
+            authenticated_at: session.authenticated_at,
+            second_factor_at: session.second_factor_at,
+        },
         session_id: session.id,
     }))
 }
@@ -230,7 +280,10 @@ impl FromRequestParts<AppState> for RequestMeta {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+            .map_or_else(
+                || "unknown".to_owned(),
+                |c| client_ip(c.0.ip(), &parts.headers, &state.config.trusted_proxies).to_string(),
+            );
         let user_agent: String = parts
             .headers
             .get(header::USER_AGENT)
@@ -247,7 +300,7 @@ impl FromRequestParts<AppState> for RequestMeta {
         let anonymous_id = jar
             .get(state.cookies.anonymous)
             .map(|c| c.value().to_owned())
-            .filter(|v| v.len() == 43);
+            .filter(|v| state.keys.is_anonymous_id(v));
         Ok(RequestMeta {
             ip,
             user_agent,
@@ -255,6 +308,41 @@ impl FromRequestParts<AppState> for RequestMeta {
             anonymous_id,
         })
     }
+}
+
+/// The client's address. The peer is the client unless it is one of the trusted proxies: then
+/// `X-Forwarded-For` is read from the right (each proxy appends the address it saw), skipping
+/// trusted proxies, and the first other address is the client. A client can put anything at
+/// the left of that header, so nothing left of the last untrusted hop is believed.
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        // Proxies append well-formed addresses; anything else came from the client, and
+        // nothing left of it can be believed.
+        let Ok(ip) = hop.parse::<std::net::IpAddr>() else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            return ip;
+        }
+    }
+    client
 }
 
 /// A short human name for a browser from its user agent ("Firefox on Linux").
@@ -308,6 +396,44 @@ mod tests {
             "Chrome on Windows"
         );
         assert_eq!(describe_device("curl/8.5.0"), "curl");
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        use axum::http::{HeaderMap, HeaderValue};
+        use std::net::IpAddr;
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9, 10.0.0.2"),
+        );
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // No proxy trusted (the default): the header is ignored.
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &[]), ip("10.0.0.1"));
+        // A direct client can't claim an address.
+        assert_eq!(
+            client_ip(ip("198.51.100.4"), &h, &trusted),
+            ip("198.51.100.4")
+        );
+        // Behind trusted proxies: the last address they didn't add; the spoofed left part is
+        // not believed.
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        // Garbage in the header stops the walk at the last hop a proxy added.
+        let mut bad = HeaderMap::new();
+        bad.insert("x-forwarded-for", HeaderValue::from_static("not-an-ip"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &bad, &trusted), ip("10.0.0.1"));
+        let mut mixed = HeaderMap::new();
+        mixed.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, junk, 10.0.0.7"),
+        );
+        assert_eq!(client_ip(ip("10.0.0.1"), &mixed, &trusted), ip("10.0.0.7"));
+        // Several header lines count as one list.
+        let mut two = HeaderMap::new();
+        two.append("x-forwarded-for", HeaderValue::from_static("192.0.2.1"));
+        two.append("x-forwarded-for", HeaderValue::from_static("10.0.0.3"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &two, &trusted), ip("192.0.2.1"));
     }
 
     #[test]

@@ -66,15 +66,11 @@ fn stamp(now: i64) -> String {
 
 /// The file of a `sqlite:` URL (`sqlite://./data/x.db?mode=rwc` → `./data/x.db`).
 pub fn sqlite_path(url: &str) -> Result<PathBuf, String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| "COACHFLUX_DATABASE_URL is not a sqlite: URL".to_owned())?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") {
-        return Err("an in-memory SQLite database cannot be backed up or restored".into());
+    if !url.starts_with("sqlite:") {
+        return Err("COACHFLUX_DATABASE_URL is not a sqlite: URL".to_owned());
     }
-    Ok(PathBuf::from(path))
+    coachflux_store::sqlite_file(url)
+        .ok_or_else(|| "an in-memory SQLite database cannot be backed up or restored".into())
 }
 
 fn io_err(what: &str, path: &Path, e: &io::Error) -> String {
@@ -388,7 +384,13 @@ pub fn hold_serve_lock(config: &Config) -> Result<Option<File>, String> {
         return Ok(None);
     };
     let path = serve_lock_path(&db);
-    let f = File::create(&path).map_err(|e| io_err("cannot create", &path, &e))?;
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| io_err("cannot create", &path, &e))?;
     f.lock_shared()
         .map_err(|e| io_err("cannot lock", &path, &e))?;
     Ok(Some(f))

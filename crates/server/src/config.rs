@@ -115,6 +115,16 @@ pub struct Config {
     /// An operator's helplines file laid over the built-in table, and the resulting table.
     pub helplines_file: Option<PathBuf>,
     pub helplines: Arc<coachflux_domain::safety::HelplineTable>,
+    /// How many password hashes (19 MiB, tens of ms each) may run at once; the rest wait.
+    pub hash_concurrency: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The longest a personal API token lives, in days.
+    pub api_token_max_days: i64,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
+    pub metrics_token: Option<Secret>,
+    /// When set, `/metrics` is served on this address only (not on `bind`).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// Debug output goes to logs: show the effective values with secrets (and the database
@@ -177,6 +187,11 @@ struct FileConfig {
     job_schedule: Option<String>,
     free_history: Option<u64>,
     backup_keep_days: Option<u64>,
+    hash_concurrency: Option<u64>,
+    trusted_proxies: Option<String>,
+    api_token_max_days: Option<u64>,
+    metrics_token: Option<String>,
+    metrics_bind: Option<String>,
     #[serde(default)]
     oidc: BTreeMap<String, FileOidc>,
 }
@@ -236,6 +251,11 @@ const KEYS: &[&str] = &[
     "job_schedule",
     "free_history",
     "backup_keep_days",
+    "hash_concurrency",
+    "trusted_proxies",
+    "api_token_max_days",
+    "metrics_token",
+    "metrics_bind",
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -355,6 +375,17 @@ impl Config {
                 "backup_keep_days",
                 parsed.backup_keep_days.map(|v| v.to_string()),
             );
+            put(
+                "hash_concurrency",
+                parsed.hash_concurrency.map(|v| v.to_string()),
+            );
+            put("trusted_proxies", parsed.trusted_proxies);
+            put(
+                "api_token_max_days",
+                parsed.api_token_max_days.map(|v| v.to_string()),
+            );
+            put("metrics_token", parsed.metrics_token);
+            put("metrics_bind", parsed.metrics_bind);
             for (name, p) in parsed.oidc {
                 let entry = oidc_raw.entry(name.to_ascii_lowercase()).or_default();
                 for (key, value) in [
@@ -534,7 +565,40 @@ impl Config {
             }
             None => (None, coachflux_domain::safety::HelplineTable::builtin()),
         };
+        let hash_concurrency = parse_number(
+            raw,
+            "hash_concurrency",
+            crate::crypto::default_hash_concurrency() as u64,
+            1,
+            256,
+        )?;
+        let trusted_proxies = match raw.get("trusted_proxies") {
+            Some((src, v)) => parse_networks(v).map_err(|m| err(src, m))?,
+            None => Vec::new(),
+        };
+        let api_token_max_days = parse_number(raw, "api_token_max_days", 90, 1, 3_650)?;
+        let metrics_token = match raw.get("metrics_token") {
+            Some((src, v)) if v.trim().len() < 16 => {
+                return Err(err(src, "use at least 16 characters"));
+            }
+            Some((_, v)) => Some(Secret::new(v.trim())),
+            None => None,
+        };
+        let metrics_bind = match raw.get("metrics_bind") {
+            Some((src, v)) => Some(v.trim().parse::<SocketAddr>().map_err(|_| {
+                err(
+                    src,
+                    format!("{v:?} is not a socket address (e.g. 127.0.0.1:9090)"),
+                )
+            })?),
+            None => None,
+        };
         Ok(Self {
+            hash_concurrency: usize::try_from(hash_concurrency).unwrap_or(1),
+            trusted_proxies,
+            api_token_max_days: i64::try_from(api_token_max_days).unwrap_or(90),
+            metrics_token,
+            metrics_bind,
             bind,
             data_dir,
             database_url,
@@ -650,6 +714,40 @@ impl Config {
                 self.backup_keep_days.to_string(),
             ),
             (
+                env_name("hash_concurrency"),
+                self.hash_concurrency.to_string(),
+            ),
+            (
+                env_name("trusted_proxies"),
+                if self.trusted_proxies.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    self.trusted_proxies
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ),
+            (
+                env_name("api_token_max_days"),
+                self.api_token_max_days.to_string(),
+            ),
+            (
+                env_name("metrics_token"),
+                if self.metrics_token.is_some() {
+                    "<redacted>"
+                } else {
+                    "(unset)"
+                }
+                .to_owned(),
+            ),
+            (
+                env_name("metrics_bind"),
+                self.metrics_bind
+                    .map_or_else(|| "(unset)".to_owned(), |a| a.to_string()),
+            ),
+            (
                 env_name("helplines_file"),
                 self.helplines_file.as_ref().map_or_else(
                     || "(built-in table)".to_owned(),
@@ -715,6 +813,30 @@ fn parse_number(
     }
 }
 
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A comma-separated list of addresses or networks: `10.0.0.0/8, 192.168.1.7, ::1`.
+fn parse_networks(v: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("{s:?} is not an IP address or network (e.g. 10.0.0.0/8, 192.168.1.7)")
+                })
+        })
+        .collect()
+}
+
 fn resolve_oidc(
     raw: BTreeMap<String, BTreeMap<&'static str, (String, String)>>,
 ) -> Result<Vec<OidcProvider>, ConfigError> {
@@ -734,10 +856,20 @@ fn resolve_oidc(
         let ok_url = url::Url::parse(issuer)
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
-        if ok_url.is_none() {
+        let Some(url) = ok_url else {
             return Err(err(
                 issuer_src,
                 format!("{issuer:?} is not an issuer URL (e.g. https://accounts.google.com)"),
+            ));
+        };
+        // Tokens and keys fetched over plain http could be read or swapped on the way; only a
+        // provider on this machine (development, tests) may use it.
+        if url.scheme() == "http" && !is_loopback_host(&url) {
+            return Err(err(
+                issuer_src,
+                format!(
+                    "{issuer:?} uses plain http: an issuer must use https (http only on loopback, for development)"
+                ),
             ));
         }
         let missing = |key: &str| {
@@ -1116,6 +1248,64 @@ mod tests {
         assert!(!shown.contains("pa55"), "{shown}");
         assert!(shown.contains("smtps://mailer:<redacted>@smtp.example.com:465"));
         assert_eq!(load(&[]).unwrap().mail_transport, MailTransport::Log);
+    }
+
+    #[test]
+    fn oidc_issuers_over_plain_http_are_refused_off_loopback() {
+        let with_issuer = |issuer: &str| {
+            let vars: HashMap<String, String> = [
+                ("COACHFLUX_OIDC_CORP_ISSUER", issuer),
+                ("COACHFLUX_OIDC_CORP_CLIENT_ID", "cid"),
+                ("COACHFLUX_OIDC_CORP_SECRET", "s3cret"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let names: Vec<String> = vars.keys().cloned().collect();
+            Config::from_sources_with_names(None, |k| vars.get(k).cloned(), &names)
+        };
+        let e = with_issuer("http://id.example.com/realms/staff").unwrap_err();
+        assert_eq!(e.source, "COACHFLUX_OIDC_CORP_ISSUER");
+        assert!(e.to_string().contains("https"), "{e}");
+        assert!(with_issuer("https://id.example.com/realms/staff").is_ok());
+        assert!(with_issuer("http://127.0.0.1:4455").is_ok());
+        assert!(with_issuer("http://localhost:4455").is_ok());
+        assert!(with_issuer("http://[::1]:4455").is_ok());
+    }
+
+    #[test]
+    fn security_settings_parse_and_bad_ones_are_named() {
+        let c = load(&[]).unwrap();
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+        assert_eq!(c.api_token_max_days, 90);
+        assert!(c.hash_concurrency >= 1);
+        assert!(c.metrics_token.is_none() && c.metrics_bind.is_none());
+        let c = load(&[
+            ("COACHFLUX_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,::1"),
+            ("COACHFLUX_HASH_CONCURRENCY", "3"),
+            ("COACHFLUX_API_TOKEN_MAX_DAYS", "30"),
+            ("COACHFLUX_METRICS_TOKEN", "a-long-scrape-token"),
+            ("COACHFLUX_METRICS_BIND", "127.0.0.1:9090"),
+        ])
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(c.hash_concurrency, 3);
+        assert_eq!(c.api_token_max_days, 30);
+        assert!(!format!("{c:?}").contains("a-long-scrape-token"));
+        for (var, value) in [
+            ("COACHFLUX_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("COACHFLUX_HASH_CONCURRENCY", "0"),
+            ("COACHFLUX_API_TOKEN_MAX_DAYS", "0"),
+            ("COACHFLUX_METRICS_TOKEN", "short"),
+            ("COACHFLUX_METRICS_BIND", "9090"),
+        ] {
+            let e = load(&[(var, value)]).unwrap_err();
+            assert_eq!(e.source, var, "{e}");
+        }
     }
 
     #[test]

@@ -4,6 +4,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use coachflux_store::StoreError;
 
+/// What a person is told when password sign-in to their account is paused.
+pub const ACCOUNT_LOCKED: &str = "There have been too many wrong passwords for this account, so password sign-in is paused for a while to protect it. You can still sign in with an email link, or reset your password.";
+
 /// A message about one form field, shown next to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -25,6 +28,16 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("too many attempts; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// Password sign-in to this account is paused after many failures from anywhere; its owner
+    /// can still sign in with an email link.
+    #[error("password sign-in paused for this account; retry after {retry_after_secs} s")]
+    AccountLocked { retry_after_secs: u64 },
+    /// The server is at its bound for expensive work (password hashing): try again shortly.
+    #[error("busy; retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    /// The change needs a recent proof of who is asking (password, code or a fresh sign-in).
+    #[error("re-authentication required")]
+    ReauthRequired,
     #[error("sign-in required")]
     SignInRequired { next: String },
     #[error(transparent)]
@@ -50,6 +63,27 @@ impl AppError {
                 .map(|e| e.message.as_str()),
             _ => None,
         }
+    }
+}
+
+impl From<crate::crypto::HashError> for AppError {
+    fn from(e: crate::crypto::HashError) -> Self {
+        match e {
+            crate::crypto::HashError::Busy => AppError::Busy {
+                retry_after_secs: BUSY_RETRY_SECS,
+            },
+            crate::crypto::HashError::Failed(e) => AppError::Internal(e),
+        }
+    }
+}
+
+/// What a refusal for being busy suggests as `Retry-After`.
+pub const BUSY_RETRY_SECS: u64 = 5;
+
+/// Sets `Retry-After` (at least one second).
+pub fn set_retry_after(r: &mut Response, secs: u64) {
+    if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
     }
 }
 
@@ -92,11 +126,28 @@ impl IntoResponse for AppError {
                         if minutes == 1 { "" } else { "s" }
                     ),
                 );
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+                set_retry_after(&mut r, retry_after_secs);
                 r
             }
+            AppError::AccountLocked { retry_after_secs } => {
+                let mut r = page_with(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Password sign-in is paused",
+                    ACCOUNT_LOCKED,
+                );
+                set_retry_after(&mut r, retry_after_secs);
+                r
+            }
+            AppError::Busy { retry_after_secs } => {
+                let mut r = page_with(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "We're busy right now",
+                    "Too many people are signing in at this moment. Please try again in a few seconds; nothing was changed.",
+                );
+                set_retry_after(&mut r, retry_after_secs);
+                r
+            }
+            AppError::ReauthRequired => Redirect::to("/settings/confirm").into_response(),
             AppError::SignInRequired { next } => {
                 let target = format!(
                     "/login?next={}",

@@ -29,7 +29,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::router())
         .merge(crate::api::router())
-        .merge(ops_router())
+        .merge(ops_router(&state))
         .fallback(web::not_found)
         // `Router::layer` runs after routing, so every one of these sees the matched route.
         // The last added runs first: metrics (counts everything, refusals included), CSRF
@@ -74,12 +74,72 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Operator endpoints: liveness, readiness, metrics.
-fn ops_router() -> Router<AppState> {
-    Router::new()
+/// Operator endpoints: liveness, readiness, and metrics unless they have a listener of their
+/// own (`COACHFLUX_METRICS_BIND`).
+fn ops_router(state: &AppState) -> Router<AppState> {
+    let r = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if state.config.metrics_bind.is_some() {
+        r
+    } else {
+        r.route("/metrics", get(metrics_on_main))
+    }
+}
+
+/// The app served on `COACHFLUX_METRICS_BIND`: `/metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_on_own_listener))
+        .with_state(state)
+}
+
+/// Whether the request carries `Authorization: Bearer <COACHFLUX_METRICS_TOKEN>`.
+fn has_metrics_token(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let Some(expected) = &state.config.metrics_token else {
+        return false;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| crate::crypto::constant_time_eq(given.trim(), expected.expose()))
+}
+
+/// On the public listener metrics need the token; without one configured they aren't there.
+async fn metrics_on_main(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if state.config.metrics_token.is_none() {
+        return web::page_for(StatusCode::NOT_FOUND);
+    }
+    if !has_metrics_token(&state, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need Authorization: Bearer <COACHFLUX_METRICS_TOKEN>\n",
+        )
+            .into_response();
+    }
+    metrics(State(state)).await
+}
+
+/// On their own listener (reachable only where the operator bound it) metrics are open, unless
+/// a token is set as well.
+async fn metrics_on_own_listener(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if state.config.metrics_token.is_some() && !has_metrics_token(&state, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need Authorization: Bearer <COACHFLUX_METRICS_TOKEN>\n",
+        )
+            .into_response();
+    }
+    metrics(State(state)).await
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -10,7 +10,7 @@ use rand::TryRngCore;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -26,17 +26,46 @@ impl StartupError {
     }
 }
 
-/// Creates the data directory, proves it writable, and loads or generates the server key into
-/// `config.secret_key`.
+/// Creates the data directory (owner-only), refuses one other local users can read, proves it
+/// writable, and loads or generates the server key into `config.secret_key`.
 pub fn prepare_data_dir(config: &mut Config) -> Result<(), StartupError> {
     let dir = &config.data_dir;
     let shown = dir.display();
-    std::fs::create_dir_all(dir).map_err(|e| {
-        StartupError::new(format!(
-            "COACHFLUX_DATA_DIR: cannot create {shown} ({})",
-            io_reason(&e)
-        ))
-    })?;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                StartupError::new(format!(
+                    "COACHFLUX_DATA_DIR: cannot create {shown} ({})",
+                    io_reason(&e)
+                ))
+            })?;
+        // The mode given to `create` is filtered by the umask; say it exactly.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            StartupError::new(format!(
+                "COACHFLUX_DATA_DIR: cannot restrict {shown} ({})",
+                io_reason(&e)
+            ))
+        })?;
+    }
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| {
+            StartupError::new(format!(
+                "COACHFLUX_DATA_DIR: cannot read {shown} ({})",
+                io_reason(&e)
+            ))
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(StartupError::new(format!(
+            "COACHFLUX_DATA_DIR: {shown} is open to other users of this machine (mode {:o}), \
+             and it holds the server key and the database: run `chmod 700 {shown}` and start again",
+            mode & 0o777
+        )));
+    }
     let probe = dir.join(".write-test");
     std::fs::write(&probe, b"ok")
         .and_then(|()| std::fs::remove_file(&probe))
@@ -144,6 +173,8 @@ pub async fn connect(config: &Config) -> Result<Store, StartupError> {
 /// A server bound to its socket and ready to run.
 pub struct Server {
     listener: TcpListener,
+    /// `/metrics` on an address of its own (`COACHFLUX_METRICS_BIND`), when set.
+    metrics_listener: Option<TcpListener>,
     router: axum::Router,
     state: AppState,
     /// On SQLite: a shared lock that tells `coachflux restore` the database is in use.
@@ -164,10 +195,20 @@ impl Server {
                 io_reason(&e)
             ))
         })?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                StartupError::new(format!(
+                    "COACHFLUX_METRICS_BIND: cannot listen on {addr} ({})",
+                    io_reason(&e)
+                ))
+            })?),
+            None => None,
+        };
         let state = AppState::new(config, store, clock).map_err(StartupError::new)?;
         let router = http::router(state.clone());
         Ok(Self {
             listener,
+            metrics_listener,
             router,
             state,
             _serve_lock: serve_lock,
@@ -178,6 +219,13 @@ impl Server {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -202,6 +250,10 @@ impl Server {
                 Duration::from_secs(self.state.config.job_tick_secs),
             )
         });
+        let metrics = self.metrics_listener.map(|l| {
+            let app = http::metrics_router(self.state.clone());
+            tokio::spawn(async move { axum::serve(l, app).await })
+        });
         let served = axum::serve(
             self.listener,
             self.router
@@ -214,6 +266,9 @@ impl Server {
         }
         if let Some(s) = scheduler {
             s.abort();
+        }
+        if let Some(m) = metrics {
+            m.abort();
         }
         served?;
         store.close().await;

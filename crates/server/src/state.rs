@@ -9,6 +9,9 @@ use coachflux_domain::random::Entropy;
 use coachflux_store::Store;
 use std::sync::Arc;
 
+/// How long a sign-in waits for a free hashing slot before it is answered 503.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Everything a handler needs, clone-cheap.
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +29,8 @@ pub struct AppState {
     pub coach: Arc<dyn crate::services::coach::Coach>,
     /// Changes whenever an embedded asset changes, so browsers can cache assets forever.
     pub asset_version: Arc<str>,
+    /// Password hashing, bounded in concurrency.
+    pub hashing: crate::crypto::Hashing,
 }
 
 impl AppState {
@@ -64,6 +69,7 @@ impl AppState {
         };
         let outbox = Outbox::new(
             store.clone(),
+            keys.clone(),
             clock.clone(),
             transport,
             from,
@@ -76,6 +82,7 @@ impl AppState {
             )),
             None => Arc::new(crate::services::coach::BuiltinCoach),
         };
+        let config_hash_concurrency = config.hash_concurrency;
         Ok(Self {
             coach,
             cookies: Arc::new(CookieNames::new(config.is_https())),
@@ -88,6 +95,7 @@ impl AppState {
             entropy,
             oidc: crate::services::oidc::Oidc::new(),
             asset_version: crate::web::assets::version().into(),
+            hashing: crate::crypto::Hashing::new(config_hash_concurrency, HASH_WAIT),
         })
     }
 

@@ -70,20 +70,23 @@ pub async fn insert(conn: &mut Conn, t: &NewApiToken<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The usable token with this hash: not revoked, not expired.
+/// The usable token with this hash: not revoked, not expired, created after `created_after`
+/// (the lifetime cap).
 pub async fn find_active_by_hash(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
+    created_after: i64,
 ) -> Result<Option<ApiToken>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         columns!(),
         " FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
-         AND (expires_at IS NULL OR expires_at > $2)"
+         AND (expires_at IS NULL OR expires_at > $2) AND created_at > $3"
     ))
     .bind(token_hash)
     .bind(now)
+    .bind(created_after)
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(from_row).transpose()

@@ -24,6 +24,10 @@ pub struct AuthSession {
     pub absolute_expires_at: i64,
     pub revoked_at: Option<i64>,
     pub device_id: Option<String>,
+    /// When this session last proved who uses it: the sign-in, or a later re-authentication.
+    pub authenticated_at: i64,
+    /// When this session proved a second factor (at sign-in or later), if it did.
+    pub second_factor_at: Option<i64>,
 }
 
 pub struct NewAuthSession<'a> {
@@ -37,6 +41,8 @@ pub struct NewAuthSession<'a> {
     pub ip: &'a str,
     pub remember: bool,
     pub device_id: Option<&'a str>,
+    /// Whether the sign-in that starts this session proved a second factor.
+    pub second_factor: bool,
     pub now: i64,
 }
 
@@ -45,7 +51,7 @@ macro_rules! columns {
     () => {
         "id, user_id, expires_at, last_activity_at, device_info_user_agent, device_info_ip, \
          device_info_location, is_active, created_at, remember, absolute_expires_at, revoked_at, \
-         device_id"
+         device_id, authenticated_at, second_factor_at"
     };
 }
 
@@ -53,8 +59,8 @@ pub async fn insert(conn: &mut Conn, s: &NewAuthSession<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id, user_id, token, expires_at, last_activity_at, \
          device_info_user_agent, device_info_ip, is_active, created_at, remember, \
-         absolute_expires_at, device_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $5, $8, $9, $10)",
+         absolute_expires_at, device_id, authenticated_at, second_factor_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $5, $8, $9, $10, $5, $11)",
     )
     .bind(s.id)
     .bind(s.user_id)
@@ -66,6 +72,7 @@ pub async fn insert(conn: &mut Conn, s: &NewAuthSession<'_>) -> Result<()> {
     .bind(i64::from(s.remember))
     .bind(s.absolute_expires_at)
     .bind(s.device_id)
+    .bind(s.second_factor.then_some(s.now))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -99,6 +106,26 @@ pub async fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> Resu
         .bind(expires_at)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Records that the session just proved who uses it again (and, with `second_factor`, a
+/// second factor too).
+pub async fn mark_authenticated(
+    conn: &mut Conn,
+    id: &str,
+    now: i64,
+    second_factor: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET authenticated_at = $2, \
+         second_factor_at = CASE WHEN $3 = 1 THEN $2 ELSE second_factor_at END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(i64::from(second_factor))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -198,5 +225,7 @@ fn session_from_row(row: &AnyRow) -> Result<AuthSession> {
         absolute_expires_at: row.try_get("absolute_expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
         device_id: row.try_get("device_id")?,
+        authenticated_at: row.try_get("authenticated_at")?,
+        second_factor_at: row.try_get("second_factor_at")?,
     })
 }

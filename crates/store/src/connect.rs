@@ -1,6 +1,7 @@
 use crate::{Engine, Result, Store, StoreError, check_sqlite_version};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, Row};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,48 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// The file of a `sqlite:` URL (`sqlite://./data/x.db?mode=rwc` → `./data/x.db`), or `None`
+/// for another engine or an in-memory database.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Keeps a SQLite database readable by its owner only: it holds password hashes, sealed mail
+/// and everything people wrote. SQLite gives the `-wal` and `-shm` files it creates the mode
+/// of the database file, so the database is created here first, 0600, when the URL lets it
+/// be created (`mode=rwc`); files left looser by an older version are tightened.
+fn private_sqlite_files(url: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let Some(path) = sqlite_file(url) else {
+        return Ok(());
+    };
+    if url.contains("mode=rwc") {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens a pool on the database named by the URL and checks the engine is one we can run on.
     pub async fn connect(opts: &ConnectOptions) -> Result<Store> {
@@ -37,6 +80,11 @@ impl Store {
         let engine = Engine::from_url(&opts.url).ok_or_else(|| {
             StoreError::Config("the database URL must start with sqlite: or postgres://".to_owned())
         })?;
+        if engine == Engine::Sqlite {
+            private_sqlite_files(&opts.url).map_err(|e| {
+                StoreError::Config(format!("cannot make the database file private: {e}"))
+            })?;
+        }
         let busy_ms = opts.busy_timeout.as_millis();
         let mut pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections)

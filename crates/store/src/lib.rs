@@ -28,7 +28,7 @@ pub mod schema;
 mod sqlite_version;
 pub mod users;
 
-pub use connect::{ConnectOptions, PoolStats};
+pub use connect::{ConnectOptions, PoolStats, sqlite_file};
 pub use migrate::MigrationStatus;
 pub use sqlite_version::{SqliteVersion, check_sqlite_version};
 

@@ -95,3 +95,12 @@ pub async fn delete(conn: &mut Conn, user_id: &str, id: &str) -> Result<bool> {
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Disconnects every provider from an account; returns how many there were.
+pub async fn delete_all_for_user(conn: &mut Conn, user_id: &str) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM oauth_identities WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

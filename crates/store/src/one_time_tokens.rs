@@ -1,4 +1,5 @@
-//! Single-use links sent by email: `email_verifications`, `password_resets`, `magic_links`.
+//! Single-use links sent by email (`email_verifications`, `password_resets`, `magic_links`) and
+//! second-factor challenges (`two_factor_challenges`).
 //!
 //! The `token` columns hold the SHA-256 hex of the secret in the link (callers hash it), so a
 //! database leak hands out no usable link. Each consume is one conditional
@@ -8,49 +9,190 @@
 use crate::{Conn, Result};
 use sqlx::Row;
 
-/// Stores a verification for `email` (the account's address, or the new one during an email
-/// change).
+/// A verification link to store.
+pub struct NewEmailVerification<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub token_hash: &'a str,
+    /// The account's address, or the new one during an email change.
+    pub email: &'a str,
+    /// SHA-256 hex of a cookie nonce: the link also signs in the browser holding it (sign-up).
+    pub browser_binding: Option<&'a str>,
+    pub expires_at: i64,
+    pub now: i64,
+}
+
 pub async fn insert_email_verification(
     conn: &mut Conn,
-    id: &str,
-    user_id: &str,
-    token_hash: &str,
-    email: &str,
-    expires_at: i64,
-    now: i64,
+    v: &NewEmailVerification<'_>,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO email_verifications (id, user_id, token, expires_at, verified, created_at, \
-         email) VALUES ($1, $2, $3, $4, 0, $5, $6)",
+         email, browser_binding) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
     )
-    .bind(id)
-    .bind(user_id)
-    .bind(token_hash)
-    .bind(expires_at)
-    .bind(now)
-    .bind(email)
+    .bind(v.id)
+    .bind(v.user_id)
+    .bind(v.token_hash)
+    .bind(v.expires_at)
+    .bind(v.now)
+    .bind(v.email)
+    .bind(v.browser_binding)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Uses a verification link once: the `(user_id, email)` it verifies, or `None` when the link
-/// is unknown, expired or already used.
+/// A used verification link: whose, which address, and the browser binding it was sent with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedVerification {
+    pub user_id: String,
+    pub email: String,
+    pub browser_binding: Option<String>,
+}
+
+/// Uses a verification link once, or `None` when the link is unknown, expired or already used.
 pub async fn consume_email_verification(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
-) -> Result<Option<(String, String)>> {
+) -> Result<Option<UsedVerification>> {
     let row = sqlx::query(
         "UPDATE email_verifications SET verified = 1 \
-         WHERE token = $1 AND verified = 0 AND expires_at > $2 RETURNING user_id, email",
+         WHERE token = $1 AND verified = 0 AND expires_at > $2 \
+         RETURNING user_id, email, browser_binding",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| Ok((r.try_get("user_id")?, r.try_get("email")?)))
-        .transpose()
+    row.map(|r| {
+        Ok(UsedVerification {
+            user_id: r.try_get("user_id")?,
+            email: r.try_get("email")?,
+            browser_binding: r.try_get("browser_binding")?,
+        })
+    })
+    .transpose()
+}
+
+/// Burns the user's pending email changes (links to an address other than `current_email`):
+/// once the password changes, a change requested before it must not complete.
+pub async fn invalidate_email_changes(
+    conn: &mut Conn,
+    user_id: &str,
+    current_email: &str,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE email_verifications SET verified = 1 \
+         WHERE user_id = $1 AND verified = 0 AND email <> $2",
+    )
+    .bind(user_id)
+    .bind(current_email)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Burns the user's unused sign-in links.
+pub async fn invalidate_magic_links(conn: &mut Conn, user_id: &str) -> Result<u64> {
+    let done = sqlx::query("UPDATE magic_links SET used = 1 WHERE user_id = $1 AND used = 0")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// A sign-in waiting for its second factor.
+pub struct NewTwoFactorChallenge<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub token_hash: &'a str,
+    pub method: &'a str,
+    pub remember: bool,
+    pub expires_at: i64,
+    pub now: i64,
+}
+
+pub async fn insert_two_factor_challenge(
+    conn: &mut Conn,
+    c: &NewTwoFactorChallenge<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO two_factor_challenges (id, user_id, token, method, remember, expires_at, \
+         used, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(c.id)
+    .bind(c.user_id)
+    .bind(c.token_hash)
+    .bind(c.method)
+    .bind(i64::from(c.remember))
+    .bind(c.expires_at)
+    .bind(c.now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A usable challenge: whose it is, how the first factor was proved, "remember me".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwoFactorChallenge {
+    pub user_id: String,
+    pub method: String,
+    pub remember: bool,
+}
+
+fn challenge_from_row(r: &sqlx::any::AnyRow) -> Result<TwoFactorChallenge> {
+    Ok(TwoFactorChallenge {
+        user_id: r.try_get("user_id")?,
+        method: r.try_get("method")?,
+        remember: r.try_get::<i64, _>("remember")? != 0,
+    })
+}
+
+/// The challenge, if it is still usable, without using it.
+pub async fn peek_two_factor_challenge(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<TwoFactorChallenge>> {
+    let row = sqlx::query(
+        "SELECT user_id, method, remember FROM two_factor_challenges \
+         WHERE token = $1 AND used = 0 AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(challenge_from_row).transpose()
+}
+
+/// Uses a challenge once (the second factor was right): `None` when it is unknown, expired or
+/// already used.
+pub async fn consume_two_factor_challenge(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<TwoFactorChallenge>> {
+    let row = sqlx::query(
+        "UPDATE two_factor_challenges SET used = 1 \
+         WHERE token = $1 AND used = 0 AND expires_at > $2 RETURNING user_id, method, remember",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(challenge_from_row).transpose()
+}
+
+/// Burns the user's waiting challenges (their password changed: a half-finished sign-in with
+/// the old one must not complete).
+pub async fn invalidate_two_factor_challenges(conn: &mut Conn, user_id: &str) -> Result<u64> {
+    let done =
+        sqlx::query("UPDATE two_factor_challenges SET used = 1 WHERE user_id = $1 AND used = 0")
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn insert_password_reset(

@@ -16,8 +16,11 @@ pub struct NewEmail<'a> {
     pub to: &'a str,
     pub template: &'a str,
     pub subject: &'a str,
+    /// Sealed by the caller: bodies carry one-time links.
     pub body_text: &'a str,
     pub body_html: &'a str,
+    /// The plain text with those links withheld, for staff.
+    pub body_redacted: &'a str,
     /// Account email (verification, reset, alerts) as opposed to opt-in mail.
     pub transactional: bool,
     pub now: i64,
@@ -30,8 +33,10 @@ pub struct OutboxEmail {
     pub to_address: String,
     pub template: String,
     pub subject: String,
+    /// Sealed (see [`NewEmail::body_text`]); mail queued by older versions may be plain.
     pub body_text: String,
     pub body_html: String,
+    pub body_redacted: String,
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
@@ -45,8 +50,9 @@ pub struct OutboxEmail {
 /// The selected columns, as a macro so queries stay `&'static str` literals.
 macro_rules! columns {
     () => {
-        "id, user_id, to_address, template, subject, body_text, body_html, status, attempts, \
-         next_attempt_at, locked_until, last_error, transactional, created_at, sent_at"
+        "id, user_id, to_address, template, subject, body_text, body_html, body_redacted, \
+         status, attempts, next_attempt_at, locked_until, last_error, transactional, created_at, \
+         sent_at"
     };
 }
 
@@ -63,8 +69,8 @@ macro_rules! due {
 pub async fn enqueue(conn: &mut Conn, e: &NewEmail<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO email_outbox (id, user_id, to_address, template, subject, body_text, \
-         body_html, status, attempts, next_attempt_at, transactional, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $8)",
+         body_html, body_redacted, status, attempts, next_attempt_at, transactional, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 'pending', 0, $8, $9, $8)",
     )
     .bind(e.id)
     .bind(e.user_id)
@@ -75,6 +81,7 @@ pub async fn enqueue(conn: &mut Conn, e: &NewEmail<'_>) -> Result<()> {
     .bind(e.body_html)
     .bind(e.now)
     .bind(i64::from(e.transactional))
+    .bind(e.body_redacted)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -210,6 +217,7 @@ fn email_from_row(row: &AnyRow) -> Result<OutboxEmail> {
         subject: row.try_get("subject")?,
         body_text: row.try_get("body_text")?,
         body_html: row.try_get("body_html")?,
+        body_redacted: row.try_get("body_redacted")?,
         status: row.try_get("status")?,
         attempts: row.try_get("attempts")?,
         next_attempt_at: row.try_get("next_attempt_at")?,

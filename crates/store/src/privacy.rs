@@ -132,7 +132,7 @@ pub const EXPORT: &[ExportPart] = &[
         key: "emailVerifications",
         table: "email_verifications",
         filter: "user_id = $1",
-        hidden: &["token"],
+        hidden: &["token", "browser_binding"],
     },
     ExportPart {
         key: "passwordResets",
@@ -147,11 +147,17 @@ pub const EXPORT: &[ExportPart] = &[
         hidden: &["token", "browser_binding"],
     },
     ExportPart {
+        key: "twoFactorChallenges",
+        table: "two_factor_challenges",
+        filter: "user_id = $1",
+        hidden: &["token"],
+    },
+    ExportPart {
         key: "emails",
         table: "email_outbox",
         // The bodies hold one-time sign-in and reset links.
         filter: "user_id = $1",
-        hidden: &["body_text", "body_html", "locked_until"],
+        hidden: &["body_text", "body_html", "body_redacted", "locked_until"],
     },
     ExportPart {
         key: "safetyIncidents",
@@ -499,6 +505,10 @@ pub async fn erase_user(
             "DELETE FROM password_resets WHERE user_id = $1",
         ),
         ("magic_links", "DELETE FROM magic_links WHERE user_id = $1"),
+        (
+            "two_factor_challenges",
+            "DELETE FROM two_factor_challenges WHERE user_id = $1",
+        ),
         ("org_members", "DELETE FROM org_members WHERE user_id = $1"),
         ("invoices", "DELETE FROM invoices WHERE user_id = $1"),
         (

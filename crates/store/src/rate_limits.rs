@@ -175,6 +175,16 @@ pub async fn check(
     })
 }
 
+/// Gives back one attempt counted under `key` (a check counted first that then succeeded), so
+/// counters that must outlive a success (per address, per account) count only failures.
+pub async fn refund(conn: &mut Conn, key: &str) -> Result<()> {
+    sqlx::query("UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Forgets `key` (e.g. after a successful sign-in, failures no longer count).
 pub async fn reset(conn: &mut Conn, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM rate_limits WHERE key = $1")

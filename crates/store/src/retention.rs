@@ -171,7 +171,7 @@ pub async fn purge_expired(
     limit: i64,
 ) -> Result<Vec<(&'static str, u64)>> {
     let mut out = Vec::new();
-    let statements: [(&'static str, &'static str, i64); 9] = [
+    let statements: [(&'static str, &'static str, i64); 10] = [
         (
             "email_verifications",
             "DELETE FROM email_verifications WHERE id IN (SELECT id FROM email_verifications \
@@ -188,6 +188,12 @@ pub async fn purge_expired(
             "magic_links",
             "DELETE FROM magic_links WHERE id IN (SELECT id FROM magic_links \
              WHERE expires_at <= $1 OR used = 1 LIMIT $2)",
+            now,
+        ),
+        (
+            "two_factor_challenges",
+            "DELETE FROM two_factor_challenges WHERE id IN (SELECT id FROM \
+             two_factor_challenges WHERE expires_at <= $1 OR used = 1 LIMIT $2)",
             now,
         ),
         (

@@ -3,8 +3,9 @@
 //! session (CSRF-checked by the middleware), or a visitor known by `X-Anonymous-Id`.
 
 use super::problem::ApiError;
-use crate::auth::{CurrentUser, RequestMeta};
+use crate::auth::{Credential, CurrentUser, RequestMeta};
 use crate::crypto::hash_token;
+use crate::services::api_tokens::{self as tokens, TOKEN_PREFIX};
 use crate::services::coaching::Actor;
 use crate::services::limits;
 use crate::state::AppState;
@@ -14,9 +15,6 @@ use axum::http::{StatusCode, header};
 use coachflux_domain::clock::MINUTE_MS;
 use coachflux_store::{api_tokens, users};
 
-/// Personal API tokens start with this, so they can be told from session tokens (and found
-/// by secret scanners).
-pub const TOKEN_PREFIX: &str = "cfp_";
 pub const ANONYMOUS_HEADER: &str = "x-anonymous-id";
 
 #[derive(Debug, Clone)]
@@ -84,13 +82,6 @@ impl Caller {
     }
 }
 
-/// An anonymous id is what we hand out: 32 random bytes, base64url without padding.
-pub fn valid_anonymous_id(v: &str) -> bool {
-    v.len() == 43
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -102,7 +93,6 @@ impl FromRequestParts<AppState> for Caller {
             Ok(m) => m,
             Err(never) => match never {},
         };
-        let now = state.clock.now_ms();
         let mut token = None;
         let user = match parts.headers.get(header::AUTHORIZATION) {
             Some(value) => {
@@ -116,18 +106,18 @@ impl FromRequestParts<AppState> for Caller {
                 let invalid =
                     || ApiError::unauthorized("The token is invalid, expired or revoked.");
                 if bearer.starts_with(TOKEN_PREFIX) {
-                    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-                    let t = api_tokens::find_active_by_hash(&mut conn, &hash_token(bearer), now)
+                    let t = tokens::authenticate(state, bearer)
                         .await?
                         .ok_or_else(invalid)?;
+                    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
                     let u = users::get(&mut conn, &t.user_id)
                         .await?
                         .filter(|u| u.disabled_at.is_none())
                         .ok_or_else(invalid)?;
-                    api_tokens::touch(&mut conn, &t.id, now).await?;
                     let current = CurrentUser {
                         user: u,
                         session_id: format!("token:{}", t.id),
+                        credential: Credential::ApiToken,
                     };
                     token = Some(t);
                     Some(current)
@@ -144,11 +134,11 @@ impl FromRequestParts<AppState> for Caller {
         let anonymous_id = match parts.headers.get(ANONYMOUS_HEADER) {
             Some(v) => {
                 let v = v.to_str().unwrap_or("");
-                if !valid_anonymous_id(v) {
+                if !state.keys.is_anonymous_id(v) {
                     return Err(ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "invalid_anonymous_id",
-                        "X-Anonymous-Id must be the id this API gave you (43 characters).",
+                        "X-Anonymous-Id must be an id this API gave you (in a POST /api/v1/sessions answer).",
                     ));
                 }
                 Some(v.to_owned())
@@ -170,6 +160,10 @@ impl FromRequestParts<AppState> for Caller {
             max: state.config.api_rate_limit,
         };
         limits::hit_window(state, policy, &caller.bucket()).await?;
+        if caller.user.is_none() && caller.anonymous_id.is_some() {
+            // Visitors share their address's budget too, however many ids they collect.
+            limits::hit_window(state, policy, &format!("ip:{}", caller.meta.ip)).await?;
+        }
         Ok(caller)
     }
 }

@@ -5,7 +5,7 @@ use super::caller::Caller;
 use super::paging::{PageQuery, encode_cursor, idempotent, json_response, page_of};
 use super::problem::{ApiError, ApiJson, ApiQuery, Problem};
 use super::types::*;
-use crate::services::accounts::{self, LoginOutcome, SignupInput, SignupOutcome};
+use crate::services::accounts::{self, LoginOutcome, SignupInput};
 use crate::services::coaching::{self, Actor, Move};
 use crate::services::{actions, api_tokens};
 use crate::state::AppState;
@@ -146,11 +146,12 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult 
     no_content()
 }
 
-/// Creates an account (a verification email follows) and signs it in.
+/// Creates an account. The answer is the same whether or not the address already had one:
+/// a new account gets a verification link (confirm it with `POST /api/v1/auth/verify-email`,
+/// then sign in); the owner of an existing one is told someone tried.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses(
-        (status = 201, description = "Account created and signed in", body = LoginResponse),
-        (status = 202, description = "The address already has an account; its owner was emailed", body = Accepted),
+        (status = 202, description = "Check your email to continue", body = Accepted),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -165,18 +166,37 @@ pub async fn signup(
         name: body.name,
         accept_terms: body.accept_terms,
     };
-    match accounts::signup(&state, &caller.meta, input).await? {
-        SignupOutcome::Created(started) => {
-            let mut r = signed_in(&state, started).await?;
-            *r.status_mut() = StatusCode::CREATED;
-            Ok(r)
-        }
-        SignupOutcome::AlreadyRegistered => Ok(json_response(
-            StatusCode::ACCEPTED,
-            &Accepted {
-                message: "Check your email to continue.".into(),
-            },
-        )),
+    accounts::signup(&state, &caller.meta, input).await?;
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &Accepted {
+            message: "Check your email to continue.".into(),
+        },
+    ))
+}
+
+/// Confirms an email address with the token from its verification link.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, description = "Confirmed", body = EmailVerified),
+        (status = 422, description = "The link is unknown, used or expired, or the new address was taken meanwhile", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<VerifyEmailRequest>,
+) -> ApiResult {
+    match accounts::verify_email(&state, &caller.meta, &body.token, None).await? {
+        Some(accounts::Verified::EmailChanged) => ok(&EmailVerified {
+            verified: "emailChanged".into(),
+        }),
+        Some(_) => ok(&EmailVerified {
+            verified: "email".into(),
+        }),
+        None => Err(ApiError::App(crate::error::AppError::invalid(
+            "token",
+            "This link is unknown, used or expired. Ask for a new one.",
+        ))),
     }
 }
 
@@ -429,14 +449,16 @@ pub async fn tokens(
     })
 }
 
-/// Creates a personal API token; the secret is in this response only.
+/// Creates a personal API token; the secret is in this response only. It needs a session (not
+/// another token), a confirmed email address, and a recent sign-in: within 10 minutes of
+/// `POST /auth/login`, or send `password` (or `code`) to confirm it's you.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])),
     request_body = NewApiToken,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first result")),
     responses(
         (status = 201, body = CreatedApiToken),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A token can't create tokens; the email isn't confirmed; or confirm it's you first (code reauthentication_required)", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -446,13 +468,24 @@ pub async fn create_token(
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewApiToken>,
 ) -> ApiResult {
-    let user = caller.writer()?;
+    let mut user = caller.writer()?.clone();
+    if body.password.is_some() || body.code.is_some() {
+        user = crate::services::credentials::confirm(
+            &state,
+            &caller.meta,
+            &user,
+            body.password.clone().unwrap_or_default(),
+            body.code.as_deref().unwrap_or(""),
+            false,
+        )
+        .await?;
+    }
     let request = canonical("POST /tokens", &body);
     idempotent(&state, &caller, &headers, &request, async {
         let (token, record) = api_tokens::create(
             &state,
             &caller.meta,
-            &user.user.id,
+            &user,
             &body.name,
             &body
                 .scopes
@@ -623,8 +656,8 @@ pub async fn create_session(
         caller.require_write()?;
     }
     let mut actor = caller.actor();
-    let new_anonymous =
-        (actor.user.is_none() && actor.anonymous_id.is_none()).then(crate::crypto::random_token);
+    let new_anonymous = (actor.user.is_none() && actor.anonymous_id.is_none())
+        .then(|| state.keys.new_anonymous_id());
     if let Some(a) = &new_anonymous {
         actor.anonymous_id = Some(a.clone());
     }

@@ -35,7 +35,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-pagin
     ),
     servers((url = "/", description = "This server")),
     paths(
-        handlers::login, handlers::two_factor, handlers::logout, handlers::signup,
+        handlers::login, handlers::two_factor, handlers::logout, handlers::signup, handlers::verify_email,
         handlers::magic_link, handlers::password_reset,
         handlers::me, handlers::update_me, handlers::preferences, handlers::set_preferences,
         handlers::device_sessions, handlers::revoke_device_session, handlers::export_me, handlers::request_deletion,
@@ -173,6 +173,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/2fa", post(h::two_factor))
         .route("/auth/logout", post(h::logout))
         .route("/auth/signup", post(h::signup))
+        .route("/auth/verify-email", post(h::verify_email))
         .route("/auth/magic-link", post(h::magic_link))
         .route("/auth/password-reset", post(h::password_reset))
         .route("/me", get(h::me).patch(h::update_me))

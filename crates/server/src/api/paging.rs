@@ -2,6 +2,7 @@
 
 use super::caller::Caller;
 use super::problem::ApiError;
+use crate::crypto::Purpose;
 use crate::state::AppState;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -124,8 +125,15 @@ pub async fn idempotent<F>(
 where
     F: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
 {
+    // A caller we can't tell apart from others behind the same address (no account, no
+    // visitor id yet) has nobody to replay a first answer to: keys only apply to known callers.
+    let unidentified = caller.user.is_none() && caller.anonymous_id.is_none();
     let key = match headers.get(IDEMPOTENCY_HEADER) {
         None => {
+            let (status, body) = work.await?;
+            return Ok(json_response(status, &body));
+        }
+        Some(_) if unidentified => {
             let (status, body) = work.await?;
             return Ok(json_response(status, &body));
         }
@@ -176,7 +184,7 @@ where
             // Stored responses are encrypted: one may hold a new API token's secret.
             let body = state
                 .keys
-                .decrypt(&sealed)
+                .open(Purpose::IdempotentResponse, &sealed)
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| {
                     ApiError::new(
@@ -200,7 +208,9 @@ where
         Ok((status, body)) => {
             let text = body.to_string();
             let mut conn = state.store.conn().await?;
-            let sealed = state.keys.encrypt(text.as_bytes());
+            let sealed = state
+                .keys
+                .seal(Purpose::IdempotentResponse, text.as_bytes());
             let created = body.get("id").and_then(|v| v.as_str());
             idempotency::complete(&mut conn, &owner, &key, status.as_u16(), &sealed, created)
                 .await?;

@@ -196,11 +196,36 @@ impl IntoResponse for ApiError {
                 }
                 AppError::RateLimited { retry_after_secs } => {
                     let mut r = for_status(StatusCode::TOO_MANY_REQUESTS);
-                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-                        r.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
+                    crate::error::set_retry_after(&mut r, retry_after_secs);
                     r
                 }
+                AppError::AccountLocked { retry_after_secs } => {
+                    let mut r = problem(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "account_locked",
+                        crate::error::ACCOUNT_LOCKED,
+                        vec![],
+                    );
+                    crate::error::set_retry_after(&mut r, retry_after_secs);
+                    r
+                }
+                AppError::Busy { retry_after_secs } => {
+                    let mut r = problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "Too many sign-ins at this moment. Retry shortly; nothing was changed.",
+                        vec![],
+                    );
+                    crate::error::set_retry_after(&mut r, retry_after_secs);
+                    r
+                }
+                AppError::ReauthRequired => problem(
+                    StatusCode::FORBIDDEN,
+                    "reauthentication_required",
+                    "Confirm it's you first: send your current password (or, without one, a \
+                     two-factor code) with this request, or sign in again.",
+                    vec![],
+                ),
                 AppError::SignInRequired { .. } => for_status(StatusCode::UNAUTHORIZED),
                 AppError::Store(e) => {
                     tracing::error!(error = %e, "store error");

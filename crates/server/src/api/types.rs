@@ -199,17 +199,26 @@ impl From<&ApiToken> for ApiTokenInfo {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"name": "My script", "scopes": ["read", "write"], "expiresInDays": 90}))]
+#[schema(example = json!({"name": "My script", "scopes": ["read", "write"], "expiresInDays": 30,
+    "password": "plum tractor lantern 42"}))]
 pub struct NewApiToken {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `["read"]` (the default) or `["read", "write"]`.
     #[serde(default)]
     pub scopes: Vec<Scope>,
-    /// Omit for a token that doesn't expire.
+    /// Days until the token stops working: at most the instance's cap (90 unless the operator
+    /// changed it), which is also the default.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
+    /// Your current password, to confirm it's you. Not needed within 10 minutes of signing in
+    /// (or of confirming before).
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
+    /// For an account without a password: a code from its authenticator app.
+    #[serde(default, skip_serializing)]
+    pub code: Option<String>,
 }
 
 /// A new token: `token` is shown this once and never again.
@@ -285,6 +294,25 @@ pub struct SignupRequest {
 #[schema(example = json!({"email": "ada@example.com"}))]
 pub struct EmailRequest {
     pub email: String,
+}
+
+/// The link from a verification email.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"token": "q3M1hZr9xW0bC6uD2eF5gH8iJ4kL7mN0pQ3rS6tU9vw"}))]
+pub struct VerifyEmailRequest {
+    /// The `token` parameter of the link.
+    pub token: String,
+}
+
+/// What a verification link confirmed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"verified": "email"}))]
+pub struct EmailVerified {
+    /// `email`: the account's address is confirmed; `emailChanged`: the account now uses the
+    /// new address.
+    pub verified: String,
 }
 
 /// A request was accepted; the outcome arrives by email.

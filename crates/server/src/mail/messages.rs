@@ -103,6 +103,24 @@ pub fn signup_attempt(to: &To<'_>, login_url: &str, reset_url: &str) -> Email {
     e
 }
 
+pub fn provider_sign_in_attempt(to: &To<'_>, provider: &str, login_url: &str) -> Email {
+    let mut e = base(
+        to,
+        "provider_sign_in_existing",
+        &format!("Someone tried to sign in with {provider} using your email"),
+    );
+    e.paragraphs.push(format!(
+        "Someone (maybe you) tried to sign in to CoachFlux with a {provider} account that uses this email address. You already have a CoachFlux account, and that {provider} account isn't connected to it, so nothing happened."
+    ));
+    e.paragraphs.push(format!(
+        "If it was you: log in as usual, then connect {provider} under Settings → Connected accounts, and it will work next time."
+    ));
+    e.action = Some(("Log in".into(), login_url.to_owned()));
+    e.after
+        .push("If this wasn't you, you can ignore this email: your account is unchanged.".into());
+    e
+}
+
 pub fn password_reset(to: &To<'_>, link: &str) -> Email {
     let mut e = base(to, "password_reset", "Reset your CoachFlux password");
     e.paragraphs

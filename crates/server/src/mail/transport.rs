@@ -1,5 +1,6 @@
-//! Where mail goes: SMTP through lettre, or the log (the outbox keeps every message readable by
-//! staff in the admin mail log).
+//! Where mail goes: SMTP through lettre, or the log. The `log` transport prints whole messages,
+//! links included, so a first run works offline: it is for local use only (staff see only a
+//! copy with the links withheld in the admin mail log).
 
 use coachflux_store::outbox::OutboxEmail;
 use lettre::message::{Mailbox, MultiPart, header};
@@ -39,7 +40,7 @@ impl Transport {
                     id = %email.id,
                     to = %email.to_address,
                     subject = %email.subject,
-                    "email (log transport; also in the admin mail log):\n{}",
+                    "email (log transport, for local use: it shows the links):\n{}",
                     email.body_text
                 );
                 Ok(())

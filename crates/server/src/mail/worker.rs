@@ -2,6 +2,7 @@
 //! twice), sends them, and schedules retries with exponential backoff.
 
 use super::transport::{SendError, Transport};
+use crate::crypto::Keys;
 use coachflux_domain::SharedClock;
 use coachflux_domain::random::Entropy;
 use coachflux_store::{Store, outbox};
@@ -25,6 +26,8 @@ pub struct Outbox {
 
 struct Inner {
     store: Store,
+    /// Opens the sealed bodies just before sending.
+    keys: Keys,
     clock: SharedClock,
     transport: Transport,
     from: Mailbox,
@@ -48,6 +51,7 @@ pub fn backoff_ms(attempts: i64, entropy: &Entropy) -> i64 {
 impl Outbox {
     pub fn new(
         store: Store,
+        keys: Keys,
         clock: SharedClock,
         transport: Transport,
         from: Mailbox,
@@ -57,6 +61,7 @@ impl Outbox {
         Self {
             inner: Arc::new(Inner {
                 store,
+                keys,
                 clock,
                 transport,
                 from,
@@ -96,10 +101,18 @@ impl Outbox {
             }
             for email in batch {
                 let unsubscribe = (inner.unsubscribe)(&email);
-                let result = inner
-                    .transport
-                    .send(&inner.from, &email, unsubscribe.as_deref())
-                    .await;
+                let result = match super::opened(&inner.keys, &email) {
+                    Some(open) => {
+                        inner
+                            .transport
+                            .send(&inner.from, &open, unsubscribe.as_deref())
+                            .await
+                    }
+                    None => Err(SendError {
+                        message: "the body was sealed with another server key".into(),
+                        permanent: true,
+                    }),
+                };
                 let now = inner.clock.now_ms();
                 let mut conn = inner.store.conn().await?;
                 match result {

@@ -1,8 +1,8 @@
 //! Accounts: sign-up, email verification, sign-in (password, magic link, second factor),
 //! password reset, profile and security settings, device sessions, unsubscribe.
 
-use super::{audit, limits};
-use crate::auth::{RequestMeta, absolute_ms, describe_device, idle_ms};
+use super::{audit, credentials, limits};
+use crate::auth::{CurrentUser, RequestMeta, absolute_ms, describe_device, idle_ms};
 use crate::crypto::{self, Keys, hash_token, random_token};
 use crate::error::AppError;
 use crate::mail::{self, List, messages};
@@ -12,7 +12,10 @@ use coachflux_domain::email::EmailAddress;
 use coachflux_domain::ids::new_id;
 use coachflux_domain::password::check_new_password;
 use coachflux_store::users::{EmailPreferences, NewUser, User};
-use coachflux_store::{Conn, StoreError, auth_sessions, one_time_tokens, users};
+use coachflux_store::{
+    Conn, StoreError, api_tokens, auth_sessions, oauth_identities, one_time_tokens, recovery_codes,
+    users,
+};
 use serde_json::json;
 
 pub const VERIFY_TTL_MS: i64 = DAY_MS;
@@ -82,6 +85,7 @@ pub(crate) async fn enqueue(
     };
     mail::enqueue(
         conn,
+        &state.keys,
         email,
         &state.config.public_url,
         unsubscribe.as_deref(),
@@ -95,23 +99,18 @@ fn parse_email(raw: &str) -> Result<EmailAddress, AppError> {
     EmailAddress::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))
 }
 
+/// A display name: limits count what was typed (as the API documents them), then control and
+/// invisible characters are stripped.
 fn clean_name(name: Option<&str>) -> Result<Option<String>, AppError> {
-    let name = name.map(str::trim).filter(|n| !n.is_empty());
-    if let Some(n) = name {
-        if n.chars().count() > MAX_NAME_CHARS {
-            return Err(AppError::invalid(
-                "name",
-                "Use at most 100 characters for your name.",
-            ));
-        }
-        if n.chars().any(char::is_control) {
-            return Err(AppError::invalid(
-                "name",
-                "Your name can't contain control characters.",
-            ));
-        }
+    if name.is_some_and(|n| n.trim().chars().count() > MAX_NAME_CHARS) {
+        return Err(AppError::invalid(
+            "name",
+            "Use at most 100 characters for your name.",
+        ));
     }
-    Ok(name.map(str::to_owned))
+    Ok(name
+        .map(coachflux_domain::text::single_line)
+        .filter(|n| !n.is_empty()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,18 +123,19 @@ pub struct SignupInput {
     pub accept_terms: bool,
 }
 
+/// A sign-up answers the same whether or not the address already had an account: "check your
+/// email". A new account gets a verification link that also signs in the browser holding
+/// `binding` (a cookie); the owner of an existing one gets a note saying someone tried.
 #[derive(Debug)]
-pub enum SignupOutcome {
-    Created(Started),
-    /// The address already has an account: its owner got an email; nothing else happens.
-    AlreadyRegistered,
+pub struct SignupSent {
+    pub binding: String,
 }
 
 pub async fn signup(
     state: &AppState,
     meta: &RequestMeta,
     input: SignupInput,
-) -> Result<SignupOutcome, AppError> {
+) -> Result<SignupSent, AppError> {
     let email = parse_email(&input.email)?;
     let name = clean_name(input.name.as_deref())?;
     let mut errors = Vec::new();
@@ -159,19 +159,19 @@ pub async fn signup(
         return Err(AppError::Invalid(errors));
     }
     limits::hit(state, limits::SIGNUP, email.as_str()).await?;
-    let hash = crypto::hash_password(input.password).await?;
+    // Hashed either way, so both answers take as long.
+    let hash = state.hashing.hash(input.password).await?;
+    let binding = random_token();
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
-    if let Some(existing) = users::find_by_email(&mut tx, email.as_str()).await? {
-        let msg = messages::signup_attempt(
-            &to_of(&existing),
-            &state.link("/login"),
-            &state.link("/forgot-password"),
-        );
-        enqueue(state, &mut tx, &msg).await?;
+    if users::find_by_email(&mut tx, email.as_str())
+        .await?
+        .is_some()
+    {
+        tell_owner_of_signup_attempt(state, &mut tx, email.as_str()).await?;
         tx.commit().await?;
         state.outbox.wake();
-        return Ok(SignupOutcome::AlreadyRegistered);
+        return Ok(SignupSent { binding });
     }
     let id = new_id();
     let inserted = users::insert(
@@ -190,12 +190,19 @@ pub async fn signup(
     .await;
     match inserted {
         Ok(()) => {}
-        // A concurrent sign-up with the same address won the race.
-        Err(StoreError::Conflict(_)) => return Ok(SignupOutcome::AlreadyRegistered),
+        // A concurrent sign-up with the same address won the race: that one's owner is told.
+        Err(StoreError::Conflict(_)) => {
+            drop(tx);
+            let mut tx = state.store.begin().await?;
+            tell_owner_of_signup_attempt(state, &mut tx, email.as_str()).await?;
+            tx.commit().await?;
+            state.outbox.wake();
+            return Ok(SignupSent { binding });
+        }
         Err(e) => return Err(e.into()),
     }
     let user = users::get(&mut tx, &id).await?.ok_or(AppError::NotFound)?;
-    send_verification(state, &mut tx, &user, &user.email).await?;
+    send_verification(state, &mut tx, &user, &user.email, Some(&binding)).await?;
     audit::record(
         &mut tx,
         Some(&id),
@@ -205,30 +212,52 @@ pub async fn signup(
         now,
     )
     .await?;
-    let started = start_session(state, &mut tx, &user, meta, false, "signup").await?;
     tx.commit().await?;
     state.outbox.wake();
-    Ok(SignupOutcome::Created(started))
+    Ok(SignupSent { binding })
+}
+
+/// Someone tried to create an account with `address`, which has one: its owner hears of it.
+pub(crate) async fn tell_owner_of_signup_attempt(
+    state: &AppState,
+    conn: &mut Conn,
+    address: &str,
+) -> Result<(), AppError> {
+    if let Some(existing) = users::find_by_email(conn, address).await? {
+        let msg = messages::signup_attempt(
+            &to_of(&existing),
+            &state.link("/login"),
+            &state.link("/forgot-password"),
+        );
+        enqueue(state, conn, &msg).await?;
+    }
+    Ok(())
 }
 
 /// Creates a verification token for `address` (the account's email, or a new one it is
-/// changing to) and enqueues the email.
-async fn send_verification(
+/// changing to) and enqueues the email. With `binding`, the link also signs in the browser
+/// holding that cookie value.
+pub(crate) async fn send_verification(
     state: &AppState,
     conn: &mut Conn,
     user: &User,
     address: &str,
+    binding: Option<&str>,
 ) -> Result<(), AppError> {
     let token = random_token();
     let now = state.clock.now_ms();
+    let binding_hash = binding.map(hash_token);
     one_time_tokens::insert_email_verification(
         conn,
-        &new_id(),
-        &user.id,
-        &hash_token(&token),
-        address,
-        now + VERIFY_TTL_MS,
-        now,
+        &one_time_tokens::NewEmailVerification {
+            id: &new_id(),
+            user_id: &user.id,
+            token_hash: &hash_token(&token),
+            email: address,
+            browser_binding: binding_hash.as_deref(),
+            expires_at: now + VERIFY_TTL_MS,
+            now,
+        },
     )
     .await?;
     let link = state.link(&format!("/verify-email?token={token}"));
@@ -251,48 +280,72 @@ pub async fn resend_verification(state: &AppState, user: &User) -> Result<(), Ap
     }
     limits::hit(state, limits::VERIFY_EMAIL, &user.email).await?;
     let mut tx = state.store.begin().await?;
-    send_verification(state, &mut tx, user, &user.email).await?;
+    send_verification(state, &mut tx, user, &user.email, None).await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(())
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Verified {
     Email,
     EmailChanged,
+    /// The address is confirmed, and this browser (the one that signed up) is now signed in.
+    SignedIn(Started),
 }
 
-/// Consumes a verification link. `None` when it is unknown, used or expired.
+/// Consumes a verification link. `None` when it is unknown, used or expired. `binding` is the
+/// sign-up cookie of the browser opening it, when nobody is signed in there.
 pub async fn verify_email(
     state: &AppState,
     meta: &RequestMeta,
     token: &str,
+    binding: Option<&str>,
 ) -> Result<Option<Verified>, AppError> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
-    let Some((user_id, address)) =
+    let Some(used) =
         one_time_tokens::consume_email_verification(&mut tx, &hash_token(token), now).await?
     else {
         return Ok(None);
     };
-    let Some(user) = users::get(&mut tx, &user_id).await? else {
+    let Some(user) = users::get(&mut tx, &used.user_id).await? else {
         return Ok(None);
     };
-    let outcome = if address == user.email {
-        users::set_email_verified(&mut tx, &user_id, now).await?;
+    let outcome = if used.email == user.email {
+        users::set_email_verified(&mut tx, &user.id, now).await?;
         audit::record(
             &mut tx,
-            Some(&user_id),
+            Some(&user.id),
             "email_verified",
             Some(meta),
             json!({}),
             now,
         )
         .await?;
-        Verified::Email
+        let same_browser = match (&used.browser_binding, binding) {
+            (Some(stored), Some(cookie)) => crypto::constant_time_eq(stored, &hash_token(cookie)),
+            _ => false,
+        };
+        if same_browser && user.disabled_at.is_none() && !user.totp_enabled {
+            let started = start_session(
+                state,
+                &mut tx,
+                &user,
+                meta,
+                SignIn {
+                    remember: false,
+                    method: "email_link",
+                    second_factor: false,
+                },
+            )
+            .await?;
+            Verified::SignedIn(started)
+        } else {
+            Verified::Email
+        }
     } else {
-        match users::set_email(&mut tx, &user_id, &address, now).await {
+        match users::set_email(&mut tx, &user.id, &used.email, now).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(AppError::invalid(
@@ -302,11 +355,11 @@ pub async fn verify_email(
             }
             Err(e) => return Err(e.into()),
         }
-        let notice = messages::email_changed_notice(&to_of(&user), &address);
+        let notice = messages::email_changed_notice(&to_of(&user), &used.email);
         enqueue(state, &mut tx, &notice).await?;
         audit::record(
             &mut tx,
-            Some(&user_id),
+            Some(&user.id),
             "email_changed",
             Some(meta),
             json!({}),
@@ -323,6 +376,16 @@ pub async fn verify_email(
 // ---------------------------------------------------------------------------------------------
 // Sign-in
 
+/// How a sign-in was made, for the new device session and the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    pub remember: bool,
+    /// `password`, `magic_link`, `oidc:google`, `signup`...
+    pub method: &'a str,
+    /// Whether the sign-in proved the account's second factor.
+    pub second_factor: bool,
+}
+
 /// Creates a device session inside `conn`'s transaction, records the login, and alerts the
 /// owner when the device is new to an account that has signed in before.
 pub async fn start_session(
@@ -330,9 +393,13 @@ pub async fn start_session(
     conn: &mut Conn,
     user: &User,
     meta: &RequestMeta,
-    remember: bool,
-    method: &str,
+    how: SignIn<'_>,
 ) -> Result<Started, AppError> {
+    let SignIn {
+        remember,
+        method,
+        second_factor,
+    } = how;
     let now = state.clock.now_ms();
     let (device_value, new_device_cookie) = match &meta.device_cookie {
         Some(v) => (v.clone(), None),
@@ -356,6 +423,7 @@ pub async fn start_session(
             ip: &meta.ip,
             remember,
             device_id: Some(&device_id),
+            second_factor,
             now,
         },
     )
@@ -376,17 +444,15 @@ pub async fn start_session(
     if let Some(anonymous_id) = &meta.anonymous_id {
         super::coaching::migrate_anonymous(conn, anonymous_id, &user.id, now).await?;
     }
-    if method != "signup" {
-        audit::record(
-            conn,
-            Some(&user.id),
-            "login_success",
-            Some(meta),
-            json!({"method": method, "new_device": !seen}),
-            now,
-        )
-        .await?;
-    }
+    audit::record(
+        conn,
+        Some(&user.id),
+        "login_success",
+        Some(meta),
+        json!({"method": method, "new_device": !seen, "second_factor": second_factor}),
+        now,
+    )
+    .await?;
     Ok(Started {
         user_id: user.id.clone(),
         token,
@@ -435,12 +501,10 @@ pub async fn login(
 ) -> Result<LoginOutcome, AppError> {
     // An unparseable address still costs a hash, so timing says nothing about it.
     let email = EmailAddress::parse(email_raw).ok();
-    let subject = format!(
-        "{}:{}",
-        meta.ip,
-        email.as_ref().map_or(email_raw.trim(), |e| e.as_str())
+    let address = email.as_ref().map_or_else(
+        || email_raw.trim().to_lowercase(),
+        |e| e.as_str().to_owned(),
     );
-    limits::check(state, limits::LOGIN, &subject).await?;
     let user = match &email {
         Some(e) => {
             let mut conn = state.store.conn().await?;
@@ -448,65 +512,91 @@ pub async fn login(
         }
         None => None,
     };
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = crypto::verify_password(password, stored).await;
     let now = state.clock.now_ms();
-    let user = match user {
-        Some(u) if ok && (u.disabled_at.is_none() || super::privacy::deletion_pending(&u, now)) => {
-            u
-        }
-        other => {
-            let mut conn = state.store.conn().await?;
-            audit::record(
-                &mut conn,
-                other.as_ref().map(|u| u.id.as_str()),
-                "login_failure",
-                Some(meta),
-                json!({"method": "password"}),
-                now,
-            )
-            .await?;
-            drop(conn);
-            limits::hit(state, limits::LOGIN, &subject).await?;
-            return Err(bad_credentials());
-        }
+    let check = credentials::Check {
+        failure: "login_failure",
+        user_id: user.as_ref().map(|u| u.id.as_str()),
+        details: json!({"method": "password"}),
+        counters: credentials::login_counters(meta, &address),
     };
-    limits::reset(state, limits::LOGIN, &subject).await?;
+    let verified = credentials::attempt(state, meta, check, async {
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = state.hashing.verify(password, stored).await?;
+        Ok(user.as_ref().filter(|u| {
+            ok && (u.disabled_at.is_none() || super::privacy::deletion_pending(u, now))
+        }))
+    })
+    .await?;
+    let Some(user) = verified else {
+        return Err(bad_credentials());
+    };
     if user.totp_enabled {
-        return Ok(LoginOutcome::TwoFactor {
-            pending: pending_two_factor(state, &user.id, remember, "password"),
-        });
+        let mut conn = state.store.conn().await?;
+        let pending = pending_two_factor(state, &mut conn, &user.id, remember, "password").await?;
+        return Ok(LoginOutcome::TwoFactor { pending });
     }
     if user.disabled_at.is_some() {
-        return Ok(deletion_pending_outcome(state, &user, remember));
+        return Ok(deletion_pending_outcome(state, user, remember));
     }
     let mut tx = state.store.begin().await?;
-    let started = start_session(state, &mut tx, &user, meta, remember, "password").await?;
+    let started = start_session(
+        state,
+        &mut tx,
+        user,
+        meta,
+        SignIn {
+            remember,
+            method: "password",
+            second_factor: false,
+        },
+    )
+    .await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(LoginOutcome::Started(started))
 }
 
-/// `user.expires.remember.method.signature`: proves the first factor for a few minutes.
-pub fn pending_two_factor(state: &AppState, user_id: &str, remember: bool, method: &str) -> String {
-    let expires = state.clock.now_ms() + TWO_FACTOR_PENDING_MS;
-    let body = format!("{user_id}.{expires}.{}.{method}", u8::from(remember));
-    let sig = state.keys.sign(&format!("2fa-pending:{body}"));
-    format!("{body}.{sig}")
+/// Records a sign-in that proved its first factor and waits for the second; returns the
+/// challenge (for a short-lived cookie, or the API client). It works once, for a few minutes.
+pub async fn pending_two_factor(
+    state: &AppState,
+    conn: &mut Conn,
+    user_id: &str,
+    remember: bool,
+    method: &str,
+) -> Result<String, AppError> {
+    let token = random_token();
+    let now = state.clock.now_ms();
+    one_time_tokens::insert_two_factor_challenge(
+        conn,
+        &one_time_tokens::NewTwoFactorChallenge {
+            id: &new_id(),
+            user_id,
+            token_hash: &hash_token(&token),
+            method,
+            remember,
+            expires_at: now + TWO_FACTOR_PENDING_MS,
+            now,
+        },
+    )
+    .await?;
+    Ok(token)
 }
 
-/// The account a pending second-factor cookie belongs to, when it is genuine and fresh.
-pub fn read_pending(state: &AppState, value: &str) -> Option<(String, bool, String)> {
-    let (body, sig) = value.rsplit_once('.')?;
-    if !state.keys.verify(&format!("2fa-pending:{body}"), sig) {
-        return None;
-    }
-    let mut parts = body.split('.');
-    let user_id = parts.next()?.to_owned();
-    let expires: i64 = parts.next()?.parse().ok()?;
-    let remember = parts.next()? == "1";
-    let method = parts.next()?.to_owned();
-    (expires > state.clock.now_ms()).then_some((user_id, remember, method))
+/// Whether a second-factor challenge can still be answered.
+pub async fn challenge_is_open(state: &AppState, pending: &str) -> Result<bool, AppError> {
+    let mut conn = state.store.conn().await?;
+    Ok(one_time_tokens::peek_two_factor_challenge(
+        &mut conn,
+        &hash_token(pending),
+        state.clock.now_ms(),
+    )
+    .await?
+    .is_some())
+}
+
+fn start_again() -> AppError {
+    AppError::invalid("code", "Your sign-in took too long. Please start again.")
 }
 
 pub async fn complete_two_factor(
@@ -515,47 +605,53 @@ pub async fn complete_two_factor(
     pending: &str,
     code: &str,
 ) -> Result<LoginOutcome, AppError> {
-    let Some((user_id, remember, method)) = read_pending(state, pending) else {
-        return Err(AppError::invalid(
-            "code",
-            "Your sign-in took too long. Please start again.",
-        ));
-    };
-    limits::check(state, limits::TWO_FACTOR, &user_id).await?;
     let now = state.clock.now_ms();
-    let mut tx = state.store.begin().await?;
-    let user = users::get(&mut tx, &user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let challenge_hash = hash_token(pending);
+    let (challenge, user) = {
+        let mut conn = state.store.conn().await?;
+        let Some(c) =
+            one_time_tokens::peek_two_factor_challenge(&mut conn, &challenge_hash, now).await?
+        else {
+            return Err(start_again());
+        };
+        let user = users::get(&mut conn, &c.user_id)
+            .await?
+            .ok_or_else(start_again)?;
+        (c, user)
+    };
     let waiting = super::privacy::deletion_pending(&user, now);
     if (user.disabled_at.is_some() && !waiting) || !user.totp_enabled {
-        return Err(AppError::invalid(
-            "code",
-            "Your sign-in took too long. Please start again.",
-        ));
+        return Err(start_again());
     }
-    let how = super::two_factor::check_code(state, &mut tx, &user, code, now).await?;
-    let Some(how) = how else {
-        audit::record(
-            &mut tx,
-            Some(&user_id),
-            "2fa_failure",
-            Some(meta),
-            json!({}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        limits::hit(state, limits::TWO_FACTOR, &user_id).await?;
-        return Err(AppError::invalid(
+    let check = credentials::Check {
+        failure: "2fa_failure",
+        user_id: Some(&user.id),
+        details: json!({}),
+        counters: credentials::two_factor_counters(&user.id),
+    };
+    let how = credentials::attempt(state, meta, check, async {
+        let mut conn = state.store.conn().await?;
+        super::two_factor::check_code(state, &mut conn, &user, code, now).await
+    })
+    .await?
+    .ok_or_else(|| {
+        AppError::invalid(
             "code",
             "That code didn't work. Check your authenticator app and try again.",
-        ));
-    };
+        )
+    })?;
+    let mut tx = state.store.begin().await?;
+    // The challenge works once: a second answer (even with a fresh code) starts again.
+    if one_time_tokens::consume_two_factor_challenge(&mut tx, &challenge_hash, now)
+        .await?
+        .is_none()
+    {
+        return Err(start_again());
+    }
     if how == super::two_factor::Factor::RecoveryCode {
         audit::record(
             &mut tx,
-            Some(&user_id),
+            Some(&user.id),
             "recovery_code_used",
             Some(meta),
             json!({}),
@@ -565,20 +661,22 @@ pub async fn complete_two_factor(
     }
     if user.disabled_at.is_some() {
         tx.commit().await?;
-        limits::reset(state, limits::TWO_FACTOR, &user_id).await?;
-        return Ok(deletion_pending_outcome(state, &user, remember));
+        return Ok(deletion_pending_outcome(state, &user, challenge.remember));
     }
+    let method = format!("{}+{}", challenge.method, how.as_str());
     let started = start_session(
         state,
         &mut tx,
         &user,
         meta,
-        remember,
-        &format!("{method}+{}", how.as_str()),
+        SignIn {
+            remember: challenge.remember,
+            method: &method,
+            second_factor: true,
+        },
     )
     .await?;
     tx.commit().await?;
-    limits::reset(state, limits::TWO_FACTOR, &user_id).await?;
     state.outbox.wake();
     Ok(LoginOutcome::Started(started))
 }
@@ -651,8 +749,36 @@ pub async fn reset_link_is_valid(state: &AppState, token: &str) -> Result<bool, 
     )
 }
 
-/// Sets a new password from a reset link: every device is signed out and nobody is signed in
-/// here (signing in again goes through the second factor when it is on).
+/// Ends every credential of an account after its password changed (by a reset or in
+/// settings): device sessions (but `keep_session`), personal API tokens, the calendar feed,
+/// unused reset and sign-in links, pending email changes and second-factor challenges.
+/// Returns what ended, for the audit row.
+async fn end_credentials(
+    conn: &mut Conn,
+    user: &User,
+    keep_session: Option<&str>,
+    now: i64,
+) -> Result<serde_json::Value, AppError> {
+    let sessions = auth_sessions::revoke_all_for_user(conn, &user.id, keep_session, now).await?;
+    let tokens = api_tokens::revoke_all_for_user(conn, &user.id, now).await?;
+    users::set_calendar_token(conn, &user.id, None, now).await?;
+    one_time_tokens::invalidate_password_resets(conn, &user.id).await?;
+    let links = one_time_tokens::invalidate_magic_links(conn, &user.id).await?;
+    let changes = one_time_tokens::invalidate_email_changes(conn, &user.id, &user.email).await?;
+    one_time_tokens::invalidate_two_factor_challenges(conn, &user.id).await?;
+    Ok(json!({
+        "sessions_ended": sessions,
+        "api_tokens_revoked": tokens,
+        "calendar_feed_revoked": user.calendar_token.is_some(),
+        "sign_in_links_ended": links,
+        "email_changes_ended": changes,
+    }))
+}
+
+/// Sets a new password from a reset link: every credential ends, and nobody is signed in here
+/// (signing in again goes through the second factor when it is on). The link proves the
+/// inbox: on an account whose address was never confirmed, that also removes what whoever held
+/// it before could have added (a second factor, connected providers).
 pub async fn reset_password(
     state: &AppState,
     meta: &RequestMeta,
@@ -671,7 +797,7 @@ pub async fn reset_password(
     let inputs = [user.email.as_str(), user.name.as_deref().unwrap_or("")];
     check_new_password(&password, &inputs)
         .map_err(|e| AppError::invalid("password", e.to_string()))?;
-    let hash = crypto::hash_password(password).await?;
+    let hash = state.hashing.hash(password).await?;
     let mut tx = state.store.begin().await?;
     if one_time_tokens::consume_password_reset(&mut tx, &hash_token(token), now)
         .await?
@@ -681,15 +807,24 @@ pub async fn reset_password(
         return Ok(false);
     }
     users::set_password_hash(&mut tx, &user.id, &hash, now).await?;
-    one_time_tokens::invalidate_password_resets(&mut tx, &user.id).await?;
-    auth_sessions::revoke_all_for_user(&mut tx, &user.id, None, now).await?;
+    let mut ended = end_credentials(&mut tx, &user, None, now).await?;
+    if !user.email_verified {
+        users::set_email_verified(&mut tx, &user.id, now).await?;
+        let identities = oauth_identities::delete_all_for_user(&mut tx, &user.id).await?;
+        users::set_totp(&mut tx, &user.id, None, false, now).await?;
+        recovery_codes::replace_all(&mut tx, &user.id, &[], now).await?;
+        ended["unconfirmed_account_cleared"] = json!({
+            "providers_disconnected": identities,
+            "two_factor_removed": user.totp_enabled,
+        });
+    }
     enqueue(state, &mut tx, &messages::password_changed(&to_of(&user))).await?;
     audit::record(
         &mut tx,
         Some(&user.id),
         "password_reset",
         Some(meta),
-        json!({}),
+        ended,
         now,
     )
     .await?;
@@ -772,16 +907,26 @@ pub async fn consume_magic_link(
         users::set_email_verified(&mut tx, &user.id, now).await?;
     }
     if user.totp_enabled {
+        let pending = pending_two_factor(state, &mut tx, &user.id, false, "magic_link").await?;
         tx.commit().await?;
-        return Ok(Some(LoginOutcome::TwoFactor {
-            pending: pending_two_factor(state, &user.id, false, "magic_link"),
-        }));
+        return Ok(Some(LoginOutcome::TwoFactor { pending }));
     }
     if user.disabled_at.is_some() {
         tx.commit().await?;
         return Ok(Some(deletion_pending_outcome(state, &user, false)));
     }
-    let started = start_session(state, &mut tx, &user, meta, false, "magic_link").await?;
+    let started = start_session(
+        state,
+        &mut tx,
+        &user,
+        meta,
+        SignIn {
+            remember: false,
+            method: "magic_link",
+            second_factor: false,
+        },
+    )
+    .await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(Some(LoginOutcome::Started(started)))
@@ -820,52 +965,51 @@ pub async fn update_profile(
     Ok(())
 }
 
-async fn require_password(
-    user: &User,
-    password: String,
-    field: &'static str,
-) -> Result<(), AppError> {
-    if crypto::verify_password(password, user.password_hash.clone()).await {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            field,
-            "That isn't your current password.",
-        ))
-    }
-}
-
+/// Changes the password: the current one proves it's the person (an account without one, set
+/// up through a provider, needs a recent sign-in instead). Every other credential ends; this
+/// device stays signed in.
 pub async fn change_password(
     state: &AppState,
     meta: &RequestMeta,
-    user: &User,
-    session_id: &str,
+    current_user: &CurrentUser,
     current: String,
     new: String,
 ) -> Result<(), AppError> {
+    let user = &current_user.user;
     if user.password_hash.is_some() {
-        limits::check(state, limits::LOGIN, &format!("{}:{}", meta.ip, user.email)).await?;
-        if let Err(e) = require_password(user, current, "current_password").await {
-            limits::hit(state, limits::LOGIN, &format!("{}:{}", meta.ip, user.email)).await?;
-            return Err(e);
-        }
+        credentials::reauthenticate(
+            state,
+            meta,
+            user,
+            current,
+            "",
+            "change_password",
+            "current_password",
+        )
+        .await?;
+    } else {
+        // Setting a first password adds a way in: only a session that just proved itself may.
+        credentials::require_recent(state, current_user)?;
     }
     let inputs = [user.email.as_str(), user.name.as_deref().unwrap_or("")];
     check_new_password(&new, &inputs)
         .map_err(|e| AppError::invalid("new_password", e.to_string()))?;
-    let hash = crypto::hash_password(new).await?;
+    let hash = state.hashing.hash(new).await?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     users::set_password_hash(&mut tx, &user.id, &hash, now).await?;
-    one_time_tokens::invalidate_password_resets(&mut tx, &user.id).await?;
-    auth_sessions::revoke_all_for_user(&mut tx, &user.id, Some(session_id), now).await?;
+    let ended = end_credentials(&mut tx, user, current_user.device_session_id(), now).await?;
     enqueue(state, &mut tx, &messages::password_changed(&to_of(user))).await?;
     audit::record(
         &mut tx,
         Some(&user.id),
-        "password_changed",
+        if user.password_hash.is_some() {
+            "password_changed"
+        } else {
+            "password_set"
+        },
         Some(meta),
-        json!({}),
+        ended,
         now,
     )
     .await?;
@@ -890,16 +1034,13 @@ pub async fn request_email_change(
             "That's already your email address.",
         ));
     }
-    limits::check(state, limits::LOGIN, &format!("{}:{}", meta.ip, user.email)).await?;
-    if let Err(e) = require_password(user, password, "password").await {
-        limits::hit(state, limits::LOGIN, &format!("{}:{}", meta.ip, user.email)).await?;
-        return Err(e);
-    }
+    credentials::reauthenticate(state, meta, user, password, "", "change_email", "password")
+        .await?;
     limits::hit(state, limits::VERIFY_EMAIL, email.as_str()).await?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     // Taken addresses get the same answer; the change fails when the link is used.
-    send_verification(state, &mut tx, user, email.as_str()).await?;
+    send_verification(state, &mut tx, user, email.as_str(), None).await?;
     audit::record(
         &mut tx,
         Some(&user.id),

@@ -40,14 +40,18 @@ fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
             message: message.to_owned(),
         })
     };
-    let title = d.title.trim();
-    if title.is_empty() {
-        err("title", "Give the action a title.");
-    } else if title.chars().count() > MAX_TITLE_CHARS {
+    // Limits count what was typed (as the API documents them); then control and invisible
+    // characters go.
+    let title = coachflux_domain::text::single_line(d.title);
+    let title = title.as_str();
+    if d.title.trim().chars().count() > MAX_TITLE_CHARS {
         err("title", "Keep the title under 200 characters.");
+    } else if title.is_empty() {
+        err("title", "Give the action a title.");
     }
-    let description = d.description.trim();
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+    let description = coachflux_domain::text::multi_line(d.description);
+    let description = description.as_str();
+    if d.description.trim().chars().count() > MAX_DESCRIPTION_CHARS {
         err("description", "Keep the notes under 2000 characters.");
     }
     let due = match d.due.trim() {
@@ -71,13 +75,18 @@ fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
     if !PRIORITIES.contains(&priority) {
         err("priority", "Priority is low, medium or high.");
     }
-    let tags: Vec<String> = d
+    let raw_tags: Vec<&str> = d
         .tags
         .split(',')
-        .map(|t| t.trim().to_lowercase())
+        .map(str::trim)
         .filter(|t| !t.is_empty())
         .collect();
-    if tags.len() > 10 || tags.iter().any(|t| t.chars().count() > 30) {
+    let tags: Vec<String> = raw_tags
+        .iter()
+        .map(|t| coachflux_domain::text::single_line(t).to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if raw_tags.len() > 10 || raw_tags.iter().any(|t| t.chars().count() > 30) {
         err("tags", "Up to 10 tags of at most 30 characters.");
     }
     if !errors.is_empty() {
@@ -294,6 +303,8 @@ pub async fn calendar_feed(state: &AppState, token: &str) -> Result<String, AppE
         &crate::crypto::hash_token(token),
     )
     .await?
+    // A switched-off account (disabled, or waiting for deletion) publishes nothing.
+    .filter(|u| u.disabled_at.is_none())
     .ok_or(AppError::NotFound)?;
     let items = action_items::list_for_user(
         &mut conn,

@@ -1,11 +1,12 @@
-//! Personal API tokens: created by their owner, shown once, stored hashed, optionally
-//! expiring, scoped `read` or `read write`, revocable.
+//! Personal API tokens: created by their owner, shown once, stored hashed, scoped `read` or
+//! `read write`, revocable, and never older than the instance's cap (90 days by default).
+//! Minting one hands out a long-lived credential, so it takes a confirmed email address and a
+//! session that just proved who it is; a token can't mint another.
 
-use crate::api::caller::TOKEN_PREFIX;
-use crate::auth::RequestMeta;
+use crate::auth::{CurrentUser, RequestMeta};
 use crate::crypto::{hash_token, random_token};
 use crate::error::{AppError, FieldError};
-use crate::services::audit;
+use crate::services::{audit, credentials};
 use crate::state::AppState;
 use coachflux_domain::clock::DAY_MS;
 use coachflux_domain::ids::new_id;
@@ -14,18 +15,37 @@ use serde_json::json;
 
 pub const MAX_TOKENS_PER_USER: usize = 50;
 
-/// Creates a token; returns it (to show once) with its stored record.
+/// Personal API tokens start with this, so they can be told from session tokens (and found
+/// by secret scanners).
+pub const TOKEN_PREFIX: &str = "cfp_";
+
+/// Creates a token; returns it (to show once) with its stored record. Without
+/// `expires_in_days` it lives as long as the cap allows.
 pub async fn create(
     state: &AppState,
     meta: &RequestMeta,
-    user_id: &str,
+    current: &CurrentUser,
     name: &str,
     scopes: &[String],
     expires_in_days: Option<u32>,
 ) -> Result<(String, ApiToken), AppError> {
+    if current.device_session_id().is_none() {
+        return Err(AppError::Forbidden(
+            "A personal API token can't create tokens. Sign in to create one.",
+        ));
+    }
+    if !current.user.email_verified {
+        return Err(AppError::Forbidden(
+            "Confirm your email address first: API tokens are for accounts whose address is confirmed.",
+        ));
+    }
+    credentials::require_recent(state, current)?;
+    let user_id = current.user.id.as_str();
+    let max_days = state.config.api_token_max_days;
     let mut errors = Vec::new();
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    let typed = name.trim().chars().count();
+    let name = coachflux_domain::text::single_line(name);
+    if name.is_empty() || typed > 100 {
         errors.push(FieldError {
             field: "name",
             message: "Name the token (up to 100 characters) so you can recognise it later.".into(),
@@ -46,10 +66,11 @@ pub async fn create(
     } else {
         "read"
     };
-    if expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+    let days = i64::from(expires_in_days.unwrap_or(u32::try_from(max_days).unwrap_or(90)));
+    if !(1..=max_days).contains(&days) {
         errors.push(FieldError {
             field: "expiresInDays",
-            message: "A token expires after 1 to 3650 days (or omit it for no expiry).".into(),
+            message: format!("A token expires after 1 to {max_days} days."),
         });
     }
     if !errors.is_empty() {
@@ -65,13 +86,13 @@ pub async fn create(
     }
     let token = format!("{TOKEN_PREFIX}{}", random_token());
     let id = new_id();
-    let expires_at = expires_in_days.map(|d| now + i64::from(d) * DAY_MS);
+    let expires_at = Some(now + days * DAY_MS);
     api_tokens::insert(
         &mut tx,
         &NewApiToken {
             id: &id,
             user_id,
-            name,
+            name: &name,
             token_hash: &hash_token(&token),
             scopes,
             expires_at,
@@ -84,7 +105,7 @@ pub async fn create(
         Some(user_id),
         "api_token_created",
         Some(meta),
-        json!({"token": id, "scopes": scopes}),
+        json!({"token": id, "scopes": scopes, "expires_at": expires_at}),
         now,
     )
     .await?;
@@ -94,7 +115,7 @@ pub async fn create(
         ApiToken {
             id,
             user_id: user_id.to_owned(),
-            name: name.to_owned(),
+            name,
             scopes: scopes.to_owned(),
             expires_at,
             last_used_at: None,
@@ -102,6 +123,22 @@ pub async fn create(
             created_at: now,
         },
     ))
+}
+
+/// The token a bearer value names, if it may be used at `now`: not revoked, not expired,
+/// and younger than the cap (older tokens without an expiry, or a cap lowered since, end
+/// there too).
+pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Option<ApiToken>, AppError> {
+    let now = state.clock.now_ms();
+    let oldest = now - state.config.api_token_max_days * DAY_MS;
+    let mut conn = state.store.conn().await?;
+    let Some(t) =
+        api_tokens::find_active_by_hash(&mut conn, &hash_token(bearer), now, oldest).await?
+    else {
+        return Ok(None);
+    };
+    api_tokens::touch(&mut conn, &t.id, now).await?;
+    Ok(Some(t))
 }
 
 /// The person's usable tokens (expired ones are listed until revoked, so they can be told

@@ -307,11 +307,15 @@ pub async fn turn_streaming(
 ) -> Result<TurnOutcome, AppError> {
     let mut l = load(state, actor, id).await?;
     let now = state.clock.now_ms();
-    let input = input.trim();
+    // Cleaned before anything reads it, the safety screen included: an invisible character
+    // inside a word must not hide it.
+    let typed = input.trim().chars().count();
+    let cleaned = coachflux_domain::text::multi_line(input);
+    let input = cleaned.as_str();
     if input.is_empty() {
         return Err(AppError::invalid("input", "Write an answer first."));
     }
-    if input.chars().count() > coachflux_domain::engine::MAX_INPUT_CHARS {
+    if typed > coachflux_domain::engine::MAX_INPUT_CHARS {
         return Err(AppError::invalid(
             "input",
             format!(
@@ -891,8 +895,10 @@ pub async fn rate(
     if !(1..=5).contains(&rating) {
         return Err(AppError::invalid("rating", "Choose from 1 to 5 stars."));
     }
-    let comment = comment.trim();
-    if comment.chars().count() > 2_000 {
+    let typed = comment.trim().chars().count();
+    let comment = coachflux_domain::text::multi_line(comment);
+    let comment = comment.as_str();
+    if typed > 2_000 {
         return Err(AppError::invalid(
             "comment",
             "Keep the comment under 2000 characters.",

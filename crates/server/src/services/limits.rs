@@ -14,9 +14,28 @@ pub struct Policy {
     pub max: i64,
 }
 
-/// Failed sign-ins per IP and account.
+/// Sign-in attempts per IP and account.
 pub const LOGIN: Policy = Policy {
     name: "login",
+    window_ms: 15 * MINUTE_MS,
+    max: 5,
+};
+/// Failed sign-ins per IP across every account (credential stuffing from one address).
+pub const LOGIN_IP: Policy = Policy {
+    name: "login-ip",
+    window_ms: 15 * MINUTE_MS,
+    max: 20,
+};
+/// Failed sign-ins per account across every IP (a botnet on one account). Going over pauses
+/// password sign-in to the account; its owner still signs in with an email link.
+pub const LOGIN_ACCOUNT: Policy = Policy {
+    name: "login-account",
+    window_ms: HOUR_MS,
+    max: 10,
+};
+/// Wrong passwords or codes when a signed-in person re-authenticates, per account.
+pub const REAUTH: Policy = Policy {
+    name: "reauth",
     window_ms: 15 * MINUTE_MS,
     max: 5,
 };
@@ -113,6 +132,13 @@ pub async fn check(state: &AppState, policy: Policy, subject: &str) -> Result<()
     } else {
         Err(refused(d.retry_after_ms))
     }
+}
+
+/// Gives back one attempt counted by [`hit`] (see [`rate_limits::refund`]).
+pub async fn refund(state: &AppState, policy: Policy, subject: &str) -> Result<(), AppError> {
+    let mut conn = state.store.conn().await?;
+    rate_limits::refund(&mut conn, &key(policy, subject)).await?;
+    Ok(())
 }
 
 pub async fn reset(state: &AppState, policy: Policy, subject: &str) -> Result<(), AppError> {

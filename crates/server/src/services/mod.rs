@@ -7,6 +7,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod coach;
 pub mod coaching;
+pub mod credentials;
 pub mod limits;
 pub mod llm;
 pub mod oidc;

@@ -7,6 +7,7 @@ use super::accounts::{self, LoginOutcome};
 use super::audit;
 use crate::auth::{CurrentUser, RequestMeta};
 use crate::config::OidcProvider;
+use crate::crypto::Purpose;
 use crate::error::AppError;
 use crate::state::AppState;
 use coachflux_domain::clock::MINUTE_MS;
@@ -115,9 +116,12 @@ struct Flow {
 pub enum Finished {
     SignedIn(LoginOutcome, String),
     Linked,
-    /// The provider's email belongs to an account this identity is not linked to.
-    EmailTaken {
-        email: String,
+    /// "Check your email": the same answer whether the provider's address belongs to an
+    /// account this identity isn't connected to (its owner is told how to connect it) or a
+    /// new account was made for an address the provider didn't vouch for (a verification link
+    /// went out, which signs in the browser holding `binding`).
+    CheckEmail {
+        binding: String,
     },
 }
 
@@ -177,15 +181,20 @@ fn failed(p: &OidcProvider) -> AppError {
     )
 }
 
-/// Starts a sign-in (or, with `link_user`, connecting the provider to a signed-in account).
-/// Returns the provider URL to redirect to and the encrypted flow cookie.
+/// Starts a sign-in (or, with `link`, connecting the provider to a signed-in account, which
+/// adds a way in and so needs a session that just proved who it is). Returns the provider URL
+/// to redirect to and the encrypted flow cookie.
 pub async fn start(
     state: &AppState,
     name: &str,
     next: &str,
-    link_user: Option<&str>,
+    link: Option<&CurrentUser>,
 ) -> Result<(String, String), AppError> {
     let p = provider(state, name)?;
+    if let Some(current) = link {
+        super::credentials::require_recent(state, current)?;
+    }
+    let link_user = link.map(|c| c.user.id.as_str());
     let now = state.clock.now_ms();
     let metadata = state.oidc.metadata(p, now).await.map_err(|e| {
         tracing::warn!(provider = %p.name, error = %e, "OIDC provider unavailable");
@@ -219,7 +228,8 @@ pub async fn start(
         link_user: link_user.map(str::to_owned),
         expires: now + FLOW_TTL_MS,
     };
-    let sealed = state.keys.encrypt(
+    let sealed = state.keys.seal(
+        Purpose::OidcFlow,
         serde_json::to_string(&flow)
             .map_err(anyhow::Error::from)?
             .as_bytes(),
@@ -284,7 +294,7 @@ async fn verify(
 ) -> Result<Verified, String> {
     let now = state.clock.now_ms();
     let flow: Flow = cookie
-        .and_then(|c| state.keys.decrypt(c))
+        .and_then(|c| state.keys.open(Purpose::OidcFlow, c))
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or("no flow cookie")?;
     if flow.provider != p.name || flow.expires <= now {
@@ -426,13 +436,15 @@ async fn complete(
                     ),
                 ));
             };
+            let binding = crate::crypto::random_token();
             if users::find_by_email(&mut tx, email.as_str())
                 .await?
                 .is_some()
             {
-                return Ok(Finished::EmailTaken {
-                    email: email.to_string(),
-                });
+                tell_owner(state, &mut tx, email.as_str(), p).await?;
+                tx.commit().await?;
+                state.outbox.wake();
+                return Ok(Finished::CheckEmail { binding });
             }
             let id = new_id();
             let provider_column = match p.name.as_str() {
@@ -457,9 +469,12 @@ async fn complete(
             {
                 Ok(()) => {}
                 Err(StoreError::Conflict(_)) => {
-                    return Ok(Finished::EmailTaken {
-                        email: email.to_string(),
-                    });
+                    drop(tx);
+                    let mut tx = state.store.begin().await?;
+                    tell_owner(state, &mut tx, email.as_str(), p).await?;
+                    tx.commit().await?;
+                    state.outbox.wake();
+                    return Ok(Finished::CheckEmail { binding });
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -483,7 +498,17 @@ async fn complete(
                 now,
             )
             .await?;
-            users::get(&mut tx, &id).await?.ok_or(AppError::NotFound)?
+            let user = users::get(&mut tx, &id).await?.ok_or(AppError::NotFound)?;
+            if !v.email_verified {
+                // The provider didn't vouch for the address: confirm it like a password
+                // sign-up does, and answer the same way.
+                accounts::send_verification(state, &mut tx, &user, &user.email, Some(&binding))
+                    .await?;
+                tx.commit().await?;
+                state.outbox.wake();
+                return Ok(Finished::CheckEmail { binding });
+            }
+            user
         }
     };
     let waiting = super::privacy::deletion_pending(&user, now);
@@ -491,8 +516,8 @@ async fn complete(
         return Err(failed(p));
     }
     if user.totp_enabled {
+        let pending = accounts::pending_two_factor(state, &mut tx, &user.id, false, "oidc").await?;
         tx.commit().await?;
-        let pending = accounts::pending_two_factor(state, &user.id, false, "oidc");
         return Ok(Finished::SignedIn(
             LoginOutcome::TwoFactor { pending },
             v.next,
@@ -508,18 +533,42 @@ async fn complete(
             v.next,
         ));
     }
+    let method = format!("oidc:{}", p.name);
     let started = accounts::start_session(
         state,
         &mut tx,
         &user,
         meta,
-        false,
-        &format!("oidc:{}", p.name),
+        accounts::SignIn {
+            remember: false,
+            method: &method,
+            second_factor: false,
+        },
     )
     .await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(Finished::SignedIn(LoginOutcome::Started(started), v.next))
+}
+
+/// Someone signed in with provider `p` using `address`, which already has an account this
+/// identity isn't connected to: its owner learns how to connect it (the person signing in
+/// learns nothing about the address).
+async fn tell_owner(
+    state: &AppState,
+    conn: &mut coachflux_store::Conn,
+    address: &str,
+    p: &OidcProvider,
+) -> Result<(), AppError> {
+    if let Some(owner) = users::find_by_email(conn, address).await? {
+        let msg = crate::mail::messages::provider_sign_in_attempt(
+            &accounts::to_of(&owner),
+            &p.label,
+            &state.link("/login"),
+        );
+        accounts::enqueue(state, conn, &msg).await?;
+    }
+    Ok(())
 }
 
 /// The providers connected to an account, with the ones not yet connected.

@@ -3,7 +3,7 @@
 //! period ends, and the free plan's history limit. Pages, API, CLI and jobs all come here.
 
 use super::accounts::{self, Started, enqueue, to_of};
-use super::{audit, limits};
+use super::audit;
 use crate::auth::RequestMeta;
 use crate::crypto::hash_token;
 use crate::error::AppError;
@@ -87,22 +87,26 @@ pub async fn request_deletion(
     user: &User,
     req: DeletionRequest<'_>,
 ) -> Result<i64, AppError> {
-    let reason = req.reason.trim();
-    if reason.chars().count() > REASON_MAX {
+    let typed = req.reason.trim().chars().count();
+    let reason = coachflux_domain::text::multi_line(req.reason);
+    let reason = reason.as_str();
+    if typed > REASON_MAX {
         return Err(AppError::invalid(
             "reason",
             format!("Please keep the reason under {REASON_MAX} characters."),
         ));
     }
     if user.password_hash.is_some() || user.totp_enabled {
-        // Guessing through this form counts like guessing at the sign-in form.
-        let subject = format!("{}:{}", meta.ip, user.email);
-        limits::check(state, limits::LOGIN, &subject).await?;
-        if let Err(e) = super::two_factor::reauthenticate(state, user, req.password, req.code).await
-        {
-            limits::hit(state, limits::LOGIN, &subject).await?;
-            return Err(e);
-        }
+        super::credentials::reauthenticate(
+            state,
+            meta,
+            user,
+            req.password,
+            req.code,
+            "delete_account",
+            "password",
+        )
+        .await?;
     } else if !req.confirm_email.trim().eq_ignore_ascii_case(&user.email) {
         return Err(AppError::invalid(
             "confirm_email",
@@ -195,8 +199,19 @@ pub async fn keep_account(
     let user = users::get(&mut tx, &user_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let started =
-        accounts::start_session(state, &mut tx, &user, meta, remember, "password").await?;
+    // The restore token is only handed out after a full sign-in, second factor included.
+    let started = accounts::start_session(
+        state,
+        &mut tx,
+        &user,
+        meta,
+        accounts::SignIn {
+            remember,
+            method: "keep_account",
+            second_factor: user.totp_enabled,
+        },
+    )
+    .await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(started)
@@ -312,6 +327,7 @@ async fn final_email(state: &AppState, msg: &mail::Email, now: i64) -> Result<()
         subject: msg.subject.clone(),
         body_text: text,
         body_html: html,
+        body_redacted: String::new(),
         status: "sending".into(),
         attempts: 1,
         next_attempt_at: now,

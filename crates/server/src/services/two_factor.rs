@@ -1,9 +1,9 @@
 //! TOTP second factor (RFC 6238) with single-use recovery codes. Secrets are encrypted with the
 //! server key; a code's time step can be used once.
 
-use super::audit;
-use crate::auth::RequestMeta;
-use crate::crypto;
+use super::{audit, credentials};
+use crate::auth::{CurrentUser, RequestMeta};
+use crate::crypto::{self, Purpose};
 use crate::error::AppError;
 use crate::mail::messages;
 use crate::state::AppState;
@@ -14,11 +14,16 @@ use serde_json::json;
 
 pub const RECOVERY_CODES: usize = 10;
 const ISSUER: &str = "CoachFlux";
-/// No look-alike characters (0/o, 1/l/i).
+/// No look-alike characters (0/o, 1/l/i): 31 symbols, about 4.95 bits each.
 const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+/// 24 symbols: about 119 bits, beyond any offline search even of a leaked keyed hash.
+const CODE_CHARS: usize = 24;
+/// Codes issued before they grew (10 symbols) still work once each until replaced.
+const LEGACY_CODE_CHARS: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Factor {
+    Password,
     Totp,
     RecoveryCode,
 }
@@ -26,6 +31,7 @@ pub enum Factor {
 impl Factor {
     pub fn as_str(self) -> &'static str {
         match self {
+            Factor::Password => "password",
             Factor::Totp => "totp",
             Factor::RecoveryCode => "recovery_code",
         }
@@ -41,7 +47,7 @@ pub struct Setup {
 
 fn open_secret(state: &AppState, user: &User) -> Option<TotpSecret> {
     let sealed = user.totp_secret.as_deref()?;
-    let bytes = state.keys.decrypt(sealed)?;
+    let bytes = state.keys.open(Purpose::TotpSecret, sealed)?;
     TotpSecret::from_base32(std::str::from_utf8(&bytes).ok()?)
 }
 
@@ -77,7 +83,7 @@ pub async fn check_code(
         return Ok(None);
     }
     let normalised = normalise_recovery(code);
-    if normalised.len() == 10
+    if matches!(normalised.len(), CODE_CHARS | LEGACY_CODE_CHARS)
         && recovery_codes::consume(conn, &user.id, &recovery_hash(state, &normalised), now).await?
     {
         return Ok(Some(Factor::RecoveryCode));
@@ -85,8 +91,11 @@ pub async fn check_code(
     Ok(None)
 }
 
-/// Starts (or resumes) setup: a secret is stored, encrypted, but not yet enabled.
-pub async fn begin_setup(state: &AppState, user: &User) -> Result<Setup, AppError> {
+/// Starts (or resumes) setup: a secret is stored, encrypted, but not yet enabled. Changing how
+/// the account signs in needs a session that just proved who it is.
+pub async fn begin_setup(state: &AppState, current: &CurrentUser) -> Result<Setup, AppError> {
+    let user = &current.user;
+    credentials::require_recent(state, current)?;
     if user.totp_enabled {
         return Err(AppError::invalid(
             "code",
@@ -97,7 +106,9 @@ pub async fn begin_setup(state: &AppState, user: &User) -> Result<Setup, AppErro
         Some(s) => s,
         None => {
             let s = TotpSecret::generate();
-            let sealed = state.keys.encrypt(s.to_base32().as_bytes());
+            let sealed = state
+                .keys
+                .seal(Purpose::TotpSecret, s.to_base32().as_bytes());
             let mut conn = state.store.conn().await?;
             users::set_totp(
                 &mut conn,
@@ -125,16 +136,35 @@ pub async fn begin_setup(state: &AppState, user: &User) -> Result<Setup, AppErro
     })
 }
 
+/// One symbol of a code, uniformly: bytes at or above the largest multiple of the alphabet's
+/// size are drawn again, so no symbol is likelier than another.
+fn random_symbol() -> char {
+    loop {
+        let mut b = [0u8; 1];
+        crypto::os_random(&mut b);
+        if let Some(c) = symbol(b[0]) {
+            return c;
+        }
+    }
+}
+
+/// The symbol a random byte stands for, or `None` for the few bytes that would favour some.
+fn symbol(b: u8) -> Option<char> {
+    let n = CODE_ALPHABET.len();
+    let v = usize::from(b);
+    (v < 256 - 256 % n).then(|| CODE_ALPHABET[v % n] as char)
+}
+
+/// Ten codes like `k7mqxa-3hzpre-wdn8cu-f2vtgy`.
 fn new_recovery_codes() -> Vec<String> {
     (0..RECOVERY_CODES)
         .map(|_| {
-            let mut bytes = [0u8; 10];
-            crypto::os_random(&mut bytes);
-            let chars: String = bytes
-                .iter()
-                .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
-                .collect();
-            format!("{}-{}", &chars[..5], &chars[5..])
+            let chars: Vec<char> = (0..CODE_CHARS).map(|_| random_symbol()).collect();
+            chars
+                .chunks(6)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("-")
         })
         .collect()
 }
@@ -159,9 +189,11 @@ async fn store_codes(
 pub async fn confirm_setup(
     state: &AppState,
     meta: &RequestMeta,
-    user: &User,
+    current: &CurrentUser,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
+    let user = &current.user;
+    credentials::require_recent(state, current)?;
     if user.totp_enabled {
         return Err(AppError::invalid(
             "code",
@@ -203,29 +235,6 @@ pub async fn confirm_setup(
     Ok(codes)
 }
 
-pub(crate) async fn reauthenticate(
-    state: &AppState,
-    user: &User,
-    password: String,
-    code: &str,
-) -> Result<(), AppError> {
-    if user.password_hash.is_some() {
-        if !crypto::verify_password(password, user.password_hash.clone()).await {
-            return Err(AppError::invalid(
-                "password",
-                "That isn't your current password.",
-            ));
-        }
-        return Ok(());
-    }
-    // Accounts without a password (signed up with a provider) prove themselves with a code.
-    let mut conn = state.store.conn().await?;
-    match check_code(state, &mut conn, user, code, state.clock.now_ms()).await? {
-        Some(_) => Ok(()),
-        None => Err(AppError::invalid("code", "That code didn't work.")),
-    }
-}
-
 pub async fn disable(
     state: &AppState,
     meta: &RequestMeta,
@@ -241,7 +250,8 @@ pub async fn disable(
             "Staff and admin accounts must keep two-factor authentication on.",
         ));
     }
-    reauthenticate(state, user, password, code).await?;
+    credentials::reauthenticate(state, meta, user, password, code, "disable_2fa", "password")
+        .await?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     users::set_totp(&mut tx, &user.id, None, false, now).await?;
@@ -275,7 +285,16 @@ pub async fn regenerate_codes(
             "Turn on two-factor authentication first.",
         ));
     }
-    reauthenticate(state, user, password, code).await?;
+    credentials::reauthenticate(
+        state,
+        meta,
+        user,
+        password,
+        code,
+        "recovery_codes",
+        "password",
+    )
+    .await?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     let codes = store_codes(state, &mut tx, &user.id, now).await?;
@@ -302,16 +321,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recovery_codes_are_readable_and_distinct() {
+    fn recovery_codes_carry_over_100_bits_and_are_readable() {
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), 10);
         let unique: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(unique.len(), 10);
+        let bits = CODE_CHARS as f64 * (CODE_ALPHABET.len() as f64).log2();
+        assert!(bits >= 100.0, "{bits} bits");
         for c in &codes {
-            assert_eq!(c.len(), 11, "{c}");
-            assert_eq!(normalise_recovery(c).len(), 10);
+            assert_eq!(c.len(), 27, "{c}");
+            assert_eq!(c.split('-').count(), 4, "{c}");
+            assert_eq!(normalise_recovery(c).len(), CODE_CHARS);
             assert!(!c.contains(['0', '1', 'o', 'l', 'i']));
         }
         assert_eq!(normalise_recovery(" ABCDE-fgh23 "), "abcdefgh23");
+    }
+
+    #[test]
+    fn every_symbol_stands_for_as_many_bytes() {
+        let mut seen = std::collections::HashMap::new();
+        for b in 0..=255u8 {
+            if let Some(c) = symbol(b) {
+                *seen.entry(c).or_insert(0u32) += 1;
+            }
+        }
+        assert_eq!(seen.len(), CODE_ALPHABET.len());
+        assert!(seen.values().all(|n| *n == 8), "{seen:?}");
     }
 }

@@ -3,12 +3,13 @@
 
 use super::flash::{Flash, redirect_with};
 use super::forms::{
-    FormErrors, checked, clear_cookie, form_errors, safe_next, set_cookie, set_session_cookies,
+    FormErrors, checked, clear_cookie, form_errors, rotate_csrf, safe_next, set_cookie,
+    set_session_cookies,
 };
 use super::{Layout, PageCtx};
 use crate::auth::{MaybeUser, RequestMeta, RequireUser};
 use crate::error::AppError;
-use crate::services::accounts::{self, LoginOutcome, SignupInput, SignupOutcome, Started};
+use crate::services::accounts::{self, LoginOutcome, SignupInput, Started};
 use crate::services::oidc;
 use crate::state::AppState;
 use askama::Template;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signup", get(signup_page).post(signup_submit))
+        .route("/signup/sent", get(signup_sent))
         .route("/login", get(login_page).post(login_submit))
         .route("/login/2fa", get(two_factor_page).post(two_factor_submit))
         .route("/account/keep", post(keep_account_submit))
@@ -159,21 +161,18 @@ async fn signup_submit(
         accept_terms: checked(&f.accept_terms),
     };
     match accounts::signup(&state, &meta, input).await {
-        Ok(SignupOutcome::Created(started)) => Ok(signed_in(&state, &started, "/", Flash::Welcome)),
-        Ok(SignupOutcome::AlreadyRegistered) => Ok(notice(
-            &ctx,
-            "Check your email",
-            vec![
-                format!(
-                    "We've sent a message to {} with what to do next.",
-                    f.email.trim()
-                ),
-                "It can take a minute to arrive. Check your spam folder if you don't see it."
-                    .into(),
-            ],
-            Some(("Back to sign in", "/login")),
-        )
-        .into_response()),
+        // The same answer for a new address and a taken one.
+        Ok(accounts::SignupSent { binding }) => {
+            let mut r = Redirect::to("/signup/sent").into_response();
+            set_cookie(
+                &state,
+                &mut r,
+                state.cookies.signup,
+                binding,
+                accounts::VERIFY_TTL_MS,
+            );
+            Ok(r)
+        }
         Err(e) => {
             let errors = form_errors(e)?;
             Ok(with_status(
@@ -188,6 +187,19 @@ async fn signup_submit(
             ))
         }
     }
+}
+
+async fn signup_sent(ctx: PageCtx) -> Response {
+    notice(
+        &ctx,
+        "Check your email",
+        vec![
+            "We've sent a message to the address you gave, with what to do next. Open the link in it in this browser and you'll be signed in.".into(),
+            "It can take a minute to arrive. Check your spam folder if you don't see it.".into(),
+        ],
+        Some(("Back to sign in", "/login")),
+    )
+    .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,18 +353,20 @@ async fn two_factor_page(
     ctx: PageCtx,
     jar: CookieJar,
     Query(q): Query<NextQuery>,
-) -> Response {
-    let pending =
-        pending_cookie(&state, &jar).filter(|p| accounts::read_pending(&state, p).is_some());
-    if pending.is_none() {
-        return Redirect::to("/login").into_response();
+) -> Result<Response, AppError> {
+    let open = match pending_cookie(&state, &jar) {
+        Some(p) => accounts::challenge_is_open(&state, &p).await?,
+        None => false,
+    };
+    if !open {
+        return Ok(Redirect::to("/login").into_response());
     }
-    TwoFactorPage {
+    Ok(TwoFactorPage {
         l: ctx.layout("Two-factor sign-in — CoachFlux", "login"),
         next: safe_next(q.next.as_deref()),
         errors: FormErrors::default(),
     }
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -541,6 +555,7 @@ async fn logout(
     }
     let mut r = redirect_with(&state, "/", Flash::SignedOut);
     clear_cookie(&state, &mut r, state.cookies.session);
+    rotate_csrf(&state, &mut r);
     Ok(r)
 }
 
@@ -665,6 +680,7 @@ async fn verify_submit(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     meta: RequestMeta,
+    jar: CookieJar,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, AppError> {
     let to = if user.is_some() {
@@ -672,14 +688,23 @@ async fn verify_submit(
     } else {
         "/login"
     };
-    match accounts::verify_email(&state, &meta, &f.token).await {
-        Ok(Some(accounts::Verified::Email)) => Ok(redirect_with(&state, to, Flash::EmailVerified)),
-        Ok(Some(accounts::Verified::EmailChanged)) => {
-            Ok(redirect_with(&state, to, Flash::EmailChanged))
+    // The browser that signed up is signed in by its link; one already signed in stays as is.
+    let binding = user
+        .is_none()
+        .then(|| jar.get(state.cookies.signup).map(|c| c.value().to_owned()))
+        .flatten();
+    let mut r = match accounts::verify_email(&state, &meta, &f.token, binding.as_deref()).await? {
+        Some(accounts::Verified::SignedIn(started)) => {
+            signed_in(&state, &started, "/", Flash::Welcome)
         }
-        Ok(None) => Ok(redirect_with(&state, to, Flash::LinkInvalid)),
-        Err(e) => Err(e),
+        Some(accounts::Verified::Email) => redirect_with(&state, to, Flash::EmailVerified),
+        Some(accounts::Verified::EmailChanged) => redirect_with(&state, to, Flash::EmailChanged),
+        None => redirect_with(&state, to, Flash::LinkInvalid),
+    };
+    if binding.is_some() {
+        clear_cookie(&state, &mut r, state.cookies.signup);
     }
+    Ok(r)
 }
 
 async fn resend_verification(
@@ -771,8 +796,8 @@ async fn oidc_start(
     Query(q): Query<OidcStartQuery>,
 ) -> Result<Response, AppError> {
     let linking = checked(&q.link);
-    let link_user = match (&user, linking) {
-        (Some(c), true) => Some(c.user.id.clone()),
+    let link = match (&user, linking) {
+        (Some(c), true) => Some(c),
         (None, true) => {
             return Err(AppError::SignInRequired {
                 next: "/settings#connected".to_owned(),
@@ -785,7 +810,16 @@ async fn oidc_start(
     } else {
         safe_next(q.next.as_deref())
     };
-    let (url, sealed) = oidc::start(&state, &name, &next, link_user.as_deref()).await?;
+    let (url, sealed) = match oidc::start(&state, &name, &next, link).await {
+        Ok(started) => started,
+        Err(AppError::ReauthRequired) => {
+            return Ok(super::settings::confirm_first(
+                &state,
+                "/settings#connected",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let mut r = Redirect::to(&url).into_response();
     set_cookie(
         &state,
@@ -817,25 +851,49 @@ async fn oidc_callback(
     )
     .await;
     let mut r = match result {
-        Ok(oidc::Finished::SignedIn(LoginOutcome::Started(started), next)) => signed_in(&state, &started, &next, Flash::SignedIn),
-        Ok(oidc::Finished::SignedIn(LoginOutcome::TwoFactor { pending }, next)) => to_two_factor(&state, pending, &next),
-        Ok(oidc::Finished::SignedIn(LoginOutcome::DeletionPending { restore, erase_at }, _)) => keep_account_page(&state, &ctx, restore, erase_at),
-        Ok(oidc::Finished::Linked) => redirect_with(&state, "/settings#connected", Flash::IdentityLinked),
-        Ok(oidc::Finished::EmailTaken { email }) => with_status(
-            StatusCode::CONFLICT,
-            notice(
+        Ok(oidc::Finished::SignedIn(LoginOutcome::Started(started), next)) => {
+            signed_in(&state, &started, &next, Flash::SignedIn)
+        }
+        Ok(oidc::Finished::SignedIn(LoginOutcome::TwoFactor { pending }, next)) => {
+            to_two_factor(&state, pending, &next)
+        }
+        Ok(oidc::Finished::SignedIn(LoginOutcome::DeletionPending { restore, erase_at }, _)) => {
+            keep_account_page(&state, &ctx, restore, erase_at)
+        }
+        Ok(oidc::Finished::Linked) => {
+            redirect_with(&state, "/settings#connected", Flash::IdentityLinked)
+        }
+        Ok(oidc::Finished::CheckEmail { binding }) => {
+            let mut r = notice(
                 &ctx,
-                "You already have an account",
+                "Check your email",
                 vec![
-                    format!("There's already a CoachFlux account for {email}."),
-                    "Log in to it with your password or an email link, then connect this provider from Settings → Connected accounts.".into(),
+                    "We've sent a message to the address your provider shared, with what to do next.".into(),
+                    "It can take a minute to arrive. Check your spam folder if you don't see it.".into(),
                 ],
-                Some(("Log in", "/login")),
-            ),
-        ),
+                Some(("Back to sign in", "/login")),
+            )
+            .into_response();
+            set_cookie(
+                &state,
+                &mut r,
+                state.cookies.signup,
+                binding,
+                accounts::VERIFY_TTL_MS,
+            );
+            r
+        }
         Err(AppError::Invalid(errors)) => {
             let text = errors.into_iter().map(|e| e.message).collect::<Vec<_>>();
-            with_status(StatusCode::BAD_REQUEST, notice(&ctx, "Sign-in didn't work", text, Some(("Back to log in", "/login"))))
+            with_status(
+                StatusCode::BAD_REQUEST,
+                notice(
+                    &ctx,
+                    "Sign-in didn't work",
+                    text,
+                    Some(("Back to log in", "/login")),
+                ),
+            )
         }
         Err(e) => return Err(e),
     };

@@ -2,7 +2,6 @@
 
 use super::forms::{checked, set_cookie};
 use super::{Layout, PageCtx};
-use crate::crypto::random_token;
 use crate::error::AppError;
 use crate::services::coaching::{self, Actor, Move, TurnOutcome};
 use crate::state::AppState;
@@ -53,7 +52,7 @@ impl FromRequestParts<AppState> for Actor {
         let anonymous_id = CookieJar::from_headers(&parts.headers)
             .get(state.cookies.anonymous)
             .map(|c| c.value().to_owned())
-            .filter(|v| v.len() == 43);
+            .filter(|v| state.keys.is_anonymous_id(v));
         Ok(Actor {
             user: parts.extensions.get::<crate::auth::CurrentUser>().cloned(),
             anonymous_id,
@@ -74,7 +73,8 @@ async fn start(
 ) -> Result<Response, AppError> {
     // A visitor gets an anonymous id (a cookie) the first time they start a session.
     let mut actor = actor;
-    let new_anonymous = (actor.user.is_none() && actor.anonymous_id.is_none()).then(random_token);
+    let new_anonymous = (actor.user.is_none() && actor.anonymous_id.is_none())
+        .then(|| state.keys.new_anonymous_id());
     if let Some(a) = &new_anonymous {
         actor.anonymous_id = Some(a.clone());
     }

@@ -31,10 +31,12 @@ pub enum Flash {
     ReportEmailed,
     AccountKept,
     DeletionScheduled,
+    ConfirmFirst,
+    Confirmed,
 }
 
 impl Flash {
-    const ALL: [Flash; 21] = [
+    const ALL: [Flash; 23] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -56,6 +58,8 @@ impl Flash {
         Flash::ReportEmailed,
         Flash::AccountKept,
         Flash::DeletionScheduled,
+        Flash::ConfirmFirst,
+        Flash::Confirmed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -81,14 +85,14 @@ impl Flash {
             Flash::ReportEmailed => "report_emailed",
             Flash::AccountKept => "account_kept",
             Flash::DeletionScheduled => "deletion_scheduled",
+            Flash::ConfirmFirst => "confirm_first",
+            Flash::Confirmed => "confirmed",
         }
     }
 
     pub fn message(self) -> &'static str {
         match self {
-            Flash::Welcome => {
-                "Welcome to CoachFlux! We've sent you an email to confirm your address."
-            }
+            Flash::Welcome => "Welcome to CoachFlux! Your email address is confirmed.",
             Flash::SignedIn => "You're signed in.",
             Flash::SignedOut => "You're signed out.",
             Flash::EmailVerified => "Thanks, your email address is confirmed.",
@@ -113,6 +117,8 @@ impl Flash {
             Flash::DeletionScheduled => {
                 "Your account is switched off and will be deleted in 7 days. We've emailed you the date; sign in before then to keep it."
             }
+            Flash::ConfirmFirst => "Please confirm it's you before making that change.",
+            Flash::Confirmed => "Thanks, that's confirmed. You can go ahead.",
         }
     }
 

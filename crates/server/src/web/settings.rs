@@ -22,6 +22,7 @@ use serde::Deserialize;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(settings_page))
+        .route("/settings/confirm", get(confirm_page).post(confirm_submit))
         .route("/settings/profile", post(save_profile))
         .route("/settings/email", post(change_email))
         .route("/settings/password", post(change_password))
@@ -82,6 +83,8 @@ struct SettingsPage {
     connected: Vec<ConnectedRow>,
     available: Vec<(String, String)>,
     tokens: Vec<TokenRow>,
+    /// The lifetimes a new token may have (days, label, preselected), up to the cap.
+    token_lifetimes: Vec<(i64, String, bool)>,
     /// A token just created: shown on this one page and never again.
     new_token: Option<String>,
     /// Which form the errors belong to.
@@ -179,6 +182,7 @@ async fn render_settings_with(
         connected,
         available,
         tokens,
+        token_lifetimes: token_lifetimes(state.config.api_token_max_days),
         new_token,
         section,
         errors,
@@ -186,6 +190,29 @@ async fn render_settings_with(
     .into_response();
     *r.status_mut() = status;
     Ok(r)
+}
+
+/// A week, a month, three months, a year — as far as the cap allows, the cap itself last.
+fn token_lifetimes(cap: i64) -> Vec<(i64, String, bool)> {
+    let label = |d: i64| match d {
+        7 => "in a week".to_owned(),
+        30 => "in 30 days".to_owned(),
+        90 => "in 90 days".to_owned(),
+        365 => "in a year".to_owned(),
+        1 => "in 1 day".to_owned(),
+        d => format!("in {d} days"),
+    };
+    let mut days: Vec<i64> = [7, 30, 90, 365].into_iter().filter(|d| *d < cap).collect();
+    days.push(cap);
+    let default = days
+        .iter()
+        .copied()
+        .filter(|d| *d <= 90)
+        .max()
+        .unwrap_or(cap);
+    days.into_iter()
+        .map(|d| (d, label(d), d == default))
+        .collect()
 }
 
 async fn settings_page(
@@ -208,6 +235,7 @@ async fn settle(
 ) -> Result<Response, AppError> {
     match result {
         Ok(()) => Ok(redirect_with(state, &format!("/settings#{section}"), flash)),
+        Err(AppError::ReauthRequired) => Ok(confirm_first(state, &format!("/settings#{section}"))),
         Err(e) => {
             let errors = form_errors(e)?;
             render_settings(state, ctx, current, section, errors).await
@@ -358,15 +386,9 @@ async fn change_password(
     RequireUser(current): RequireUser,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let result = accounts::change_password(
-        &state,
-        &meta,
-        &current.user,
-        &current.session_id,
-        f.current_password,
-        f.new_password,
-    )
-    .await;
+    let result =
+        accounts::change_password(&state, &meta, &current, f.current_password, f.new_password)
+            .await;
     settle(
         &state,
         &ctx,
@@ -464,7 +486,7 @@ async fn create_token(
         scopes.push("write".to_owned());
     }
     let days = match f.expires_in_days.trim() {
-        "" | "never" => Ok(None),
+        "" => Ok(None),
         d => d
             .parse::<u32>()
             .map(Some)
@@ -472,15 +494,8 @@ async fn create_token(
     };
     let created = match days {
         Ok(days) => {
-            crate::services::api_tokens::create(
-                &state,
-                &meta,
-                &current.user.id,
-                &f.name,
-                &scopes,
-                days,
-            )
-            .await
+            crate::services::api_tokens::create(&state, &meta, &current, &f.name, &scopes, days)
+                .await
         }
         Err(e) => Err(e),
     };
@@ -493,6 +508,20 @@ async fn create_token(
                 "tokens",
                 FormErrors::default(),
                 Some(token),
+            )
+            .await
+        }
+        Err(AppError::ReauthRequired) => Ok(confirm_first(&state, "/settings#tokens")),
+        Err(AppError::Forbidden(why)) => {
+            render_settings(
+                &state,
+                &ctx,
+                &current,
+                "tokens",
+                FormErrors(vec![crate::error::FieldError {
+                    field: "name",
+                    message: why.to_owned(),
+                }]),
             )
             .await
         }
@@ -555,7 +584,11 @@ async fn two_factor_setup_page(
     if current.user.totp_enabled {
         return Ok(Redirect::to("/settings#two-factor").into_response());
     }
-    let setup = two_factor::begin_setup(&state, &current.user).await?;
+    let setup = match two_factor::begin_setup(&state, &current).await {
+        Ok(setup) => setup,
+        Err(AppError::ReauthRequired) => return Ok(confirm_first(&state, "/settings/2fa")),
+        Err(e) => return Err(e),
+    };
     Ok(TwoFactorSetupPage {
         l: ctx.layout("Set up two-factor authentication — CoachFlux", "settings"),
         secret: group(&setup.secret_base32),
@@ -595,15 +628,16 @@ async fn two_factor_confirm(
     RequireUser(current): RequireUser,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    match two_factor::confirm_setup(&state, &meta, &current.user, &f.code).await {
+    match two_factor::confirm_setup(&state, &meta, &current, &f.code).await {
         Ok(codes) => Ok(RecoveryCodesPage {
             l: ctx.layout("Your recovery codes — CoachFlux", "settings"),
             codes,
         }
         .into_response()),
+        Err(AppError::ReauthRequired) => Ok(confirm_first(&state, "/settings/2fa")),
         Err(e) => {
             let errors = form_errors(e)?;
-            let setup = two_factor::begin_setup(&state, &current.user).await?;
+            let setup = two_factor::begin_setup(&state, &current).await?;
             let mut r = TwoFactorSetupPage {
                 l: ctx.layout("Set up two-factor authentication — CoachFlux", "settings"),
                 secret: group(&setup.secret_base32),
@@ -665,16 +699,157 @@ async fn two_factor_regenerate(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Confirming it's you before a sensitive change, or proving the second factor for staff pages.
+
+fn confirm_url(next: &str, second_factor: bool) -> String {
+    format!(
+        "/settings/confirm?next={}{}",
+        form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>(),
+        if second_factor {
+            "&second_factor=1"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Sends the person to confirm it's them, then back to `next`.
+pub fn confirm_first(state: &AppState, next: &str) -> Response {
+    redirect_with(state, &confirm_url(next, false), Flash::ConfirmFirst)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    next: String,
+    next_encoded: String,
+    second_factor: bool,
+    has_password: bool,
+    totp_enabled: bool,
+    providers: Vec<(String, String)>,
+    errors: FormErrors,
+}
+
+fn confirm_page_for(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &CurrentUser,
+    next: &str,
+    second_factor: bool,
+    errors: FormErrors,
+) -> Response {
+    let next = super::forms::safe_next(Some(next));
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut r = ConfirmPage {
+        l: ctx.layout("Confirm it's you — CoachFlux", "settings"),
+        next_encoded: form_urlencoded::byte_serialize(next.as_bytes()).collect(),
+        next,
+        second_factor,
+        has_password: current.user.password_hash.is_some(),
+        totp_enabled: current.user.totp_enabled,
+        providers: state
+            .config
+            .oidc
+            .iter()
+            .map(|p| (p.name.clone(), p.label.clone()))
+            .collect(),
+        errors,
+    }
+    .into_response();
+    *r.status_mut() = status;
+    r
+}
+
+#[derive(Deserialize)]
+struct ConfirmQuery {
+    next: Option<String>,
+    second_factor: Option<String>,
+}
+
+async fn confirm_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RequireUser(current): RequireUser,
+    axum::extract::Query(q): axum::extract::Query<ConfirmQuery>,
+) -> Response {
+    confirm_page_for(
+        &state,
+        &ctx,
+        &current,
+        q.next.as_deref().unwrap_or("/settings"),
+        checked(&q.second_factor),
+        FormErrors::default(),
+    )
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+    second_factor: Option<String>,
+}
+
+async fn confirm_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    RequireUser(current): RequireUser,
+    Form(f): Form<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let next = super::forms::safe_next(f.next.as_deref());
+    let second_factor = checked(&f.second_factor);
+    let result = crate::services::credentials::confirm(
+        &state,
+        &meta,
+        &current,
+        f.password,
+        &f.code,
+        second_factor,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(redirect_with(&state, &next, Flash::Confirmed)),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            Ok(confirm_page_for(
+                &state,
+                &ctx,
+                &current,
+                &next,
+                second_factor,
+                errors,
+            ))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Staff: the mail log (what the `log` transport "sent", and every other message's status).
 
-/// Staff and admins only, and only once their second factor is on. Others get "not found".
-/// `Some(answer)` when `current` may not see staff pages.
-fn staff_gate(current: &CurrentUser) -> Option<Response> {
+/// Staff and admins only, with their second factor on and proved by this very session (at
+/// sign-in, or by confirming with a code): a stolen password alone never opens these pages.
+/// Others get "not found". `Some(answer)` when `current` may not see staff pages.
+fn staff_gate(state: &AppState, current: &CurrentUser, here: &str) -> Option<Response> {
     if !current.is_staff() {
         return Some(AppError::NotFound.into_response());
     }
     if !current.user.totp_enabled {
         return Some(Redirect::to("/settings/2fa").into_response());
+    }
+    if !current.proved_second_factor() {
+        return Some(redirect_with(
+            state,
+            &confirm_url(here, true),
+            Flash::ConfirmFirst,
+        ));
     }
     None
 }
@@ -700,7 +875,7 @@ async fn admin_coach(
     ctx: PageCtx,
     RequireUser(current): RequireUser,
 ) -> Result<Response, AppError> {
-    if let Some(r) = staff_gate(&current) {
+    if let Some(r) = staff_gate(&state, &current, "/admin/coach") {
         return Ok(r);
     }
     let mut conn = state.store.conn().await?;
@@ -756,7 +931,7 @@ async fn admin_jobs(
     ctx: PageCtx,
     RequireUser(current): RequireUser,
 ) -> Result<Response, AppError> {
-    if let Some(r) = staff_gate(&current) {
+    if let Some(r) = staff_gate(&state, &current, "/admin/jobs") {
         return Ok(r);
     }
     let mut conn = state.store.conn().await?;
@@ -801,7 +976,7 @@ async fn admin_mail(
     ctx: PageCtx,
     RequireUser(current): RequireUser,
 ) -> Result<Response, AppError> {
-    if let Some(r) = staff_gate(&current) {
+    if let Some(r) = staff_gate(&state, &current, "/admin/mail") {
         return Ok(r);
     }
     let mut conn = state.store.conn().await?;
@@ -827,7 +1002,7 @@ async fn admin_mail_item(
     RequireUser(current): RequireUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    if let Some(r) = staff_gate(&current) {
+    if let Some(r) = staff_gate(&state, &current, "/admin/mail") {
         return Ok(r);
     }
     let mut conn = state.store.conn().await?;

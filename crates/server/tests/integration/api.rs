@@ -2,75 +2,16 @@
 //! items; authorization, validation problems, pagination, idempotency, visitors.
 
 use crate::dual_test;
-use crate::harness::{TestApp, spawn_with};
+use crate::harness::{Api, TestApp, spawn_with};
 use coachflux_domain::Clock;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A cookie-less API client, optionally with a bearer token and a visitor id.
-#[derive(Clone)]
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: Option<String>,
-    anonymous: Option<String>,
-}
+pub const PASSWORD: &str = "a long and unusual passphrase 42";
 
-impl Api {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: format!("http://{}/api/v1", app.addr),
-            token: None,
-            anonymous: None,
-        }
-    }
-
-    fn with_token(&self, token: &str) -> Self {
-        Self {
-            token: Some(token.to_owned()),
-            ..self.clone()
-        }
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        let mut r = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(a) = &self.anonymous {
-            r = r.header("X-Anonymous-Id", a);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        r.send().await.expect("request reaches the server")
-    }
-
-    /// (status, JSON body or Null)
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let r = self.send(method, path, body).await;
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-}
-
-const PASSWORD: &str = "a long and unusual passphrase 42";
-
-/// Signs up through the API and returns a client with the session token.
-async fn member(app: &TestApp, email: &str) -> Api {
+/// Signs up through the API, confirms the address with the emailed token, signs in, and
+/// returns a client with the session token.
+pub async fn member(app: &TestApp, email: &str) -> Api {
     let api = Api::new(app);
     let (status, body) = api
         .post(
@@ -78,7 +19,20 @@ async fn member(app: &TestApp, email: &str) -> Api {
             json!({"email": email, "password": PASSWORD, "name": "Ada", "acceptTerms": true}),
         )
         .await;
-    assert_eq!(status, 201, "{body}");
+    assert_eq!(status, 202, "{body}");
+    let token = crate::identity::verification_token(app, email).await;
+    let (status, body) = api
+        .post("/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_eq!(
+        (status, body["verified"].as_str()),
+        (200, Some("email")),
+        "{body}"
+    );
+    let (status, body) = api
+        .post("/auth/login", json!({"email": email, "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 200, "{body}");
     api.with_token(body["token"].as_str().unwrap())
 }
 
@@ -417,8 +371,12 @@ dual_test! {
         let anon = s["anonymousId"].as_str().unwrap().to_owned();
         let sid = s["id"].as_str().unwrap().to_owned();
         assert_eq!(visitor.get(&format!("/sessions/{sid}")).await.0, 401, "without an id: who are you?");
-        let stranger = Api { anonymous: Some("x".repeat(43)), ..visitor.clone() };
+        let (_, other) = Api::new(&app).post("/sessions", json!({"framework": "GROW"})).await;
+        let stranger = Api { anonymous: Some(other["anonymousId"].as_str().unwrap().to_owned()), ..visitor.clone() };
         assert_eq!(stranger.get(&format!("/sessions/{sid}")).await.0, 404, "another visitor's id: not yours");
+        // An id of the right shape that this server didn't hand out is no id at all.
+        let (status, body) = Api { anonymous: Some("x".repeat(43)), ..visitor.clone() }.get(&format!("/sessions/{sid}")).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("invalid_anonymous_id")));
         let visitor = Api { anonymous: Some(anon.clone()), ..visitor };
         assert_eq!(visitor.post(&format!("/sessions/{sid}/consent"), json!({})).await.0, 200);
         let (_, list) = visitor.get("/sessions").await;
@@ -428,8 +386,13 @@ dual_test! {
         let (_, fw) = visitor.get("/frameworks/COMPASS").await;
         assert!(fw["locked"].as_str().unwrap().contains("members"));
 
-        let (status, signed) = visitor.post("/auth/signup", json!({"email": "vera@example.com", "password": PASSWORD, "acceptTerms": true})).await;
-        assert_eq!(status, 201, "{signed}");
+        let (status, body) = visitor.post("/auth/signup", json!({"email": "vera@example.com", "password": PASSWORD, "acceptTerms": true})).await;
+        assert_eq!(status, 202, "{body}");
+        let token = crate::identity::verification_token(&app, "vera@example.com").await;
+        assert_eq!(visitor.post("/auth/verify-email", json!({"token": token})).await.0, 200);
+        // Signing in with the visitor's id moves their sessions into the account.
+        let (status, signed) = visitor.post("/auth/login", json!({"email": "vera@example.com", "password": PASSWORD})).await;
+        assert_eq!(status, 200, "{signed}");
         let member = Api::new(&app).with_token(signed["token"].as_str().unwrap());
         let (status, s) = member.get(&format!("/sessions/{sid}")).await;
         assert_eq!(status, 200, "{s}");
@@ -467,14 +430,16 @@ async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine)
     let Some(app) = spawn_with(engine, &[("COACHFLUX_API_RATE_LIMIT", "5")]).await else {
         return;
     };
-    // A member with two personal tokens (the sign-up counts against this address's budget).
+    // A member (signed up on the website) with two personal tokens (signing in through the API
+    // counts against this address's budget).
+    crate::identity::signup(&app, &app.browser, "ada@example.com").await;
     let (status, signed) = Api::new(&app)
         .post(
-            "/auth/signup",
-            json!({"email": "ada@example.com", "password": PASSWORD, "acceptTerms": true}),
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": crate::identity::PASSWORD}),
         )
         .await;
-    assert_eq!(status, 201, "{signed}");
+    assert_eq!(status, 200, "{signed}");
     let ada = Api::new(&app).with_token(signed["token"].as_str().unwrap());
     let (_, t) = ada.post("/tokens", json!({"name": "one"})).await;
     let one = Api::new(&app).with_token(t["token"].as_str().unwrap());
@@ -495,7 +460,7 @@ async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine)
     assert_eq!(
         statuses,
         [200, 200, 200, 200, 429, 429],
-        "five a minute, the sign-up included"
+        "five a minute, the sign-in included"
     );
     // Each token has its own budget.
     for _ in 0..5 {

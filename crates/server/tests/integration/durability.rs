@@ -71,16 +71,25 @@ async fn crash_durability(engine: Engine) {
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let mut server = start(dir.path(), &url, port).await;
     let client = reqwest::Client::new();
-    let signup: Value = client
+    let credentials = json!({"email": "ada@example.com", "password": "plum tractor lantern 42", "acceptTerms": true});
+    let r = client
         .post(format!("{base}/auth/signup"))
-        .json(&json!({"email": "ada@example.com", "password": "plum tractor lantern 42", "acceptTerms": true}))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // An account whose address isn't confirmed yet can sign in and write.
+    let signed_in: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"email": "ada@example.com", "password": "plum tractor lantern 42"}))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let token = signup["token"]
+    let token = signed_in["token"]
         .as_str()
         .expect("a session token")
         .to_owned();

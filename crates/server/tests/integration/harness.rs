@@ -12,6 +12,8 @@ use coachflux::mail::worker::Outbox;
 use coachflux_domain::{FixedClock, SharedClock};
 use coachflux_store::outbox::OutboxEmail;
 use coachflux_store::{ConnectOptions, Store};
+use reqwest::Method;
+use serde_json::Value;
 use sqlx::Connection;
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,6 +26,10 @@ use tokio::sync::oneshot;
 /// 2026-01-15T10:00:00Z, a Thursday.
 pub const T0: i64 = 1_768_471_200_000;
 pub const SECRET_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// An override value that removes a setting the harness sets by default.
+pub const UNSET: &str = "(unset)";
+/// What tests send to read `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -43,6 +49,8 @@ pub struct TestApp {
     pub server_store: Store,
     pub database_url: String,
     pub data_dir: PathBuf,
+    /// Where `/metrics` is served when `COACHFLUX_METRICS_BIND` gives it a listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub outbox: Outbox,
     pub public_url: String,
     /// The default browser (same cookie jar as `client`).
@@ -60,12 +68,36 @@ impl TestApp {
         Browser::new(self.addr)
     }
 
-    /// Every email queued to `to`, newest first.
-    pub async fn emails_to(&self, to: &str) -> Vec<OutboxEmail> {
+    /// Every email queued to `to`, newest first, as stored (bodies sealed).
+    pub async fn sealed_emails_to(&self, to: &str) -> Vec<OutboxEmail> {
         let mut conn = self.store.conn().await.unwrap();
         coachflux_store::outbox::list_for_address(&mut conn, to)
             .await
             .unwrap()
+    }
+
+    /// Every email queued to `to`, newest first, bodies opened as the recipient reads them.
+    pub async fn emails_to(&self, to: &str) -> Vec<OutboxEmail> {
+        self.sealed_emails_to(to)
+            .await
+            .iter()
+            .map(|e| {
+                coachflux::mail::opened(&self.state.keys, e).expect("a body this server sealed")
+            })
+            .collect()
+    }
+
+    /// `/metrics` with the operator's token.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("request reaches the server");
+        assert_eq!(r.status(), 200, "metrics answer");
+        r.text().await.expect("a body")
     }
 
     /// The newest email of kind `template` to `to`.
@@ -151,8 +183,13 @@ pub fn test_config_with(database_url: &str, data_dir: &Path, overrides: &[(&str,
     env.insert("COACHFLUX_MAIL_WORKER", "false".into());
     // Tests run jobs explicitly, at the times they choose.
     env.insert("COACHFLUX_JOBS", "false".into());
+    env.insert("COACHFLUX_METRICS_TOKEN", METRICS_TOKEN.into());
     for (k, v) in overrides {
-        env.insert(k, (*v).to_owned());
+        if *v == UNSET {
+            env.remove(k);
+        } else {
+            env.insert(k, (*v).to_owned());
+        }
     }
     let names: Vec<String> = env.keys().map(|k| (*k).to_owned()).collect();
     Config::from_sources_with_names(None, |k| env.get(k).cloned(), &names)
@@ -219,6 +256,7 @@ async fn spawn_on(
     .await
     .expect("server starts");
     let addr = server.local_addr();
+    let metrics_addr = server.metrics_addr();
     let server_store = server.state().store.clone();
     let outbox = server.state().outbox.clone();
     let public_url = server.state().config.public_url.clone();
@@ -241,6 +279,7 @@ async fn spawn_on(
         server_store,
         database_url,
         data_dir,
+        metrics_addr,
         outbox,
         public_url,
         browser,
@@ -248,6 +287,66 @@ async fn spawn_on(
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,
+    }
+}
+
+/// A cookie-less API client, optionally with a bearer token and a visitor id.
+#[derive(Clone)]
+pub struct Api {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+    pub anonymous: Option<String>,
+}
+
+impl Api {
+    pub fn new(app: &TestApp) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://{}/api/v1", app.addr),
+            token: None,
+            anonymous: None,
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        let mut r = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(a) = &self.anonymous {
+            r = r.header("X-Anonymous-Id", a);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.expect("request reaches the server")
+    }
+
+    /// (status, JSON body or Null)
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let r = self.send(method, path, body).await;
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(body)).await
     }
 }
 

@@ -7,8 +7,8 @@ use coachflux_domain::totp::{self, TotpSecret};
 
 pub const PASSWORD: &str = "plum tractor lantern 42";
 
-/// Signs up in `b` and returns the new user's id.
-pub async fn signup(app: &TestApp, b: &Browser, email: &str) -> String {
+/// Fills in the sign-up form in `b` (nobody is signed in yet: the address isn't confirmed).
+pub async fn submit_signup(b: &Browser, email: &str) {
     let (status, _, location) = b
         .submit(
             "/signup",
@@ -21,7 +21,28 @@ pub async fn signup(app: &TestApp, b: &Browser, email: &str) -> String {
         )
         .await;
     assert_eq!(status, 303, "sign-up redirects");
-    assert_eq!(location.as_deref(), Some("/"));
+    assert_eq!(location.as_deref(), Some("/signup/sent"));
+}
+
+/// The token of the newest verification link sent to `email`.
+pub async fn verification_token(app: &TestApp, email: &str) -> String {
+    let mail = app.last_email(email, "verify_email").await;
+    app.link_in(&mail)
+        .trim_start_matches("/verify-email?token=")
+        .to_owned()
+}
+
+/// Signs up in `b`, confirms the address with the emailed link in the same browser (which
+/// signs it in), and returns the new user's id.
+pub async fn signup(app: &TestApp, b: &Browser, email: &str) -> String {
+    submit_signup(b, email).await;
+    let token = verification_token(app, email).await;
+    let (status, _, location) = b.submit("/verify-email", &[("token", &token)]).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/")),
+        "the link signs in"
+    );
     let mut conn = app.store.conn().await.unwrap();
     coachflux_store::users::find_by_email(&mut conn, email)
         .await
@@ -48,14 +69,13 @@ fn session_cookie(r: &reqwest::Response) -> Option<String> {
 }
 
 dual_test! {
-    async fn sign_up_verify_log_out_and_log_back_in(app) {
+    async fn sign_up_confirm_log_out_and_log_back_in(app) {
         let b = &app.browser;
-        let uid = signup(&app, b, "ada@example.com").await;
-        let (status, home, _) = b.page("/").await;
+        submit_signup(b, "ada@example.com").await;
+        let (status, sent, _) = b.page("/signup/sent").await;
         assert_eq!(status, 200);
-        assert!(home.contains("Welcome to CoachFlux"), "a welcome flash");
-        assert!(home.contains("Please confirm your email address"), "unverified banner");
-        assert!(home.contains("Ada"), "the header names the person");
+        assert!(sent.contains("Check your email"), "{sent}");
+        assert!(!signed_in(b).await, "nobody is signed in before the address is confirmed");
 
         let email = app.last_email("ada@example.com", "verify_email").await;
         assert!(email.body_html.contains("<a href=\"https://coach.example.test/verify-email?token="));
@@ -68,11 +88,16 @@ dual_test! {
         assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_verified = 1").await, 0);
         let token = link.trim_start_matches("/verify-email?token=");
         let (status, _, location) = b.submit("/verify-email", &[("token", token)]).await;
-        assert_eq!((status, location.as_deref()), (303, Some("/settings")));
+        assert_eq!((status, location.as_deref()), (303, Some("/")), "the browser that signed up is signed in");
         assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_verified = 1").await, 1);
-        let (_, settings, _) = b.page("/settings").await;
-        assert!(settings.contains("Thanks, your email address is confirmed."));
-        assert!(!settings.contains("Please confirm your email address"));
+        let (_, home, _) = b.page("/").await;
+        assert!(home.contains("Welcome to CoachFlux"), "a welcome flash");
+        assert!(home.contains("Ada"), "the header names the person");
+        assert!(!home.contains("Please confirm your email address"));
+        let uid = {
+            let mut conn = app.store.conn().await.unwrap();
+            coachflux_store::users::find_by_email(&mut conn, "ada@example.com").await.unwrap().unwrap().id
+        };
         // Used once.
         b.submit("/verify-email", &[("token", token)]).await;
         assert!(b.page("/settings").await.1.contains("invalid or has expired"));
@@ -85,11 +110,29 @@ dual_test! {
         let (status, _, location) = b.submit("/login", &[("email", "ADA@example.com"), ("password", PASSWORD), ("next", "/settings")]).await;
         assert_eq!((status, location.as_deref()), (303, Some("/settings")));
         assert!(signed_in(b).await);
-        for action in ["signup", "email_verified", "logout", "login_success"] {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND action = $2")
+        for (action, n) in [("signup", 1), ("email_verified", 1), ("logout", 1), ("login_success", 2)] {
+            let got: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND action = $2")
                 .bind(&uid).bind(action).fetch_one(app.store.pool()).await.unwrap();
-            assert_eq!(n, 1, "audit row for {action}");
+            assert_eq!(got, n, "audit rows for {action}");
         }
+        app.stop().await;
+    }
+}
+
+dual_test! {
+    async fn a_confirmation_link_opened_in_another_browser_confirms_without_signing_in(app) {
+        submit_signup(&app.browser, "ada@example.com").await;
+        let token = verification_token(&app, "ada@example.com").await;
+        let phone = app.new_browser();
+        let (status, _, location) = phone.submit("/verify-email", &[("token", &token)]).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/login")));
+        assert!(phone.page("/login").await.1.contains("your email address is confirmed"));
+        assert!(!signed_in(&phone).await, "a forwarded link signs nobody in");
+        assert!(!signed_in(&app.browser).await);
+        assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_verified = 1").await, 1);
+        let (status, _, _) = login(&phone, "ada@example.com", PASSWORD).await;
+        assert_eq!(status, 303);
+        assert!(signed_in(&phone).await);
         app.stop().await;
     }
 }
@@ -114,17 +157,29 @@ dual_test! {
 }
 
 dual_test! {
-    async fn signing_up_with_a_taken_address_tells_its_owner_instead(app) {
+    async fn signing_up_with_a_taken_address_answers_like_a_new_one_and_tells_its_owner(app) {
         signup(&app, &app.browser, "ada@example.com").await;
-        let other = app.new_browser();
-        let (status, page, _) = other
-            .submit("/signup", &[("email", "ada@example.com"), ("password", "another long passphrase"), ("accept_terms", "on")])
-            .await;
-        assert_eq!(status, 200);
-        assert!(page.contains("Check your email"));
-        assert!(!signed_in(&other).await);
+        // The same form, once for a taken address and once for a free one.
+        let answer = |email: &'static str| {
+            let b = app.new_browser();
+            async move {
+                let r = b.post("/signup", &[("email", email), ("password", "another long passphrase"), ("accept_terms", "on")]).await;
+                let status = r.status().as_u16();
+                let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+                let mut cookies: Vec<String> = r.headers().get_all("set-cookie").iter()
+                    .map(|v| v.to_str().unwrap().split('=').next().unwrap().to_owned()).collect();
+                cookies.sort();
+                let body = r.text().await.unwrap();
+                (status, location, cookies, body, signed_in(&b).await)
+            }
+        };
+        let taken = answer("ada@example.com").await;
+        let free = answer("bea@example.com").await;
+        assert_eq!(taken, free, "nothing tells a taken address from a free one");
+        assert_eq!((taken.0, taken.1.as_deref(), taken.4), (303, Some("/signup/sent"), false));
         app.last_email("ada@example.com", "signup_existing").await;
-        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+        app.last_email("bea@example.com", "verify_email").await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
         app.stop().await;
     }
 }
@@ -327,6 +382,36 @@ pub async fn enable_two_factor(app: &TestApp, b: &Browser) -> (TotpSecret, Vec<S
 }
 
 use coachflux_domain::Clock;
+
+/// Confirms it's the person with the password and a fresh code, so this session counts as
+/// signed in with the second factor (as staff pages need).
+pub async fn prove_second_factor(app: &TestApp, b: &Browser, secret: &TotpSecret) {
+    app.clock.advance_ms(31_000);
+    let code = totp::code_for_step(secret, totp::step_at(app.clock.now_ms()), 6);
+    let (status, page, _) = b
+        .submit(
+            "/settings/confirm",
+            &[
+                ("password", PASSWORD),
+                ("code", &code),
+                ("second_factor", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{page}");
+}
+
+/// Makes the account staff with two-factor on, proved by this session.
+pub async fn make_staff(app: &TestApp, b: &Browser, user_id: &str) -> TotpSecret {
+    sqlx::query("UPDATE users SET role = 'staff' WHERE id = $1")
+        .bind(user_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (secret, _) = enable_two_factor(app, b).await;
+    prove_second_factor(app, b, &secret).await;
+    secret
+}
 
 dual_test! {
     async fn two_factor_protects_sign_in_and_refuses_replays(app) {
@@ -542,14 +627,26 @@ dual_test! {
         sqlx::query("UPDATE users SET role = 'staff' WHERE id = $1").bind(&uid).execute(app.store.pool()).await.unwrap();
         let (status, _, location) = b.page("/admin/mail").await;
         assert_eq!((status, location.as_deref()), (303, Some("/settings/2fa")), "staff must turn on 2FA first");
-        enable_two_factor(&app, b).await;
+        let (secret, _) = enable_two_factor(&app, b).await;
+        // Turning 2FA on in this session isn't signing in with it: the session proves it first.
+        let (status, _, location) = b.page("/admin/mail").await;
+        assert_eq!((status, location.as_deref()), (303, Some("/settings/confirm?next=%2Fadmin%2Fmail&second_factor=1")));
+        let (status, page, _) = b.submit("/settings/confirm", &[("password", PASSWORD), ("next", "/admin/mail"), ("second_factor", "1")]).await;
+        assert_eq!(status, 422, "the password alone doesn't do");
+        assert!(page.contains("code from your authenticator app"), "{page}");
+        app.clock.advance_ms(31_000);
+        let code = totp::code_for_step(&secret, totp::step_at(app.clock.now_ms()), 6);
+        let (status, _, location) = b.submit("/settings/confirm", &[("password", PASSWORD), ("code", &code), ("next", "/admin/mail"), ("second_factor", "1")]).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/admin/mail")));
         let (status, page, _) = b.page("/admin/mail").await;
         assert_eq!(status, 200);
         assert!(page.contains("Confirm your email address for CoachFlux"));
-        let id = app.last_email("ada@example.com", "verify_email").await.id;
-        let (status, page, _) = b.page(&format!("/admin/mail/{id}")).await;
+        let mail = app.last_email("ada@example.com", "verify_email").await;
+        let (status, page, _) = b.page(&format!("/admin/mail/{}", mail.id)).await;
         assert_eq!(status, 200);
-        assert!(page.contains("https://coach.example.test/verify-email?token="));
+        assert!(page.contains("Please confirm that this is your email address"), "staff read the words");
+        assert!(!page.contains("verify-email?token="), "but never a link: {page}");
+        assert!(page.contains("[link withheld: only the recipient sees it]"));
         // Staff cannot turn 2FA off.
         assert_eq!(b.post("/settings/2fa/disable", &[("password", PASSWORD)]).await.status(), 403);
         app.stop().await;
@@ -596,16 +693,9 @@ async fn plain_http_development_uses_plain_cookie_names(engine: crate::harness::
         return;
     };
     let b = &app.browser;
-    let r = b
-        .post(
-            "/signup",
-            &[
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-                ("accept_terms", "on"),
-            ],
-        )
-        .await;
+    submit_signup(b, "ada@example.com").await;
+    let token = verification_token(&app, "ada@example.com").await;
+    let r = b.post("/verify-email", &[("token", &token)]).await;
     let cookies: Vec<String> = r
         .headers()
         .get_all("set-cookie")

@@ -209,7 +209,7 @@ dual_test! {
         assert_eq!(runs.len(), 2);
         assert!(runs.iter().all(|r| r.outcome == "ok" && r.finished_at.is_some()));
         drop(conn);
-        let metrics = reqwest::get(format!("http://{}/metrics", app.addr)).await.unwrap().text().await.unwrap();
+        let metrics = app.metrics().await;
         assert!(metrics.contains("job_runs_total{job=\"anonymous-sessions\",outcome=\"ok\"} 2"), "{metrics}");
         // The last run and last success come from the shared history, whichever instance ran it.
         let gauge = |name: &str| -> f64 {
@@ -335,12 +335,7 @@ dual_test! {
         let uid = signup(&app, b, "ada@example.com").await;
         run(&app, Job::Purge, T0).await;
         assert_eq!(b.get("/admin/jobs").await.status(), 404, "members don't see it");
-        sqlx::query("UPDATE users SET role = 'staff' WHERE id = $1")
-            .bind(&uid)
-            .execute(app.store.pool())
-            .await
-            .unwrap();
-        crate::identity::enable_two_factor(&app, b).await;
+        crate::identity::make_staff(&app, b, &uid).await;
         let (status, page, _) = b.page("/admin/jobs").await;
         assert_eq!(status, 200);
         for job in jobs::ALL {

@@ -401,12 +401,7 @@ async fn the_model_captures_fields_from_a_prompt_built_from_the_step(engine: Eng
         (321, 45),
         "token accounting from the server's usage"
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("llm_calls_total{purpose=\"turn\",outcome=\"ok\"} 1"),
         "{metrics}"
@@ -1164,12 +1159,7 @@ async fn staff_see_model_usage_per_session(engine: Engine) {
         404,
         "members don't see it"
     );
-    sqlx::query("UPDATE users SET role = 'staff' WHERE id = $1")
-        .bind(&uid)
-        .execute(app.store.pool())
-        .await
-        .unwrap();
-    crate::identity::enable_two_factor(&app, b).await;
+    crate::identity::make_staff(&app, b, &uid).await;
     let (status, page, _) = b.page("/admin/coach").await;
     assert_eq!(status, 200);
     let id = path.rsplit('/').next().unwrap();
@@ -1308,11 +1298,30 @@ async fn a_close_that_lands_after_its_visitor_signed_up_creates_their_actions(en
     answer_every_step(&app, &stub, &client, &id, &anon).await;
     keep_first_proposal(&app, &client, &id, &anon).await;
     let (gate, closing) = hold_a_close(&app, &stub, &client, &id, &anon).await;
-    // The visitor signs up in another tab while the close waits: the session moves first.
-    let signed: Value = client
-        .post(format!("http://{}/api/v1/auth/signup", app.addr))
+    // The visitor signs up (and in) in another tab while the close waits: the session moves
+    // first.
+    let api = format!("http://{}/api/v1", app.addr);
+    let password = "a long and unusual passphrase 42";
+    let r = client
+        .post(format!("{api}/auth/signup"))
         .header("X-Anonymous-Id", &anon)
-        .json(&json!({"email": "vera@example.com", "password": "a long and unusual passphrase 42", "acceptTerms": true}))
+        .json(&json!({"email": "vera@example.com", "password": password, "acceptTerms": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let token = crate::identity::verification_token(&app, "vera@example.com").await;
+    let r = client
+        .post(format!("{api}/auth/verify-email"))
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let signed: Value = client
+        .post(format!("{api}/auth/login"))
+        .header("X-Anonymous-Id", &anon)
+        .json(&json!({"email": "vera@example.com", "password": password}))
         .send()
         .await
         .unwrap()

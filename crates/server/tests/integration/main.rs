@@ -15,5 +15,6 @@ mod oidc;
 mod ops;
 mod pages;
 mod schema;
+mod security;
 mod smtp;
 mod store_identity;

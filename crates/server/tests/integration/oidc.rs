@@ -143,8 +143,18 @@ async fn an_email_match_never_links_an_account_by_itself(engine: Engine) {
     let to = start(&b, "/auth/oidc/test/start").await;
     let callback = at_provider(&to, "bob").await;
     let (status, page, _) = b.page(&callback).await;
-    assert_eq!(status, 409);
-    assert!(page.contains("You already have an account"));
+    // The answer says nothing about the address having an account; its owner hears of it.
+    assert_eq!(status, 200);
+    assert!(page.contains("Check your email"), "{page}");
+    assert!(!page.contains("already"), "{page}");
+    let note = app
+        .last_email("bob@idp.example", "provider_sign_in_existing")
+        .await;
+    assert!(
+        note.body_text.contains("connect Test under Settings"),
+        "{}",
+        note.body_text
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_identities").await, 0);
     assert_eq!(b.get("/settings").await.status(), 303, "not signed in");
 

@@ -209,6 +209,7 @@ fn session<'a>(
         ip: "192.0.2.1",
         remember: false,
         device_id,
+        second_factor: false,
         now,
     }
 }
@@ -306,15 +307,36 @@ dual_test! {
         let ttl = T0 + HOUR;
 
         // Email verification.
-        one_time_tokens::insert_email_verification(&mut c, &new_id(), &ada, "ev-1", "ada.new@example.com", ttl, T0)
-            .await
-            .unwrap();
-        one_time_tokens::insert_email_verification(&mut c, &new_id(), &ada, "ev-old", "ada@example.com", T0 + 10, T0)
-            .await
-            .unwrap();
+        let verification = |token: &'static str, email: &'static str, expires_at: i64| {
+            one_time_tokens::NewEmailVerification {
+                id: "",
+                user_id: "",
+                token_hash: token,
+                email,
+                browser_binding: (token == "ev-1").then_some("binding-hash"),
+                expires_at,
+                now: T0,
+            }
+        };
+        for (token, email, expires_at) in [
+            ("ev-1", "ada.new@example.com", ttl),
+            ("ev-old", "ada@example.com", T0 + 10),
+        ] {
+            let id = new_id();
+            let v = one_time_tokens::NewEmailVerification {
+                id: &id,
+                user_id: &ada,
+                ..verification(token, email, expires_at)
+            };
+            one_time_tokens::insert_email_verification(&mut c, &v).await.unwrap();
+        }
         assert_eq!(
             one_time_tokens::consume_email_verification(&mut c, "ev-1", T0 + 1).await.unwrap(),
-            Some((ada.clone(), "ada.new@example.com".to_owned()))
+            Some(one_time_tokens::UsedVerification {
+                user_id: ada.clone(),
+                email: "ada.new@example.com".to_owned(),
+                browser_binding: Some("binding-hash".to_owned()),
+            })
         );
         assert_eq!(one_time_tokens::consume_email_verification(&mut c, "ev-1", T0 + 2).await.unwrap(), None, "used");
         assert_eq!(one_time_tokens::consume_email_verification(&mut c, "ev-old", T0 + 10).await.unwrap(), None, "expired");
@@ -371,6 +393,7 @@ fn email<'a>(id: &'a str, to: &'a str, now: i64) -> outbox::NewEmail<'a> {
         subject: "Confirm your address",
         body_text: "text",
         body_html: "<p>html</p>",
+        body_redacted: "redacted",
         transactional: true,
         now,
     }
