@@ -27,7 +27,8 @@ const provider = new Provider(issuer, {
     claims: async () => ({
       sub: id,
       email: `${id}@idp.example`,
-      email_verified: true,
+      // Accounts named "unverified..." have an address the provider never confirmed.
+      email_verified: !id.startsWith('unverified'),
       name: `User ${id}`,
     }),
   }),

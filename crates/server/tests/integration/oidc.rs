@@ -273,7 +273,110 @@ async fn two_factor_still_applies_after_the_provider(engine: Engine) {
     app.stop().await;
 }
 
+/// Makes the browser's session look signed in more than ten minutes ago (the provider's tokens
+/// follow the real clock, so the app's can't jump ahead).
+async fn stale(app: &TestApp) {
+    sqlx::query("UPDATE sessions SET authenticated_at = authenticated_at - 660000")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+}
+
+async fn an_address_the_provider_did_not_confirm_is_confirmed_by_email_first(engine: Engine) {
+    let Some(app) = app_with_provider(engine).await else {
+        return;
+    };
+    let b = app.new_browser();
+    let to = start(&b, "/auth/oidc/test/start").await;
+    let callback = at_provider(&to, "unverified-carl").await;
+    let (status, page, _) = b.page(&callback).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Check your email"), "{page}");
+    assert_eq!(b.get("/settings").await.status(), 303, "not signed in yet");
+    let token = crate::identity::verification_token(&app, "unverified-carl@idp.example").await;
+    let (status, _, location) = b.submit("/verify-email", &[("token", &token)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    assert_eq!(
+        b.get("/settings").await.status(),
+        200,
+        "the link signed this browser in"
+    );
+    app.stop().await;
+}
+
+async fn adding_a_way_in_needs_a_recent_sign_in(engine: Engine) {
+    let Some(app) = app_with_provider(engine).await else {
+        return;
+    };
+    // A passwordless account (made with the provider) setting its first password.
+    let b = app.new_browser();
+    let to = start(&b, "/auth/oidc/test/start").await;
+    b.page(&at_provider(&to, "pat").await).await;
+    stale(&app).await;
+    let (status, _, location) = b
+        .submit(
+            "/settings/password",
+            &[("new_password", "a first passphrase here")],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/settings/confirm?next=%2Fsettings%23password"))
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL")
+            .await,
+        0
+    );
+    let (_, page, _) = b
+        .page("/settings/confirm?next=%2Fsettings%23password")
+        .await;
+    let again = "/auth/oidc/test/start?next=%2Fsettings%23password";
+    assert!(
+        page.contains(&again.replace('&', "&amp;")),
+        "sign in again with the provider: {page}"
+    );
+    let to = start(&b, again).await;
+    let (_, _, location) = b.page(&at_provider(&to, "pat").await).await;
+    assert_eq!(location.as_deref(), Some("/settings#password"));
+    let (status, _, _) = b
+        .submit(
+            "/settings/password",
+            &[("new_password", "a first passphrase here")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL")
+            .await,
+        1
+    );
+
+    // Connecting a provider to a password account.
+    let bob = app.new_browser();
+    signup(&app, &bob, "bob@example.com").await;
+    stale(&app).await;
+    let (status, _, location) = bob.page("/auth/oidc/test/start?link=1").await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/settings/confirm?next=%2Fsettings%23connected"))
+    );
+    let (status, _, _) = bob
+        .submit(
+            "/settings/confirm",
+            &[("password", PASSWORD), ("next", "/settings#connected")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let to = start(&bob, "/auth/oidc/test/start?link=1").await;
+    let (_, _, location) = bob.page(&at_provider(&to, "bobby").await).await;
+    assert_eq!(location.as_deref(), Some("/settings#connected"));
+    app.stop().await;
+}
+
 crate::on_both_engines!(signs_up_and_back_in_with_the_provider);
+crate::on_both_engines!(an_address_the_provider_did_not_confirm_is_confirmed_by_email_first);
+crate::on_both_engines!(adding_a_way_in_needs_a_recent_sign_in);
 crate::on_both_engines!(an_email_match_never_links_an_account_by_itself);
 crate::on_both_engines!(every_tampered_or_stale_answer_is_refused);
 crate::on_both_engines!(two_factor_still_applies_after_the_provider);
