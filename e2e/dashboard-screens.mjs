@@ -15,11 +15,17 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const email = `dash-${Date.now()}@example.com`;
 await page.goto(`${base}/signup`);
-await page.fill('#email', `dash-${Date.now()}@example.com`);
+await page.fill('#email', email);
 await page.fill('#password', 'plum tractor lantern 42');
 await page.check('#accept_terms');
 await submit(page, 'button:has-text("Create account")');
+// The address waits for its confirmation link; the password already signs in.
+await page.goto(`${base}/login`);
+await page.fill('#email', email);
+await page.fill('#password', 'plum tractor lantern 42');
+await submit(page, 'form[action="/login"] button[type=submit]');
 await page.goto(`${base}/frameworks/WOOP`);
 await submit(page, 'button:has-text("Start a WOOP session")');
 await page.check('#consent');

@@ -27,6 +27,13 @@ for (const width of [1280, 360]) {
     await page.fill('#password', 'plum tractor lantern 42');
     await page.check('#accept_terms');
     await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/signup/sent`);
+    await shot('signup-sent');
+    // The address waits for its confirmation link; the password already signs in.
+    await page.goto(`${base}/login`);
+    await page.fill('#email', email);
+    await page.fill('#password', 'plum tractor lantern 42');
+    await page.click('form[action="/login"] button[type=submit]');
     await page.waitForURL(`${base}/`);
     await shot('home-signed-in');
     await page.goto(`${base}/settings`);
