@@ -311,7 +311,11 @@ impl Hashing {
     /// Whether `password` matches `stored`. With no stored hash (unknown account, or an
     /// account without a password) it still runs a full verification against a fixed hash, so
     /// the answer takes as long either way.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, HashError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<bool, HashError> {
         self.run(move |memory| {
             let real = stored.is_some();
             let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
@@ -509,15 +513,34 @@ mod tests {
     async fn hashes_made_by_the_argon2_crate_itself_still_verify() {
         use argon2::password_hash::PasswordHasher;
         // What earlier versions stored: the crate's own PHC strings.
-        let stored = argon2().hash_password(b"an older passphrase").unwrap().to_string();
+        let stored = argon2()
+            .hash_password(b"an older passphrase")
+            .unwrap()
+            .to_string();
         let h = Hashing::new(1, Duration::from_secs(30));
-        assert!(h.verify("an older passphrase".into(), Some(stored.clone())).await.unwrap());
-        assert!(!h.verify("an older passphrasE".into(), Some(stored)).await.unwrap());
+        assert!(
+            h.verify("an older passphrase".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify("an older passphrasE".into(), Some(stored))
+                .await
+                .unwrap()
+        );
         // And theirs verify ours.
         use argon2::password_hash::PasswordVerifier;
         let ours = h.hash("a newer passphrase".into()).await.unwrap();
-        assert!(argon2().verify_password(b"a newer passphrase", ours.as_str()).is_ok());
-        assert!(!h.verify("x".into(), Some("not a hash".into())).await.unwrap());
+        assert!(
+            argon2()
+                .verify_password(b"a newer passphrase", ours.as_str())
+                .is_ok()
+        );
+        assert!(
+            !h.verify("x".into(), Some("not a hash".into()))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
