@@ -1,6 +1,7 @@
 //! Pure CoachFlux types and rules. Nothing in here touches the network, the disk or the
 //! database, so every rule can be unit-tested directly.
 
+pub mod account;
 pub mod clock;
 pub mod coach;
 pub mod compass;
@@ -10,10 +11,12 @@ pub mod engine;
 pub mod frameworks;
 pub mod ical;
 pub mod ids;
+pub mod jobs;
 pub mod llm;
 pub mod password;
 pub mod random;
 pub mod recommend;
+pub mod request;
 pub mod safety;
 pub mod text;
 pub mod totp;

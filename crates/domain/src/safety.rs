@@ -625,6 +625,17 @@ pub fn helplines(country: Option<&str>) -> Vec<Helpline> {
     HelplineTable::builtin().for_country(country)
 }
 
+/// Where the person probably is, for helplines: the country on their account, else the region
+/// their browser's language preference names (`Accept-Language`), else unknown (the default
+/// helplines apply). Pages and the API both ask this.
+pub fn country_for(account_country: Option<&str>, accept_language: Option<&str>) -> Option<String> {
+    account_country
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .or_else(|| accept_language.and_then(country_from_accept_language))
+}
+
 /// The country a browser's `Accept-Language` header points to: the region of the most
 /// preferred tag that has one ("en-GB,en;q=0.9" is GB). Language alone says nothing about
 /// where someone is, so "de" gives `None`.

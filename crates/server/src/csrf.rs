@@ -4,19 +4,16 @@
 //! HMAC(server key, cookie): a cross-site page can neither read the cookie nor compute the
 //! token. Requests a browser marks `Sec-Fetch-Site: cross-site` are refused outright.
 
-use crate::crypto::{constant_time_eq, random_token};
-use crate::state::AppState;
-use crate::web::page_with;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-
-/// The token to embed in forms (`<input type="hidden" name="_csrf">`).
-#[derive(Debug, Clone)]
-pub struct CsrfToken(pub String);
+use coachflux_app::AppState;
+use coachflux_app::crypto::{constant_time_eq, random_token};
+use coachflux_http::CsrfToken;
+use coachflux_web::page_with;
 
 pub const FORM_FIELD: &str = "_csrf";
 pub const HEADER: &str = "x-csrf-token";
@@ -36,7 +33,7 @@ fn is_safe(method: &Method) -> bool {
 
 fn refuse(path: &str) -> Response {
     if path.starts_with("/api/") {
-        return crate::api::problem::ApiError::new(
+        return coachflux_api::problem::ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf_failed",
             "Cookie-authenticated API calls must send the page's X-CSRF-Token header, and \
@@ -86,7 +83,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     req.extensions_mut().insert(CsrfToken(expected));
     let mut response = next.run(req).await;
     if fresh && !exempt_api {
-        let cookie = names.build(names.csrf, secret, None);
+        let cookie = coachflux_http::cookies::build(names, names.csrf, secret, None);
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }

@@ -2,8 +2,6 @@
 //! cross-cutting layers (tracing, request ids, security headers, panics, compression, error
 //! pages, timeouts, body limits, metrics).
 
-use crate::state::AppState;
-use crate::web;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -11,6 +9,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use coachflux_app::AppState;
+use coachflux_web as web;
 use std::time::{Duration, Instant};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -27,8 +27,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let hsts = state.config.is_https();
     Router::new()
-        .merge(web::router())
-        .merge(crate::api::router())
+        .merge(web::router(coachflux_api::openapi_json()))
+        .merge(coachflux_api::router())
         .merge(ops_router(&state))
         .fallback(web::not_found)
         // `Router::layer` runs after routing, so every one of these sees the matched route.
@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router {
         // (may refuse), the flash message, then the session.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::load_session,
+            coachflux_http::session::load_session,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -60,10 +60,7 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(CatchPanicLayer::custom(web::panic_page))
                 .layer(CompressionLayer::new())
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    web::error_pages,
-                ))
+                .layer(middleware::from_fn(error_bodies))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     timeout,
@@ -72,6 +69,18 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limit)),
         )
         .with_state(state)
+}
+
+/// Gives framework-made errors (405, 413, a rejection, a timeout...) the body of their face: a
+/// problem document under `/api/v1`, a page elsewhere.
+async fn error_bodies(req: Request, next: Next) -> Response {
+    let api = coachflux_api::is_api(&req);
+    let response = next.run(req).await;
+    if api {
+        coachflux_api::problem::as_problem(response)
+    } else {
+        web::as_page(response)
+    }
 }
 
 /// Operator endpoints: liveness, readiness, and metrics unless they have a listener of their
@@ -103,7 +112,9 @@ fn has_metrics_token(state: &AppState, headers: &axum::http::HeaderMap) -> bool 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| crate::crypto::constant_time_eq(given.trim(), expected.expose()))
+        .is_some_and(|given| {
+            coachflux_app::crypto::constant_time_eq(given.trim(), expected.expose())
+        })
 }
 
 /// On the public listener metrics need the token; without one configured they aren't there.
@@ -147,18 +158,7 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let status = match state.store.ping().await {
-        Err(e) => Err(format!("database unreachable: {e}")),
-        Ok(()) => match state.store.migration_status().await {
-            Ok(s) if s.is_current() => Ok(()),
-            Ok(s) => Err(format!(
-                "migrations pending: applied {:?}, known {:?}",
-                s.applied, s.known
-            )),
-            Err(e) => Err(format!("cannot read migrations: {e}")),
-        },
-    };
-    match status {
+    match coachflux_app::services::ops::readiness(&state).await {
         Ok(()) => ([(header::CACHE_CONTROL, "no-store")], "ready\n").into_response(),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
@@ -177,17 +177,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let pool = state.store.pool_stats();
-    state
-        .metrics
-        .set_gauge("db_pool_connections", f64::from(pool.size));
-    state
-        .metrics
-        .set_gauge("db_pool_idle_connections", f64::from(pool.idle));
-    state
-        .metrics
-        .set_gauge("db_pool_max_connections", f64::from(pool.max));
-    crate::jobs::publish_last_runs(&state).await;
     (
         [
             (
@@ -196,7 +185,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             ),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        state.metrics.render(),
+        coachflux_app::services::ops::metrics_text(&state).await,
     )
         .into_response()
 }

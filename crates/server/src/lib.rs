@@ -1,21 +1,14 @@
-//! The CoachFlux server: configuration, the axum app, pages, and the `coachflux` command.
+//! The `coachflux` binary's library: start-up (configuration to a bound server), the HTTP
+//! composition of the pages and the API with the cross-cutting layers, and the command line.
 
-pub mod api;
-pub mod auth;
-pub mod backup;
 pub mod cli;
-pub mod config;
-pub mod crypto;
-pub mod csrf;
-pub mod error;
+pub mod commands;
+mod csrf;
 mod http;
-pub mod jobs;
-pub mod mail;
-pub mod metrics;
-pub mod services;
 pub mod startup;
-pub mod state;
 pub mod telemetry;
-mod web;
 
 pub use startup::{Server, StartupError};
+
+// The application's modules, as the integration tests and operators' tools know them.
+pub use coachflux_app::{backup, config, crypto, jobs, mail, metrics, services, state};

@@ -1,9 +1,9 @@
 //! Everything between "the config parsed" and "the listener accepts": the data directory, the
 //! server key, the database (migrated and seeded) and the bound socket.
 
-use crate::config::{Config, Secret, parse_secret_key};
 use crate::http;
-use crate::state::AppState;
+use coachflux_app::AppState;
+use coachflux_app::config::{Config, Secret, parse_secret_key};
 use coachflux_domain::{Catalogue, SharedClock};
 use coachflux_store::{ConnectOptions, Store};
 use rand::TryRngCore;
@@ -165,7 +165,7 @@ pub async fn connect(config: &Config) -> Result<Store, StartupError> {
     Store::connect(&opts).await.map_err(|e| {
         StartupError::new(format!(
             "COACHFLUX_DATABASE_URL ({}): {e}",
-            crate::config::redact_url(&config.database_url)
+            coachflux_app::config::redact_url(&config.database_url)
         ))
     })
 }
@@ -177,6 +177,8 @@ pub struct Server {
     metrics_listener: Option<TcpListener>,
     router: axum::Router,
     state: AppState,
+    /// The database beneath the context, closed when the server stops.
+    store: Store,
     /// On SQLite: a shared lock that tells `coachflux restore` the database is in use.
     _serve_lock: Option<std::fs::File>,
 }
@@ -186,7 +188,8 @@ impl Server {
     pub async fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
         install_crypto_provider();
         prepare_data_dir(&mut config)?;
-        let serve_lock = crate::backup::hold_serve_lock(&config).map_err(StartupError::new)?;
+        let serve_lock =
+            coachflux_app::backup::hold_serve_lock(&config).map_err(StartupError::new)?;
         let store = open_store(&config, &clock).await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             StartupError::new(format!(
@@ -204,13 +207,14 @@ impl Server {
             })?),
             None => None,
         };
-        let state = AppState::new(config, store, clock).map_err(StartupError::new)?;
+        let state = AppState::new(config, store.clone(), clock).map_err(StartupError::new)?;
         let router = http::router(state.clone());
         Ok(Self {
             listener,
             metrics_listener,
             router,
             state,
+            store,
             _serve_lock: serve_lock,
         })
     }
@@ -232,12 +236,17 @@ impl Server {
         &self.state
     }
 
+    /// The server's own database handle (tests close it to make the app lose its database).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let store = self.state.store.clone();
+        let store = self.store.clone();
         let poll = Duration::from_millis(self.state.config.outbox_poll_ms);
         let worker = self
             .state
@@ -245,7 +254,7 @@ impl Server {
             .mail_worker
             .then(|| self.state.outbox.clone().spawn(poll));
         let scheduler = self.state.config.jobs.then(|| {
-            crate::jobs::spawn_scheduler(
+            coachflux_app::jobs::spawn_scheduler(
                 self.state.clone(),
                 Duration::from_secs(self.state.config.job_tick_secs),
             )

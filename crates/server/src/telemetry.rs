@@ -1,4 +1,4 @@
-use crate::config::{Config, LogFormat};
+use coachflux_app::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. A second call (tests) is a no-op.

@@ -5,6 +5,7 @@
 //! `email` is what stops two accounts sharing an address.
 
 use crate::{Conn, Result, StoreError};
+use coachflux_domain::account::{Role, SubscriptionStatus};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -31,7 +32,7 @@ pub struct User {
     pub provider_id: Option<String>,
     pub totp_secret: Option<String>,
     pub totp_enabled: bool,
-    pub subscription_status: String,
+    pub subscription_status: SubscriptionStatus,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
     pub email_preferences: EmailPreferences,
@@ -40,7 +41,7 @@ pub struct User {
     pub created_at: i64,
     pub last_login_at: Option<i64>,
     pub last_active_at: Option<i64>,
-    pub role: String,
+    pub role: Role,
     pub updated_at: i64,
     pub disabled_at: Option<i64>,
     pub deletion_requested_at: Option<i64>,
@@ -59,7 +60,7 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub email_verified: bool,
-    pub role: &'a str,
+    pub role: Role,
     pub now: i64,
 }
 
@@ -89,7 +90,7 @@ pub async fn insert(conn: &mut Conn, u: &NewUser<'_>) -> Result<()> {
     .bind(u.password_hash)
     .bind(u.provider)
     .bind(i64::from(u.email_verified))
-    .bind(u.role)
+    .bind(u.role.as_str())
     .bind(u.now)
     .execute(&mut *conn)
     .await
@@ -239,10 +240,10 @@ pub async fn record_login(conn: &mut Conn, id: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn set_role(conn: &mut Conn, id: &str, role: &str, now: i64) -> Result<()> {
+pub async fn set_role(conn: &mut Conn, id: &str, role: Role, now: i64) -> Result<()> {
     sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
-        .bind(role)
+        .bind(role.as_str())
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -265,7 +266,11 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         provider_id: row.try_get("provider_id")?,
         totp_secret: row.try_get("totp_secret")?,
         totp_enabled: flag(row, "totp_enabled")?,
-        subscription_status: row.try_get("subscription_status")?,
+        subscription_status: {
+            let v: String = row.try_get("subscription_status")?;
+            SubscriptionStatus::parse(&v)
+                .ok_or_else(|| StoreError::Corrupt(format!("subscription status {v:?}")))?
+        },
         stripe_customer_id: row.try_get("stripe_customer_id")?,
         stripe_subscription_id: row.try_get("stripe_subscription_id")?,
         email_preferences: EmailPreferences {
@@ -279,7 +284,10 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         created_at: row.try_get("created_at")?,
         last_login_at: row.try_get("last_login_at")?,
         last_active_at: row.try_get("last_active_at")?,
-        role: row.try_get("role")?,
+        role: {
+            let v: String = row.try_get("role")?;
+            Role::parse(&v).ok_or_else(|| StoreError::Corrupt(format!("role {v:?}")))?
+        },
         updated_at: row.try_get("updated_at")?,
         disabled_at: row.try_get("disabled_at")?,
         deletion_requested_at: row.try_get("deletion_requested_at")?,

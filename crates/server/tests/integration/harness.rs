@@ -257,7 +257,7 @@ async fn spawn_on(
     .expect("server starts");
     let addr = server.local_addr();
     let metrics_addr = server.metrics_addr();
-    let server_store = server.state().store.clone();
+    let server_store = server.store().clone();
     let outbox = server.state().outbox.clone();
     let public_url = server.state().config.public_url.clone();
     let state = server.state().clone();

@@ -495,7 +495,7 @@ async fn backup_and_restore(engine: Engine) {
     let (gone, _) = member_with_history(&app).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let made = coachflux::backup::create(&app.state.store, &app.state.config, dir.path(), T0)
+    let made = coachflux::backup::create(&app.server_store, &app.state.config, dir.path(), T0)
         .await
         .expect("the backup is taken while the server runs");
     assert!(made.file.exists() && made.manifest.exists());

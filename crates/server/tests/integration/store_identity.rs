@@ -5,6 +5,7 @@
 
 use crate::dual_test;
 use crate::harness::T0;
+use coachflux_domain::account::{Role, SubscriptionStatus};
 use coachflux_domain::ids::new_id;
 use coachflux_store::{
     Conn, StoreError, audit, auth_sessions, one_time_tokens, outbox, rate_limits, recovery_codes,
@@ -25,7 +26,7 @@ async fn new_user(conn: &mut Conn, email: &str) -> String {
             password_hash: Some("$argon2id$v=19$fake"),
             provider: Some("email"),
             email_verified: false,
-            role: "member",
+            role: Role::Member,
             now: T0,
         },
     )
@@ -47,7 +48,7 @@ dual_test! {
                 password_hash: Some("$argon2id$hash"),
                 provider: Some("email"),
                 email_verified: false,
-                role: "member",
+                role: Role::Member,
                 now: T0,
             },
         )
@@ -62,8 +63,8 @@ dual_test! {
         assert!(!u.email_verified);
         assert!(!u.totp_enabled);
         assert_eq!(u.totp_secret, None);
-        assert_eq!(u.role, "member");
-        assert_eq!(u.subscription_status, "free");
+        assert_eq!(u.role, Role::Member);
+        assert_eq!(u.subscription_status, SubscriptionStatus::Free);
         assert_eq!((u.created_at, u.updated_at), (T0, T0));
         assert_eq!(u.last_login_at, None);
         assert_eq!(
@@ -92,7 +93,7 @@ dual_test! {
                 password_hash: None,
                 provider: Some("google"),
                 email_verified: true,
-                role: "member",
+                role: Role::Member,
                 now: T0,
             },
         )
@@ -111,7 +112,7 @@ dual_test! {
             marketing_emails: true,
         };
         users::set_email_preferences(&mut c, &id, &prefs, T0 + 4).await.unwrap();
-        users::set_role(&mut c, &id, "staff", T0 + 5).await.unwrap();
+        users::set_role(&mut c, &id, Role::Staff, T0 + 5).await.unwrap();
         users::record_login(&mut c, &id, T0 + 6).await.unwrap();
         let u = users::get(&mut c, &id).await.unwrap().unwrap();
         assert!(u.email_verified);
@@ -119,7 +120,7 @@ dual_test! {
         assert_eq!(u.name.as_deref(), Some("Ada L."));
         assert_eq!(u.picture.as_deref(), Some("https://img/a.png"));
         assert_eq!(u.email_preferences, prefs);
-        assert_eq!(u.role, "staff");
+        assert_eq!(u.role, Role::Staff);
         assert_eq!(u.last_login_at, Some(T0 + 6));
         assert_eq!(u.last_active_at, Some(T0 + 6));
         assert_eq!(u.updated_at, T0 + 5, "a login is not a change to the account");

@@ -1,0 +1,67 @@
+//! What a member's dashboard shows: where they are (an open session, recent ones, open action
+//! items) and how they are doing (counts, completions per week, frameworks used).
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use coachflux_domain::clock::DAY_MS;
+use coachflux_store::action_items::{self, ActionItem, Filter};
+use coachflux_store::coaching::{self, CoachingSession};
+use coachflux_store::metrics::{self, UserMetrics};
+
+/// Weeks of completions the dashboard draws.
+pub const WEEKS: i64 = 8;
+
+pub struct Overview {
+    /// The newest 20 sessions, newest first.
+    pub sessions: Vec<CoachingSession>,
+    /// Up to 5 open action items, soonest due first.
+    pub open_actions: Vec<ActionItem>,
+    pub metrics: UserMetrics,
+    /// Sessions completed in each of the last [`WEEKS`] weeks, oldest first: (week start, count).
+    pub weekly: Vec<(i64, i64)>,
+    /// Completed sessions per framework.
+    pub per_framework: Vec<(String, i64)>,
+    /// Share of the action items created that are done, in percent.
+    pub done_percent: i64,
+}
+
+pub async fn overview(state: &AppState, current: &CurrentUser) -> Result<Overview, AppError> {
+    let user = &current.user;
+    let now = state.clock.now_ms();
+    let mut conn = state.store.conn().await?;
+    let sessions = coaching::list_for_user(&mut conn, &user.id, 20).await?;
+    let open = Filter {
+        status: Some("open".into()),
+        ..Filter::default()
+    };
+    let mut open_actions = action_items::list_for_user(&mut conn, &user.id, &open, now).await?;
+    open_actions.truncate(5);
+    let m = metrics::get(&mut conn, &user.id).await?.unwrap_or_default();
+    let since = now - WEEKS * 7 * DAY_MS;
+    let done = metrics::completions_since(&mut conn, &user.id, since).await?;
+    let weekly = (0..WEEKS)
+        .map(|w| {
+            let start = since + w * 7 * DAY_MS;
+            let n = done
+                .iter()
+                .filter(|t| **t >= start && **t < start + 7 * DAY_MS)
+                .count();
+            (start, i64::try_from(n).unwrap_or(0))
+        })
+        .collect();
+    let per_framework = metrics::framework_counts(&mut conn, &user.id).await?;
+    let done_percent = if m.actions_created > 0 {
+        m.actions_completed * 100 / m.actions_created
+    } else {
+        0
+    };
+    Ok(Overview {
+        sessions,
+        open_actions,
+        metrics: m,
+        weekly,
+        per_framework,
+        done_percent,
+    })
+}

@@ -1,0 +1,802 @@
+//! The coaching pages: start a session, the conversation, the action plan, the report.
+
+use super::forms::{checked, set_cookie};
+use super::{Layout, PageCtx};
+use crate::who::PageResult;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use coachflux_app::AppError;
+use coachflux_app::AppState;
+use coachflux_app::services::coaching::{self, Actor, Move, TurnOutcome};
+use coachflux_domain::coach;
+use coachflux_domain::dates;
+use coachflux_domain::engine::{MAX_INPUT_CHARS, MAX_SKIPS_PER_STEP, Phase, ProposalStatus};
+use coachflux_domain::frameworks::FieldKind;
+use coachflux_domain::safety;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", get(history).post(start))
+        .route("/sessions/{id}", get(session_page))
+        .route("/sessions/{id}/consent", post(consent))
+        .route("/sessions/{id}/turn", post(turn))
+        .route("/sessions/{id}/skip", post(skip))
+        .route("/sessions/{id}/proceed", post(proceed))
+        .route("/sessions/{id}/amend", post(amend))
+        .route("/sessions/{id}/back", post(back))
+        .route("/sessions/{id}/resume", post(resume))
+        .route("/sessions/{id}/end", post(end))
+        .route("/sessions/{id}/proposals/{index}", post(proposal))
+        .route("/sessions/{id}/close", post(close))
+        .route("/sessions/{id}/report", get(report_page))
+        .route("/sessions/{id}/report.md", get(report_markdown))
+        .route("/sessions/{id}/delete", get(delete_page).post(delete))
+        .route("/sessions/{id}/rating", post(rate))
+        .route("/sessions/{id}/report/email", post(email_report))
+}
+
+/// Who a coaching page is for: the signed-in member, or this browser's visitor id.
+pub struct Who(pub Actor);
+
+impl FromRequestParts<AppState> for Who {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        Ok(Who(Actor {
+            user: parts
+                .extensions
+                .get::<coachflux_app::auth::CurrentUser>()
+                .cloned(),
+            anonymous_id: coachflux_http::meta::anonymous_id(state, &jar),
+        }))
+    }
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    framework: String,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Who(actor): Who,
+    Form(f): Form<StartForm>,
+) -> PageResult {
+    // A visitor gets an anonymous id (a cookie) the first time they start a session.
+    let mut actor = actor;
+    let new_anonymous = (actor.user.is_none() && actor.anonymous_id.is_none())
+        .then(|| state.keys.new_anonymous_id());
+    if let Some(a) = &new_anonymous {
+        actor.anonymous_id = Some(a.clone());
+    }
+    let id = coaching::start(&state, &actor, &f.framework).await?;
+    let mut r = Redirect::to(&format!("/sessions/{id}")).into_response();
+    if let Some(a) = new_anonymous {
+        set_cookie(
+            &state,
+            &mut r,
+            state.cookies.anonymous,
+            a,
+            30 * coachflux_domain::clock::DAY_MS,
+        );
+    }
+    Ok(r)
+}
+
+pub struct StepChip {
+    pub name: String,
+    pub status: &'static str,
+}
+
+pub struct Turn {
+    pub user: String,
+    pub coach: String,
+    pub safety: bool,
+    /// Why the built-in coach answered instead of the AI coach, if it did.
+    pub note: String,
+}
+
+pub struct Input {
+    pub kind: &'static str,
+    pub label: String,
+    pub min: i32,
+    pub max: i32,
+    pub options: Vec<String>,
+    pub max_len: usize,
+}
+
+pub struct CapturedRow {
+    pub field_id: String,
+    pub label: String,
+    pub value: String,
+}
+
+pub struct ProposalRow {
+    pub index: usize,
+    pub title: String,
+    pub due: String,
+    /// The due day as an editable date (YYYY-MM-DD), or empty.
+    pub due_input: String,
+    pub priority: String,
+    pub tags: String,
+    pub status: &'static str,
+}
+
+/// A confirmed step that can be reopened from the action plan.
+pub struct StepLink {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "session.html")]
+struct SessionPage {
+    l: Layout,
+    id: String,
+    fw_name: String,
+    fw_emoji: String,
+    step_id: String,
+    steps: Vec<StepChip>,
+    progress: usize,
+    turns: Vec<Turn>,
+    prompt: String,
+    phase: &'static str,
+    input: Option<Input>,
+    can_skip: bool,
+    can_back: bool,
+    /// The step's required answers are in; what is still asked is optional.
+    can_proceed_early: bool,
+    /// Steps that can be reopened from the action plan.
+    reopen: Vec<StepLink>,
+    priorities: &'static [&'static str],
+    /// The AI coach is on: the page's script streams replies.
+    stream: bool,
+    captured: Vec<CapturedRow>,
+    proposals: Vec<ProposalRow>,
+    helplines: Vec<safety::Helpline>,
+    error: Option<String>,
+    anonymous: bool,
+}
+
+async fn render_session(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: &str,
+    error: Option<String>,
+) -> PageResult {
+    let l = coaching::load(state, actor, id).await?;
+    let fw = &l.framework;
+    let e = &l.engine;
+    let phase = match (e.phase, e.paused) {
+        (Phase::Closed, _) => "closed",
+        (_, true) => "paused",
+        (Phase::Consent, _) => "consent",
+        (Phase::Asking, _) => "asking",
+        (Phase::Confirming, _) => "confirming",
+        (Phase::Complete, _) => "complete",
+    };
+    let steps = fw
+        .steps
+        .iter()
+        .zip(&e.steps)
+        .enumerate()
+        .map(|(i, (def, st))| StepChip {
+            name: def.name.clone(),
+            status: if st.confirmed {
+                "done"
+            } else if i == e.current && !matches!(e.phase, Phase::Complete | Phase::Closed) {
+                "current"
+            } else {
+                "todo"
+            },
+        })
+        .collect();
+    let (done, total) = e.progress();
+    let turns = l
+        .turns
+        .iter()
+        .map(|t| {
+            let payload: serde_json::Value = serde_json::from_str(&t.payload).unwrap_or_default();
+            Turn {
+                user: t.user_input.clone(),
+                coach: payload["reply"].as_str().unwrap_or("").to_owned(),
+                safety: payload.get("safety").is_some(),
+                note: payload["note"].as_str().unwrap_or("").to_owned(),
+            }
+        })
+        .collect();
+    let input = (phase == "asking")
+        .then(|| e.pending_field(fw))
+        .flatten()
+        .map(|f| {
+            let (kind, min, max, options, max_len) = match &f.kind {
+                FieldKind::Scale { min, max, .. } => ("scale", *min, *max, Vec::new(), 20),
+                FieldKind::Choice { options } => ("choice", 0, 0, options.clone(), 100),
+                FieldKind::List { .. } | FieldKind::Actions { .. } | FieldKind::Options { .. } => {
+                    ("list", 0, 0, Vec::new(), MAX_INPUT_CHARS)
+                }
+                FieldKind::Date => ("date", 0, 0, Vec::new(), 200),
+                FieldKind::Text { max_len } => ("text", 0, 0, Vec::new(), *max_len as usize),
+            };
+            Input {
+                kind,
+                label: f.label.clone(),
+                min,
+                max,
+                options,
+                max_len,
+            }
+        });
+    let step_state = e.steps.get(e.current);
+    let captured = match (fw.steps.get(e.current), step_state) {
+        (Some(def), Some(st)) => def
+            .fields
+            .iter()
+            .filter_map(|f| {
+                st.captured.get(&f.id).map(|v| CapturedRow {
+                    field_id: f.id.clone(),
+                    label: f.label.clone(),
+                    value: v.display(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let proposals = e
+        .proposals
+        .iter()
+        .enumerate()
+        .map(|(index, p)| ProposalRow {
+            index,
+            title: p.title.clone(),
+            due: p.due_ms.map(dates::label).unwrap_or_default(),
+            due_input: p.due_ms.map(dates::ymd_string).unwrap_or_default(),
+            priority: p.priority.clone(),
+            tags: p.tags.join(", "),
+            status: match p.status {
+                ProposalStatus::Proposed => "proposed",
+                ProposalStatus::Accepted => "accepted",
+                ProposalStatus::Dropped => "dropped",
+            },
+        })
+        .collect();
+    // The last reply usually ends with the question being asked: don't show it twice.
+    let mut prompt = coach::next_prompt(fw, e);
+    let turns: Vec<Turn> = turns;
+    if turns
+        .last()
+        .is_some_and(|t| !t.safety && t.coach.ends_with(&prompt))
+    {
+        prompt.clear();
+    }
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut r = SessionPage {
+        l: ctx.layout(format!("{} session — CoachFlux", fw.name), "sessions"),
+        id: id.to_owned(),
+        fw_name: fw.name.clone(),
+        fw_emoji: fw.emoji.clone(),
+        step_id: fw
+            .steps
+            .get(e.current)
+            .map(|s| s.id.clone())
+            .unwrap_or_default(),
+        steps,
+        progress: (done * 100).checked_div(total).unwrap_or(0),
+        turns,
+        prompt,
+        phase,
+        input,
+        can_skip: phase == "asking"
+            && step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
+        can_back: e.current > 0 && matches!(phase, "asking" | "confirming"),
+        can_proceed_early: phase == "asking" && e.can_proceed(fw),
+        reopen: if phase == "complete" {
+            fw.steps
+                .iter()
+                .map(|s| StepLink {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        priorities: &coachflux_app::services::actions::PRIORITIES,
+        stream: state.config.openai.is_some(),
+        captured,
+        proposals,
+        helplines: if phase == "paused" {
+            state.config.helplines.for_country(ctx.country.as_deref())
+        } else {
+            Vec::new()
+        },
+        error,
+        anonymous: ctx.user.is_none(),
+    }
+    .into_response();
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+async fn session_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    render_session(&state, &ctx, &actor, &id, None).await
+}
+
+/// Redirect back to the conversation after a change, or show the page with the problem.
+async fn settle(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: &str,
+    result: Result<(), AppError>,
+    anchor: &str,
+) -> PageResult {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}{anchor}")).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let text = errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            render_session(state, ctx, actor, id, Some(text)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    consent: Option<String>,
+}
+
+async fn consent(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+    Form(f): Form<ConsentForm>,
+) -> PageResult {
+    let result = if checked(&f.consent) {
+        coaching::act(&state, &actor, &id, Move::Consent).await
+    } else {
+        Err(AppError::invalid(
+            "consent",
+            "Please tick the box to confirm you understand.",
+        ))
+    };
+    settle(&state, &ctx, &actor, &id, result, "#answer").await
+}
+
+#[derive(Deserialize)]
+struct TurnForm {
+    #[serde(default)]
+    input: String,
+}
+
+async fn turn(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TurnForm>,
+) -> PageResult {
+    if coachflux_http::sse::wants_stream(&headers) {
+        // The page's script streams the reply, then reloads the conversation.
+        let country = ctx.country.clone();
+        return Ok(coachflux_http::sse::stream(move |sink| async move {
+            let r = coaching::turn_streaming(
+                &state,
+                &actor,
+                &id,
+                &f.input,
+                country.as_deref(),
+                Some(&sink),
+            )
+            .await;
+            drop(sink);
+            match r {
+                Ok(_) => (
+                    "done",
+                    format!("{{\"location\":\"/sessions/{id}#answer\"}}"),
+                ),
+                Err(e) => (
+                    "error",
+                    serde_json::json!({"message": user_message(&e)}).to_string(),
+                ),
+            }
+        }));
+    }
+    let result = coaching::turn(&state, &actor, &id, &f.input, ctx.country.as_deref()).await;
+    match result {
+        Ok(TurnOutcome::Replied) | Ok(TurnOutcome::Paused) => {
+            Ok(Redirect::to(&format!("/sessions/{id}#answer")).into_response())
+        }
+        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
+/// What to tell a person about an error in a streamed turn (no internals).
+fn user_message(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(errors) => errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        AppError::NotFound => "We couldn't find that session.".into(),
+        AppError::RateLimited { .. } => "Too many attempts; wait a moment.".into(),
+        _ => "Something went wrong on our side. Your words were saved; reload the page.".into(),
+    }
+}
+
+async fn skip(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let r = coaching::act(&state, &actor, &id, Move::Skip).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn proceed(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let r = coaching::act(&state, &actor, &id, Move::Proceed).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+#[derive(Deserialize)]
+struct AmendForm {
+    #[serde(default)]
+    step: String,
+    field: Option<String>,
+}
+
+async fn amend(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+    Form(f): Form<AmendForm>,
+) -> PageResult {
+    let field = f.field.as_deref().filter(|s| !s.is_empty());
+    let r = coaching::act(
+        &state,
+        &actor,
+        &id,
+        Move::Amend {
+            step: &f.step,
+            field,
+        },
+    )
+    .await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn back(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let r = coaching::act(&state, &actor, &id, Move::Back).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let r = coaching::act(&state, &actor, &id, Move::Resume).await;
+    settle(&state, &ctx, &actor, &id, r, "#answer").await
+}
+
+async fn end(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    match coaching::end(&state, &actor, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/report")).into_response()),
+        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
+#[derive(Deserialize)]
+struct ProposalForm {
+    #[serde(default)]
+    decision: String,
+    title: Option<String>,
+    due: Option<String>,
+    priority: Option<String>,
+    tags: Option<String>,
+}
+
+async fn proposal(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path((id, index)): Path<(String, usize)>,
+    Form(f): Form<ProposalForm>,
+) -> PageResult {
+    let accept = f.decision != "drop";
+    let r = coaching::act(
+        &state,
+        &actor,
+        &id,
+        Move::Proposal {
+            index,
+            accept,
+            edit: coaching::ProposalEdit {
+                title: f.title.as_deref(),
+                due: f.due.as_deref(),
+                priority: f.priority.as_deref(),
+                tags: f.tags.as_deref(),
+            },
+        },
+    )
+    .await;
+    settle(&state, &ctx, &actor, &id, r, "#plan").await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    match coaching::close(&state, &actor, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/report")).into_response()),
+        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "report.html")]
+struct ReportPage {
+    l: Layout,
+    id: String,
+    rating: Option<i64>,
+    error: Option<String>,
+    r: coaching::Report,
+    closed: bool,
+    duration: String,
+    actions: Vec<(String, String, String)>,
+    anonymous: bool,
+}
+
+async fn report_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    render_report(&state, &ctx, &actor, id, None).await
+}
+
+async fn render_report(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: String,
+    error: Option<String>,
+) -> PageResult {
+    let l = coaching::load(state, actor, &id).await?;
+    let rating = coaching::rating(state, actor, &id).await?;
+    let closed = l.engine.phase == Phase::Closed;
+    let r = coaching::report(&l);
+    let actions = r
+        .actions
+        .iter()
+        .map(|(t, due, p)| {
+            (
+                t.clone(),
+                due.map(dates::label).unwrap_or_default(),
+                p.clone(),
+            )
+        })
+        .collect();
+    Ok(ReportPage {
+        l: ctx.layout(
+            format!("{} report — CoachFlux", r.framework.name),
+            "sessions",
+        ),
+        id,
+        rating,
+        error,
+        duration: coaching::minutes(r.duration_ms),
+        r,
+        closed,
+        actions,
+        anonymous: ctx.user.is_none(),
+    }
+    .into_response())
+}
+
+async fn report_markdown(
+    State(state): State<AppState>,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let l = coaching::load(&state, &actor, &id).await?;
+    let r = coaching::report(&l);
+    let name = format!(
+        "coachflux-{}-report.md",
+        r.framework.id.to_ascii_lowercase()
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        coaching::markdown(&r),
+    )
+        .into_response())
+}
+
+pub struct HistoryRow {
+    pub id: String,
+    pub framework: String,
+    pub started: String,
+    pub status: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sessions.html")]
+struct HistoryPage {
+    l: Layout,
+    rows: Vec<HistoryRow>,
+    anonymous: bool,
+}
+
+async fn history(State(state): State<AppState>, ctx: PageCtx, Who(actor): Who) -> PageResult {
+    let rows = coaching::history(&state, &actor)
+        .await?
+        .into_iter()
+        .map(|s| HistoryRow {
+            id: s.id,
+            framework: s.framework,
+            started: coachflux_app::services::accounts::format_utc(s.created_at),
+            status: s.status,
+        })
+        .collect();
+    Ok(HistoryPage {
+        l: ctx.layout("Your sessions — CoachFlux", "sessions"),
+        rows,
+        anonymous: ctx.user.is_none(),
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "session_delete.html")]
+struct DeletePage {
+    l: Layout,
+    id: String,
+    framework: String,
+    actions: usize,
+}
+
+async fn delete_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let l = coaching::load(&state, &actor, &id).await?;
+    let actions = coaching::action_count(&state, &actor, &id).await?;
+    Ok(DeletePage {
+        l: ctx.layout("Delete this session? — CoachFlux", "sessions"),
+        id,
+        framework: l.framework.name,
+        actions,
+    }
+    .into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    coaching::delete(&state, &actor, &id).await?;
+    Ok(Redirect::to("/sessions").into_response())
+}
+
+#[derive(Deserialize)]
+struct RatingForm {
+    rating: Option<i64>,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+    Form(f): Form<RatingForm>,
+) -> PageResult {
+    let result = coaching::rate(&state, &actor, &id, f.rating.unwrap_or(0), &f.comment).await;
+    let done = Redirect::to(&format!("/sessions/{id}/report#rating")).into_response();
+    report_outcome(&state, &ctx, &actor, id, result, done).await
+}
+
+async fn email_report(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Path(id): Path<String>,
+) -> PageResult {
+    let result = coaching::email_report(&state, &actor, &id).await;
+    let done = super::flash::redirect_with(
+        &state,
+        &format!("/sessions/{id}/report"),
+        super::flash::Flash::ReportEmailed,
+    );
+    report_outcome(&state, &ctx, &actor, id, result, done).await
+}
+
+/// After an action on the report page: `done` on success, the report again with the message
+/// when the input was refused.
+async fn report_outcome(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: String,
+    result: Result<(), AppError>,
+    done: Response,
+) -> PageResult {
+    match result {
+        Ok(()) => Ok(done),
+        Err(AppError::Invalid(errors)) => {
+            let text = errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut r = render_report(state, ctx, actor, id, Some(text)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
