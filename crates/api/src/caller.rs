@@ -26,6 +26,9 @@ pub struct Caller {
     pub token: Option<ApiToken>,
     pub anonymous_id: Option<String>,
     pub meta: RequestMeta,
+    /// Where the caller probably is, for helplines: their account's country, else the region
+    /// their `Accept-Language` names (as the pages do).
+    pub country: Option<String>,
 }
 
 impl Caller {
@@ -140,11 +143,19 @@ impl FromRequestParts<AppState> for Caller {
         let mut meta = meta;
         // Signing in through the API migrates the visitor's sessions, like the web does.
         meta.anonymous_id.clone_from(&anonymous_id);
+        let country = coachflux_domain::safety::country_for(
+            user.as_ref().and_then(|u| u.user.country.as_deref()),
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let caller = Caller {
             user,
             token,
             anonymous_id,
             meta,
+            country,
         };
         let policy = limits::Policy {
             name: "api",

@@ -101,6 +101,21 @@ pub struct Session {
     /// Included when one session is fetched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reflections: Option<Vec<ReflectionOut>>,
+    /// While the safety screen holds the session (`paused`): who to talk to now, for where the
+    /// caller is (their account's country, else their `Accept-Language`). Empty otherwise.
+    pub helplines: Vec<Helpline>,
+}
+
+/// Someone to talk to now.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"name": "Samaritans", "contact": "Call 116 123 (free, 24/7)",
+    "url": "https://www.samaritans.org"}))]
+pub struct Helpline {
+    pub name: String,
+    /// A phone or text line, written the way people dial it locally.
+    pub contact: String,
+    pub url: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -155,18 +170,21 @@ pub struct ReflectionOut {
     pub created_at: i64,
 }
 
-pub fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Consent => "consent",
-        Phase::Asking => "asking",
-        Phase::Confirming => "confirming",
-        Phase::Complete => "complete",
-        Phase::Closed => "closed",
-    }
-}
-
 impl Session {
-    pub fn new(l: &Loaded, with_reflections: bool) -> Self {
+    /// The session for `caller` (whose country picks the helplines of a paused session).
+    pub fn new(state: &AppState, caller: &Caller, l: &Loaded, with_reflections: bool) -> Self {
+        let helplines = if l.engine.paused && l.engine.phase != Phase::Closed {
+            coaching::helplines(state, caller.country.as_deref())
+                .into_iter()
+                .map(|h| Helpline {
+                    name: h.name,
+                    contact: h.contact,
+                    url: h.url,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let e = &l.engine;
         let fw = &l.framework;
         let asking = e.phase == Phase::Asking && !e.paused;
@@ -178,14 +196,7 @@ impl Session {
             .map(|(i, (def, st))| SessionStep {
                 id: def.id.clone(),
                 name: def.name.clone(),
-                status: if st.confirmed {
-                    "done"
-                } else if i == e.current {
-                    "current"
-                } else {
-                    "todo"
-                }
-                .into(),
+                status: e.step_status(i).as_str().into(),
                 captured: st
                     .captured
                     .iter()
@@ -200,7 +211,7 @@ impl Session {
             framework: l.row.framework.clone(),
             step: l.row.step.clone(),
             status: l.row.status.clone(),
-            phase: phase_name(e.phase).into(),
+            phase: e.phase.as_str().into(),
             paused: e.paused,
             is_anonymous: l.row.is_anonymous,
             expires_at: l.row.expires_at,
@@ -257,6 +268,7 @@ impl Session {
                     })
                     .collect()
             }),
+            helplines,
         }
     }
 }
@@ -613,7 +625,7 @@ pub async fn create_session(
         Ok((
             StatusCode::CREATED,
             to_value(&CreatedSession {
-                session: Session::new(&loaded, false),
+                session: Session::new(&state, &caller, &loaded, false),
                 anonymous_id: new_anonymous.clone(),
             })?,
         ))
@@ -636,12 +648,12 @@ pub async fn session(
 ) -> ApiResult {
     caller.identified()?;
     let loaded = coaching::load(&state, &caller.actor(), &id).await?;
-    ok(&Session::new(&loaded, true))
+    ok(&Session::new(&state, &caller, &loaded, true))
 }
 
 async fn after_move(state: &AppState, caller: &Caller, id: &str) -> ApiResult {
     let loaded = coaching::load(state, &caller.actor(), id).await?;
-    ok(&Session::new(&loaded, false))
+    ok(&Session::new(state, caller, &loaded, false))
 }
 
 /// Deletes a session with its reflections and action items.
@@ -711,7 +723,7 @@ pub async fn turn(
     ApiJson(body): ApiJson<TurnRequest>,
 ) -> ApiResult {
     caller.require_write()?;
-    let country = caller.user.as_ref().and_then(|u| u.user.country.clone());
+    let country = caller.country.clone();
     if coachflux_http::sse::wants_stream(&headers) {
         let actor = caller.actor();
         return Ok(coachflux_http::sse::stream(move |sink| async move {
@@ -732,7 +744,8 @@ pub async fn turn(
             match loaded {
                 Ok(l) => (
                     "done",
-                    serde_json::to_string(&Session::new(&l, true)).unwrap_or_default(),
+                    serde_json::to_string(&Session::new(&state, &caller, &l, true))
+                        .unwrap_or_default(),
                 ),
                 Err(e) => {
                     let problem = crate::problem::ApiError::App(e).into_response();
@@ -754,7 +767,7 @@ pub async fn turn(
     )
     .await?;
     let loaded = coaching::load(&state, &caller.actor(), &id).await?;
-    ok(&Session::new(&loaded, true))
+    ok(&Session::new(&state, &caller, &loaded, true))
 }
 
 macro_rules! simple_move {

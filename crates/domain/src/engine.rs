@@ -103,6 +103,38 @@ pub enum Phase {
     Closed,
 }
 
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Consent => "consent",
+            Phase::Asking => "asking",
+            Phase::Confirming => "confirming",
+            Phase::Complete => "complete",
+            Phase::Closed => "closed",
+        }
+    }
+}
+
+/// Where one step of a session stands, as the pages and the API show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    Done,
+    /// The step being worked on; no step is current once every step is done, or the session
+    /// is closed.
+    Current,
+    Todo,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::Current => "current",
+            StepStatus::Todo => "todo",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepState {
     pub id: String,
@@ -262,6 +294,17 @@ impl SessionState {
                 Phase::Asking => self.required_complete(framework),
                 _ => false,
             }
+    }
+
+    /// Where step `i` stands.
+    pub fn step_status(&self, i: usize) -> StepStatus {
+        if self.steps.get(i).is_some_and(|s| s.confirmed) {
+            StepStatus::Done
+        } else if i == self.current && !matches!(self.phase, Phase::Complete | Phase::Closed) {
+            StepStatus::Current
+        } else {
+            StepStatus::Todo
+        }
     }
 
     /// Progress for the bar: (confirmed steps, all steps).
@@ -706,6 +749,32 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_step_is_current_once_every_step_is_done_or_the_session_is_closed() {
+        let fw = crate::Catalogue::builtin()
+            .unwrap()
+            .frameworks
+            .into_iter()
+            .find(|f| f.id == "GROW")
+            .unwrap();
+        let mut s = SessionState::new(&fw);
+        assert_eq!(s.step_status(0), StepStatus::Current);
+        assert_eq!(s.step_status(1), StepStatus::Todo);
+        s.steps[0].confirmed = true;
+        s.current = 1;
+        assert_eq!(s.step_status(0), StepStatus::Done);
+        assert_eq!(s.step_status(1), StepStatus::Current);
+        s.phase = Phase::Closed;
+        assert_eq!(
+            s.step_status(1),
+            StepStatus::Todo,
+            "closed: nothing is current"
+        );
+        s.phase = Phase::Complete;
+        assert_eq!(s.step_status(1), StepStatus::Todo);
+        assert_eq!(s.step_status(99), StepStatus::Todo);
+    }
     use crate::Catalogue;
 
     /// 2026-01-15T10:00:00Z, a Thursday.

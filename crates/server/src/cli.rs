@@ -99,8 +99,9 @@ pub enum CoachCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Give an existing account a role: member, staff or admin. Staff and admins must turn on
-    /// two-factor authentication before they can open the admin pages.
+    /// Give an existing account a role: member, staff or admin (the person is told by email).
+    /// Staff and admins must turn on two-factor authentication before they can open the staff
+    /// pages.
     SetRole {
         /// The account's email address.
         #[arg(long)]
@@ -110,7 +111,8 @@ pub enum AdminCommand {
         role: String,
     },
     /// Turn off two-factor authentication for an account that lost its phone and recovery codes
-    /// (after verifying the person out of band).
+    /// (after verifying the person out of band). Signs every device out and tells the person.
+    #[command(name = "reset-2fa")]
     Reset2fa {
         #[arg(long)]
         email: String,

@@ -184,25 +184,15 @@ async fn render_session(
     let phase = match (e.phase, e.paused) {
         (Phase::Closed, _) => "closed",
         (_, true) => "paused",
-        (Phase::Consent, _) => "consent",
-        (Phase::Asking, _) => "asking",
-        (Phase::Confirming, _) => "confirming",
-        (Phase::Complete, _) => "complete",
+        (p, false) => p.as_str(),
     };
     let steps = fw
         .steps
         .iter()
-        .zip(&e.steps)
         .enumerate()
-        .map(|(i, (def, st))| StepChip {
+        .map(|(i, def)| StepChip {
             name: def.name.clone(),
-            status: if st.confirmed {
-                "done"
-            } else if i == e.current && !matches!(e.phase, Phase::Complete | Phase::Closed) {
-                "current"
-            } else {
-                "todo"
-            },
+            status: e.step_status(i).as_str(),
         })
         .collect();
     let (done, total) = e.progress();
@@ -324,7 +314,7 @@ async fn render_session(
         captured,
         proposals,
         helplines: if phase == "paused" {
-            state.config.helplines.for_country(ctx.country.as_deref())
+            coaching::helplines(state, ctx.country.as_deref())
         } else {
             Vec::new()
         },

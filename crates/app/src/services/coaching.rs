@@ -1033,3 +1033,10 @@ pub async fn catalogue(
         })
         .collect())
 }
+
+/// The helplines for someone in `country` (unknown: the international default), shown when
+/// the safety screen pauses a session. Pages and the API resolve `country` the same way
+/// ([`coachflux_domain::safety::country_for`]).
+pub fn helplines(state: &AppState, country: Option<&str>) -> Vec<safety::Helpline> {
+    state.config.helplines.for_country(country)
+}

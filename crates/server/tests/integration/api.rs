@@ -37,7 +37,7 @@ pub async fn member(app: &TestApp, email: &str) -> Api {
 }
 
 /// Answers and confirms every step until the plan is ready.
-async fn run_to_plan(api: &Api, id: &str) -> Value {
+pub async fn run_to_plan(api: &Api, id: &str) -> Value {
     let (status, mut s) = api
         .post(&format!("/sessions/{id}/consent"), json!({}))
         .await;

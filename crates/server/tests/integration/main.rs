@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod coaching;
 mod durability;
+mod faces;
 mod identity;
 mod jobs;
 mod lifecycle;
