@@ -16,7 +16,6 @@ use coachflux_store::privacy::LedgerEntry;
 use coachflux_store::{ConnectOptions, Engine, Store};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::Connection;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -149,37 +148,9 @@ fn gunzip(from: &Path, to: &Path) -> Result<(), String> {
 
 /// `PRAGMA integrity_check` on a SQLite file, opened read-only.
 async fn sqlite_integrity(path: &Path) -> Result<(), String> {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true);
-    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+    coachflux_store::backup::sqlite_integrity(path)
         .await
-        .map_err(|e| format!("{} is not a SQLite database ({e})", path.display()))?;
-    let result: Result<Vec<String>, _> = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_all(&mut conn)
-        .await;
-    conn.close().await.ok();
-    match result {
-        Ok(lines) if lines == ["ok"] => Ok(()),
-        Ok(lines) => Err(format!(
-            "{} failed its integrity check: {}",
-            path.display(),
-            lines.join("; ")
-        )),
-        Err(e) => Err(format!(
-            "{} failed its integrity check ({e})",
-            path.display()
-        )),
-    }
-}
-
-async fn schema_version(store: &Store) -> i64 {
-    store
-        .migration_status()
-        .await
-        .ok()
-        .and_then(|s| s.applied.last().copied())
-        .unwrap_or(0)
+        .map_err(|e| e.to_string())
 }
 
 fn write_manifest(dir: &Path, stem: &str, m: &Manifest) -> Result<PathBuf, String> {
@@ -213,9 +184,8 @@ pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Res
         Engine::Sqlite => {
             let raw = dir.join(format!(".{stem}.db.partial"));
             let _ = fs::remove_file(&raw);
-            let quoted = raw.display().to_string().replace('\'', "''");
-            sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{quoted}'")))
-                .execute(store.pool())
+            store
+                .snapshot_sqlite_into(&raw)
                 .await
                 .map_err(|e| format!("the snapshot failed: {e}"))?;
             let checked = sqlite_integrity(&raw).await;
@@ -280,7 +250,7 @@ pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Res
             bytes,
             created_at: rfc3339(now),
             created_at_ms: now,
-            schema_version: schema_version(store).await,
+            schema_version: store.schema_version().await,
         },
     )?;
     fsync_dir(dir)?;
@@ -444,9 +414,7 @@ async fn finish(url: &str, ledger: &[LedgerEntry], now: i64) -> Result<(u64, u64
     .await;
     if store.engine() == Engine::Sqlite {
         // Leave one self-contained file: no WAL beside it to lose in the rename.
-        let _ = sqlx::query("PRAGMA journal_mode = DELETE")
-            .execute(store.pool())
-            .await;
+        let _ = store.leave_single_file().await;
     }
     store.close().await;
     result
@@ -604,7 +572,7 @@ async fn live_schema_version(url: &str) -> i64 {
     opts.max_connections = 1;
     match Store::connect(&opts).await {
         Ok(store) => {
-            let v = schema_version(&store).await;
+            let v = store.schema_version().await;
             store.close().await;
             v
         }
@@ -677,32 +645,10 @@ async fn restore_postgres(
             m.schema_version
         ));
     }
-    let mut conn = sqlx::postgres::PgConnection::connect(&config.database_url)
-        .await
-        .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    // A backend whose client just left (a server that was stopped a moment ago, or our own
-    // version check above) lingers briefly in pg_stat_activity: give it two seconds.
-    let mut others: i64 = 0;
-    for attempt in 0..20 {
-        others = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND pid <> pg_backend_pid()",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| format!("cannot check for running servers: {e}"))?;
-        if others == 0 || force || attempt == 19 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    // A new, empty database (a backup older than the live schema goes there) has no ledger
-    // of its own to keep.
-    let has_ledger: bool = sqlx::query_scalar("SELECT to_regclass('deletion_ledger') IS NOT NULL")
-        .fetch_one(&mut conn)
+    let target = coachflux_store::backup::inspect_pg_target(&config.database_url, !force)
         .await
         .map_err(|e| format!("cannot inspect the database: {e}"))?;
-    conn.close().await.ok();
+    let (others, has_ledger) = (target.other_connections, target.has_ledger);
     if others > 0 && !force {
         return Err(format!(
             "{others} other connection(s) use this database (a running CoachFlux server?): \

@@ -8,6 +8,7 @@
 //! and half month-first, and a silently wrong deadline is worse than none.
 
 use crate::clock::DAY_MS;
+use chrono::{Datelike, NaiveDate};
 
 /// A due date: the end of the due day (23:59:59.999 UTC) in ms, and the words that named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +26,8 @@ const FRIDAY: u32 = 4;
 /// The longest phrase understood is "due by the end of next week" (6 words); `split_due`
 /// never needs to look further back than this.
 const MAX_PHRASE_WORDS: usize = 8;
-/// An `i64` of milliseconds spans about ±292 million years; clamping inputs just beyond that
-/// keeps the day arithmetic itself from overflowing.
-const MAX_YEAR: i64 = 300_000_000;
+/// The calendar's range (chrono's, about ±262,000 years): years beyond it are clamped to it.
+const MAX_YEAR: i64 = 262_000;
 /// "In 5000 days" is a typo, not a deadline, and the cap keeps the arithmetic far from overflow.
 const MAX_COUNT: i64 = 999;
 /// Weekday abbreviations that are also ordinary English words: alone at the end of a sentence
@@ -107,7 +107,7 @@ pub fn ymd(ms: i64) -> (i64, u32, u32) {
 /// The start (00:00 UTC) of a day, in ms. Out-of-range months and days roll over the way
 /// JavaScript's `Date.UTC` does (month 13 is January of the next year, day 0 the last day of the
 /// previous month), because the arithmetic is linear and callers adding months rely on it.
-/// Years beyond what an `i64` of milliseconds can hold saturate instead of overflowing.
+/// Years beyond the calendar's range are clamped to it.
 pub fn from_ymd(y: i64, m: u32, d: u32) -> i64 {
     days_from_ymd(y.clamp(-MAX_YEAR, MAX_YEAR), m, d).saturating_mul(DAY_MS)
 }
@@ -129,31 +129,27 @@ fn days_from_ymd(y: i64, m: u32, d: u32) -> i64 {
     days_from_civil(y, m, 1) + i64::from(d) - 1
 }
 
-/// Howard Hinnant's days_from_civil: proleptic Gregorian date to days since 1970-01-01, for
-/// `m` in 1..=12. Years are counted from March so that the leap day falls at the end.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")
 }
 
-/// Howard Hinnant's civil_from_days: the inverse of [`days_from_civil`].
+/// Days since 1970-01-01 of a proleptic Gregorian date, for `m` in 1..=12 (`d` may run past the
+/// month's end: it is counted on from its first day).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let year = i32::try_from(y.clamp(-MAX_YEAR, MAX_YEAR)).unwrap_or(0);
+    let month = u32::try_from(m.clamp(1, 12)).unwrap_or(1);
+    let first = NaiveDate::from_ymd_opt(year, month, 1).expect("a month within the calendar");
+    first.signed_duration_since(epoch()).num_days() + d - 1
+}
+
+/// The date `days` after 1970-01-01 as (year, month 1-12, day 1-31), clamped to the calendar.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    // Both are small by construction: 1..=12 and 1..=31.
-    (y, m as u32, d as u32)
+    let lowest = days_from_civil(-MAX_YEAR, 1, 1);
+    let highest = days_from_civil(MAX_YEAR, 12, 31);
+    let date = chrono::TimeDelta::try_days(days.clamp(lowest, highest))
+        .and_then(|delta| epoch().checked_add_signed(delta))
+        .unwrap_or_else(epoch);
+    (i64::from(date.year()), date.month(), date.day())
 }
 
 fn is_leap(y: i64) -> bool {

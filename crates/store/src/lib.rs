@@ -6,6 +6,7 @@ pub mod action_items;
 pub mod api_tokens;
 pub mod audit;
 pub mod auth_sessions;
+pub mod backup;
 pub mod coaching;
 mod connect;
 pub mod events;
