@@ -205,7 +205,7 @@ pub async fn create(store: &Store, config: &Config, dir: &Path, now: i64) -> Res
         Engine::Postgres => {
             let name = format!("{stem}.pgdump");
             let partial = dir.join(format!(".{name}.partial"));
-            let out = pg_tool("pg_dump", &config.database_url)
+            let out = pg_tool("pg_dump", config.database_url.as_str())
                 .arg("--format=custom")
                 .arg("--no-owner")
                 .arg("--file")
@@ -350,7 +350,7 @@ pub fn serve_lock_path(db: &Path) -> PathBuf {
 
 /// Taken by `serve` on SQLite and held until it exits.
 pub fn hold_serve_lock(config: &Config) -> Result<Option<File>, String> {
-    let Ok(db) = sqlite_path(&config.database_url) else {
+    let Ok(db) = sqlite_path(config.database_url.as_str()) else {
         return Ok(None);
     };
     let path = serve_lock_path(&db);
@@ -445,7 +445,7 @@ pub async fn restore_with_ledger(
         Some(url) => read_ledger(url, false).await?,
         None => Vec::new(),
     };
-    let engine = Engine::from_url(&config.database_url).ok_or_else(|| {
+    let engine = Engine::from_url(config.database_url.as_str()).ok_or_else(|| {
         "COACHFLUX_DATABASE_URL must start with sqlite: or postgres://".to_owned()
     })?;
     if m.engine != engine.as_str() {
@@ -478,7 +478,7 @@ async fn restore_sqlite(
     extra: Vec<LedgerEntry>,
     now: i64,
 ) -> Result<(u64, u64), String> {
-    let live = sqlite_path(&config.database_url)?;
+    let live = sqlite_path(config.database_url.as_str())?;
     let dir = live
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -496,7 +496,7 @@ async fn restore_sqlite(
         ));
     }
     let mut ledger = if live.exists() {
-        read_ledger(&config.database_url, force).await?
+        read_ledger(config.database_url.as_str(), force).await?
     } else {
         Vec::new()
     };
@@ -635,7 +635,7 @@ async fn restore_postgres(
             String::from_utf8_lossy(&listed.stderr).trim()
         ));
     }
-    let live_version = live_schema_version(&config.database_url).await;
+    let live_version = live_schema_version(config.database_url.as_str()).await;
     if live_version > m.schema_version {
         return Err(format!(
             "this backup has schema version {} but the database has {live_version}: restore it \
@@ -645,7 +645,7 @@ async fn restore_postgres(
             m.schema_version
         ));
     }
-    let target = coachflux_store::backup::inspect_pg_target(&config.database_url, !force)
+    let target = coachflux_store::backup::inspect_pg_target(config.database_url.as_str(), !force)
         .await
         .map_err(|e| format!("cannot inspect the database: {e}"))?;
     let (others, has_ledger) = (target.other_connections, target.has_ledger);
@@ -659,7 +659,7 @@ async fn restore_postgres(
     // can simply be run again.
     let saved = config.data_dir.join("restore-ledger.json");
     let mut ledger = if has_ledger {
-        read_ledger(&config.database_url, force).await?
+        read_ledger(config.database_url.as_str(), force).await?
     } else {
         Vec::new()
     };
@@ -672,7 +672,7 @@ async fn restore_postgres(
     let text = serde_json::to_vec(&ledger.iter().map(SavedEntry::from).collect::<Vec<_>>())
         .map_err(|e| e.to_string())?;
     fs::write(&saved, text).map_err(|e| io_err("cannot write", &saved, &e))?;
-    let out = pg_tool("pg_restore", &config.database_url)
+    let out = pg_tool("pg_restore", config.database_url.as_str())
         .args([
             "--clean",
             "--if-exists",
@@ -690,7 +690,7 @@ async fn restore_postgres(
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let counts = finish(&config.database_url, &ledger, now)
+    let counts = finish(config.database_url.as_str(), &ledger, now)
         .await
         .map_err(|e| {
             format!(

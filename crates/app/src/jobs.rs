@@ -27,7 +27,6 @@ pub fn interval_ms(config: &crate::config::Config, job: Job) -> i64 {
     config
         .job_schedule
         .get(job.name())
-        .copied()
         .unwrap_or_else(|| job.default_interval_ms())
 }
 

@@ -45,7 +45,7 @@ impl AppState {
         let keys = Keys::from_secret(&secret);
         let entropy = Entropy::from_os();
         let transport = match (config.mail_transport, &config.smtp_url) {
-            (MailTransport::Smtp, Some(url)) => Transport::smtp(url.expose())?,
+            (MailTransport::Smtp, Some(url)) => Transport::smtp(url.as_str())?,
             _ => Transport::Log,
         };
         let from = config.mail_from.parse().map_err(|_| {

@@ -28,7 +28,11 @@ pub enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets redacted.
-    Config,
+    Config {
+        /// Print every setting with its default and meaning as a Markdown table instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Operator tasks on accounts.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -159,13 +159,13 @@ pub async fn open_store(config: &Config, clock: &SharedClock) -> Result<Store, S
 
 pub async fn connect(config: &Config) -> Result<Store, StartupError> {
     install_crypto_provider();
-    let mut opts = ConnectOptions::new(&config.database_url);
+    let mut opts = ConnectOptions::new(config.database_url.as_str());
     opts.max_connections = config.db_max_connections;
     opts.acquire_timeout = Duration::from_secs(10);
     Store::connect(&opts).await.map_err(|e| {
         StartupError::new(format!(
             "COACHFLUX_DATABASE_URL ({}): {e}",
-            coachflux_app::config::redact_url(&config.database_url)
+            coachflux_app::config::redact_url(config.database_url.as_str())
         ))
     })
 }

@@ -1038,5 +1038,5 @@ pub async fn catalogue(
 /// the safety screen pauses a session. Pages and the API resolve `country` the same way
 /// ([`coachflux_domain::safety::country_for`]).
 pub fn helplines(state: &AppState, country: Option<&str>) -> Vec<safety::Helpline> {
-    state.config.helplines.for_country(country)
+    state.config.helplines_file.table.for_country(country)
 }

@@ -409,7 +409,7 @@ pub async fn reapply_ledger(
 /// Deletes free members' sessions beyond the newest `keep`, with their reflections and items.
 pub async fn trim_free_history(state: &AppState, now: i64) -> Result<Map<String, Value>, AppError> {
     let mut counts = Map::new();
-    let Some(keep) = state.config.free_history else {
+    let Some(keep) = state.config.free_history.0 else {
         counts.insert("deleted".into(), json!(0));
         counts.insert("limit".into(), json!("unlimited"));
         return Ok(counts);
@@ -454,7 +454,7 @@ pub async fn history_notice(
     state: &AppState,
     user: &User,
 ) -> Result<Option<HistoryNotice>, AppError> {
-    let Some(keep) = state.config.free_history else {
+    let Some(keep) = state.config.free_history.0 else {
         return Ok(None);
     };
     if !user.subscription_status.is_free_plan() {

@@ -21,7 +21,11 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Startup
     match command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(config).await,
         Command::Migrate => migrate::run(config).await,
-        Command::Config => {
+        Command::Config { markdown: true } => {
+            print!("{}", Config::reference_markdown());
+            Ok(())
+        }
+        Command::Config { markdown: false } => {
             for (key, value) in config.redacted_lines() {
                 println!("{key} = {value}");
             }

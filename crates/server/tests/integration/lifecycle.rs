@@ -689,7 +689,7 @@ async fn backup_and_restore(engine: Engine) {
         .await
         .unwrap();
     let mut elsewhere = (*config).clone();
-    elsewhere.database_url.clone_from(&new_url);
+    elsewhere.database_url = coachflux::config::UrlWithPassword::new(new_url.clone());
     elsewhere.data_dir = new_dir.path().to_path_buf();
     let restored = coachflux::backup::restore_with_ledger(
         &elsewhere,
