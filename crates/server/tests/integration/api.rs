@@ -2,7 +2,7 @@
 //! items; authorization, validation problems, pagination, idempotency, visitors.
 
 use crate::dual_test;
-use crate::harness::{Api, TestApp, spawn_with};
+use crate::harness::{Client, TestApp, spawn_with};
 use coachflux_domain::Clock;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -11,10 +11,10 @@ pub const PASSWORD: &str = "a long and unusual passphrase 42";
 
 /// Signs up through the API, confirms the address with the emailed token, signs in, and
 /// returns a client with the session token.
-pub async fn member(app: &TestApp, email: &str) -> Api {
-    let api = Api::new(app);
+pub async fn member(app: &TestApp, email: &str) -> Client {
+    let api = app.api();
     let (status, body) = api
-        .post(
+        .post_json(
             "/auth/signup",
             json!({"email": email, "password": PASSWORD, "name": "Ada", "acceptTerms": true}),
         )
@@ -22,7 +22,7 @@ pub async fn member(app: &TestApp, email: &str) -> Api {
     assert_eq!(status, 202, "{body}");
     let token = crate::identity::verification_token(app, email).await;
     let (status, body) = api
-        .post("/auth/verify-email", json!({"token": token}))
+        .post_json("/auth/verify-email", json!({"token": token}))
         .await;
     assert_eq!(
         (status, body["verified"].as_str()),
@@ -30,16 +30,16 @@ pub async fn member(app: &TestApp, email: &str) -> Api {
         "{body}"
     );
     let (status, body) = api
-        .post("/auth/login", json!({"email": email, "password": PASSWORD}))
+        .post_json("/auth/login", json!({"email": email, "password": PASSWORD}))
         .await;
     assert_eq!(status, 200, "{body}");
     api.with_token(body["token"].as_str().unwrap())
 }
 
 /// Answers and confirms every step until the plan is ready.
-pub async fn run_to_plan(api: &Api, id: &str) -> Value {
+pub async fn run_to_plan(api: &Client, id: &str) -> Value {
     let (status, mut s) = api
-        .post(&format!("/sessions/{id}/consent"), json!({}))
+        .post_json(&format!("/sessions/{id}/consent"), json!({}))
         .await;
     assert_eq!(status, 200, "{s}");
     let answers = [
@@ -62,14 +62,14 @@ pub async fn run_to_plan(api: &Api, id: &str) -> Value {
                 };
                 n += 1;
                 let (status, next) = api
-                    .post(&format!("/sessions/{id}/turns"), json!({"input": input}))
+                    .post_json(&format!("/sessions/{id}/turns"), json!({"input": input}))
                     .await;
                 assert_eq!(status, 200, "{next}");
                 s = next;
             }
             "confirming" => {
                 let (status, next) = api
-                    .post(&format!("/sessions/{id}/proceed"), json!({}))
+                    .post_json(&format!("/sessions/{id}/proceed"), json!({}))
                     .await;
                 assert_eq!(status, 200, "{next}");
                 s = next;
@@ -81,350 +81,708 @@ pub async fn run_to_plan(api: &Api, id: &str) -> Value {
     s
 }
 
-dual_test! {
-    async fn a_member_runs_grow_and_manages_actions_with_a_personal_token(app) {
-        let session_api = member(&app, "ada@example.com").await;
-        let (status, created) = session_api.post("/tokens", json!({"name": "script", "scopes": ["read", "write"], "expiresInDays": 30})).await;
-        assert_eq!(status, 201, "{created}");
-        let token = created["token"].as_str().unwrap();
-        assert!(token.starts_with("cfp_"));
-        let api = session_api.with_token(token);
+async fn a_member_runs_grow_and_manages_actions_with_a_personal_token(app: TestApp) {
+    let session_api = member(&app, "ada@example.com").await;
+    let (status, created) = session_api
+        .post_json(
+            "/tokens",
+            json!({"name": "script", "scopes": ["read", "write"], "expiresInDays": 30}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap();
+    assert!(token.starts_with("cfp_"));
+    let api = session_api.with_token(token);
 
-        let (status, me) = api.get("/me").await;
-        assert_eq!(status, 200);
-        assert_eq!(me["email"], "ada@example.com");
-        let keys: Vec<&String> = me.as_object().unwrap().keys().collect();
-        for secret in ["passwordHash", "password_hash", "totpSecret", "token"] {
-            assert!(!keys.iter().any(|k| *k == secret), "{secret} never leaves: {keys:?}");
-        }
-
-        let (status, fw) = api.get("/frameworks").await;
-        assert_eq!(status, 200);
-        assert_eq!(fw["items"].as_array().unwrap().len(), 6);
-        assert!(fw["items"].as_array().unwrap().iter().all(|f| f["locked"].is_null()), "members may start every framework");
-
-        let (status, s) = api.post("/sessions", json!({"framework": "GROW"})).await;
-        assert_eq!(status, 201, "{s}");
-        let id = s["id"].as_str().unwrap().to_owned();
-        assert_eq!(s["phase"], "consent");
-        assert!(s["anonymousId"].is_null());
-
-        let plan = run_to_plan(&api, &id).await;
-        let proposals = plan["proposals"].as_array().unwrap();
-        assert!(!proposals.is_empty(), "{plan}");
-        let (status, s) = api.post(&format!("/sessions/{id}/proposals/0"), json!({"decision": "accept", "title": "Book the planning meeting"})).await;
-        assert_eq!(status, 200, "{s}");
-        assert_eq!(s["proposals"][0]["status"], "accepted");
-        let (status, closed) = api.post(&format!("/sessions/{id}/close"), json!({})).await;
-        assert_eq!(status, 200, "{closed}");
-        assert_eq!(closed["phase"], "closed");
-        assert_eq!(closed["status"], "completed");
-
-        let (status, got) = api.get(&format!("/sessions/{id}")).await;
-        assert_eq!(status, 200);
-        let reflections = got["reflections"].as_array().unwrap();
-        assert!(reflections.iter().any(|r| r["userInput"] == "Lead the platform team by summer"), "every answer is saved");
-
-        let (status, report) = api.get(&format!("/sessions/{id}/report")).await;
-        assert_eq!(status, 200);
-        let text = report.to_string();
-        assert!(text.contains("Lead the platform team by summer"), "{text}");
-        assert_eq!(report["actions"][0]["title"], "Book the planning meeting");
-        let md = api.client.get(format!("{}/sessions/{id}/report", api.base))
-            .bearer_auth(token).header("Accept", "text/markdown").send().await.unwrap();
-        assert!(md.headers()["content-type"].to_str().unwrap().starts_with("text/markdown"));
-        assert!(md.text().await.unwrap().contains("# 🌱 GROW"));
-
-        // The kept proposal became an action item; create, edit, complete, delete another.
-        let (_, list) = api.get("/actions").await;
-        assert!(list["items"].as_array().unwrap().iter().any(|a| a["title"] == "Book the planning meeting"));
-        let (status, a) = api.post("/actions", json!({"title": "Write the team charter", "due": "in 3 days", "priority": "high", "tags": ["career"]})).await;
-        assert_eq!(status, 201, "{a}");
-        let expected = coachflux_domain::dates::parse_due("in 3 days", app.clock.now_ms()).unwrap().at_ms;
-        assert_eq!(a["dueDate"].as_i64(), Some(expected));
-        assert_eq!(a["tags"], json!(["career"]));
-        let aid = a["id"].as_str().unwrap().to_owned();
-        let (status, a) = api.call(Method::PATCH, &format!("/actions/{aid}"), Some(json!({"title": "Write and share the charter", "completed": true}))).await;
-        assert_eq!(status, 200, "{a}");
-        assert_eq!((a["title"].as_str(), a["completed"].as_bool()), (Some("Write and share the charter"), Some(true)));
-        assert_eq!(a["priority"], "high", "unnamed fields stay");
-        // Completing it again (a retry, a second tab) changes nothing and counts once.
-        app.clock.advance_ms(60_000);
-        let (status, again) = api.call(Method::PATCH, &format!("/actions/{aid}"), Some(json!({"completed": true}))).await;
-        assert_eq!(status, 200, "{again}");
-        assert_eq!(again["completedAt"], a["completedAt"], "the first completion time stays");
-        let (status, again) = api.post(&format!("/actions/{aid}/complete"), json!({})).await;
-        assert_eq!(status, 200, "{again}");
-        assert_eq!(again["completedAt"], a["completedAt"], "and so through /complete");
-        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'").await, 1);
-        let (_, done) = api.get("/actions?status=completed").await;
-        assert_eq!(done["items"].as_array().unwrap().len(), 1);
-        assert_eq!(api.call(Method::DELETE, &format!("/actions/{aid}"), None).await.0, 204);
-        assert_eq!(api.get(&format!("/actions/{aid}")).await.0, 404);
-
-        // Deleting the session takes its reflections and items with it.
-        assert_eq!(api.call(Method::DELETE, &format!("/sessions/{id}"), None).await.0, 204);
-        assert_eq!(api.get(&format!("/sessions/{id}")).await.0, 404);
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0);
-        app.stop().await;
+    let (status, me) = api.get_json("/me").await;
+    assert_eq!(status, 200);
+    assert_eq!(me["email"], "ada@example.com");
+    let keys: Vec<&String> = me.as_object().unwrap().keys().collect();
+    for secret in ["passwordHash", "password_hash", "totpSecret", "token"] {
+        assert!(
+            !keys.iter().any(|k| *k == secret),
+            "{secret} never leaves: {keys:?}"
+        );
     }
+
+    let (status, fw) = api.get_json("/frameworks").await;
+    assert_eq!(status, 200);
+    assert_eq!(fw["items"].as_array().unwrap().len(), 6);
+    assert!(
+        fw["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["locked"].is_null()),
+        "members may start every framework"
+    );
+
+    let (status, s) = api
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(s["phase"], "consent");
+    assert!(s["anonymousId"].is_null());
+
+    let plan = run_to_plan(&api, &id).await;
+    let proposals = plan["proposals"].as_array().unwrap();
+    assert!(!proposals.is_empty(), "{plan}");
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/proposals/0"),
+            json!({"decision": "accept", "title": "Book the planning meeting"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["proposals"][0]["status"], "accepted");
+    let (status, closed) = api
+        .post_json(&format!("/sessions/{id}/close"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["phase"], "closed");
+    assert_eq!(closed["status"], "completed");
+
+    let (status, got) = api.get_json(&format!("/sessions/{id}")).await;
+    assert_eq!(status, 200);
+    let reflections = got["reflections"].as_array().unwrap();
+    assert!(
+        reflections
+            .iter()
+            .any(|r| r["userInput"] == "Lead the platform team by summer"),
+        "every answer is saved"
+    );
+
+    let (status, report) = api.get_json(&format!("/sessions/{id}/report")).await;
+    assert_eq!(status, 200);
+    let text = report.to_string();
+    assert!(text.contains("Lead the platform team by summer"), "{text}");
+    assert_eq!(report["actions"][0]["title"], "Book the planning meeting");
+    let md = api
+        .request(Method::GET, &format!("/sessions/{id}/report"))
+        .bearer_auth(token)
+        .header("Accept", "text/markdown")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        md.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    assert!(md.text().await.unwrap().contains("# 🌱 GROW"));
+
+    // The kept proposal became an action item; create, edit, complete, delete another.
+    let (_, list) = api.get_json("/actions").await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["title"] == "Book the planning meeting")
+    );
+    let (status, a) = api.post_json("/actions", json!({"title": "Write the team charter", "due": "in 3 days", "priority": "high", "tags": ["career"]})).await;
+    assert_eq!(status, 201, "{a}");
+    let expected = coachflux_domain::dates::parse_due("in 3 days", app.clock.now_ms())
+        .unwrap()
+        .at_ms;
+    assert_eq!(a["dueDate"].as_i64(), Some(expected));
+    assert_eq!(a["tags"], json!(["career"]));
+    let aid = a["id"].as_str().unwrap().to_owned();
+    let (status, a) = api
+        .call(
+            Method::PATCH,
+            &format!("/actions/{aid}"),
+            Some(json!({"title": "Write and share the charter", "completed": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(
+        (a["title"].as_str(), a["completed"].as_bool()),
+        (Some("Write and share the charter"), Some(true))
+    );
+    assert_eq!(a["priority"], "high", "unnamed fields stay");
+    // Completing it again (a retry, a second tab) changes nothing and counts once.
+    app.clock.advance_ms(60_000);
+    let (status, again) = api
+        .call(
+            Method::PATCH,
+            &format!("/actions/{aid}"),
+            Some(json!({"completed": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["completedAt"], a["completedAt"],
+        "the first completion time stays"
+    );
+    let (status, again) = api
+        .post_json(&format!("/actions/{aid}/complete"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["completedAt"], a["completedAt"],
+        "and so through /complete"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'")
+            .await,
+        1
+    );
+    let (_, done) = api.get_json("/actions?status=completed").await;
+    assert_eq!(done["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/actions/{aid}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get_json(&format!("/actions/{aid}")).await.0, 404);
+
+    // Deleting the session takes its reflections and items with it.
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/sessions/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get_json(&format!("/sessions/{id}")).await.0, 404);
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0);
+    app.stop().await;
 }
+dual_test!(a_member_runs_grow_and_manages_actions_with_a_personal_token);
 
-dual_test! {
-    async fn other_people_get_404_read_tokens_cannot_write_and_revoked_tokens_stop_working(app) {
-        let ada = member(&app, "ada@example.com").await;
-        let bob = member(&app, "bob@example.com").await;
-        let (_, s) = ada.post("/sessions", json!({"framework": "GROW"})).await;
-        let sid = s["id"].as_str().unwrap().to_owned();
-        let (_, a) = ada.post("/actions", json!({"title": "Ada's item", "sessionId": sid})).await;
-        let aid = a["id"].as_str().unwrap().to_owned();
-        for path in [format!("/sessions/{sid}"), format!("/sessions/{sid}/report"), format!("/actions/{aid}")] {
-            let (status, body) = bob.get(&path).await;
-            assert_eq!(status, 404, "{path}");
-            assert_eq!(body["code"], "not_found");
-        }
-        assert_eq!(bob.post(&format!("/sessions/{sid}/turns"), json!({"input": "hi"})).await.0, 404);
-        for path in ["consent", "skip", "proceed", "back", "resume", "close", "end"] {
-            assert_eq!(bob.post(&format!("/sessions/{sid}/{path}"), json!({})).await.0, 404, "{path}");
-        }
-        assert_eq!(bob.post(&format!("/sessions/{sid}/amend"), json!({"step": "goal"})).await.0, 404);
-        assert_eq!(bob.post(&format!("/sessions/{sid}/proposals/0"), json!({"decision": "accept"})).await.0, 404);
-        assert_eq!(bob.call(Method::DELETE, &format!("/sessions/{sid}"), None).await.0, 404);
-        let (_, ada_now) = ada.get(&format!("/sessions/{sid}")).await;
-        assert_eq!(ada_now["phase"], "consent", "nothing Bob sent touched it");
-        assert_eq!(bob.call(Method::DELETE, &format!("/actions/{aid}"), None).await.0, 404);
-        assert_eq!(bob.call(Method::PATCH, &format!("/actions/{aid}"), Some(json!({"completed": true}))).await.0, 404);
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items WHERE completed = 0").await, 1);
-
-        let (_, t) = ada.post("/tokens", json!({"name": "reader", "scopes": ["read"]})).await;
-        let reader = ada.with_token(t["token"].as_str().unwrap());
-        assert_eq!(reader.get("/actions").await.0, 200);
-        let (status, body) = reader.post("/actions", json!({"title": "nope"})).await;
-        assert_eq!((status, body["code"].as_str()), (403, Some("insufficient_scope")));
-        assert_eq!(reader.post("/sessions", json!({"framework": "GROW"})).await.0, 403);
-        assert_eq!(reader.post("/tokens", json!({"name": "more", "scopes": ["read", "write"]})).await.0, 403);
-        assert_eq!(reader.call(Method::DELETE, &format!("/tokens/{}", t["id"].as_str().unwrap()), None).await.0, 403);
-        let (_, devices) = ada.get("/me/sessions").await;
-        let device = devices["items"][0]["id"].as_str().unwrap().to_owned();
-        assert_eq!(reader.call(Method::DELETE, &format!("/me/sessions/{device}"), None).await.0, 403);
-        assert_eq!(ada.get("/me").await.0, 200, "the device session still works");
-
-        let tid = t["id"].as_str().unwrap();
-        assert_eq!(bob.call(Method::DELETE, &format!("/tokens/{tid}"), None).await.0, 404, "not Bob's token");
-        assert_eq!(ada.call(Method::DELETE, &format!("/tokens/{tid}"), None).await.0, 204);
-        let r = reader.send(Method::GET, "/actions", None).await;
-        assert_eq!(r.status(), 401);
-        assert_eq!(r.headers()["www-authenticate"], "Bearer");
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
-
-        // Logging out ends the session token.
-        assert_eq!(bob.post("/auth/logout", json!({})).await.0, 204);
-        assert_eq!(bob.get("/me").await.0, 401);
-        app.stop().await;
+async fn other_people_get_404_read_tokens_cannot_write_and_revoked_tokens_stop_working(
+    app: TestApp,
+) {
+    let ada = member(&app, "ada@example.com").await;
+    let bob = member(&app, "bob@example.com").await;
+    let (_, s) = ada
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let (_, a) = ada
+        .post_json("/actions", json!({"title": "Ada's item", "sessionId": sid}))
+        .await;
+    let aid = a["id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/sessions/{sid}"),
+        format!("/sessions/{sid}/report"),
+        format!("/actions/{aid}"),
+    ] {
+        let (status, body) = bob.get_json(&path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["code"], "not_found");
     }
-}
-
-dual_test! {
-    async fn bad_requests_get_problems_and_change_nothing(app) {
-        let api = member(&app, "ada@example.com").await;
-        let before = app.count("SELECT COUNT(*) FROM action_items").await;
-        let r = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
-            .header("content-type", "application/json").body("{not json").send().await.unwrap();
-        assert_eq!(r.status(), 400);
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
-        let r = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
-            .body("title=x").send().await.unwrap();
-        assert_eq!(r.status(), 415);
-        let (status, body) = api.post("/actions", json!({"title": "", "due": "someday maybe"})).await;
-        assert_eq!(status, 422);
-        assert_eq!(body["code"], "validation_failed");
-        let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        assert!(fields.contains(&"title") && fields.contains(&"due"), "{body}");
-        let (status, body) = api.post("/actions", json!({"title": 5})).await;
-        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
-        let (status, body) = api.post("/sessions", json!({"framework": "NOPE"})).await;
-        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
-        let (status, body) = api.get("/frameworks/NOPE").await;
-        assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
-        // Tokens: a name, known scopes, a sensible expiry.
-        let tokens_before = app.count("SELECT COUNT(*) FROM api_tokens").await;
-        for (body, field) in [
-            (json!({"name": "", "scopes": ["read"]}), "name"),
-            (json!({"name": "x", "scopes": ["admin"]}), "scopes"),
-            (json!({"name": "x", "scopes": ["read"], "expiresInDays": 0}), "expiresInDays"),
-            (json!({"name": "x", "scopes": ["read"], "expiresInDays": 100_000}), "expiresInDays"),
-        ] {
-            let (status, problem) = api.post("/tokens", body.clone()).await;
-            assert_eq!(status, 422, "{body}: {problem}");
-            let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-            assert!(fields.iter().any(|f| f.contains(field)), "{body}: {problem}");
-        }
-        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, tokens_before);
-        // A wrong password.
-        let (status, body) = Api::new(&app).post("/auth/login", json!({"email": "ada@example.com", "password": "not it at all"})).await;
-        assert_eq!(status, 422, "{body}");
-        assert!(body["detail"].as_str().unwrap().contains("password"), "{body}");
-        let (status, body) = api.get("/actions?limit=500").await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_limit")));
-        let (status, body) = api.get("/actions?cursor=%%%").await;
-        assert_eq!(status, 400, "{body}");
-        let (status, body) = api.get("/no-such-thing").await;
-        assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
-        // A body declared too big is refused from its headers, before any of it is read.
-        let headers = format!("Authorization: Bearer {}\r\nContent-Type: application/json\r\n", api.token.as_ref().unwrap());
-        let answer = crate::harness::post_declaring(app.addr, "/api/v1/actions", &headers, 2 * 1024 * 1024).await;
-        assert!(answer.starts_with("http/1.1 413"), "{answer}");
-        assert!(answer.contains("content-type: application/problem+json"), "{answer}");
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, before);
-        app.stop().await;
+    assert_eq!(
+        bob.post_json(&format!("/sessions/{sid}/turns"), json!({"input": "hi"}))
+            .await
+            .0,
+        404
+    );
+    for path in [
+        "consent", "skip", "proceed", "back", "resume", "close", "end",
+    ] {
+        assert_eq!(
+            bob.post_json(&format!("/sessions/{sid}/{path}"), json!({}))
+                .await
+                .0,
+            404,
+            "{path}"
+        );
     }
-}
+    assert_eq!(
+        bob.post_json(&format!("/sessions/{sid}/amend"), json!({"step": "goal"}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        bob.post_json(
+            &format!("/sessions/{sid}/proposals/0"),
+            json!({"decision": "accept"})
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        bob.call(Method::DELETE, &format!("/sessions/{sid}"), None)
+            .await
+            .0,
+        404
+    );
+    let (_, ada_now) = ada.get_json(&format!("/sessions/{sid}")).await;
+    assert_eq!(ada_now["phase"], "consent", "nothing Bob sent touched it");
+    assert_eq!(
+        bob.call(Method::DELETE, &format!("/actions/{aid}"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        bob.call(
+            Method::PATCH,
+            &format!("/actions/{aid}"),
+            Some(json!({"completed": true}))
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM action_items WHERE completed = 0")
+            .await,
+        1
+    );
 
-dual_test! {
-    async fn pages_are_stable_while_rows_are_inserted(app) {
-        let api = member(&app, "ada@example.com").await;
-        // Every action item belongs to a session.
-        assert_eq!(api.post("/sessions", json!({"framework": "GROW"})).await.0, 201);
-        let mut created = Vec::new();
-        for i in 0..5 {
-            app.clock.advance_ms(1_000);
-            let (_, a) = api.post("/actions", json!({"title": format!("Item {i}")})).await;
-            created.push(a["id"].as_str().unwrap().to_owned());
-        }
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        for round in 0..10 {
-            let path = match &cursor {
-                Some(c) => format!("/actions?limit=2&cursor={c}"),
-                None => "/actions?limit=2".to_owned(),
-            };
-            let (status, page) = api.get(&path).await;
-            assert_eq!(status, 200, "{page}");
-            seen.extend(page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()));
-            // Someone adds an item between pages.
-            app.clock.advance_ms(1_000);
-            api.post("/actions", json!({"title": format!("Late {round}")})).await;
-            match page["nextCursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
-        }
-        created.reverse();
-        assert_eq!(seen, created, "each original item exactly once, newest first");
-        app.stop().await;
+    let (_, t) = ada
+        .post_json("/tokens", json!({"name": "reader", "scopes": ["read"]}))
+        .await;
+    let reader = ada.with_token(t["token"].as_str().unwrap());
+    assert_eq!(reader.get_json("/actions").await.0, 200);
+    let (status, body) = reader.post_json("/actions", json!({"title": "nope"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+    assert_eq!(
+        reader
+            .post_json("/sessions", json!({"framework": "GROW"}))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        reader
+            .post_json(
+                "/tokens",
+                json!({"name": "more", "scopes": ["read", "write"]})
+            )
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        reader
+            .call(
+                Method::DELETE,
+                &format!("/tokens/{}", t["id"].as_str().unwrap()),
+                None
+            )
+            .await
+            .0,
+        403
+    );
+    let (_, devices) = ada.get_json("/me/sessions").await;
+    let device = devices["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reader
+            .call(Method::DELETE, &format!("/me/sessions/{device}"), None)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        ada.get_json("/me").await.0,
+        200,
+        "the device session still works"
+    );
+
+    let tid = t["id"].as_str().unwrap();
+    assert_eq!(
+        bob.call(Method::DELETE, &format!("/tokens/{tid}"), None)
+            .await
+            .0,
+        404,
+        "not Bob's token"
+    );
+    assert_eq!(
+        ada.call(Method::DELETE, &format!("/tokens/{tid}"), None)
+            .await
+            .0,
+        204
+    );
+    let r = reader.send(Method::GET, "/actions", None).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // Logging out ends the session token.
+    assert_eq!(bob.post_json("/auth/logout", json!({})).await.0, 204);
+    assert_eq!(bob.get_json("/me").await.0, 401);
+    app.stop().await;
+}
+dual_test!(other_people_get_404_read_tokens_cannot_write_and_revoked_tokens_stop_working);
+
+async fn bad_requests_get_problems_and_change_nothing(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let before = app.count("SELECT COUNT(*) FROM action_items").await;
+    let r = api
+        .request(Method::POST, "/actions")
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = api
+        .request(Method::POST, "/actions")
+        .body("title=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let (status, body) = api
+        .post_json("/actions", json!({"title": "", "due": "someday maybe"}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["code"], "validation_failed");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"title") && fields.contains(&"due"),
+        "{body}"
+    );
+    let (status, body) = api.post_json("/actions", json!({"title": 5})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let (status, body) = api
+        .post_json("/sessions", json!({"framework": "NOPE"}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let (status, body) = api.get_json("/frameworks/NOPE").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    // Tokens: a name, known scopes, a sensible expiry.
+    let tokens_before = app.count("SELECT COUNT(*) FROM api_tokens").await;
+    for (body, field) in [
+        (json!({"name": "", "scopes": ["read"]}), "name"),
+        (json!({"name": "x", "scopes": ["admin"]}), "scopes"),
+        (
+            json!({"name": "x", "scopes": ["read"], "expiresInDays": 0}),
+            "expiresInDays",
+        ),
+        (
+            json!({"name": "x", "scopes": ["read"], "expiresInDays": 100_000}),
+            "expiresInDays",
+        ),
+    ] {
+        let (status, problem) = api.post_json("/tokens", body.clone()).await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.iter().any(|f| f.contains(field)),
+            "{body}: {problem}"
+        );
     }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM api_tokens").await,
+        tokens_before
+    );
+    // A wrong password.
+    let (status, body) = app
+        .api()
+        .post_json(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": "not it at all"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("password"),
+        "{body}"
+    );
+    let (status, body) = api.get_json("/actions?limit=500").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_limit"))
+    );
+    let (status, body) = api.get_json("/actions?cursor=%%%").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = api.get_json("/no-such-thing").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    // A body declared too big is refused from its headers, before any of it is read.
+    let headers = format!(
+        "Authorization: Bearer {}\r\nContent-Type: application/json\r\n",
+        api.token.as_ref().unwrap()
+    );
+    let answer =
+        crate::harness::post_declaring(app.addr, "/api/v1/actions", &headers, 2 * 1024 * 1024)
+            .await;
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, before);
+    app.stop().await;
 }
+dual_test!(bad_requests_get_problems_and_change_nothing);
 
-dual_test! {
-    async fn idempotency_keys_replay_the_first_result(app) {
-        let api = member(&app, "ada@example.com").await;
-        assert_eq!(api.post("/sessions", json!({"framework": "GROW"})).await.0, 201);
-        let send = |body: Value| {
-            let api = api.clone();
-            async move {
-                api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
-                    .header("Idempotency-Key", "abc-123").json(&body).send().await.unwrap()
-            }
+async fn pages_are_stable_while_rows_are_inserted(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    // Every action item belongs to a session.
+    assert_eq!(
+        api.post_json("/sessions", json!({"framework": "GROW"}))
+            .await
+            .0,
+        201
+    );
+    let mut created = Vec::new();
+    for i in 0..5 {
+        app.clock.advance_ms(1_000);
+        let (_, a) = api
+            .post_json("/actions", json!({"title": format!("Item {i}")}))
+            .await;
+        created.push(a["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for round in 0..10 {
+        let path = match &cursor {
+            Some(c) => format!("/actions?limit=2&cursor={c}"),
+            None => "/actions?limit=2".to_owned(),
         };
-        let first = send(json!({"title": "Once"})).await;
-        assert_eq!(first.status(), 201);
-        let first: Value = first.json().await.unwrap();
-        let again = send(json!({"title": "Once"})).await;
-        assert_eq!(again.status(), 201);
-        assert_eq!(again.headers()["idempotent-replayed"], "true");
-        let again: Value = again.json().await.unwrap();
-        assert_eq!(first["id"], again["id"]);
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
-        let other = send(json!({"title": "Different"})).await;
-        assert_eq!(other.status(), 422);
-        // A request that failed doesn't use the key up.
-        let bad = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
-            .header("Idempotency-Key", "k2").json(&json!({"title": ""})).send().await.unwrap();
-        assert_eq!(bad.status(), 422);
-        let good = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
-            .header("Idempotency-Key", "k2").json(&json!({"title": "Fixed"})).send().await.unwrap();
-        assert_eq!(good.status(), 201);
-        // Once the created item is deleted, its key is free again: no replay of a ghost.
-        let first_id = first["id"].as_str().unwrap();
-        assert_eq!(api.call(Method::DELETE, &format!("/actions/{first_id}"), None).await.0, 204);
-        let fresh = send(json!({"title": "Once"})).await;
-        assert_eq!(fresh.status(), 201);
-        assert!(!fresh.headers().contains_key("idempotent-replayed"));
-        let fresh: Value = fresh.json().await.unwrap();
-        assert_ne!(fresh["id"], first["id"]);
-        // A client that keeps cookies and authenticates with its bearer token needs no CSRF
-        // token: the Authorization header is what a forged cross-site request can't send.
-        let with_cookie = api.client.post(format!("{}/actions", api.base)).bearer_auth(api.token.as_ref().unwrap())
-            .header("Cookie", "cf_anon=whatever").json(&json!({"title": "From a cookie jar"})).send().await.unwrap();
-        assert_eq!(with_cookie.status(), 201);
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn a_visitor_uses_an_anonymous_id_and_signing_up_moves_the_session(app) {
-        let visitor = Api::new(&app);
-        let (status, s) = visitor.post("/sessions", json!({"framework": "GROW"})).await;
-        assert_eq!(status, 201, "{s}");
-        assert_eq!(s["isAnonymous"], true);
-        assert!(s["expiresAt"].as_i64().unwrap() > app.clock.now_ms());
-        let anon = s["anonymousId"].as_str().unwrap().to_owned();
-        let sid = s["id"].as_str().unwrap().to_owned();
-        assert_eq!(visitor.get(&format!("/sessions/{sid}")).await.0, 401, "without an id: who are you?");
-        let (_, other) = Api::new(&app).post("/sessions", json!({"framework": "GROW"})).await;
-        let stranger = Api { anonymous: Some(other["anonymousId"].as_str().unwrap().to_owned()), ..visitor.clone() };
-        assert_eq!(stranger.get(&format!("/sessions/{sid}")).await.0, 404, "another visitor's id: not yours");
-        // An id of the right shape that this server didn't hand out is no id at all.
-        let (status, body) = Api { anonymous: Some("x".repeat(43)), ..visitor.clone() }.get(&format!("/sessions/{sid}")).await;
-        assert_eq!((status, body["code"].as_str()), (401, Some("invalid_anonymous_id")));
-        let visitor = Api { anonymous: Some(anon.clone()), ..visitor };
-        assert_eq!(visitor.post(&format!("/sessions/{sid}/consent"), json!({})).await.0, 200);
-        let (_, list) = visitor.get("/sessions").await;
-        assert_eq!(list["items"][0]["id"], sid.as_str());
-        let (status, body) = visitor.post("/sessions", json!({"framework": "COMPASS"})).await;
-        assert_eq!(status, 422, "COMPASS is for members: {body}");
-        let (_, fw) = visitor.get("/frameworks/COMPASS").await;
-        assert!(fw["locked"].as_str().unwrap().contains("members"));
-
-        let (status, body) = visitor.post("/auth/signup", json!({"email": "vera@example.com", "password": PASSWORD, "acceptTerms": true})).await;
-        assert_eq!(status, 202, "{body}");
-        let token = crate::identity::verification_token(&app, "vera@example.com").await;
-        assert_eq!(visitor.post("/auth/verify-email", json!({"token": token})).await.0, 200);
-        // Signing in with the visitor's id moves their sessions into the account.
-        let (status, signed) = visitor.post("/auth/login", json!({"email": "vera@example.com", "password": PASSWORD})).await;
-        assert_eq!(status, 200, "{signed}");
-        let member = Api::new(&app).with_token(signed["token"].as_str().unwrap());
-        let (status, s) = member.get(&format!("/sessions/{sid}")).await;
-        assert_eq!(status, 200, "{s}");
-        assert_eq!(s["isAnonymous"], false);
-        assert!(s["expiresAt"].is_null());
-        assert_eq!(s["userId"], signed["user"]["id"]);
-        let (status, body) = Api { anonymous: Some("short".into()), ..Api::new(&app) }.get("/sessions").await;
-        assert_eq!((status, body["code"].as_str()), (401, Some("invalid_anonymous_id")));
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn the_openapi_document_and_reference_page_describe_every_route(app) {
-        let api = Api::new(&app);
-        let (status, doc) = api.get("/openapi.json").await;
-        assert_eq!(status, 200);
-        assert_eq!(doc["openapi"], "3.1.0");
-        let paths = doc["paths"].as_object().unwrap();
-        for p in ["/api/v1/auth/login", "/api/v1/me", "/api/v1/sessions/{id}/turns", "/api/v1/actions/{id}", "/api/v1/tokens"] {
-            assert!(paths.contains_key(p), "{p}");
+        let (status, page) = api.get_json(&path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned()),
+        );
+        // Someone adds an item between pages.
+        app.clock.advance_ms(1_000);
+        api.post_json("/actions", json!({"title": format!("Late {round}")}))
+            .await;
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
         }
-        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-        assert!(doc["components"]["schemas"]["Problem"].is_object());
-        let page = reqwest::get(format!("http://{}/api/docs", app.addr)).await.unwrap();
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        assert!(html.contains("/api/v1/sessions/{id}/turns") && html.contains("Idempotency-Key"), "reference lists operations");
-        assert!(!html.contains("cdn"), "served from the binary");
-        app.stop().await;
     }
+    created.reverse();
+    assert_eq!(
+        seen, created,
+        "each original item exactly once, newest first"
+    );
+    app.stop().await;
 }
+dual_test!(pages_are_stable_while_rows_are_inserted);
+
+async fn idempotency_keys_replay_the_first_result(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    assert_eq!(
+        api.post_json("/sessions", json!({"framework": "GROW"}))
+            .await
+            .0,
+        201
+    );
+    let send = |body: Value| {
+        let api = api.clone();
+        async move {
+            api.request(Method::POST, "/actions")
+                .header("Idempotency-Key", "abc-123")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = send(json!({"title": "Once"})).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = send(json!({"title": "Once"})).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
+    let other = send(json!({"title": "Different"})).await;
+    assert_eq!(other.status(), 422);
+    // A request that failed doesn't use the key up.
+    let bad = api
+        .request(Method::POST, "/actions")
+        .header("Idempotency-Key", "k2")
+        .json(&json!({"title": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let good = api
+        .request(Method::POST, "/actions")
+        .header("Idempotency-Key", "k2")
+        .json(&json!({"title": "Fixed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), 201);
+    // Once the created item is deleted, its key is free again: no replay of a ghost.
+    let first_id = first["id"].as_str().unwrap();
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/actions/{first_id}"), None)
+            .await
+            .0,
+        204
+    );
+    let fresh = send(json!({"title": "Once"})).await;
+    assert_eq!(fresh.status(), 201);
+    assert!(!fresh.headers().contains_key("idempotent-replayed"));
+    let fresh: Value = fresh.json().await.unwrap();
+    assert_ne!(fresh["id"], first["id"]);
+    // A client that keeps cookies and authenticates with its bearer token needs no CSRF
+    // token: the Authorization header is what a forged cross-site request can't send.
+    let with_cookie = api
+        .request(Method::POST, "/actions")
+        .header("Cookie", "cf_anon=whatever")
+        .json(&json!({"title": "From a cookie jar"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_cookie.status(), 201);
+    app.stop().await;
+}
+dual_test!(idempotency_keys_replay_the_first_result);
+
+async fn a_visitor_uses_an_anonymous_id_and_signing_up_moves_the_session(app: TestApp) {
+    let visitor = app.api();
+    let (status, s) = visitor
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["isAnonymous"], true);
+    assert!(s["expiresAt"].as_i64().unwrap() > app.clock.now_ms());
+    let anon = s["anonymousId"].as_str().unwrap().to_owned();
+    let sid = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        visitor.get_json(&format!("/sessions/{sid}")).await.0,
+        401,
+        "without an id: who are you?"
+    );
+    let (_, other) = app
+        .api()
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let stranger = visitor
+        .clone()
+        .with_visitor(other["anonymousId"].as_str().unwrap());
+    assert_eq!(
+        stranger.get_json(&format!("/sessions/{sid}")).await.0,
+        404,
+        "another visitor's id: not yours"
+    );
+    // An id of the right shape that this server didn't hand out is no id at all.
+    let (status, body) = visitor
+        .clone()
+        .with_visitor(&"x".repeat(43))
+        .get_json(&format!("/sessions/{sid}"))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_anonymous_id"))
+    );
+    let visitor = visitor.with_visitor(&anon.clone());
+    assert_eq!(
+        visitor
+            .post_json(&format!("/sessions/{sid}/consent"), json!({}))
+            .await
+            .0,
+        200
+    );
+    let (_, list) = visitor.get_json("/sessions").await;
+    assert_eq!(list["items"][0]["id"], sid.as_str());
+    let (status, body) = visitor
+        .post_json("/sessions", json!({"framework": "COMPASS"}))
+        .await;
+    assert_eq!(status, 422, "COMPASS is for members: {body}");
+    let (_, fw) = visitor.get_json("/frameworks/COMPASS").await;
+    assert!(fw["locked"].as_str().unwrap().contains("members"));
+
+    let (status, body) = visitor
+        .post_json(
+            "/auth/signup",
+            json!({"email": "vera@example.com", "password": PASSWORD, "acceptTerms": true}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let token = crate::identity::verification_token(&app, "vera@example.com").await;
+    assert_eq!(
+        visitor
+            .post_json("/auth/verify-email", json!({"token": token}))
+            .await
+            .0,
+        200
+    );
+    // Signing in with the visitor's id moves their sessions into the account.
+    let (status, signed) = visitor
+        .post_json(
+            "/auth/login",
+            json!({"email": "vera@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "{signed}");
+    let member = app.api().with_token(signed["token"].as_str().unwrap());
+    let (status, s) = member.get_json(&format!("/sessions/{sid}")).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["isAnonymous"], false);
+    assert!(s["expiresAt"].is_null());
+    assert_eq!(s["userId"], signed["user"]["id"]);
+    let (status, body) = app.api().with_visitor("short").get_json("/sessions").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_anonymous_id"))
+    );
+    app.stop().await;
+}
+dual_test!(a_visitor_uses_an_anonymous_id_and_signing_up_moves_the_session);
+
+async fn the_openapi_document_and_reference_page_describe_every_route(app: TestApp) {
+    let api = app.api();
+    let (status, doc) = api.get_json("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/me",
+        "/api/v1/sessions/{id}/turns",
+        "/api/v1/actions/{id}",
+        "/api/v1/tokens",
+    ] {
+        assert!(paths.contains_key(p), "{p}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let page = reqwest::get(format!("http://{}/api/docs", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/api/v1/sessions/{id}/turns") && html.contains("Idempotency-Key"),
+        "reference lists operations"
+    );
+    assert!(!html.contains("cdn"), "served from the binary");
+    app.stop().await;
+}
+dual_test!(the_openapi_document_and_reference_page_describe_every_route);
 
 async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine) {
     let Some(app) = spawn_with(engine, &[("COACHFLUX_API_RATE_LIMIT", "5")]).await else {
@@ -433,20 +791,21 @@ async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine)
     // A member (signed up on the website) with two personal tokens (signing in through the API
     // counts against this address's budget).
     crate::identity::signup(&app, &app.browser, "ada@example.com").await;
-    let (status, signed) = Api::new(&app)
-        .post(
+    let (status, signed) = app
+        .api()
+        .post_json(
             "/auth/login",
             json!({"email": "ada@example.com", "password": crate::identity::PASSWORD}),
         )
         .await;
     assert_eq!(status, 200, "{signed}");
-    let ada = Api::new(&app).with_token(signed["token"].as_str().unwrap());
-    let (_, t) = ada.post("/tokens", json!({"name": "one"})).await;
-    let one = Api::new(&app).with_token(t["token"].as_str().unwrap());
-    let (_, t) = ada.post("/tokens", json!({"name": "two"})).await;
-    let two = Api::new(&app).with_token(t["token"].as_str().unwrap());
+    let ada = app.api().with_token(signed["token"].as_str().unwrap());
+    let (_, t) = ada.post_json("/tokens", json!({"name": "one"})).await;
+    let one = app.api().with_token(t["token"].as_str().unwrap());
+    let (_, t) = ada.post_json("/tokens", json!({"name": "two"})).await;
+    let two = app.api().with_token(t["token"].as_str().unwrap());
 
-    let api = Api::new(&app);
+    let api = app.api();
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let r = api.send(Method::GET, "/frameworks", None).await;
@@ -464,334 +823,705 @@ async fn api_requests_are_rate_limited_per_token(engine: crate::harness::Engine)
     );
     // Each token has its own budget.
     for _ in 0..5 {
-        assert_eq!(one.get("/me").await.0, 200);
+        assert_eq!(one.get_json("/me").await.0, 200);
     }
-    assert_eq!(one.get("/me").await.0, 429, "token one has used its minute");
-    assert_eq!(two.get("/me").await.0, 200, "token two has its own");
+    assert_eq!(
+        one.get_json("/me").await.0,
+        429,
+        "token one has used its minute"
+    );
+    assert_eq!(two.get_json("/me").await.0, 200, "token two has its own");
     app.clock.advance_ms(61_000);
-    assert_eq!(api.get("/frameworks").await.0, 200, "a new window");
-    assert_eq!(one.get("/me").await.0, 200);
+    assert_eq!(api.get_json("/frameworks").await.0, 200, "a new window");
+    assert_eq!(one.get_json("/me").await.0, 200);
     app.stop().await;
 }
 
 crate::on_both_engines!(api_requests_are_rate_limited_per_token);
 
-dual_test! {
-    async fn tokens_are_created_in_settings_shown_once_and_revocable(app) {
-        let b = app.new_browser();
-        crate::identity::signup(&app, &b, "ada@example.com").await;
-        let (status, page, _) = b.submit("/settings/tokens", &[("name", "Laptop script"), ("write", "on"), ("expires_in_days", "30")]).await;
-        assert_eq!(status, 200, "{page}");
-        let token = crate::harness::extract(&page, "<code id=\"new-token\" class=\"token-value\">", "</code>").expect("token shown");
-        assert!(token.starts_with("cfp_"));
-        let (_, again, _) = b.page("/settings").await;
-        assert!(again.contains("Laptop script") && !again.contains(&token), "listed, never shown again");
-        let api = Api::new(&app).with_token(&token);
-        let (status, me) = api.get("/me").await;
-        assert_eq!((status, me["email"].as_str()), (200, Some("ada@example.com")));
-        let id: String = sqlx::query_scalar("SELECT id FROM api_tokens").fetch_one(app.store.pool()).await.unwrap();
-        let hash: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_one(app.store.pool()).await.unwrap();
-        assert_ne!(hash, token, "stored hashed");
-        let (status, _, _) = b.submit("/settings/tokens", &[("name", ""), ("expires_in_days", "30")]).await;
-        assert_eq!(status, 422);
-        assert_eq!(b.submit(&format!("/settings/tokens/{id}/revoke"), &[]).await.0, 303);
-        assert_eq!(api.get("/me").await.0, 401);
-        app.stop().await;
-    }
+async fn tokens_are_created_in_settings_shown_once_and_revocable(app: TestApp) {
+    let b = app.new_browser();
+    crate::identity::signup(&app, &b, "ada@example.com").await;
+    let (status, page, _) = b
+        .submit(
+            "/settings/tokens",
+            &[
+                ("name", "Laptop script"),
+                ("write", "on"),
+                ("expires_in_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let token = crate::harness::extract(
+        &page,
+        "<code id=\"new-token\" class=\"token-value\">",
+        "</code>",
+    )
+    .expect("token shown");
+    assert!(token.starts_with("cfp_"));
+    let (_, again, _) = b.page("/settings").await;
+    assert!(
+        again.contains("Laptop script") && !again.contains(&token),
+        "listed, never shown again"
+    );
+    let api = app.api().with_token(&token);
+    let (status, me) = api.get_json("/me").await;
+    assert_eq!(
+        (status, me["email"].as_str()),
+        (200, Some("ada@example.com"))
+    );
+    let id: String = sqlx::query_scalar("SELECT id FROM api_tokens")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    let hash: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_ne!(hash, token, "stored hashed");
+    let (status, _, _) = b
+        .submit(
+            "/settings/tokens",
+            &[("name", ""), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        b.submit(&format!("/settings/tokens/{id}/revoke"), &[])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(api.get_json("/me").await.0, 401);
+    app.stop().await;
 }
+dual_test!(tokens_are_created_in_settings_shown_once_and_revocable);
 
-dual_test! {
-    async fn the_account_its_email_preferences_devices_and_tokens_through_the_api(app) {
-        let ada = member(&app, "ada@example.com").await;
-        let bob = member(&app, "bob@example.com").await;
-        let (status, me) = ada.call(Method::PATCH, "/me", Some(json!({"name": "Ada Lovelace"}))).await;
-        assert_eq!((status, me["name"].as_str()), (200, Some("Ada Lovelace")), "{me}");
-        let (status, body) = ada.call(Method::PATCH, "/me", Some(json!({"picture": "http://plain.example/me.png"}))).await;
-        assert_eq!(status, 422, "{body}");
-        assert_eq!(body["errors"][0]["field"], "picture", "{body}");
-        assert_eq!(ada.get("/me").await.1["picture"], Value::Null, "nothing changed");
-        let (status, body) = ada.call(Method::PATCH, "/me", Some(json!({"name": 7}))).await;
-        assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("name")), "the field at fault is named: {body}");
+async fn the_account_its_email_preferences_devices_and_tokens_through_the_api(app: TestApp) {
+    let ada = member(&app, "ada@example.com").await;
+    let bob = member(&app, "bob@example.com").await;
+    let (status, me) = ada
+        .call(Method::PATCH, "/me", Some(json!({"name": "Ada Lovelace"})))
+        .await;
+    assert_eq!(
+        (status, me["name"].as_str()),
+        (200, Some("Ada Lovelace")),
+        "{me}"
+    );
+    let (status, body) = ada
+        .call(
+            Method::PATCH,
+            "/me",
+            Some(json!({"picture": "http://plain.example/me.png"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "picture", "{body}");
+    assert_eq!(
+        ada.get_json("/me").await.1["picture"],
+        Value::Null,
+        "nothing changed"
+    );
+    let (status, body) = ada
+        .call(Method::PATCH, "/me", Some(json!({"name": 7})))
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("name")),
+        "the field at fault is named: {body}"
+    );
 
-        let (status, prefs) = ada.get("/me/email-preferences").await;
-        assert_eq!(status, 200);
-        assert_eq!(prefs["actionReminders"], true, "{prefs}");
-        let wanted = json!({"productUpdates": false, "newsletter": true, "actionReminders": false, "marketingEmails": false});
-        let (status, got) = ada.call(Method::PUT, "/me/email-preferences", Some(wanted.clone())).await;
-        assert_eq!((status, &got), (200, &wanted));
-        assert_eq!(ada.get("/me/email-preferences").await.1, wanted);
-        let (status, body) = ada.call(Method::PUT, "/me/email-preferences", Some(json!({"newsletter": true}))).await;
-        assert_eq!(status, 422, "every preference is required: {body}");
-        let (_, t) = ada.post("/tokens", json!({"name": "reader", "scopes": ["read"]})).await;
-        let reader = ada.with_token(t["token"].as_str().unwrap());
-        assert_eq!(reader.call(Method::PUT, "/me/email-preferences", Some(wanted.clone())).await.0, 403);
-        assert_eq!(reader.call(Method::PATCH, "/me", Some(json!({"name": "x"}))).await.0, 403);
+    let (status, prefs) = ada.get_json("/me/email-preferences").await;
+    assert_eq!(status, 200);
+    assert_eq!(prefs["actionReminders"], true, "{prefs}");
+    let wanted = json!({"productUpdates": false, "newsletter": true, "actionReminders": false, "marketingEmails": false});
+    let (status, got) = ada
+        .call(Method::PUT, "/me/email-preferences", Some(wanted.clone()))
+        .await;
+    assert_eq!((status, &got), (200, &wanted));
+    assert_eq!(ada.get_json("/me/email-preferences").await.1, wanted);
+    let (status, body) = ada
+        .call(
+            Method::PUT,
+            "/me/email-preferences",
+            Some(json!({"newsletter": true})),
+        )
+        .await;
+    assert_eq!(status, 422, "every preference is required: {body}");
+    let (_, t) = ada
+        .post_json("/tokens", json!({"name": "reader", "scopes": ["read"]}))
+        .await;
+    let reader = ada.with_token(t["token"].as_str().unwrap());
+    assert_eq!(
+        reader
+            .call(Method::PUT, "/me/email-preferences", Some(wanted.clone()))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        reader
+            .call(Method::PATCH, "/me", Some(json!({"name": "x"})))
+            .await
+            .0,
+        403
+    );
 
-        // A second device; the device list pages and marks the current one.
-        let (_, second) = Api::new(&app).post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;
-        let laptop = Api::new(&app).with_token(second["token"].as_str().unwrap());
-        let (status, first_page) = ada.get("/me/sessions?limit=1").await;
-        assert_eq!(status, 200, "{first_page}");
-        assert_eq!(first_page["items"].as_array().unwrap().len(), 1);
-        let cursor = first_page["nextCursor"].as_str().expect("a second page").to_owned();
-        let (_, second_page) = ada.get(&format!("/me/sessions?limit=1&cursor={cursor}")).await;
-        assert!(second_page["nextCursor"].is_null());
-        let devices: Vec<Value> = [first_page, second_page].iter().flat_map(|p| p["items"].as_array().unwrap().clone()).collect();
-        assert_eq!(devices.iter().filter(|d| d["current"] == true).count(), 1);
-        let other = devices.iter().find(|d| d["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
-        assert_eq!(bob.call(Method::DELETE, &format!("/me/sessions/{other}"), None).await.0, 404, "not Bob's device");
-        assert_eq!(laptop.get("/me").await.0, 200);
-        assert_eq!(ada.call(Method::DELETE, &format!("/me/sessions/{other}"), None).await.0, 204);
-        assert_eq!(laptop.get("/me").await.0, 401, "that device is signed out");
+    // A second device; the device list pages and marks the current one.
+    let (_, second) = app
+        .api()
+        .post_json(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let laptop = app.api().with_token(second["token"].as_str().unwrap());
+    let (status, first_page) = ada.get_json("/me/sessions?limit=1").await;
+    assert_eq!(status, 200, "{first_page}");
+    assert_eq!(first_page["items"].as_array().unwrap().len(), 1);
+    let cursor = first_page["nextCursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let (_, second_page) = ada
+        .get_json(&format!("/me/sessions?limit=1&cursor={cursor}"))
+        .await;
+    assert!(second_page["nextCursor"].is_null());
+    let devices: Vec<Value> = [first_page, second_page]
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(devices.iter().filter(|d| d["current"] == true).count(), 1);
+    let other = devices.iter().find(|d| d["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        bob.call(Method::DELETE, &format!("/me/sessions/{other}"), None)
+            .await
+            .0,
+        404,
+        "not Bob's device"
+    );
+    assert_eq!(laptop.get_json("/me").await.0, 200);
+    assert_eq!(
+        ada.call(Method::DELETE, &format!("/me/sessions/{other}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        laptop.get_json("/me").await.0,
+        401,
+        "that device is signed out"
+    );
 
-        // Tokens: listed without their secret; one that expires stops working.
-        let (status, created) = ada.post("/tokens", json!({"name": "nightly", "scopes": ["read", "write"], "expiresInDays": 1})).await;
-        assert_eq!(status, 201, "{created}");
-        let (status, list) = ada.get("/tokens?limit=100").await;
-        assert_eq!(status, 200);
-        let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["nightly", "reader"], "newest first");
-        assert!(!list.to_string().contains("cfp_"), "never the secret: {list}");
-        let nightly = ada.with_token(created["token"].as_str().unwrap());
-        assert_eq!(nightly.get("/me").await.0, 200);
-        app.clock.advance_ms(24 * 3_600_000 + 1);
-        assert_eq!(nightly.get("/me").await.0, 401, "expired");
-        app.stop().await;
-    }
+    // Tokens: listed without their secret; one that expires stops working.
+    let (status, created) = ada
+        .post_json(
+            "/tokens",
+            json!({"name": "nightly", "scopes": ["read", "write"], "expiresInDays": 1}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, list) = ada.get_json("/tokens?limit=100").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["nightly", "reader"], "newest first");
+    assert!(
+        !list.to_string().contains("cfp_"),
+        "never the secret: {list}"
+    );
+    let nightly = ada.with_token(created["token"].as_str().unwrap());
+    assert_eq!(nightly.get_json("/me").await.0, 200);
+    app.clock.advance_ms(24 * 3_600_000 + 1);
+    assert_eq!(nightly.get_json("/me").await.0, 401, "expired");
+    app.stop().await;
 }
+dual_test!(the_account_its_email_preferences_devices_and_tokens_through_the_api);
 
-dual_test! {
-    async fn signing_in_with_two_factor_magic_links_and_resets_through_the_api(app) {
-        let b = app.new_browser();
-        crate::identity::signup(&app, &b, "ada@example.com").await;
-        let (secret, _) = crate::identity::enable_two_factor(&app, &b).await;
-        let api = Api::new(&app);
-        let (status, body) = api.post("/auth/login", json!({"email": "ada@example.com", "password": crate::identity::PASSWORD})).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["twoFactorRequired"], true);
-        assert!(body["token"].is_null(), "no session before the second factor");
-        let challenge = body["challenge"].as_str().unwrap().to_owned();
-        let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": "000000"})).await;
-        assert_eq!(status, 422, "{body}");
-        let (status, body) = api.post("/auth/2fa", json!({"challenge": "forged", "code": "123456"})).await;
-        assert_eq!(status, 422, "{body}");
-        assert!(body["detail"].as_str().unwrap().contains("start again"), "a forged challenge reads as an expired one: {body}");
-        app.clock.advance_ms(30_000);
-        let code = coachflux_domain::totp::code_for_step(&secret, coachflux_domain::totp::step_at(app.clock.now_ms()), 6);
-        let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": code})).await;
-        assert_eq!(status, 200, "{body}");
-        let signed = api.with_token(body["token"].as_str().unwrap());
-        assert_eq!(signed.get("/me").await.1["totpEnabled"], true);
-        let (status, body) = api.post("/auth/2fa", json!({"challenge": challenge, "code": code})).await;
-        assert_ne!(status, 200, "a challenge and a code are used once: {body}");
+async fn signing_in_with_two_factor_magic_links_and_resets_through_the_api(app: TestApp) {
+    let b = app.new_browser();
+    crate::identity::signup(&app, &b, "ada@example.com").await;
+    let (secret, _) = crate::identity::enable_two_factor(&app, &b).await;
+    let api = app.api();
+    let (status, body) = api
+        .post_json(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": crate::identity::PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["twoFactorRequired"], true);
+    assert!(
+        body["token"].is_null(),
+        "no session before the second factor"
+    );
+    let challenge = body["challenge"].as_str().unwrap().to_owned();
+    let (status, body) = api
+        .post_json(
+            "/auth/2fa",
+            json!({"challenge": challenge, "code": "000000"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = api
+        .post_json(
+            "/auth/2fa",
+            json!({"challenge": "forged", "code": "123456"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("start again"),
+        "a forged challenge reads as an expired one: {body}"
+    );
+    app.clock.advance_ms(30_000);
+    let code = coachflux_domain::totp::code_for_step(
+        &secret,
+        coachflux_domain::totp::step_at(app.clock.now_ms()),
+        6,
+    );
+    let (status, body) = api
+        .post_json("/auth/2fa", json!({"challenge": challenge, "code": code}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let signed = api.with_token(body["token"].as_str().unwrap());
+    assert_eq!(signed.get_json("/me").await.1["totpEnabled"], true);
+    let (status, body) = api
+        .post_json("/auth/2fa", json!({"challenge": challenge, "code": code}))
+        .await;
+    assert_ne!(status, 200, "a challenge and a code are used once: {body}");
 
-        // Magic links and resets: the same answer for known and unknown addresses.
-        let (status, known) = api.post("/auth/magic-link", json!({"email": "ada@example.com"})).await;
-        assert_eq!(status, 202);
-        let (status, unknown) = api.post("/auth/magic-link", json!({"email": "nobody@example.com"})).await;
-        assert_eq!((status, &unknown), (202, &known));
-        app.last_email("ada@example.com", "magic_link").await;
-        assert!(app.emails_to("nobody@example.com").await.is_empty());
-        let (status, _) = api.post("/auth/password-reset", json!({"email": "ada@example.com"})).await;
-        assert_eq!(status, 202);
-        app.last_email("ada@example.com", "password_reset").await;
-        let (status, body) = api.post("/auth/password-reset", json!({"email": "not an address"})).await;
-        assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("email")), "{body}");
-        app.stop().await;
-    }
+    // Magic links and resets: the same answer for known and unknown addresses.
+    let (status, known) = api
+        .post_json("/auth/magic-link", json!({"email": "ada@example.com"}))
+        .await;
+    assert_eq!(status, 202);
+    let (status, unknown) = api
+        .post_json("/auth/magic-link", json!({"email": "nobody@example.com"}))
+        .await;
+    assert_eq!((status, &unknown), (202, &known));
+    app.last_email("ada@example.com", "magic_link").await;
+    assert!(app.emails_to("nobody@example.com").await.is_empty());
+    let (status, _) = api
+        .post_json("/auth/password-reset", json!({"email": "ada@example.com"}))
+        .await;
+    assert_eq!(status, 202);
+    app.last_email("ada@example.com", "password_reset").await;
+    let (status, body) = api
+        .post_json("/auth/password-reset", json!({"email": "not an address"}))
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("email")),
+        "{body}"
+    );
+    app.stop().await;
 }
+dual_test!(signing_in_with_two_factor_magic_links_and_resets_through_the_api);
 
-dual_test! {
-    async fn every_move_of_a_session_and_the_action_filters_through_the_api(app) {
-        let api = member(&app, "ada@example.com").await;
-        let (_, s) = api.post("/sessions", json!({"framework": "GROW"})).await;
-        let id = s["id"].as_str().unwrap().to_owned();
-        let (status, body) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "Too soon"})).await;
-        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "consent first: {body}");
-        api.post(&format!("/sessions/{id}/consent"), json!({})).await;
-        let (status, s) = api.post(&format!("/sessions/{id}/skip"), json!({})).await;
-        assert_eq!(status, 200, "{s}");
-        assert_eq!(s["steps"][0]["skipped"], json!(["goal"]));
-        let (_, s) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "It matters for my career"})).await;
-        assert!(s["steps"][0]["captured"]["why_now"].is_string(), "{s}");
-        // The skipped required question comes back; answer everything, then amend one field.
-        let mut s = s;
-        for _ in 0..6 {
-            if s["phase"] != "asking" { break; }
-            let input = match s["pendingField"]["kind"].as_str().unwrap() {
-                "list" => "Ship v2\nHire two",
-                "date" => "by June",
-                _ => "Lead the platform team",
-            };
-            s = api.post(&format!("/sessions/{id}/turns"), json!({"input": input})).await.1;
+async fn every_move_of_a_session_and_the_action_filters_through_the_api(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let (_, s) = api
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let (status, body) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "Too soon"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "consent first: {body}"
+    );
+    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    let (status, s) = api
+        .post_json(&format!("/sessions/{id}/skip"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["steps"][0]["skipped"], json!(["goal"]));
+    let (_, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "It matters for my career"}),
+        )
+        .await;
+    assert!(s["steps"][0]["captured"]["why_now"].is_string(), "{s}");
+    // The skipped required question comes back; answer everything, then amend one field.
+    let mut s = s;
+    for _ in 0..6 {
+        if s["phase"] != "asking" {
+            break;
         }
-        assert_eq!(s["phase"], "confirming", "{s}");
-        let (status, s) = api.post(&format!("/sessions/{id}/amend"), json!({"step": "goal", "field": "goal"})).await;
-        assert_eq!((status, s["pendingField"]["id"].as_str()), (200, Some("goal")), "{s}");
-        let (status, body) = api.post(&format!("/sessions/{id}/amend"), json!({"step": "will"})).await;
-        assert_eq!(status, 422, "a step not reached yet: {body}");
-        let (_, s) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "Become the team lead"})).await;
-        assert_eq!(s["steps"][0]["captured"]["goal"], "Become the team lead");
-        let (_, s) = api.post(&format!("/sessions/{id}/proceed"), json!({})).await;
-        assert_eq!(s["step"], "reality");
-        let (status, s) = api.post(&format!("/sessions/{id}/back"), json!({})).await;
-        assert_eq!((status, s["step"].as_str(), s["phase"].as_str()), (200, Some("goal"), Some("confirming")));
-        api.post(&format!("/sessions/{id}/proceed"), json!({})).await;
-
-        // The safety screen pauses; resume goes on; end stops it for good.
-        let (status, s) = api.post(&format!("/sessions/{id}/turns"), json!({"input": "I want to kill myself"})).await;
-        assert_eq!((status, s["paused"].as_bool()), (200, Some(true)), "{s}");
-        assert_eq!(api.post(&format!("/sessions/{id}/turns"), json!({"input": "more"})).await.0, 422);
-        let (_, s) = api.post(&format!("/sessions/{id}/resume"), json!({})).await;
-        assert_eq!(s["paused"], false);
-        let (status, s) = api.post(&format!("/sessions/{id}/end"), json!({})).await;
-        assert_eq!((status, s["phase"].as_str(), s["status"].as_str()), (200, Some("closed"), Some("abandoned")), "{s}");
-        let (_, report) = api.get(&format!("/sessions/{id}/report")).await;
-        assert_eq!(report["endedEarly"], true);
-        assert_eq!(api.post(&format!("/sessions/{id}/end"), json!({})).await.0, 422, "already closed");
-
-        // Action filters and completing.
-        let item = |title: &str, due: &str, priority: &str, tags: Value| {
-            let api = api.clone();
-            let body = json!({"title": title, "due": due, "priority": priority, "tags": tags, "sessionId": id});
-            async move { api.post("/actions", body).await.1["id"].as_str().unwrap().to_owned() }
+        let input = match s["pendingField"]["kind"].as_str().unwrap() {
+            "list" => "Ship v2\nHire two",
+            "date" => "by June",
+            _ => "Lead the platform team",
         };
-        let late = item("Late one", "2026-01-10", "high", json!(["work"])).await;
-        let soon = item("Soon one", "Friday", "medium", json!(["work", "writing"])).await;
-        let later = item("Later one", "2026-03-01", "low", json!([])).await;
-        let titles = |page: &Value| -> Vec<String> {
-            page["items"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap().to_owned()).collect()
-        };
-        assert_eq!(titles(&api.get("/actions?status=overdue").await.1), ["Late one"]);
-        assert_eq!(titles(&api.get("/actions?status=week").await.1), ["Soon one"]);
-        assert_eq!(titles(&api.get("/actions?priority=low").await.1), ["Later one"]);
-        assert_eq!(titles(&api.get("/actions?tag=writing").await.1), ["Soon one"]);
-        let overdue = &api.get(&format!("/actions/{late}")).await.1;
-        assert_eq!(overdue["overdue"], true, "{overdue}");
-        let (status, done) = api.post(&format!("/actions/{soon}/complete"), json!({})).await;
-        assert_eq!((status, done["completed"].as_bool()), (200, Some(true)));
-        assert!(done["completedAt"].is_i64());
-        assert_eq!(titles(&api.get("/actions?status=completed").await.1), ["Soon one"]);
-        assert_eq!(titles(&api.get("/actions?status=open").await.1), ["Later one", "Late one"]);
-        let (status, body) = api.get("/actions?status=someday").await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")));
-        let _ = later;
-        app.stop().await;
+        s = api
+            .post_json(&format!("/sessions/{id}/turns"), json!({"input": input}))
+            .await
+            .1;
     }
-}
+    assert_eq!(s["phase"], "confirming", "{s}");
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/amend"),
+            json!({"step": "goal", "field": "goal"}),
+        )
+        .await;
+    assert_eq!(
+        (status, s["pendingField"]["id"].as_str()),
+        (200, Some("goal")),
+        "{s}"
+    );
+    let (status, body) = api
+        .post_json(&format!("/sessions/{id}/amend"), json!({"step": "will"}))
+        .await;
+    assert_eq!(status, 422, "a step not reached yet: {body}");
+    let (_, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "Become the team lead"}),
+        )
+        .await;
+    assert_eq!(s["steps"][0]["captured"]["goal"], "Become the team lead");
+    let (_, s) = api
+        .post_json(&format!("/sessions/{id}/proceed"), json!({}))
+        .await;
+    assert_eq!(s["step"], "reality");
+    let (status, s) = api
+        .post_json(&format!("/sessions/{id}/back"), json!({}))
+        .await;
+    assert_eq!(
+        (status, s["step"].as_str(), s["phase"].as_str()),
+        (200, Some("goal"), Some("confirming"))
+    );
+    api.post_json(&format!("/sessions/{id}/proceed"), json!({}))
+        .await;
 
-dual_test! {
-    async fn a_visitor_who_logs_in_through_the_api_keeps_their_session(app) {
-        member(&app, "vera@example.com").await;
-        let visitor = Api::new(&app);
-        let (_, s) = visitor.post("/sessions", json!({"framework": "GROW"})).await;
-        let sid = s["id"].as_str().unwrap().to_owned();
-        let visitor = Api { anonymous: Some(s["anonymousId"].as_str().unwrap().to_owned()), ..visitor };
-        let (status, signed) = visitor.post("/auth/login", json!({"email": "vera@example.com", "password": PASSWORD})).await;
-        assert_eq!(status, 200, "{signed}");
-        let vera = Api::new(&app).with_token(signed["token"].as_str().unwrap());
-        let (status, s) = vera.get(&format!("/sessions/{sid}")).await;
-        assert_eq!((status, s["isAnonymous"].as_bool()), (200, Some(false)), "{s}");
-        let (_, list) = vera.get("/sessions").await;
-        assert_eq!(list["items"].as_array().unwrap().len(), 1);
-        app.stop().await;
-    }
-}
+    // The safety screen pauses; resume goes on; end stops it for good.
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "I want to kill myself"}),
+        )
+        .await;
+    assert_eq!((status, s["paused"].as_bool()), (200, Some(true)), "{s}");
+    assert_eq!(
+        api.post_json(&format!("/sessions/{id}/turns"), json!({"input": "more"}))
+            .await
+            .0,
+        422
+    );
+    let (_, s) = api
+        .post_json(&format!("/sessions/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(s["paused"], false);
+    let (status, s) = api
+        .post_json(&format!("/sessions/{id}/end"), json!({}))
+        .await;
+    assert_eq!(
+        (status, s["phase"].as_str(), s["status"].as_str()),
+        (200, Some("closed"), Some("abandoned")),
+        "{s}"
+    );
+    let (_, report) = api.get_json(&format!("/sessions/{id}/report")).await;
+    assert_eq!(report["endedEarly"], true);
+    assert_eq!(
+        api.post_json(&format!("/sessions/{id}/end"), json!({}))
+            .await
+            .0,
+        422,
+        "already closed"
+    );
 
-dual_test! {
-    async fn session_pages_are_stable_and_sessions_and_tokens_honour_idempotency_keys(app) {
-        let api = member(&app, "ada@example.com").await;
-        let mut created = Vec::new();
-        for _ in 0..4 {
-            app.clock.advance_ms(1_000);
-            created.push(api.post("/sessions", json!({"framework": "GROW"})).await.1["id"].as_str().unwrap().to_owned());
+    // Action filters and completing.
+    let item = |title: &str, due: &str, priority: &str, tags: Value| {
+        let api = api.clone();
+        let body = json!({"title": title, "due": due, "priority": priority, "tags": tags, "sessionId": id});
+        async move {
+            api.post_json("/actions", body).await.1["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
         }
-        let (_, first) = api.get("/sessions?limit=3").await;
+    };
+    let late = item("Late one", "2026-01-10", "high", json!(["work"])).await;
+    let soon = item("Soon one", "Friday", "medium", json!(["work", "writing"])).await;
+    let later = item("Later one", "2026-03-01", "low", json!([])).await;
+    let titles = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        titles(&api.get_json("/actions?status=overdue").await.1),
+        ["Late one"]
+    );
+    assert_eq!(
+        titles(&api.get_json("/actions?status=week").await.1),
+        ["Soon one"]
+    );
+    assert_eq!(
+        titles(&api.get_json("/actions?priority=low").await.1),
+        ["Later one"]
+    );
+    assert_eq!(
+        titles(&api.get_json("/actions?tag=writing").await.1),
+        ["Soon one"]
+    );
+    let overdue = &api.get_json(&format!("/actions/{late}")).await.1;
+    assert_eq!(overdue["overdue"], true, "{overdue}");
+    let (status, done) = api
+        .post_json(&format!("/actions/{soon}/complete"), json!({}))
+        .await;
+    assert_eq!((status, done["completed"].as_bool()), (200, Some(true)));
+    assert!(done["completedAt"].is_i64());
+    assert_eq!(
+        titles(&api.get_json("/actions?status=completed").await.1),
+        ["Soon one"]
+    );
+    assert_eq!(
+        titles(&api.get_json("/actions?status=open").await.1),
+        ["Later one", "Late one"]
+    );
+    let (status, body) = api.get_json("/actions?status=someday").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    let _ = later;
+    app.stop().await;
+}
+dual_test!(every_move_of_a_session_and_the_action_filters_through_the_api);
+
+async fn a_visitor_who_logs_in_through_the_api_keeps_their_session(app: TestApp) {
+    member(&app, "vera@example.com").await;
+    let visitor = app.api();
+    let (_, s) = visitor
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let visitor = visitor.with_visitor(s["anonymousId"].as_str().unwrap());
+    let (status, signed) = visitor
+        .post_json(
+            "/auth/login",
+            json!({"email": "vera@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "{signed}");
+    let vera = app.api().with_token(signed["token"].as_str().unwrap());
+    let (status, s) = vera.get_json(&format!("/sessions/{sid}")).await;
+    assert_eq!(
+        (status, s["isAnonymous"].as_bool()),
+        (200, Some(false)),
+        "{s}"
+    );
+    let (_, list) = vera.get_json("/sessions").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+dual_test!(a_visitor_who_logs_in_through_the_api_keeps_their_session);
+
+async fn session_pages_are_stable_and_sessions_and_tokens_honour_idempotency_keys(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let mut created = Vec::new();
+    for _ in 0..4 {
         app.clock.advance_ms(1_000);
-        api.post("/sessions", json!({"framework": "WOOP"})).await;
-        let cursor = first["nextCursor"].as_str().unwrap();
-        let (_, rest) = api.get(&format!("/sessions?limit=3&cursor={cursor}")).await;
-        let seen: Vec<String> = [first, rest].iter().flat_map(|p| p["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()).collect();
-        created.reverse();
-        assert_eq!(seen, created, "each session once, newest first, while another was added");
-
-        let post = |path: &'static str, body: Value, key: &'static str| {
-            let api = api.clone();
-            async move {
-                let r = api.client.post(format!("{}{path}", api.base)).bearer_auth(api.token.as_ref().unwrap())
-                    .header("Idempotency-Key", key).json(&body).send().await.unwrap();
-                let replayed = r.headers().contains_key("idempotent-replayed");
-                (r.status().as_u16(), replayed, r.json::<Value>().await.unwrap())
-            }
-        };
-        let (s1, r1, a) = post("/sessions", json!({"framework": "CLEAR"}), "session-1").await;
-        let (s2, r2, b) = post("/sessions", json!({"framework": "CLEAR"}), "session-1").await;
-        assert_eq!((s1, r1, s2, r2), (201, false, 201, true));
-        assert_eq!(a["id"], b["id"]);
-        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions WHERE framework = 'CLEAR'").await, 1);
-        assert_eq!(post("/sessions", json!({"framework": "WOOP"}), "session-1").await.0, 422);
-
-        let (s1, _, t1) = post("/tokens", json!({"name": "ci"}), "token-1").await;
-        let (s2, r2, t2) = post("/tokens", json!({"name": "ci"}), "token-1").await;
-        assert_eq!((s1, s2, r2), (201, 201, true));
-        assert_eq!(t1["token"], t2["token"], "a lost response can be fetched again");
-        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens WHERE name = 'ci'").await, 1);
-        // The stored response never holds the secret in the clear.
-        let secret = t1["token"].as_str().unwrap();
-        let stored: Vec<String> = sqlx::query_scalar("SELECT response_body FROM idempotency_keys WHERE response_body IS NOT NULL")
-            .fetch_all(app.store.pool()).await.unwrap();
-        assert_eq!(stored.len(), 2);
-        assert!(stored.iter().all(|b| !b.contains(secret) && !b.contains("cfp_") && !b.contains("CLEAR")), "{stored:?}");
-        // The records belong to the account: its export lists them.
-        let (_, export) = api.get("/me/export").await;
-        assert_eq!(export["apiRequests"].as_array().unwrap().len(), 2, "{}", export["apiRequests"]);
-        app.stop().await;
+        created.push(
+            api.post_json("/sessions", json!({"framework": "GROW"}))
+                .await
+                .1["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-}
+    let (_, first) = api.get_json("/sessions?limit=3").await;
+    app.clock.advance_ms(1_000);
+    api.post_json("/sessions", json!({"framework": "WOOP"}))
+        .await;
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let (_, rest) = api
+        .get_json(&format!("/sessions?limit=3&cursor={cursor}"))
+        .await;
+    let seen: Vec<String> = [first, rest]
+        .iter()
+        .flat_map(|p| {
+            p["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    created.reverse();
+    assert_eq!(
+        seen, created,
+        "each session once, newest first, while another was added"
+    );
 
-dual_test! {
-    async fn the_site_s_own_script_calls_the_api_with_its_cookie_and_csrf_token(app) {
-        let b = app.new_browser();
-        crate::identity::signup(&app, &b, "ada@example.com").await;
-        crate::coaching::start(&b, "GROW").await;
-        let r = b.get("/api/v1/me").await;
-        assert_eq!(r.status(), 200, "the session cookie authenticates");
-        let r = b.client.post(b.url("/api/v1/actions")).json(&json!({"title": "From the page"})).send().await.unwrap();
-        assert_eq!(r.status(), 403);
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
-        assert_eq!(r.json::<Value>().await.unwrap()["code"], "csrf_failed");
-        let token = b.csrf().await;
-        let r = b.client.post(b.url("/api/v1/actions")).header("X-CSRF-Token", &token)
-            .json(&json!({"title": "From the page"})).send().await.unwrap();
-        assert_eq!(r.status(), 201);
-        let r = b.client.post(b.url("/api/v1/actions")).header("X-CSRF-Token", &token).header("Sec-Fetch-Site", "cross-site")
-            .json(&json!({"title": "Forged"})).send().await.unwrap();
-        assert_eq!(r.status(), 403, "a cross-site call is refused");
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn frameworks_page_in_catalogue_order(app) {
-        let api = Api::new(&app);
-        let (_, all) = api.get("/frameworks?limit=100").await;
-        let all: Vec<String> = all["items"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(all, ["GROW", "CLEAR", "COMPASS", "OSKAR", "FUEL", "WOOP"]);
-        let mut seen = Vec::new();
-        let mut path = "/frameworks?limit=4".to_owned();
-        loop {
-            let (status, page) = api.get(&path).await;
-            assert_eq!(status, 200, "{page}");
-            seen.extend(page["items"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()));
-            match page["nextCursor"].as_str() {
-                Some(c) => path = format!("/frameworks?limit=4&cursor={c}"),
-                None => break,
-            }
+    let post = |path: &'static str, body: Value, key: &'static str| {
+        let api = api.clone();
+        async move {
+            let r = api
+                .request(Method::POST, path)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            (
+                r.status().as_u16(),
+                replayed,
+                r.json::<Value>().await.unwrap(),
+            )
         }
-        assert_eq!(seen, all, "each once, in order");
-        let (status, body) = api.get("/frameworks?cursor=bogus").await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_cursor")), "{body}");
-        app.stop().await;
-    }
+    };
+    let (s1, r1, a) = post("/sessions", json!({"framework": "CLEAR"}), "session-1").await;
+    let (s2, r2, b) = post("/sessions", json!({"framework": "CLEAR"}), "session-1").await;
+    assert_eq!((s1, r1, s2, r2), (201, false, 201, true));
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM coaching_sessions WHERE framework = 'CLEAR'")
+            .await,
+        1
+    );
+    assert_eq!(
+        post("/sessions", json!({"framework": "WOOP"}), "session-1")
+            .await
+            .0,
+        422
+    );
+
+    let (s1, _, t1) = post("/tokens", json!({"name": "ci"}), "token-1").await;
+    let (s2, r2, t2) = post("/tokens", json!({"name": "ci"}), "token-1").await;
+    assert_eq!((s1, s2, r2), (201, 201, true));
+    assert_eq!(
+        t1["token"], t2["token"],
+        "a lost response can be fetched again"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM api_tokens WHERE name = 'ci'")
+            .await,
+        1
+    );
+    // The stored response never holds the secret in the clear.
+    let secret = t1["token"].as_str().unwrap();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT response_body FROM idempotency_keys WHERE response_body IS NOT NULL",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|b| !b.contains(secret) && !b.contains("cfp_") && !b.contains("CLEAR")),
+        "{stored:?}"
+    );
+    // The records belong to the account: its export lists them.
+    let (_, export) = api.get_json("/me/export").await;
+    assert_eq!(
+        export["apiRequests"].as_array().unwrap().len(),
+        2,
+        "{}",
+        export["apiRequests"]
+    );
+    app.stop().await;
 }
+dual_test!(session_pages_are_stable_and_sessions_and_tokens_honour_idempotency_keys);
+
+async fn the_site_s_own_script_calls_the_api_with_its_cookie_and_csrf_token(app: TestApp) {
+    let b = app.new_browser();
+    crate::identity::signup(&app, &b, "ada@example.com").await;
+    crate::coaching::start(&b, "GROW").await;
+    let r = b.get("/api/v1/me").await;
+    assert_eq!(r.status(), 200, "the session cookie authenticates");
+    let r = b
+        .request(Method::POST, "/api/v1/actions")
+        .json(&json!({"title": "From the page"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "csrf_failed");
+    let token = b.csrf().await;
+    let r = b
+        .request(Method::POST, "/api/v1/actions")
+        .header("X-CSRF-Token", &token)
+        .json(&json!({"title": "From the page"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = b
+        .request(Method::POST, "/api/v1/actions")
+        .header("X-CSRF-Token", &token)
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&json!({"title": "Forged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a cross-site call is refused");
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
+    app.stop().await;
+}
+dual_test!(the_site_s_own_script_calls_the_api_with_its_cookie_and_csrf_token);
+
+async fn frameworks_page_in_catalogue_order(app: TestApp) {
+    let api = app.api();
+    let (_, all) = api.get_json("/frameworks?limit=100").await;
+    let all: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all, ["GROW", "CLEAR", "COMPASS", "OSKAR", "FUEL", "WOOP"]);
+    let mut seen = Vec::new();
+    let mut path = "/frameworks?limit=4".to_owned();
+    loop {
+        let (status, page) = api.get_json(&path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].as_str().unwrap().to_owned()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(c) => path = format!("/frameworks?limit=4&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "each once, in order");
+    let (status, body) = api.get_json("/frameworks?cursor=bogus").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_cursor")),
+        "{body}"
+    );
+    app.stop().await;
+}
+dual_test!(frameworks_page_in_catalogue_order);

@@ -3,10 +3,11 @@
 //! nobody else can see it, plan rules, the safety screen.
 
 use crate::dual_test;
-use crate::harness::{Browser, TestApp};
+use crate::harness::{Client, TestApp};
 use crate::identity::signup;
 use coachflux_domain::frameworks::{Field, FieldKind};
 use coachflux_domain::{Catalogue, Clock, Framework};
+use reqwest::Method;
 
 fn answer_for(field: &Field) -> String {
     match &field.kind {
@@ -25,7 +26,7 @@ pub fn grow() -> Framework {
 }
 
 /// Starts a session in `b`; returns its path.
-pub async fn start(b: &Browser, framework: &str) -> String {
+pub async fn start(b: &Client, framework: &str) -> String {
     let (status, _, location) = b.submit("/sessions", &[("framework", framework)]).await;
     assert_eq!(status, 303, "starting {framework}");
     location.unwrap()
@@ -33,7 +34,7 @@ pub async fn start(b: &Browser, framework: &str) -> String {
 
 /// Answers every question of every step, confirming each step; then keeps the first two
 /// proposals.
-pub async fn complete(b: &Browser, path: &str, fw: &Framework) {
+pub async fn complete(b: &Client, path: &str, fw: &Framework) {
     answer_every_step(b, path, fw).await;
     for index in 0..2 {
         assert_eq!(
@@ -49,7 +50,7 @@ pub async fn complete(b: &Browser, path: &str, fw: &Framework) {
 }
 
 /// Answers every question of every step, confirming each step, up to the action plan.
-async fn answer_every_step(b: &Browser, path: &str, fw: &Framework) {
+async fn answer_every_step(b: &Client, path: &str, fw: &Framework) {
     assert_eq!(
         b.submit(&format!("{path}/consent"), &[("consent", "on")])
             .await
@@ -78,558 +79,1019 @@ async fn reflections(app: &TestApp, id: &str) -> i64 {
         .unwrap()
 }
 
-dual_test! {
-    async fn a_visitor_completes_grow_gets_a_report_and_keeps_it_by_signing_up(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        let path = start(&b, "GROW").await;
-        let id = path.trim_start_matches("/sessions/").to_owned();
-        let (anonymous, expires): (i64, Option<i64>) = sqlx::query_as("SELECT is_anonymous, expires_at FROM coaching_sessions WHERE id = $1")
-            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(anonymous, 1);
-        assert_eq!(expires, Some(crate::harness::T0 + 24 * 3_600_000), "a visitor's session lives 24 h");
+async fn a_visitor_completes_grow_gets_a_report_and_keeps_it_by_signing_up(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    let id = path.trim_start_matches("/sessions/").to_owned();
+    let (anonymous, expires): (i64, Option<i64>) =
+        sqlx::query_as("SELECT is_anonymous, expires_at FROM coaching_sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(anonymous, 1);
+    assert_eq!(
+        expires,
+        Some(crate::harness::T0 + 24 * 3_600_000),
+        "a visitor's session lives 24 h"
+    );
 
-        complete(&b, &path, &fw).await;
-        let answers: usize = fw.steps.iter().map(|s| s.fields.len()).sum();
-        assert_eq!(reflections(&app, &id).await, answers as i64, "every answer is saved");
-        let (status, _, location) = b.submit(&format!("{path}/close"), &[]).await;
-        assert_eq!((status, location.as_deref()), (303, Some(format!("{path}/report").as_str())));
-        let (status, report, _) = b.page(&format!("{path}/report")).await;
-        assert_eq!(status, 200);
-        // Every captured field appears with its answer, in its step's section.
-        for step in &fw.steps {
-            let section = crate::harness::extract(&report, &format!("<h2>{}</h2>", step.name), "</section>")
+    complete(&b, &path, &fw).await;
+    let answers: usize = fw.steps.iter().map(|s| s.fields.len()).sum();
+    assert_eq!(
+        reflections(&app, &id).await,
+        answers as i64,
+        "every answer is saved"
+    );
+    let (status, _, location) = b.submit(&format!("{path}/close"), &[]).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some(format!("{path}/report").as_str()))
+    );
+    let (status, report, _) = b.page(&format!("{path}/report")).await;
+    assert_eq!(status, 200);
+    // Every captured field appears with its answer, in its step's section.
+    for step in &fw.steps {
+        let section =
+            crate::harness::extract(&report, &format!("<h2>{}</h2>", step.name), "</section>")
                 .unwrap_or_else(|| panic!("report lacks the {} section", step.name));
-            for field in &step.fields {
-                let shown = match &field.kind {
-                    FieldKind::List { .. } => "talk to my manager; block two hours a week".to_owned(),
-                    FieldKind::Actions { .. } => "Call Sam — due Fri 16 Jan 2026".to_owned(),
-                    FieldKind::Options { .. } => "Ask for a transfer; Retrain in the evenings".to_owned(),
-                    FieldKind::Date => "in 3 days (Sun 18 Jan 2026)".to_owned(),
-                    _ => answer_for(field),
-                };
-                assert!(
-                    section.contains(&format!("<dt>{}</dt><dd>{}", field.label, shown)),
-                    "{} / {}: {shown} not in {section}",
-                    step.name,
-                    field.label
-                );
-            }
+        for field in &step.fields {
+            let shown = match &field.kind {
+                FieldKind::List { .. } => "talk to my manager; block two hours a week".to_owned(),
+                FieldKind::Actions { .. } => "Call Sam — due Fri 16 Jan 2026".to_owned(),
+                FieldKind::Options { .. } => {
+                    "Ask for a transfer; Retrain in the evenings".to_owned()
+                }
+                FieldKind::Date => "in 3 days (Sun 18 Jan 2026)".to_owned(),
+                _ => answer_for(field),
+            };
+            assert!(
+                section.contains(&format!("<dt>{}</dt><dd>{}", field.label, shown)),
+                "{} / {}: {shown} not in {section}",
+                step.name,
+                field.label
+            );
         }
-        assert!(report.contains("Call Sam") && report.contains("Fri 16 Jan 2026"), "parsed due date in the plan");
-        let md = b.get(&format!("{path}/report.md")).await;
-        assert_eq!(md.headers()["content-type"], "text/markdown; charset=utf-8");
-        let md = md.text().await.unwrap();
-        assert!(md.starts_with("# ") && md.contains("## Action plan") && md.contains("- [ ] Call Sam"));
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0, "a visitor has no action items yet");
+    }
+    assert!(
+        report.contains("Call Sam") && report.contains("Fri 16 Jan 2026"),
+        "parsed due date in the plan"
+    );
+    let md = b.get(&format!("{path}/report.md")).await;
+    assert_eq!(md.headers()["content-type"], "text/markdown; charset=utf-8");
+    let md = md.text().await.unwrap();
+    assert!(md.starts_with("# ") && md.contains("## Action plan") && md.contains("- [ ] Call Sam"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM action_items").await,
+        0,
+        "a visitor has no action items yet"
+    );
 
-        // Someone else, signed in or not, cannot see it.
-        let stranger = app.new_browser();
-        assert_eq!(stranger.get(&path).await.status(), 404);
-        signup(&app, &stranger, "eve@example.com").await;
-        assert_eq!(stranger.get(&format!("{path}/report")).await.status(), 404);
+    // Someone else, signed in or not, cannot see it.
+    let stranger = app.new_browser();
+    assert_eq!(stranger.get(&path).await.status(), 404);
+    signup(&app, &stranger, "eve@example.com").await;
+    assert_eq!(stranger.get(&format!("{path}/report")).await.status(), 404);
 
-        // Signing up in the same browser moves the session into the account.
-        let uid = signup(&app, &b, "ada@example.com").await;
-        let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
-            "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
-        ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(row, (Some(uid.clone()), 0, None, None));
-        let items: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT title, due_date FROM action_items WHERE user_id = $1 ORDER BY title")
-            .bind(&uid).fetch_all(app.store.pool()).await.unwrap();
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[0].0, "Call Sam");
-        assert_eq!(items[0].1, Some(coachflux_domain::dates::from_ymd(2026, 1, 16) + 86_400_000 - 1), "by Friday");
-        assert_eq!(b.get(&format!("{path}/report")).await.status(), 200);
-        for name in ["session_started", "session_step_completed", "session_completed", "action_item_created"] {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_name = $1 AND user_id = $2").bind(name).bind(&uid)
-                .fetch_one(app.store.pool()).await.unwrap();
-            assert!(n >= 1, "event {name}");
+    // Signing up in the same browser moves the session into the account.
+    let uid = signup(&app, &b, "ada@example.com").await;
+    let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
+    ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(row, (Some(uid.clone()), 0, None, None));
+    let items: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT title, due_date FROM action_items WHERE user_id = $1 ORDER BY title",
+    )
+    .bind(&uid)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].0, "Call Sam");
+    assert_eq!(
+        items[0].1,
+        Some(coachflux_domain::dates::from_ymd(2026, 1, 16) + 86_400_000 - 1),
+        "by Friday"
+    );
+    assert_eq!(b.get(&format!("{path}/report")).await.status(), 200);
+    for name in [
+        "session_started",
+        "session_step_completed",
+        "session_completed",
+        "action_item_created",
+    ] {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events WHERE event_name = $1 AND user_id = $2",
+        )
+        .bind(name)
+        .bind(&uid)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+        assert!(n >= 1, "event {name}");
+    }
+    app.stop().await;
+}
+dual_test!(a_visitor_completes_grow_gets_a_report_and_keeps_it_by_signing_up);
+
+async fn visitors_try_grow_and_members_get_every_framework(app: TestApp) {
+    let b = app.new_browser();
+    let (_, page, _) = b.page("/frameworks/COMPASS").await;
+    assert!(
+        page.contains("COMPASS is for members"),
+        "a locked framework says why"
+    );
+    let (status, page, _) = b.submit("/sessions", &[("framework", "COMPASS")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Create a free account"));
+    signup(&app, &b, "ada@example.com").await;
+    let (_, page, _) = b.page("/frameworks/COMPASS").await;
+    assert!(page.contains("Start a COMPASS session"));
+    let path = start(&b, "COMPASS").await;
+    assert_eq!(b.get(&path).await.status(), 200);
+    let usage: i64 = sqlx::query_scalar("SELECT usage_count FROM frameworks WHERE id = 'COMPASS'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(usage, 1);
+    app.stop().await;
+}
+dual_test!(visitors_try_grow_and_members_get_every_framework);
+
+async fn crisis_language_pauses_the_session_and_shows_helplines(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    // A workplace idiom is just an answer.
+    b.submit(
+        &format!("{path}/turn"),
+        &[(
+            "input",
+            "This deadline is killing me, I want to ship by March",
+        )],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(!page.contains("Let's pause here"));
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "Honestly I want to end my life")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Let's pause here"), "{page}");
+    assert!(
+        page.contains("findahelpline.com") || page.contains("emergency"),
+        "helplines shown"
+    );
+    let (category, resolution): (String, String) =
+        sqlx::query_as("SELECT category, resolution FROM safety_incidents")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (category.as_str(), resolution.as_str()),
+        ("suicide", "open")
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM session_reflections").await,
+        2,
+        "the words are kept, not passed to a coach"
+    );
+    assert_eq!(
+        b.submit(&format!("{path}/turn"), &[("input", "more")])
+            .await
+            .0,
+        422,
+        "paused"
+    );
+    assert_eq!(b.submit(&format!("{path}/resume"), &[]).await.0, 303);
+    assert_eq!(
+        b.submit(&format!("{path}/turn"), &[("input", "Ship the beta")])
+            .await
+            .0,
+        303
+    );
+    let resolution: String = sqlx::query_scalar("SELECT resolution FROM safety_incidents")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(resolution, "resumed");
+    app.stop().await;
+}
+dual_test!(crisis_language_pauses_the_session_and_shows_helplines);
+
+async fn a_visitor_sees_the_helplines_of_the_country_their_browser_names(app: TestApp) {
+    let b = Client::builder(app.addr).language("en-GB,en;q=0.9").build();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "I keep thinking I want to hurt myself")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("<strong>Samaritans</strong>: Call 116 123"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<strong>Emergency services</strong>: 999"),
+        "{page}"
+    );
+    let country: Option<String> = sqlx::query_scalar("SELECT country FROM safety_incidents")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(country.as_deref(), Some("GB"));
+    // Without a region in the language preference: the international default.
+    let b = Client::builder(app.addr).language("de").build();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "I want to hurt myself")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(!page.contains("Samaritans"), "{page}");
+    assert!(page.contains("112 in the EU"), "{page}");
+    app.stop().await;
+}
+dual_test!(a_visitor_sees_the_helplines_of_the_country_their_browser_names);
+
+async fn skip_amend_and_resume_exactly_where_we_left_off(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
+    assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
+    let (status, page, _) = b.submit(&format!("{path}/skip"), &[]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("at most two"));
+    let fw = grow();
+    // Answer until the step is ready (skipped required questions come back).
+    for _ in 0..6 {
+        let (_, page, _) = b.page(&path).await;
+        if page.contains("Here's what we captured") {
+            break;
         }
-        app.stop().await;
+        b.submit(
+            &format!("{path}/turn"),
+            &[("input", "by the end of the month")],
+        )
+        .await;
     }
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Here's what we captured"), "{page}");
+    assert_eq!(
+        b.submit(
+            &format!("{path}/amend"),
+            &[("step", "goal"), ("field", "goal")]
+        )
+        .await
+        .0,
+        303
+    );
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "Become the team lead")],
+    )
+    .await;
+    // A new browser tab (same cookies) resumes on the same question.
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Become the team lead"));
+    assert!(page.contains("Here's what we captured"));
+    assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains(&fw.steps[1].name));
+    app.stop().await;
 }
+dual_test!(skip_amend_and_resume_exactly_where_we_left_off);
 
-dual_test! {
-    async fn visitors_try_grow_and_members_get_every_framework(app) {
-        let b = app.new_browser();
-        let (_, page, _) = b.page("/frameworks/COMPASS").await;
-        assert!(page.contains("COMPASS is for members"), "a locked framework says why");
-        let (status, page, _) = b.submit("/sessions", &[("framework", "COMPASS")]).await;
-        assert_eq!(status, 422);
-        assert!(page.contains("Create a free account"));
-        signup(&app, &b, "ada@example.com").await;
-        let (_, page, _) = b.page("/frameworks/COMPASS").await;
-        assert!(page.contains("Start a COMPASS session"));
-        let path = start(&b, "COMPASS").await;
-        assert_eq!(b.get(&path).await.status(), 200);
-        let usage: i64 = sqlx::query_scalar("SELECT usage_count FROM frameworks WHERE id = 'COMPASS'").fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(usage, 1);
-        app.stop().await;
+async fn action_items_are_filtered_edited_completed_and_deleted_by_their_owner(app: TestApp) {
+    let b = app.new_browser();
+    let uid = signup(&app, &b, "ada@example.com").await;
+    // Action items belong to a session.
+    let (status, page, _) = b.submit("/actions", &[("title", "Read a book")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("start one first"));
+    start(&b, "GROW").await;
+    for (title, due, priority, tags) in [
+        ("Call Sam", "2026-01-10", "high", "work"),
+        ("Draft proposal", "Friday", "medium", "work, writing"),
+        ("Book a coach", "", "low", ""),
+    ] {
+        assert_eq!(
+            b.submit(
+                "/actions",
+                &[
+                    ("title", title),
+                    ("due", due),
+                    ("priority", priority),
+                    ("tags", tags)
+                ]
+            )
+            .await
+            .0,
+            303
+        );
     }
-}
-
-dual_test! {
-    async fn crisis_language_pauses_the_session_and_shows_helplines(app) {
-        let b = app.new_browser();
-        let path = start(&b, "GROW").await;
-        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
-        // A workplace idiom is just an answer.
-        b.submit(&format!("{path}/turn"), &[("input", "This deadline is killing me, I want to ship by March")]).await;
-        let (_, page, _) = b.page(&path).await;
-        assert!(!page.contains("Let's pause here"));
-        b.submit(&format!("{path}/turn"), &[("input", "Honestly I want to end my life")]).await;
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Let's pause here"), "{page}");
-        assert!(page.contains("findahelpline.com") || page.contains("emergency"), "helplines shown");
-        let (category, resolution): (String, String) = sqlx::query_as("SELECT category, resolution FROM safety_incidents")
-            .fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!((category.as_str(), resolution.as_str()), ("suicide", "open"));
-        assert_eq!(app.count("SELECT COUNT(*) FROM session_reflections").await, 2, "the words are kept, not passed to a coach");
-        assert_eq!(b.submit(&format!("{path}/turn"), &[("input", "more")]).await.0, 422, "paused");
-        assert_eq!(b.submit(&format!("{path}/resume"), &[]).await.0, 303);
-        assert_eq!(b.submit(&format!("{path}/turn"), &[("input", "Ship the beta")]).await.0, 303);
-        let resolution: String = sqlx::query_scalar("SELECT resolution FROM safety_incidents").fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(resolution, "resumed");
-        app.stop().await;
+    let (status, page, _) = b
+        .submit(
+            "/actions",
+            &[
+                ("title", "Bad date"),
+                ("due", "someday maybe"),
+                ("priority", "high"),
+                ("tags", "home, admin"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Use a date like"));
+    // The refused form comes back as it was typed, to correct rather than retype.
+    for kept in [
+        "value=\"Bad date\"",
+        "value=\"someday maybe\"",
+        "value=\"high\" selected",
+        "value=\"home, admin\"",
+    ] {
+        assert!(page.contains(kept), "{kept} in {page}");
     }
+    let (_, page, _) = b.page("/actions?status=overdue").await;
+    assert!(
+        page.contains("Call Sam") && !page.contains("Draft proposal"),
+        "overdue filter"
+    );
+    let (_, all, _) = b.page("/actions").await;
+    let card = |title: &str| {
+        let at = all.find(title).unwrap_or_else(|| panic!("{title} listed"));
+        let start = all[..at].rfind("<li class=\"card action").unwrap();
+        all[start..at].to_owned()
+    };
+    assert!(
+        card("Call Sam").contains("action-overdue"),
+        "an overdue item stands out"
+    );
+    assert!(!card("Draft proposal").contains("action-overdue"));
+    let (_, page, _) = b.page("/actions?status=week").await;
+    assert!(page.contains("Draft proposal") && !page.contains("Call Sam"));
+    let (_, page, _) = b.page("/actions?tag=writing").await;
+    assert!(page.contains("Draft proposal") && !page.contains("Book a coach"));
+    let (_, page, _) = b.page("/actions?priority=low").await;
+    assert!(page.contains("Book a coach") && !page.contains("Draft proposal"));
+
+    let id: String = sqlx::query_scalar("SELECT id FROM action_items WHERE title = 'Call Sam'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.submit(&format!("/actions/{id}/complete"), &[]).await.0,
+        303
+    );
+    let (_, page, _) = b.page("/actions?status=completed").await;
+    assert!(page.contains("Call Sam"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'")
+            .await,
+        1
+    );
+    assert_eq!(b.submit(&format!("/actions/{id}/reopen"), &[]).await.0, 303);
+    assert_eq!(
+        b.submit(
+            &format!("/actions/{id}"),
+            &[
+                ("title", "Call Sam back"),
+                ("due", "in 3 days"),
+                ("priority", "high"),
+                ("tags", "")
+            ]
+        )
+        .await
+        .0,
+        303
+    );
+    let (title, completed): (String, i64) =
+        sqlx::query_as("SELECT title, completed FROM action_items WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!((title.as_str(), completed), ("Call Sam back", 0));
+
+    // Someone else can't touch it.
+    let eve = app.new_browser();
+    signup(&app, &eve, "eve@example.com").await;
+    assert_eq!(
+        eve.post(&format!("/actions/{id}/delete"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        eve.post(&format!("/actions/{id}/complete"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert!(!eve.page("/actions").await.1.contains("Call Sam"));
+
+    assert_eq!(b.submit(&format!("/actions/{id}/delete"), &[]).await.0, 303);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM action_items WHERE user_id = $1")
+        .bind(&uid)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    app.stop().await;
 }
+dual_test!(action_items_are_filtered_edited_completed_and_deleted_by_their_owner);
 
-dual_test! {
-    async fn a_visitor_sees_the_helplines_of_the_country_their_browser_names(app) {
-        let b = Browser::with_language(app.addr, "en-GB,en;q=0.9");
-        let path = start(&b, "GROW").await;
-        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
-        b.submit(&format!("{path}/turn"), &[("input", "I keep thinking I want to hurt myself")]).await;
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("<strong>Samaritans</strong>: Call 116 123"), "{page}");
-        assert!(page.contains("<strong>Emergency services</strong>: 999"), "{page}");
-        let country: Option<String> = sqlx::query_scalar("SELECT country FROM safety_incidents")
-            .fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(country.as_deref(), Some("GB"));
-        // Without a region in the language preference: the international default.
-        let b = Browser::with_language(app.addr, "de");
-        let path = start(&b, "GROW").await;
-        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
-        b.submit(&format!("{path}/turn"), &[("input", "I want to hurt myself")]).await;
-        let (_, page, _) = b.page(&path).await;
-        assert!(!page.contains("Samaritans"), "{page}");
-        assert!(page.contains("112 in the EU"), "{page}");
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn skip_amend_and_resume_exactly_where_we_left_off(app) {
-        let b = app.new_browser();
-        let path = start(&b, "GROW").await;
-        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
-        assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
-        assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
-        let (status, page, _) = b.submit(&format!("{path}/skip"), &[]).await;
-        assert_eq!(status, 422);
-        assert!(page.contains("at most two"));
-        let fw = grow();
-        // Answer until the step is ready (skipped required questions come back).
-        for _ in 0..6 {
-            let (_, page, _) = b.page(&path).await;
-            if page.contains("Here's what we captured") { break; }
-            b.submit(&format!("{path}/turn"), &[("input", "by the end of the month")]).await;
-        }
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Here's what we captured"), "{page}");
-        assert_eq!(b.submit(&format!("{path}/amend"), &[("step", "goal"), ("field", "goal")]).await.0, 303);
-        b.submit(&format!("{path}/turn"), &[("input", "Become the team lead")]).await;
-        // A new browser tab (same cookies) resumes on the same question.
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Become the team lead"));
-        assert!(page.contains("Here's what we captured"));
-        assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains(&fw.steps[1].name));
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn action_items_are_filtered_edited_completed_and_deleted_by_their_owner(app) {
-        let b = app.new_browser();
-        let uid = signup(&app, &b, "ada@example.com").await;
-        // Action items belong to a session.
-        let (status, page, _) = b.submit("/actions", &[("title", "Read a book")]).await;
-        assert_eq!(status, 422);
-        assert!(page.contains("start one first"));
-        start(&b, "GROW").await;
-        for (title, due, priority, tags) in [
-            ("Call Sam", "2026-01-10", "high", "work"),
-            ("Draft proposal", "Friday", "medium", "work, writing"),
-            ("Book a coach", "", "low", ""),
-        ] {
-            assert_eq!(b.submit("/actions", &[("title", title), ("due", due), ("priority", priority), ("tags", tags)]).await.0, 303);
-        }
-        let (status, page, _) = b.submit("/actions", &[("title", "Bad date"), ("due", "someday maybe"), ("priority", "high"), ("tags", "home, admin")]).await;
-        assert_eq!(status, 422);
-        assert!(page.contains("Use a date like"));
-        // The refused form comes back as it was typed, to correct rather than retype.
-        for kept in ["value=\"Bad date\"", "value=\"someday maybe\"", "value=\"high\" selected", "value=\"home, admin\""] {
-            assert!(page.contains(kept), "{kept} in {page}");
-        }
-        let (_, page, _) = b.page("/actions?status=overdue").await;
-        assert!(page.contains("Call Sam") && !page.contains("Draft proposal"), "overdue filter");
-        let (_, all, _) = b.page("/actions").await;
-        let card = |title: &str| {
-            let at = all.find(title).unwrap_or_else(|| panic!("{title} listed"));
-            let start = all[..at].rfind("<li class=\"card action").unwrap();
-            all[start..at].to_owned()
-        };
-        assert!(card("Call Sam").contains("action-overdue"), "an overdue item stands out");
-        assert!(!card("Draft proposal").contains("action-overdue"));
-        let (_, page, _) = b.page("/actions?status=week").await;
-        assert!(page.contains("Draft proposal") && !page.contains("Call Sam"));
-        let (_, page, _) = b.page("/actions?tag=writing").await;
-        assert!(page.contains("Draft proposal") && !page.contains("Book a coach"));
-        let (_, page, _) = b.page("/actions?priority=low").await;
-        assert!(page.contains("Book a coach") && !page.contains("Draft proposal"));
-
-        let id: String = sqlx::query_scalar("SELECT id FROM action_items WHERE title = 'Call Sam'").fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(b.submit(&format!("/actions/{id}/complete"), &[]).await.0, 303);
-        let (_, page, _) = b.page("/actions?status=completed").await;
-        assert!(page.contains("Call Sam"));
-        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'action_item_completed'").await, 1);
-        assert_eq!(b.submit(&format!("/actions/{id}/reopen"), &[]).await.0, 303);
-        assert_eq!(b.submit(&format!("/actions/{id}"), &[("title", "Call Sam back"), ("due", "in 3 days"), ("priority", "high"), ("tags", "")]).await.0, 303);
-        let (title, completed): (String, i64) = sqlx::query_as("SELECT title, completed FROM action_items WHERE id = $1").bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!((title.as_str(), completed), ("Call Sam back", 0));
-
-        // Someone else can't touch it.
-        let eve = app.new_browser();
-        signup(&app, &eve, "eve@example.com").await;
-        assert_eq!(eve.post(&format!("/actions/{id}/delete"), &[]).await.status(), 404);
-        assert_eq!(eve.post(&format!("/actions/{id}/complete"), &[]).await.status(), 404);
-        assert!(!eve.page("/actions").await.1.contains("Call Sam"));
-
-        assert_eq!(b.submit(&format!("/actions/{id}/delete"), &[]).await.0, 303);
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM action_items WHERE user_id = $1").bind(&uid).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(n, 2);
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn deleting_a_session_removes_its_reflections_and_actions(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "GROW").await;
-        complete(&b, &path, &fw).await;
-        b.submit(&format!("{path}/close"), &[]).await;
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2);
-        let (_, page, _) = b.page(&format!("{path}/delete")).await;
-        assert!(page.contains("2 action items will be deleted") || page.contains("and 2 action items"), "{page}");
-        let eve = app.new_browser();
-        assert_eq!(eve.post(&format!("{path}/delete"), &[]).await.status(), 404);
-        assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
-        for table in ["coaching_sessions", "session_reflections", "action_items"] {
-            assert_eq!(app.count(match table {
+async fn deleting_a_session_removes_its_reflections_and_actions(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "GROW").await;
+    complete(&b, &path, &fw).await;
+    b.submit(&format!("{path}/close"), &[]).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2);
+    let (_, page, _) = b.page(&format!("{path}/delete")).await;
+    assert!(
+        page.contains("2 action items will be deleted") || page.contains("and 2 action items"),
+        "{page}"
+    );
+    let eve = app.new_browser();
+    assert_eq!(eve.post(&format!("{path}/delete"), &[]).await.status(), 404);
+    assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
+    for table in ["coaching_sessions", "session_reflections", "action_items"] {
+        assert_eq!(
+            app.count(match table {
                 "coaching_sessions" => "SELECT COUNT(*) FROM coaching_sessions",
                 "session_reflections" => "SELECT COUNT(*) FROM session_reflections",
                 _ => "SELECT COUNT(*) FROM action_items",
-            }).await, 0, "{table}");
-        }
-        app.stop().await;
+            })
+            .await,
+            0,
+            "{table}"
+        );
     }
+    app.stop().await;
 }
+dual_test!(deleting_a_session_removes_its_reflections_and_actions);
 
-dual_test! {
-    async fn the_calendar_feed_is_valid_icalendar_behind_a_revocable_secret(app) {
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        start(&b, "GROW").await;
-        b.submit("/actions", &[("title", "Call Sam, then write notes"), ("due", "Friday")]).await;
-        b.submit("/actions", &[("title", "No date")]).await;
-        let (status, page, _) = b.submit("/actions/calendar", &[]).await;
-        assert_eq!(status, 200);
-        let url = crate::harness::extract(&page, "<code class=\"secret\">", "</code>").unwrap();
-        let path = url.strip_prefix("https://coach.example.test").unwrap().to_owned();
-        let stranger = reqwest::Client::new();
-        let r = stranger.get(app.url(&path)).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-type"], "text/calendar; charset=utf-8");
-        let body = r.text().await.unwrap();
-        let calendar: icalendar::Calendar = body.parse().expect("valid iCalendar");
-        let events: Vec<_> = calendar.components.iter().filter_map(|c| c.as_event()).collect();
-        assert_eq!(events.len(), 1, "only dated items");
-        use icalendar::Component;
-        assert_eq!(events[0].get_summary(), Some("Call Sam, then write notes"));
-        assert!(body.contains("DTSTART;VALUE=DATE:20260116"));
-        assert_eq!(stranger.get(app.url("/calendar/forged.ics")).send().await.unwrap().status(), 404);
-        b.submit("/actions/calendar/revoke", &[]).await;
-        assert_eq!(stranger.get(app.url(&path)).send().await.unwrap().status(), 404, "revoked");
-        app.stop().await;
-    }
+async fn the_calendar_feed_is_valid_icalendar_behind_a_revocable_secret(app: TestApp) {
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    start(&b, "GROW").await;
+    b.submit(
+        "/actions",
+        &[("title", "Call Sam, then write notes"), ("due", "Friday")],
+    )
+    .await;
+    b.submit("/actions", &[("title", "No date")]).await;
+    let (status, page, _) = b.submit("/actions/calendar", &[]).await;
+    assert_eq!(status, 200);
+    let url = crate::harness::extract(&page, "<code class=\"secret\">", "</code>").unwrap();
+    let path = url
+        .strip_prefix("https://coach.example.test")
+        .unwrap()
+        .to_owned();
+    let stranger = app.plain();
+    let r = stranger.request(Method::GET, &path).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/calendar; charset=utf-8");
+    let body = r.text().await.unwrap();
+    let calendar: icalendar::Calendar = body.parse().expect("valid iCalendar");
+    let events: Vec<_> = calendar
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .collect();
+    assert_eq!(events.len(), 1, "only dated items");
+    use icalendar::Component;
+    assert_eq!(events[0].get_summary(), Some("Call Sam, then write notes"));
+    assert!(body.contains("DTSTART;VALUE=DATE:20260116"));
+    assert_eq!(
+        stranger
+            .request(Method::GET, "/calendar/forged.ics")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    b.submit("/actions/calendar/revoke", &[]).await;
+    assert_eq!(
+        stranger
+            .request(Method::GET, &path)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "revoked"
+    );
+    app.stop().await;
 }
+dual_test!(the_calendar_feed_is_valid_icalendar_behind_a_revocable_secret);
 
-dual_test! {
-    async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        let uid = signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "GROW").await;
-        let (_, page, _) = b.page("/dashboard").await;
-        assert!(page.contains("Pick up where you left off") && page.contains(&path), "continue the open session");
-        app.clock.advance_ms(60_000);
-        complete(&b, &path, &fw).await;
-        app.clock.advance_ms(20 * 60_000);
-        b.submit(&format!("{path}/close"), &[]).await;
-        let id: String = sqlx::query_scalar("SELECT id FROM action_items WHERE title = 'Call Sam'").fetch_one(app.store.pool()).await.unwrap();
-        b.submit(&format!("/actions/{id}/complete"), &[]).await;
-        let row: (i64, i64, i64, String, Option<i64>, i64) = sqlx::query_as(
-            "SELECT sessions_completed, actions_created, actions_completed, frameworks_used, last_session_at, total_time_spent FROM user_metrics WHERE user_id = $1",
-        ).bind(&uid).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!((row.0, row.1, row.2, row.3.as_str()), (1, 2, 1, "[\"GROW\"]"));
-        assert_eq!(row.4, Some(app.clock.now_ms()));
-        assert_eq!(row.5, 21 * 60, "seconds from start to close");
-        let (status, page, _) = b.page("/dashboard").await;
-        assert_eq!(status, 200);
-        assert!(page.contains("<svg") && page.contains("50% of your action items are done"));
-        assert!(page.contains("Sessions completed per week"));
-        assert!(!page.contains("Pick up where you left off"));
-        app.stop().await;
-    }
+async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    let uid = signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "GROW").await;
+    let (_, page, _) = b.page("/dashboard").await;
+    assert!(
+        page.contains("Pick up where you left off") && page.contains(&path),
+        "continue the open session"
+    );
+    app.clock.advance_ms(60_000);
+    complete(&b, &path, &fw).await;
+    app.clock.advance_ms(20 * 60_000);
+    b.submit(&format!("{path}/close"), &[]).await;
+    let id: String = sqlx::query_scalar("SELECT id FROM action_items WHERE title = 'Call Sam'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    b.submit(&format!("/actions/{id}/complete"), &[]).await;
+    let row: (i64, i64, i64, String, Option<i64>, i64) = sqlx::query_as(
+        "SELECT sessions_completed, actions_created, actions_completed, frameworks_used, last_session_at, total_time_spent FROM user_metrics WHERE user_id = $1",
+    ).bind(&uid).fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(
+        (row.0, row.1, row.2, row.3.as_str()),
+        (1, 2, 1, "[\"GROW\"]")
+    );
+    assert_eq!(row.4, Some(app.clock.now_ms()));
+    assert_eq!(row.5, 21 * 60, "seconds from start to close");
+    let (status, page, _) = b.page("/dashboard").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<svg") && page.contains("50% of your action items are done"));
+    assert!(page.contains("Sessions completed per week"));
+    assert!(!page.contains("Pick up where you left off"));
+    app.stop().await;
 }
+dual_test!(user_metrics_follow_the_journey_and_the_dashboard_draws_them);
 
-dual_test! {
-    async fn a_closed_session_can_be_rated_and_emailed(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "GROW").await;
-        let id = path.trim_start_matches("/sessions/").to_owned();
-        assert_eq!(b.post(&format!("{path}/rating"), &[("rating", "5")]).await.status(), 422, "only once closed");
-        complete(&b, &path, &fw).await;
-        b.submit(&format!("{path}/close"), &[]).await;
-        assert_eq!(b.post(&format!("{path}/rating"), &[("rating", "9")]).await.status(), 422);
-        assert_eq!(b.submit(&format!("{path}/rating"), &[("rating", "4"), ("comment", "Useful")]).await.0, 303);
-        assert_eq!(b.submit(&format!("{path}/rating"), &[("rating", "5")]).await.0, 303, "a new rating replaces the old");
-        let (rating, kind, status): (i64, String, String) = sqlx::query_as("SELECT rating, type, status FROM feedback WHERE session_id = $1")
-            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!((rating, kind.as_str(), status.as_str()), (5, "general", "new"));
-        let (_, page, _) = b.page(&format!("{path}/report")).await;
-        assert!(page.contains("Thanks for rating it 5 out of 5"));
+async fn a_closed_session_can_be_rated_and_emailed(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "GROW").await;
+    let id = path.trim_start_matches("/sessions/").to_owned();
+    assert_eq!(
+        b.post(&format!("{path}/rating"), &[("rating", "5")])
+            .await
+            .status(),
+        422,
+        "only once closed"
+    );
+    complete(&b, &path, &fw).await;
+    b.submit(&format!("{path}/close"), &[]).await;
+    assert_eq!(
+        b.post(&format!("{path}/rating"), &[("rating", "9")])
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        b.submit(
+            &format!("{path}/rating"),
+            &[("rating", "4"), ("comment", "Useful")]
+        )
+        .await
+        .0,
+        303
+    );
+    assert_eq!(
+        b.submit(&format!("{path}/rating"), &[("rating", "5")])
+            .await
+            .0,
+        303,
+        "a new rating replaces the old"
+    );
+    let (rating, kind, status): (i64, String, String) =
+        sqlx::query_as("SELECT rating, type, status FROM feedback WHERE session_id = $1")
+            .bind(&id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (rating, kind.as_str(), status.as_str()),
+        (5, "general", "new")
+    );
+    let (_, page, _) = b.page(&format!("{path}/report")).await;
+    assert!(page.contains("Thanks for rating it 5 out of 5"));
 
-        assert_eq!(b.submit(&format!("{path}/report/email"), &[]).await.0, 303);
-        let mail = app.last_email("ada@example.com", "session_report").await;
-        assert!(mail.subject.contains("GROW"));
-        assert!(mail.body_text.contains("Call Sam") && mail.body_text.contains(&format!("https://coach.example.test{path}/report")));
-        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'report_emailed'").await, 1);
-        app.stop().await;
-    }
+    assert_eq!(b.submit(&format!("{path}/report/email"), &[]).await.0, 303);
+    let mail = app.last_email("ada@example.com", "session_report").await;
+    assert!(mail.subject.contains("GROW"));
+    assert!(
+        mail.body_text.contains("Call Sam")
+            && mail
+                .body_text
+                .contains(&format!("https://coach.example.test{path}/report"))
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events WHERE event_name = 'report_emailed'")
+            .await,
+        1
+    );
+    app.stop().await;
 }
+dual_test!(a_closed_session_can_be_rated_and_emailed);
 
-dual_test! {
-    async fn the_framework_helper_recommends_one_and_deleting_unfinished_work_counts_as_abandoned(app) {
-        let b = app.new_browser();
-        let (status, page, _) = b.page("/frameworks/helper?focus=change&minutes=20").await;
-        assert_eq!(status, 200);
-        assert!(page.contains("Try COMPASS"));
-        let (_, page, _) = b.page("/frameworks/helper?focus=change&minutes=10").await;
-        assert!(page.contains("Try WOOP"));
-        let (_, page, _) = b.page("/frameworks/helper").await;
-        assert!(page.contains("What's on your mind?") && !page.contains("Try "));
-        let path = start(&b, "GROW").await;
-        assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
-        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'").await, 1);
-        app.stop().await;
-    }
+async fn the_framework_helper_recommends_one_and_deleting_unfinished_work_counts_as_abandoned(
+    app: TestApp,
+) {
+    let b = app.new_browser();
+    let (status, page, _) = b.page("/frameworks/helper?focus=change&minutes=20").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Try COMPASS"));
+    let (_, page, _) = b.page("/frameworks/helper?focus=change&minutes=10").await;
+    assert!(page.contains("Try WOOP"));
+    let (_, page, _) = b.page("/frameworks/helper").await;
+    assert!(page.contains("What's on your mind?") && !page.contains("Try "));
+    let path = start(&b, "GROW").await;
+    assert_eq!(b.submit(&format!("{path}/delete"), &[]).await.0, 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'")
+            .await,
+        1
+    );
+    app.stop().await;
 }
+dual_test!(the_framework_helper_recommends_one_and_deleting_unfinished_work_counts_as_abandoned);
 
-dual_test! {
-    async fn a_visitor_who_logs_in_finds_their_session_once_however_often_they_sign_in(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        let uid = signup(&app, &b, "ada@example.com").await;
-        assert_eq!(b.submit("/logout", &[]).await.0, 303);
-        // Signed out, the same browser tries GROW as a visitor.
-        let path = start(&b, "GROW").await;
-        let id = path.trim_start_matches("/sessions/").to_owned();
-        let anonymous_id: String = sqlx::query_scalar("SELECT anonymous_id FROM coaching_sessions WHERE id = $1")
-            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        complete(&b, &path, &fw).await;
-        b.submit(&format!("{path}/close"), &[]).await;
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0);
+async fn a_visitor_who_logs_in_finds_their_session_once_however_often_they_sign_in(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    let uid = signup(&app, &b, "ada@example.com").await;
+    assert_eq!(b.submit("/logout", &[]).await.0, 303);
+    // Signed out, the same browser tries GROW as a visitor.
+    let path = start(&b, "GROW").await;
+    let id = path.trim_start_matches("/sessions/").to_owned();
+    let anonymous_id: String =
+        sqlx::query_scalar("SELECT anonymous_id FROM coaching_sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    complete(&b, &path, &fw).await;
+    b.submit(&format!("{path}/close"), &[]).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0);
 
-        let (status, _, _) = crate::identity::login(&b, "ada@example.com", crate::identity::PASSWORD).await;
-        assert_eq!(status, 303);
-        let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
-            "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
-        ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(row, (Some(uid.clone()), 0, None, None), "logging in moves it like signing up");
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2);
-        let sessions_completed: i64 = sqlx::query_scalar("SELECT sessions_completed FROM user_metrics WHERE user_id = $1")
-            .bind(&uid).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(sessions_completed, 1);
-
-        // Signing in again, or running the migration again, changes nothing.
-        b.submit("/logout", &[]).await;
+    let (status, _, _) =
         crate::identity::login(&b, "ada@example.com", crate::identity::PASSWORD).await;
-        let mut conn = app.store.conn().await.unwrap();
-        let moved = coachflux::services::coaching::migrate_anonymous(&mut conn, &anonymous_id, &uid, app.clock.now_ms()).await.unwrap();
-        assert_eq!(moved, 0);
-        drop(conn);
-        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 1);
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2, "no duplicated items");
-        assert_eq!(b.get(&format!("{path}/report")).await.status(), 200);
-        app.stop().await;
-    }
+    assert_eq!(status, 303);
+    let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
+    ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(
+        row,
+        (Some(uid.clone()), 0, None, None),
+        "logging in moves it like signing up"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 2);
+    let sessions_completed: i64 =
+        sqlx::query_scalar("SELECT sessions_completed FROM user_metrics WHERE user_id = $1")
+            .bind(&uid)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(sessions_completed, 1);
+
+    // Signing in again, or running the migration again, changes nothing.
+    b.submit("/logout", &[]).await;
+    crate::identity::login(&b, "ada@example.com", crate::identity::PASSWORD).await;
+    let mut conn = app.store.conn().await.unwrap();
+    let moved = coachflux::services::coaching::migrate_anonymous(
+        &mut conn,
+        &anonymous_id,
+        &uid,
+        app.clock.now_ms(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 0);
+    drop(conn);
+    assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM action_items").await,
+        2,
+        "no duplicated items"
+    );
+    assert_eq!(b.get(&format!("{path}/report")).await.status(), 200);
+    app.stop().await;
 }
+dual_test!(a_visitor_who_logs_in_finds_their_session_once_however_often_they_sign_in);
 
-dual_test! {
-    async fn a_paused_session_can_be_ended_and_keeps_what_was_said(app) {
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "GROW").await;
-        let id = path.trim_start_matches("/sessions/").to_owned();
-        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
-        b.submit(&format!("{path}/turn"), &[("input", "Find a calmer job")]).await;
-        b.submit(&format!("{path}/turn"), &[("input", "Some days I want to kill myself")]).await;
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Let's pause here") && page.contains("End the session"), "{page}");
-        let (status, _, location) = b.submit(&format!("{path}/end"), &[]).await;
-        assert_eq!((status, location.as_deref()), (303, Some(format!("{path}/report").as_str())));
-        let (status, report, _) = b.page(&format!("{path}/report")).await;
-        assert_eq!(status, 200);
-        assert!(report.contains("ended before every step was done"), "{report}");
-        assert!(report.contains("Find a calmer job"), "what was said is kept");
-        let (status, closed_at): (String, Option<i64>) = sqlx::query_as("SELECT status, closed_at FROM coaching_sessions WHERE id = $1")
-            .bind(&id).fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!((status.as_str(), closed_at), ("abandoned", Some(app.clock.now_ms())));
-        let resolution: String = sqlx::query_scalar("SELECT resolution FROM safety_incidents").fetch_one(app.store.pool()).await.unwrap();
-        assert_eq!(resolution, "closed");
-        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'").await, 1);
-        assert_eq!(app.count("SELECT COUNT(*) FROM user_metrics WHERE sessions_completed > 0").await, 0, "ended is not completed");
-        // Nothing changes any more.
-        assert_eq!(b.submit(&format!("{path}/resume"), &[]).await.0, 303);
-        assert_eq!(b.submit(&format!("{path}/turn"), &[("input", "more")]).await.0, 422);
-        assert_eq!(b.submit(&format!("{path}/end"), &[]).await.0, 422);
-        app.stop().await;
-    }
+async fn a_paused_session_can_be_ended_and_keeps_what_was_said(app: TestApp) {
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "GROW").await;
+    let id = path.trim_start_matches("/sessions/").to_owned();
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    b.submit(&format!("{path}/turn"), &[("input", "Find a calmer job")])
+        .await;
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "Some days I want to kill myself")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("Let's pause here") && page.contains("End the session"),
+        "{page}"
+    );
+    let (status, _, location) = b.submit(&format!("{path}/end"), &[]).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some(format!("{path}/report").as_str()))
+    );
+    let (status, report, _) = b.page(&format!("{path}/report")).await;
+    assert_eq!(status, 200);
+    assert!(
+        report.contains("ended before every step was done"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Find a calmer job"),
+        "what was said is kept"
+    );
+    let (status, closed_at): (String, Option<i64>) =
+        sqlx::query_as("SELECT status, closed_at FROM coaching_sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), closed_at),
+        ("abandoned", Some(app.clock.now_ms()))
+    );
+    let resolution: String = sqlx::query_scalar("SELECT resolution FROM safety_incidents")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(resolution, "closed");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events WHERE event_name = 'session_abandoned'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM user_metrics WHERE sessions_completed > 0")
+            .await,
+        0,
+        "ended is not completed"
+    );
+    // Nothing changes any more.
+    assert_eq!(b.submit(&format!("{path}/resume"), &[]).await.0, 303);
+    assert_eq!(
+        b.submit(&format!("{path}/turn"), &[("input", "more")])
+            .await
+            .0,
+        422
+    );
+    assert_eq!(b.submit(&format!("{path}/end"), &[]).await.0, 422);
+    app.stop().await;
 }
+dual_test!(a_paused_session_can_be_ended_and_keeps_what_was_said);
 
-dual_test! {
-    async fn the_action_plan_is_edited_before_keeping_and_earlier_steps_can_be_reopened(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        let uid = signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "GROW").await;
-        complete(&b, &path, &fw).await;
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Change an earlier step") && page.contains("Reopen Reality"), "{page}");
-        // Reopening a step from the plan keeps its answers; confirming it comes back to the plan.
-        assert_eq!(b.submit(&format!("{path}/amend"), &[("step", "reality")]).await.0, 303);
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Here's what we captured") && page.contains("My honest answer about"), "{page}");
-        assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Your action plan"), "{page}");
-        assert_eq!(page.matches(">Kept</p>").count(), 2, "the plan keeps the decisions made before: {page}");
+async fn the_action_plan_is_edited_before_keeping_and_earlier_steps_can_be_reopened(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    let uid = signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "GROW").await;
+    complete(&b, &path, &fw).await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("Change an earlier step") && page.contains("Reopen Reality"),
+        "{page}"
+    );
+    // Reopening a step from the plan keeps its answers; confirming it comes back to the plan.
+    assert_eq!(
+        b.submit(&format!("{path}/amend"), &[("step", "reality")])
+            .await
+            .0,
+        303
+    );
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("Here's what we captured") && page.contains("My honest answer about"),
+        "{page}"
+    );
+    assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303);
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Your action plan"), "{page}");
+    assert_eq!(
+        page.matches(">Kept</p>").count(),
+        2,
+        "the plan keeps the decisions made before: {page}"
+    );
 
-        let (status, page, _) = b.submit(&format!("{path}/proposals/0"), &[
-            ("decision", "accept"), ("title", "Call Sam about the role"), ("due", "someday"), ("priority", "low"), ("tags", ""),
-        ]).await;
-        assert_eq!(status, 422, "a due date we can't read is refused");
-        assert!(page.contains("Use a date like"), "{page}");
-        assert_eq!(b.submit(&format!("{path}/proposals/0"), &[
-            ("decision", "accept"), ("title", "Call Sam about the role"), ("due", "2026-02-02"), ("priority", "low"), ("tags", "career, network"),
-        ]).await.0, 303);
-        assert_eq!(b.submit(&format!("{path}/proposals/1"), &[("decision", "drop")]).await.0, 303);
-        let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("value=\"2026-02-02\"") && page.contains("Mon 2 Feb 2026"), "{page}");
-        b.submit(&format!("{path}/close"), &[]).await;
-        let items: Vec<(String, Option<i64>, String, String)> = sqlx::query_as(
-            "SELECT title, due_date, priority, tags FROM action_items WHERE user_id = $1",
-        ).bind(&uid).fetch_all(app.store.pool()).await.unwrap();
-        assert_eq!(items, vec![(
+    let (status, page, _) = b
+        .submit(
+            &format!("{path}/proposals/0"),
+            &[
+                ("decision", "accept"),
+                ("title", "Call Sam about the role"),
+                ("due", "someday"),
+                ("priority", "low"),
+                ("tags", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "a due date we can't read is refused");
+    assert!(page.contains("Use a date like"), "{page}");
+    assert_eq!(
+        b.submit(
+            &format!("{path}/proposals/0"),
+            &[
+                ("decision", "accept"),
+                ("title", "Call Sam about the role"),
+                ("due", "2026-02-02"),
+                ("priority", "low"),
+                ("tags", "career, network"),
+            ]
+        )
+        .await
+        .0,
+        303
+    );
+    assert_eq!(
+        b.submit(&format!("{path}/proposals/1"), &[("decision", "drop")])
+            .await
+            .0,
+        303
+    );
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("value=\"2026-02-02\"") && page.contains("Mon 2 Feb 2026"),
+        "{page}"
+    );
+    b.submit(&format!("{path}/close"), &[]).await;
+    let items: Vec<(String, Option<i64>, String, String)> = sqlx::query_as(
+        "SELECT title, due_date, priority, tags FROM action_items WHERE user_id = $1",
+    )
+    .bind(&uid)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        items,
+        vec![(
             "Call Sam about the role".to_owned(),
             Some(coachflux_domain::dates::from_ymd(2026, 2, 2) + 86_400_000 - 1),
             "low".to_owned(),
             "[\"career\",\"network\"]".to_owned(),
-        )], "the edited action, and not the dropped one");
-        app.stop().await;
-    }
+        )],
+        "the edited action, and not the dropped one"
+    );
+    app.stop().await;
 }
+dual_test!(the_action_plan_is_edited_before_keeping_and_earlier_steps_can_be_reopened);
 
-dual_test! {
-    async fn compass_optional_questions_can_be_left_and_the_report_scores_the_session(app) {
-        let fw = Catalogue::builtin().unwrap().get("COMPASS").unwrap().clone();
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "COMPASS").await;
-        b.submit(&format!("{path}/consent"), &[("consent", "on")]).await;
-        let mut left_open = 0;
-        for step in &fw.steps {
-            for field in step.fields.iter().filter(|f| f.required) {
-                // Optional questions asked before a required one are answered.
-                loop {
-                    let (_, page, _) = b.page(&path).await;
-                    let label = crate::harness::extract(&page, "<legend>", "</legend>")
-                        .or_else(|| crate::harness::extract(&page, "<label for=\"input\">", "</label>"))
-                        .unwrap_or_default();
-                    let asked = step.fields.iter().find(|f| label.starts_with(&f.label)).expect("a question of this step");
-                    assert_eq!(b.submit(&format!("{path}/turn"), &[("input", &answer_for(asked))]).await.0, 303);
-                    if asked.id == field.id { break; }
+async fn compass_optional_questions_can_be_left_and_the_report_scores_the_session(app: TestApp) {
+    let fw = Catalogue::builtin()
+        .unwrap()
+        .get("COMPASS")
+        .unwrap()
+        .clone();
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "COMPASS").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    let mut left_open = 0;
+    for step in &fw.steps {
+        for field in step.fields.iter().filter(|f| f.required) {
+            // Optional questions asked before a required one are answered.
+            loop {
+                let (_, page, _) = b.page(&path).await;
+                let label = crate::harness::extract(&page, "<legend>", "</legend>")
+                    .or_else(|| crate::harness::extract(&page, "<label for=\"input\">", "</label>"))
+                    .unwrap_or_default();
+                let asked = step
+                    .fields
+                    .iter()
+                    .find(|f| label.starts_with(&f.label))
+                    .expect("a question of this step");
+                assert_eq!(
+                    b.submit(&format!("{path}/turn"), &[("input", &answer_for(asked))])
+                        .await
+                        .0,
+                    303
+                );
+                if asked.id == field.id {
+                    break;
                 }
             }
-            let (_, page, _) = b.page(&path).await;
-            if page.contains("the rest of its questions are optional") {
-                left_open += 1;
-            } else {
-                assert!(page.contains("Here's what we captured"), "{}: {page}", step.id);
-            }
-            assert_eq!(b.submit(&format!("{path}/proceed"), &[]).await.0, 303, "{}", step.id);
         }
-        assert!(left_open >= 1, "some optional questions were left");
-        b.submit(&format!("{path}/close"), &[]).await;
-        let (_, report, _) = b.page(&format!("{path}/report")).await;
-        let scale = |id: &str| {
-            let f = fw.steps.iter().flat_map(|s| &s.fields).find(|f| f.id == id).unwrap();
-            answer_for(f).parse::<i32>().unwrap()
-        };
-        let mindset = answer_for(fw.steps.iter().flat_map(|s| &s.fields).find(|f| f.id == "final_mindset").unwrap());
-        let expected = coachflux_domain::compass::score(&coachflux_domain::compass::CompassInputs {
-            initial_confidence: scale("initial_confidence"),
-            final_confidence: scale("final_confidence"),
-            final_action_clarity: scale("final_action_clarity"),
-            final_mindset: &mindset,
-            satisfaction: scale("satisfaction"),
-            action_commitment: scale("action_commitment"),
-        }).unwrap();
-        assert!(report.contains(&format!("COMPASS success score: {}", expected.total)), "{report}");
-        assert!(report.contains(&format!("Commitment: {}", expected.commitment)), "{report}");
-        let md = b.get(&format!("{path}/report.md")).await.text().await.unwrap();
-        assert!(md.contains(&format!("## COMPASS success score: {}", expected.total)), "{md}");
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app) {
-        let fw = grow();
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        let path = start(&b, "GROW").await;
-        answer_every_step(&b, &path, &fw).await;
-        // Keep the first proposal; leave the second undecided.
-        assert_eq!(b.submit(&format!("{path}/proposals/0"), &[("decision", "accept"), ("title", "Call Sam this week")]).await.0, 303);
         let (_, page, _) = b.page(&path).await;
-        assert!(page.contains("Not decided yet"), "{page}");
-        assert_eq!(b.submit(&format!("{path}/close"), &[]).await.0, 303);
-        assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
-        let (_, report, _) = b.page(&format!("{path}/report")).await;
-        let plan = crate::harness::extract(&report, "<ul class=\"plan\">", "</ul>").unwrap();
-        assert_eq!(plan.matches("<li>").count(), 1, "the kept one only: {plan}");
-        assert!(plan.contains("Call Sam this week"), "{plan}");
-        let md = b.get(&format!("{path}/report.md")).await.text().await.unwrap();
-        assert_eq!(md.matches("- [ ] ").count(), 1, "{md}");
-        app.stop().await;
+        if page.contains("the rest of its questions are optional") {
+            left_open += 1;
+        } else {
+            assert!(
+                page.contains("Here's what we captured"),
+                "{}: {page}",
+                step.id
+            );
+        }
+        assert_eq!(
+            b.submit(&format!("{path}/proceed"), &[]).await.0,
+            303,
+            "{}",
+            step.id
+        );
     }
+    assert!(left_open >= 1, "some optional questions were left");
+    b.submit(&format!("{path}/close"), &[]).await;
+    let (_, report, _) = b.page(&format!("{path}/report")).await;
+    let scale = |id: &str| {
+        let f = fw
+            .steps
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.id == id)
+            .unwrap();
+        answer_for(f).parse::<i32>().unwrap()
+    };
+    let mindset = answer_for(
+        fw.steps
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.id == "final_mindset")
+            .unwrap(),
+    );
+    let expected = coachflux_domain::compass::score(&coachflux_domain::compass::CompassInputs {
+        initial_confidence: scale("initial_confidence"),
+        final_confidence: scale("final_confidence"),
+        final_action_clarity: scale("final_action_clarity"),
+        final_mindset: &mindset,
+        satisfaction: scale("satisfaction"),
+        action_commitment: scale("action_commitment"),
+    })
+    .unwrap();
+    assert!(
+        report.contains(&format!("COMPASS success score: {}", expected.total)),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("Commitment: {}", expected.commitment)),
+        "{report}"
+    );
+    let md = b
+        .get(&format!("{path}/report.md"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.contains(&format!("## COMPASS success score: {}", expected.total)),
+        "{md}"
+    );
+    app.stop().await;
 }
+dual_test!(compass_optional_questions_can_be_left_and_the_report_scores_the_session);
+
+async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app: TestApp) {
+    let fw = grow();
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    let path = start(&b, "GROW").await;
+    answer_every_step(&b, &path, &fw).await;
+    // Keep the first proposal; leave the second undecided.
+    assert_eq!(
+        b.submit(
+            &format!("{path}/proposals/0"),
+            &[("decision", "accept"), ("title", "Call Sam this week")]
+        )
+        .await
+        .0,
+        303
+    );
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Not decided yet"), "{page}");
+    assert_eq!(b.submit(&format!("{path}/close"), &[]).await.0, 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
+    let (_, report, _) = b.page(&format!("{path}/report")).await;
+    let plan = crate::harness::extract(&report, "<ul class=\"plan\">", "</ul>").unwrap();
+    assert_eq!(plan.matches("<li>").count(), 1, "the kept one only: {plan}");
+    assert!(plan.contains("Call Sam this week"), "{plan}");
+    let md = b
+        .get(&format!("{path}/report.md"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(md.matches("- [ ] ").count(), 1, "{md}");
+    app.stop().await;
+}
+dual_test!(the_report_lists_the_actions_that_were_kept_and_nothing_undecided);

@@ -2,9 +2,11 @@
 //! load and started again. Every write the client saw acknowledged is there, and on SQLite
 //! `PRAGMA integrity_check` says ok.
 
-use crate::harness::{Engine, SECRET_KEY, fresh_database};
+use crate::harness::{Client, Engine, SECRET_KEY, fresh_database};
+use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,17 +44,14 @@ async fn start(dir: &Path, url: &str, port: u16) -> Child {
         .spawn()
         .expect("coachflux starts");
     let started = Instant::now();
-    let client = reqwest::Client::new();
+    let client = Client::plain(SocketAddr::from(([127, 0, 0, 1], port)));
     loop {
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             let _ = child.wait();
             panic!("the server did not start");
         }
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
+        if let Ok(r) = client.request(Method::GET, "/readyz").send().await
             && r.status() == 200
         {
             return child;
@@ -68,12 +67,11 @@ async fn crash_durability(engine: Engine) {
         return;
     };
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}/api/v1");
     let mut server = start(dir.path(), &url, port).await;
-    let client = reqwest::Client::new();
+    let client = Client::api(SocketAddr::from(([127, 0, 0, 1], port)));
     let credentials = json!({"email": "ada@example.com", "password": "plum tractor lantern 42", "acceptTerms": true});
     let r = client
-        .post(format!("{base}/auth/signup"))
+        .request(Method::POST, "/auth/signup")
         .json(&credentials)
         .send()
         .await
@@ -81,7 +79,7 @@ async fn crash_durability(engine: Engine) {
     assert_eq!(r.status(), 202);
     // An account whose address isn't confirmed yet can sign in and write.
     let signed_in: Value = client
-        .post(format!("{base}/auth/login"))
+        .request(Method::POST, "/auth/login")
         .json(&json!({"email": "ada@example.com", "password": "plum tractor lantern 42"}))
         .send()
         .await
@@ -94,7 +92,7 @@ async fn crash_durability(engine: Engine) {
         .expect("a session token")
         .to_owned();
     let r = client
-        .post(format!("{base}/sessions"))
+        .request(Method::POST, "/sessions")
         .bearer_auth(&token)
         .json(&json!({"framework": "GROW"}))
         .send()
@@ -107,14 +105,14 @@ async fn crash_durability(engine: Engine) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (client, token) = (client.clone(), token.clone());
         let (acked, stop) = (acked.clone(), stop.clone());
         writers.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let sent = client
-                    .post(format!("{base}/actions"))
+                    .request(Method::POST, "/actions")
                     .bearer_auth(&token)
                     .json(&json!({"title": format!("writer {w} item {n}")}))
                     .send()
@@ -154,7 +152,7 @@ async fn crash_durability(engine: Engine) {
     let mut missing = Vec::new();
     for id in &acked {
         let r = client
-            .get(format!("{base}/actions/{id}"))
+            .request(Method::GET, &format!("/actions/{id}"))
             .bearer_auth(&token)
             .send()
             .await

@@ -6,6 +6,7 @@
 //! Debian binaries and removed when the process ends. With `CI` set, a PostgreSQL that cannot
 //! be started fails the test instead of skipping it.
 
+pub use crate::client::Client;
 use coachflux::Server;
 use coachflux::config::Config;
 use coachflux::mail::worker::Outbox;
@@ -13,7 +14,6 @@ use coachflux_domain::{FixedClock, SharedClock};
 use coachflux_store::outbox::OutboxEmail;
 use coachflux_store::{ConnectOptions, Store};
 use reqwest::Method;
-use serde_json::Value;
 use sqlx::Connection;
 use std::collections::HashMap;
 use std::future::Future;
@@ -41,7 +41,6 @@ pub enum Engine {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub engine: Engine,
-    pub client: reqwest::Client,
     pub clock: Arc<FixedClock>,
     /// A second handle on the same database, for assertions.
     pub store: Store,
@@ -53,8 +52,8 @@ pub struct TestApp {
     pub metrics_addr: Option<SocketAddr>,
     pub outbox: Outbox,
     pub public_url: String,
-    /// The default browser (same cookie jar as `client`).
-    pub browser: Browser,
+    /// The default browser.
+    pub browser: Client,
     /// The server's state, for running jobs and services directly.
     pub state: coachflux::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
@@ -64,8 +63,18 @@ pub struct TestApp {
 
 impl TestApp {
     /// Another browser with its own cookies (another device).
-    pub fn new_browser(&self) -> Browser {
-        Browser::new(self.addr)
+    pub fn new_browser(&self) -> Client {
+        Client::browser(self.addr)
+    }
+
+    /// A cookie-less API caller (paths under `/api/v1`).
+    pub fn api(&self) -> Client {
+        Client::api(self.addr)
+    }
+
+    /// A bare client with nothing of its own (see [`Client::plain`]).
+    pub fn plain(&self) -> Client {
+        Client::plain(self.addr)
     }
 
     /// Every email queued to `to`, newest first, as stored (bodies sealed).
@@ -90,9 +99,9 @@ impl TestApp {
     /// `/metrics` with the operator's token.
     pub async fn metrics(&self) -> String {
         let r = self
-            .client
-            .get(self.url("/metrics"))
-            .bearer_auth(METRICS_TOKEN)
+            .browser
+            .with_token(METRICS_TOKEN)
+            .request(Method::GET, "/metrics")
             .send()
             .await
             .expect("request reaches the server");
@@ -126,16 +135,8 @@ impl TestApp {
             .unwrap()
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request reaches the server")
+        self.browser.get(path).await
     }
 
     /// GET a page and return (status, body).
@@ -268,12 +269,10 @@ async fn spawn_on(
     let store = Store::connect(&ConnectOptions::new(&database_url))
         .await
         .expect("assertion store connects");
-    let browser = Browser::new(addr);
-    let client = browser.client.clone();
+    let browser = Client::browser(addr);
     TestApp {
         addr,
         engine,
-        client,
         clock,
         store,
         server_store,
@@ -287,182 +286,6 @@ async fn spawn_on(
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,
-    }
-}
-
-/// A cookie-less API client, optionally with a bearer token and a visitor id.
-#[derive(Clone)]
-pub struct Api {
-    pub client: reqwest::Client,
-    pub base: String,
-    pub token: Option<String>,
-    pub anonymous: Option<String>,
-}
-
-impl Api {
-    pub fn new(app: &TestApp) -> Self {
-        Self {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: format!("http://{}/api/v1", app.addr),
-            token: None,
-            anonymous: None,
-        }
-    }
-
-    pub fn with_token(&self, token: &str) -> Self {
-        Self {
-            token: Some(token.to_owned()),
-            ..self.clone()
-        }
-    }
-
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        let mut r = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(a) = &self.anonymous {
-            r = r.header("X-Anonymous-Id", a);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        r.send().await.expect("request reaches the server")
-    }
-
-    /// (status, JSON body or Null)
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let r = self.send(method, path, body).await;
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-}
-
-/// A browser: its own cookie jar, no automatic redirects, CSRF tokens taken from pages.
-#[derive(Clone)]
-pub struct Browser {
-    pub client: reqwest::Client,
-    addr: SocketAddr,
-}
-
-impl Browser {
-    pub fn new(addr: SocketAddr) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
-            .build()
-            .expect("http client");
-        Self { client, addr }
-    }
-
-    /// A browser whose language preference is `accept_language` (e.g. "en-GB,en;q=0.9").
-    pub fn with_language(addr: SocketAddr, accept_language: &str) -> Self {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT_LANGUAGE,
-            accept_language.parse().expect("header value"),
-        );
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .default_headers(headers)
-            .build()
-            .expect("http client");
-        Self { client, addr }
-    }
-
-    /// A browser whose requests come from another loopback address (e.g. 127.0.0.77), so the
-    /// server sees a distinct client IP.
-    pub fn from_ip(addr: SocketAddr, ip: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
-            .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
-            .build()
-            .expect("http client");
-        Self { client, addr }
-    }
-
-    pub fn with_user_agent(addr: SocketAddr, ua: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .user_agent(ua.to_owned())
-            .build()
-            .expect("http client");
-        Self { client, addr }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request reaches the server")
-    }
-
-    /// (status, decoded text, Location header)
-    pub async fn page(&self, path: &str) -> (u16, String, Option<String>) {
-        let r = self.get(path).await;
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, text_of(&r.text().await.unwrap()), location)
-    }
-
-    /// The CSRF token of this browser, from a page's form.
-    pub async fn csrf(&self) -> String {
-        let html = self.get("/frameworks").await.text().await.unwrap();
-        extract(&html, "<meta name=\"csrf-token\" content=\"", "\"")
-            .expect("pages carry a CSRF token")
-    }
-
-    /// Posts a form with this browser's CSRF token added.
-    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let token = self.csrf().await;
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("_csrf", &token));
-        self.client
-            .post(self.url(path))
-            .form(&form)
-            .send()
-            .await
-            .expect("request reaches the server")
-    }
-
-    /// Posts and returns (status, decoded text, Location).
-    pub async fn submit(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> (u16, String, Option<String>) {
-        let r = self.post(path, fields).await;
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, text_of(&r.text().await.unwrap()), location)
     }
 }
 
@@ -484,22 +307,19 @@ where
     }
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL.
+/// Runs `async fn $name(app: TestApp)` once on SQLite and once on PostgreSQL, each with a fresh
+/// app (`dual_test!(name);` after the function).
 #[macro_export]
 macro_rules! dual_test {
-    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
-        $(#[$meta])*
+    ($name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn body($app: $crate::harness::TestApp) $body
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                $crate::harness::run($crate::harness::Engine::Sqlite, body).await;
+                $crate::harness::run($crate::harness::Engine::Sqlite, super::$name).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                $crate::harness::run($crate::harness::Engine::Postgres, body).await;
+                $crate::harness::run($crate::harness::Engine::Postgres, super::$name).await;
             }
         }
     };

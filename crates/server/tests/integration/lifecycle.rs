@@ -4,11 +4,12 @@
 
 use crate::coaching::{complete, grow, start};
 use crate::dual_test;
-use crate::harness::{Browser, Engine, T0, TestApp, extract, spawn_with};
+use crate::harness::{Client, Engine, T0, TestApp, extract, spawn_with};
 use crate::identity::{PASSWORD, login, signup};
 use coachflux::jobs::{self, Job};
 use coachflux_domain::clock::{DAY_MS, HOUR_MS};
 use coachflux_store::privacy;
+use reqwest::Method;
 use serde_json::Value;
 
 const EMAIL: &str = "zelda.quixote@example.com";
@@ -37,20 +38,20 @@ async fn user_row(app: &TestApp, email: &str) -> Option<coachflux_store::users::
 
 /// A member with a full history: a closed, rated GROW session with its action items, a
 /// profile name, an API token, emails. Their requests come from `IP`.
-async fn member_with_history(app: &TestApp) -> (Browser, String) {
+async fn member_with_history(app: &TestApp) -> (Client, String) {
     member_with(app, None).await
 }
 
 /// [`member_with_history`], who first tried CoachFlux as a visitor in the same browser (a
 /// session the safety screen paused); returns the visitor id too.
-async fn member_with_visitor_past(app: &TestApp) -> (Browser, String, String) {
+async fn member_with_visitor_past(app: &TestApp) -> (Client, String, String) {
     let mut visitor = String::new();
     let (b, id) = member_with(app, Some(&mut visitor)).await;
     (b, id, visitor)
 }
 
-async fn member_with(app: &TestApp, visitor: Option<&mut String>) -> (Browser, String) {
-    let b = Browser::from_ip(app.addr, IP);
+async fn member_with(app: &TestApp, visitor: Option<&mut String>) -> (Client, String) {
+    let b = Client::builder(app.addr).source_ip(IP).build();
     if let Some(visitor) = visitor {
         let path = start(&b, "GROW").await;
         b.submit(&format!("{path}/consent"), &[("consent", "on")])
@@ -98,7 +99,12 @@ async fn member_with(app: &TestApp, visitor: Option<&mut String>) -> (Browser, S
         .await;
     assert_eq!(status, 200, "{page}");
     // A failed sign-in from the same address leaves an audit row.
-    login(&Browser::from_ip(app.addr, IP), EMAIL, "not the password").await;
+    login(
+        &Client::builder(app.addr).source_ip(IP).build(),
+        EMAIL,
+        "not the password",
+    )
+    .await;
     // Rows of the tables no page of this test writes: a linked sign-in provider, recovery
     // codes, a notification, a support ticket, billing, and an organization seat.
     sqlx::query(
@@ -170,229 +176,440 @@ async fn dump_everything(app: &TestApp) -> String {
     out
 }
 
-dual_test! {
-    async fn a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left(app) {
-        let (b, id, visitor) = member_with_visitor_past(&app).await;
-        let before = dump_everything(&app).await;
-        for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
-            assert!(before.contains(needle), "the test data holds {needle}");
-        }
-        for table in ["oauth_identities", "totp_recovery_codes", "notifications", "support_tickets",
-                      "subscriptions", "invoices", "org_members", "feedback", "api_tokens", "audit_log"] {
-            assert!(before.lines().any(|l| l.starts_with(&format!("{table} ")) && l.contains(id.as_str())), "{table} holds a row of theirs");
-        }
-
-        // A wrong password changes nothing.
-        let (status, page, _) = b.submit("/settings/delete", &[("password", "wrong"), ("reason", "Moving on")]).await;
-        assert_eq!(status, 422);
-        assert!(page.contains("That isn't your current password."), "{page}");
-        assert!(user_row(&app, EMAIL).await.unwrap().deletion_requested_at.is_none());
-        let too_long = "x".repeat(1001);
-        assert_eq!(b.submit("/settings/delete", &[("password", PASSWORD), ("reason", &too_long)]).await.0, 422);
-        assert!(user_row(&app, EMAIL).await.unwrap().deletion_requested_at.is_none());
-
-        // The request: disabled at once, signed out everywhere, tokens revoked, an email.
-        let (status, _, location) = b.submit("/settings/delete", &[("password", PASSWORD), ("reason", "Moving on")]).await;
-        assert_eq!((status, location.as_deref()), (303, Some("/")));
-        let u = user_row(&app, EMAIL).await.unwrap();
-        assert_eq!((u.deletion_requested_at, u.disabled_at), (Some(T0), Some(T0)));
-        assert_eq!(u.deletion_reason.as_deref(), Some("Moving on"));
-        assert_ne!(b.get("/settings").await.status(), 200, "signed out");
-        assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND is_active = 1").await, 0);
-        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL").await, 0);
-        let mail = app.last_email(EMAIL, "deletion_scheduled").await;
-        assert!(mail.body_text.contains("2026-01-22 10:00 UTC"), "{}", mail.body_text);
-
-        // Signing in within the grace period offers to keep the account; keeping it restores it.
-        app.clock.set(T0 + 3 * DAY_MS);
-        let b = Browser::from_ip(app.addr, IP);
-        let r = b.post("/login", &[("email", EMAIL), ("password", PASSWORD)]).await;
-        assert_eq!(r.status(), 200);
-        let html = r.text().await.unwrap();
-        assert!(html.contains("Keep my account") && html.contains("2026-01-22 10:00 UTC"), "{html}");
-        assert_ne!(b.get("/settings").await.status(), 200, "not signed in until they choose");
-        let restore = extract(&html, "name=\"restore\" value=\"", "\"").unwrap();
-        assert_eq!(b.submit("/account/keep", &[("restore", "forged.123.1.sig")]).await.0, 422);
-        let (status, _, location) = b.submit("/account/keep", &[("restore", &restore)]).await;
-        assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
-        assert_eq!(b.get("/settings").await.status(), 200, "signed in again");
-        let u = user_row(&app, EMAIL).await.unwrap();
-        assert_eq!((u.deletion_requested_at, u.disabled_at), (None, None));
-        app.last_email(EMAIL, "deletion_canceled").await;
-
-        // Asked again, and this time the 7 days run out.
-        let asked = T0 + 3 * DAY_MS + HOUR_MS;
-        app.clock.set(asked);
-        assert_eq!(b.submit("/settings/delete", &[("password", PASSWORD)]).await.0, 303);
-        let counts = run(&app, Job::AccountErasure, asked + 7 * DAY_MS - 1).await;
-        assert_eq!(counts["erased"], 0, "one millisecond early: {counts}");
-        assert!(user_row(&app, EMAIL).await.is_some());
-        let events_before = app.count("SELECT COUNT(*) FROM events").await;
-
-        let counts = run(&app, Job::AccountErasure, asked + 7 * DAY_MS + 1000).await;
-        assert_eq!(counts["erased"], 1, "{counts}");
-        assert_eq!(counts["final_emails"], 1, "the last email went out first: {counts}");
-        let after = dump_everything(&app).await;
-        for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
-            let hits: Vec<&str> = after.lines().filter(|l| l.contains(needle)).collect();
-            assert!(hits.is_empty(), "{needle} is still in:\n{}", hits.join("\n"));
-        }
-        // Analytics keep their counts, with no link to the person.
-        assert_eq!(app.count("SELECT COUNT(*) FROM events").await, events_before);
-        assert_eq!(app.count("SELECT COUNT(*) FROM events WHERE user_id IS NOT NULL OR anonymous_id IS NOT NULL").await, 0);
-        assert_eq!(app.count("SELECT COUNT(*) FROM feedback WHERE rating = 4 AND message = ''").await, 1, "the rating stays, the text goes");
-        assert_eq!(app.count("SELECT COUNT(*) FROM deletion_ledger WHERE subject = 'user'").await, 1);
-        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 0);
-
-        // Gone means gone: the password no longer signs in, and a second run finds nobody.
-        let (status, page, _) = login(&b, EMAIL, PASSWORD).await;
-        assert_eq!(status, 422, "{page}");
-        let counts = run(&app, Job::AccountErasure, asked + 30 * DAY_MS).await;
-        assert_eq!(counts["erased"], 0);
-        app.stop().await;
+async fn a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left(app: TestApp) {
+    let (b, id, visitor) = member_with_visitor_past(&app).await;
+    let before = dump_everything(&app).await;
+    for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
+        assert!(before.contains(needle), "the test data holds {needle}");
     }
-}
-
-dual_test! {
-    async fn deletion_through_the_api_and_no_api_access_while_it_waits(app) {
-        let api = reqwest::Client::new();
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        let login_api = || async {
-            api.post(app.url("/api/v1/auth/login"))
-                .json(&serde_json::json!({"email": "ada@example.com", "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-        };
-        let body: Value = login_api().await.json().await.unwrap();
-        let token = body["token"].as_str().unwrap().to_owned();
-        let r = api.post(app.url("/api/v1/tokens")).bearer_auth(&token)
-            .json(&serde_json::json!({"name": "script", "scopes": ["read", "write"]}))
-            .send().await.unwrap();
-        assert_eq!(r.status(), 201);
-        let personal = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-        let r = api.post(app.url("/api/v1/me/deletion")).bearer_auth(&personal)
-            .json(&serde_json::json!({"password": PASSWORD})).send().await.unwrap();
-        assert_eq!(r.status(), 403, "a personal API token cannot delete the account");
-        let delete = |body: Value| {
-            api.post(app.url("/api/v1/me/deletion")).bearer_auth(&token).json(&body).send()
-        };
-        let r = delete(serde_json::json!({"password": "wrong"})).await.unwrap();
-        assert_eq!(r.status(), 422);
-        let r = delete(serde_json::json!({"password": PASSWORD, "reason": "x".repeat(1001)})).await.unwrap();
-        assert_eq!(r.status(), 422);
-        assert!(user_row(&app, "ada@example.com").await.unwrap().deletion_requested_at.is_none());
-        let r = delete(serde_json::json!({"password": PASSWORD, "reason": "Too busy"})).await.unwrap();
-        assert_eq!(r.status(), 202);
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["eraseAt"], T0 + 7 * DAY_MS);
-        let r = api.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(r.status(), 401, "the token that asked stops working too");
-        assert_ne!(b.get("/settings").await.status(), 200, "and the browser is signed out");
-
-        // Staff switching the account off during the grace period outranks keeping it.
-        sqlx::query("UPDATE users SET disabled_at = disabled_at + 1 WHERE email = 'ada@example.com'")
-            .execute(app.store.pool())
-            .await
-            .unwrap();
-        let (status, page, _) = login(&b, "ada@example.com", PASSWORD).await;
-        assert_eq!(status, 422, "no keep page for an account staff disabled: {page}");
-        sqlx::query("UPDATE users SET disabled_at = deletion_requested_at WHERE email = 'ada@example.com'")
-            .execute(app.store.pool())
-            .await
-            .unwrap();
-
-        let r = login_api().await;
-        assert_eq!(r.status(), 403);
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["code"], "deletion_pending", "{body}");
-        // After the grace period the keep page is no longer offered.
-        app.clock.set(T0 + 7 * DAY_MS);
-        let (status, page, _) = login(&b, "ada@example.com", PASSWORD).await;
-        assert_eq!(status, 422, "{page}");
-        app.stop().await;
+    for table in [
+        "oauth_identities",
+        "totp_recovery_codes",
+        "notifications",
+        "support_tickets",
+        "subscriptions",
+        "invoices",
+        "org_members",
+        "feedback",
+        "api_tokens",
+        "audit_log",
+    ] {
+        assert!(
+            before
+                .lines()
+                .any(|l| l.starts_with(&format!("{table} ")) && l.contains(id.as_str())),
+            "{table} holds a row of theirs"
+        );
     }
-}
 
-dual_test! {
-    async fn a_member_exports_everything_without_secrets(app) {
-        let (b, id) = member_with_history(&app).await;
-        // One of the actions is archived: hidden from the lists, still theirs to export.
-        sqlx::query("UPDATE action_items SET completed = 1, completed_at = $1, archived_at = $1 \
-                     WHERE id = (SELECT MIN(id) FROM action_items)")
-            .bind(T0)
-            .execute(app.store.pool())
-            .await
-            .unwrap();
-        let r = b.get("/settings/export").await;
-        assert_eq!(r.status(), 200);
-        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
-        assert_eq!(disposition, "attachment; filename=\"coachflux-export-2026-01-15.json\"");
-        let text = r.text().await.unwrap();
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(doc["exportedAt"], T0, "milliseconds, like every time in it");
-        assert_eq!(doc["user"]["id"], id.as_str());
-        assert_eq!(doc["user"]["email"], EMAIL);
-        assert_eq!(doc["user"]["name"], NAME);
-        assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
-        assert!(doc["sessions"][0]["reflections"].as_array().unwrap().len() >= 4, "sessions with their reflections");
-        assert_eq!(doc["sessions"][0]["reflections"][0]["sessionId"], doc["sessions"][0]["id"]);
-        assert!(doc.get("reflections").is_none());
-        assert_eq!(doc["actions"].as_array().unwrap().len(), 2);
-        assert_eq!(doc["actions"].as_array().unwrap().iter().filter(|a| a["archivedAt"] == T0).count(), 1, "archived ones too");
-        assert_eq!(doc["subscriptions"][0]["stripeSubscriptionId"], "sub_1");
-        assert_eq!(doc["invoices"][0]["amount"], 900);
-        assert_eq!(doc["organizations"][0]["orgId"], "org-1");
-        assert!(doc["supportTickets"][0]["description"].as_str().unwrap().contains(EMAIL));
-        assert_eq!(doc["notifications"][0]["title"], "Welcome");
-        assert_eq!(doc["connectedAccounts"][0]["issuer"], "https://accounts.google.com");
-        assert_eq!(doc["recoveryCodes"].as_array().unwrap().len(), 1);
-        assert!(!text.contains("c0ffee"), "recovery code hashes stay out");
-        assert!(doc["feedback"][0]["message"].as_str().unwrap().contains("Zelda found it useful"), "{}", doc["feedback"]);
-        assert!(!doc["events"].as_array().unwrap().is_empty());
-        assert!(!doc["auditLog"].as_array().unwrap().is_empty());
-        assert_eq!(doc["apiTokens"][0]["name"], "Zelda's laptop");
-        assert!(doc["emails"].as_array().unwrap().iter().any(|e| e["template"] == "verify_email"));
-
-        // No secrets: hashes of passwords, tokens and codes, one-time links.
-        let secrets: Vec<String> = sqlx::query_scalar(
-            "SELECT password_hash FROM users UNION ALL SELECT token_hash FROM api_tokens \
-             UNION ALL SELECT token FROM sessions UNION ALL SELECT token FROM email_verifications",
+    // A wrong password changes nothing.
+    let (status, page, _) = b
+        .submit(
+            "/settings/delete",
+            &[("password", "wrong"), ("reason", "Moving on")],
         )
-        .fetch_all(app.store.pool())
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("That isn't your current password."), "{page}");
+    assert!(
+        user_row(&app, EMAIL)
+            .await
+            .unwrap()
+            .deletion_requested_at
+            .is_none()
+    );
+    let too_long = "x".repeat(1001);
+    assert_eq!(
+        b.submit(
+            "/settings/delete",
+            &[("password", PASSWORD), ("reason", &too_long)]
+        )
+        .await
+        .0,
+        422
+    );
+    assert!(
+        user_row(&app, EMAIL)
+            .await
+            .unwrap()
+            .deletion_requested_at
+            .is_none()
+    );
+
+    // The request: disabled at once, signed out everywhere, tokens revoked, an email.
+    let (status, _, location) = b
+        .submit(
+            "/settings/delete",
+            &[("password", PASSWORD), ("reason", "Moving on")],
+        )
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    let u = user_row(&app, EMAIL).await.unwrap();
+    assert_eq!(
+        (u.deletion_requested_at, u.disabled_at),
+        (Some(T0), Some(T0))
+    );
+    assert_eq!(u.deletion_reason.as_deref(), Some("Moving on"));
+    assert_ne!(b.get("/settings").await.status(), 200, "signed out");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND is_active = 1")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL")
+            .await,
+        0
+    );
+    let mail = app.last_email(EMAIL, "deletion_scheduled").await;
+    assert!(
+        mail.body_text.contains("2026-01-22 10:00 UTC"),
+        "{}",
+        mail.body_text
+    );
+
+    // Signing in within the grace period offers to keep the account; keeping it restores it.
+    app.clock.set(T0 + 3 * DAY_MS);
+    let b = Client::builder(app.addr).source_ip(IP).build();
+    let r = b
+        .post("/login", &[("email", EMAIL), ("password", PASSWORD)])
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Keep my account") && html.contains("2026-01-22 10:00 UTC"),
+        "{html}"
+    );
+    assert_ne!(
+        b.get("/settings").await.status(),
+        200,
+        "not signed in until they choose"
+    );
+    let restore = extract(&html, "name=\"restore\" value=\"", "\"").unwrap();
+    assert_eq!(
+        b.submit("/account/keep", &[("restore", "forged.123.1.sig")])
+            .await
+            .0,
+        422
+    );
+    let (status, _, location) = b.submit("/account/keep", &[("restore", &restore)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
+    assert_eq!(b.get("/settings").await.status(), 200, "signed in again");
+    let u = user_row(&app, EMAIL).await.unwrap();
+    assert_eq!((u.deletion_requested_at, u.disabled_at), (None, None));
+    app.last_email(EMAIL, "deletion_canceled").await;
+
+    // Asked again, and this time the 7 days run out.
+    let asked = T0 + 3 * DAY_MS + HOUR_MS;
+    app.clock.set(asked);
+    assert_eq!(
+        b.submit("/settings/delete", &[("password", PASSWORD)])
+            .await
+            .0,
+        303
+    );
+    let counts = run(&app, Job::AccountErasure, asked + 7 * DAY_MS - 1).await;
+    assert_eq!(counts["erased"], 0, "one millisecond early: {counts}");
+    assert!(user_row(&app, EMAIL).await.is_some());
+    let events_before = app.count("SELECT COUNT(*) FROM events").await;
+
+    let counts = run(&app, Job::AccountErasure, asked + 7 * DAY_MS + 1000).await;
+    assert_eq!(counts["erased"], 1, "{counts}");
+    assert_eq!(
+        counts["final_emails"], 1,
+        "the last email went out first: {counts}"
+    );
+    let after = dump_everything(&app).await;
+    for needle in [id.as_str(), EMAIL, NAME, IP, visitor.as_str()] {
+        let hits: Vec<&str> = after.lines().filter(|l| l.contains(needle)).collect();
+        assert!(
+            hits.is_empty(),
+            "{needle} is still in:\n{}",
+            hits.join("\n")
+        );
+    }
+    // Analytics keep their counts, with no link to the person.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM events").await,
+        events_before
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM events WHERE user_id IS NOT NULL OR anonymous_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM feedback WHERE rating = 4 AND message = ''")
+            .await,
+        1,
+        "the rating stays, the text goes"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deletion_ledger WHERE subject = 'user'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 0);
+
+    // Gone means gone: the password no longer signs in, and a second run finds nobody.
+    let (status, page, _) = login(&b, EMAIL, PASSWORD).await;
+    assert_eq!(status, 422, "{page}");
+    let counts = run(&app, Job::AccountErasure, asked + 30 * DAY_MS).await;
+    assert_eq!(counts["erased"], 0);
+    app.stop().await;
+}
+dual_test!(a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left);
+
+async fn deletion_through_the_api_and_no_api_access_while_it_waits(app: TestApp) {
+    let api = app.plain();
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    let login_api = || async {
+        api.request(Method::POST, "/api/v1/auth/login")
+            .json(&serde_json::json!({"email": "ada@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let body: Value = login_api().await.json().await.unwrap();
+    let token = body["token"].as_str().unwrap().to_owned();
+    let r = api
+        .request(Method::POST, "/api/v1/tokens")
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "script", "scopes": ["read", "write"]}))
+        .send()
         .await
         .unwrap();
-        assert!(secrets.len() >= 4);
-        for s in &secrets {
-            assert!(!text.contains(s.as_str()), "the export holds a secret");
-        }
-        assert!(!text.contains("argon2") && !text.contains("/verify-email?token="));
+    assert_eq!(r.status(), 201);
+    let personal = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = api
+        .request(Method::POST, "/api/v1/me/deletion")
+        .bearer_auth(&personal)
+        .json(&serde_json::json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "a personal API token cannot delete the account"
+    );
+    let delete = |body: Value| {
+        api.request(Method::POST, "/api/v1/me/deletion")
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = delete(serde_json::json!({"password": "wrong"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = delete(serde_json::json!({"password": PASSWORD, "reason": "x".repeat(1001)}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(
+        user_row(&app, "ada@example.com")
+            .await
+            .unwrap()
+            .deletion_requested_at
+            .is_none()
+    );
+    let r = delete(serde_json::json!({"password": PASSWORD, "reason": "Too busy"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["eraseAt"], T0 + 7 * DAY_MS);
+    let r = api
+        .request(Method::GET, "/api/v1/me")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the token that asked stops working too");
+    assert_ne!(
+        b.get("/settings").await.status(),
+        200,
+        "and the browser is signed out"
+    );
 
-        // Every table that refers to a person is in it.
-        let schema = app.store.describe_schema().await.unwrap();
-        let exported: Vec<&str> = privacy::EXPORT.iter().map(|p| p.table).collect();
-        for (table, t) in &schema {
-            if t.columns.iter().any(|c| c.name == "user_id") {
-                assert!(exported.contains(&table.as_str()), "{table} refers to users but is not exported");
-            }
-        }
+    // Staff switching the account off during the grace period outranks keeping it.
+    sqlx::query("UPDATE users SET disabled_at = disabled_at + 1 WHERE email = 'ada@example.com'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (status, page, _) = login(&b, "ada@example.com", PASSWORD).await;
+    assert_eq!(
+        status, 422,
+        "no keep page for an account staff disabled: {page}"
+    );
+    sqlx::query(
+        "UPDATE users SET disabled_at = deletion_requested_at WHERE email = 'ada@example.com'",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
 
-        // The same document from the API, with a session token.
-        let api = reqwest::Client::new();
-        let r = api.post(app.url("/api/v1/auth/login"))
-            .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
-            .send().await.unwrap();
-        let bearer = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-        let r = api.get(app.url("/api/v1/me/export")).bearer_auth(&bearer).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        let from_api: Value = r.json().await.unwrap();
-        assert_eq!(from_api["user"]["id"], id.as_str());
-        assert_eq!(from_api["actions"], doc["actions"]);
-        assert_eq!(api.get(app.url("/api/v1/me/export")).send().await.unwrap().status(), 401);
-        app.stop().await;
-    }
+    let r = login_api().await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "deletion_pending", "{body}");
+    // After the grace period the keep page is no longer offered.
+    app.clock.set(T0 + 7 * DAY_MS);
+    let (status, page, _) = login(&b, "ada@example.com", PASSWORD).await;
+    assert_eq!(status, 422, "{page}");
+    app.stop().await;
 }
+dual_test!(deletion_through_the_api_and_no_api_access_while_it_waits);
+
+async fn a_member_exports_everything_without_secrets(app: TestApp) {
+    let (b, id) = member_with_history(&app).await;
+    // One of the actions is archived: hidden from the lists, still theirs to export.
+    sqlx::query(
+        "UPDATE action_items SET completed = 1, completed_at = $1, archived_at = $1 \
+                 WHERE id = (SELECT MIN(id) FROM action_items)",
+    )
+    .bind(T0)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    let r = b.get("/settings/export").await;
+    assert_eq!(r.status(), 200);
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"coachflux-export-2026-01-15.json\""
+    );
+    let text = r.text().await.unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["exportedAt"], T0, "milliseconds, like every time in it");
+    assert_eq!(doc["user"]["id"], id.as_str());
+    assert_eq!(doc["user"]["email"], EMAIL);
+    assert_eq!(doc["user"]["name"], NAME);
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
+    assert!(
+        doc["sessions"][0]["reflections"].as_array().unwrap().len() >= 4,
+        "sessions with their reflections"
+    );
+    assert_eq!(
+        doc["sessions"][0]["reflections"][0]["sessionId"],
+        doc["sessions"][0]["id"]
+    );
+    assert!(doc.get("reflections").is_none());
+    assert_eq!(doc["actions"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        doc["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["archivedAt"] == T0)
+            .count(),
+        1,
+        "archived ones too"
+    );
+    assert_eq!(doc["subscriptions"][0]["stripeSubscriptionId"], "sub_1");
+    assert_eq!(doc["invoices"][0]["amount"], 900);
+    assert_eq!(doc["organizations"][0]["orgId"], "org-1");
+    assert!(
+        doc["supportTickets"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains(EMAIL)
+    );
+    assert_eq!(doc["notifications"][0]["title"], "Welcome");
+    assert_eq!(
+        doc["connectedAccounts"][0]["issuer"],
+        "https://accounts.google.com"
+    );
+    assert_eq!(doc["recoveryCodes"].as_array().unwrap().len(), 1);
+    assert!(!text.contains("c0ffee"), "recovery code hashes stay out");
+    assert!(
+        doc["feedback"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Zelda found it useful"),
+        "{}",
+        doc["feedback"]
+    );
+    assert!(!doc["events"].as_array().unwrap().is_empty());
+    assert!(!doc["auditLog"].as_array().unwrap().is_empty());
+    assert_eq!(doc["apiTokens"][0]["name"], "Zelda's laptop");
+    assert!(
+        doc["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["template"] == "verify_email")
+    );
+
+    // No secrets: hashes of passwords, tokens and codes, one-time links.
+    let secrets: Vec<String> = sqlx::query_scalar(
+        "SELECT password_hash FROM users UNION ALL SELECT token_hash FROM api_tokens \
+         UNION ALL SELECT token FROM sessions UNION ALL SELECT token FROM email_verifications",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert!(secrets.len() >= 4);
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "the export holds a secret");
+    }
+    assert!(!text.contains("argon2") && !text.contains("/verify-email?token="));
+
+    // Every table that refers to a person is in it.
+    let schema = app.store.describe_schema().await.unwrap();
+    let exported: Vec<&str> = privacy::EXPORT.iter().map(|p| p.table).collect();
+    for (table, t) in &schema {
+        if t.columns.iter().any(|c| c.name == "user_id") {
+            assert!(
+                exported.contains(&table.as_str()),
+                "{table} refers to users but is not exported"
+            );
+        }
+    }
+
+    // The same document from the API, with a session token.
+    let api = app.plain();
+    let r = api
+        .request(Method::POST, "/api/v1/auth/login")
+        .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let bearer = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = api
+        .request(Method::GET, "/api/v1/me/export")
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let from_api: Value = r.json().await.unwrap();
+    assert_eq!(from_api["user"]["id"], id.as_str());
+    assert_eq!(from_api["actions"], doc["actions"]);
+    assert_eq!(
+        api.request(Method::GET, "/api/v1/me/export")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    app.stop().await;
+}
+dual_test!(a_member_exports_everything_without_secrets);
 
 async fn free_history(engine: Engine) {
     let Some(app) = spawn_with(engine, &[("COACHFLUX_FREE_HISTORY", "3")]).await else {
@@ -467,20 +684,19 @@ async fn free_history(engine: Engine) {
 }
 crate::on_both_engines!(free_history);
 
-dual_test! {
-    async fn without_billing_every_account_keeps_its_whole_history(app) {
-        let b = app.new_browser();
-        signup(&app, &b, "ada@example.com").await;
-        for _ in 0..4 {
-            start(&b, "GROW").await;
-        }
-        let (_, page, _) = b.page("/dashboard").await;
-        assert!(!page.contains("free plan keeps"));
-        assert_eq!(run(&app, Job::FreeHistory, T0 + DAY_MS).await["deleted"], 0);
-        assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 4);
-        app.stop().await;
+async fn without_billing_every_account_keeps_its_whole_history(app: TestApp) {
+    let b = app.new_browser();
+    signup(&app, &b, "ada@example.com").await;
+    for _ in 0..4 {
+        start(&b, "GROW").await;
     }
+    let (_, page, _) = b.page("/dashboard").await;
+    assert!(!page.contains("free plan keeps"));
+    assert_eq!(run(&app, Job::FreeHistory, T0 + DAY_MS).await["deleted"], 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 4);
+    app.stop().await;
 }
+dual_test!(without_billing_every_account_keeps_its_whole_history);
 
 /// A backup taken while the server runs restores every row, except what was deleted since:
 /// the ledger erases the account and the session again. Corrupt files are refused first.
@@ -732,41 +948,78 @@ fn engine_name(engine: Engine) -> &'static str {
     }
 }
 
-dual_test! {
-    async fn accounts_without_a_password_confirm_deletion_with_their_second_factor_or_address(app) {
-        use coachflux_domain::Clock;
-        use coachflux_domain::totp;
-        // Accounts made through an OpenID Connect provider have no password.
-        let with_2fa = app.new_browser();
-        let id = signup(&app, &with_2fa, "sso-2fa@example.com").await;
-        let (secret, _) = crate::identity::enable_two_factor(&app, &with_2fa).await;
-        let plain = app.new_browser();
-        signup(&app, &plain, "sso@example.com").await;
-        sqlx::query("UPDATE users SET password_hash = NULL").execute(app.store.pool()).await.unwrap();
+async fn accounts_without_a_password_confirm_deletion_with_their_second_factor_or_address(
+    app: TestApp,
+) {
+    use coachflux_domain::Clock;
+    use coachflux_domain::totp;
+    // Accounts made through an OpenID Connect provider have no password.
+    let with_2fa = app.new_browser();
+    let id = signup(&app, &with_2fa, "sso-2fa@example.com").await;
+    let (secret, _) = crate::identity::enable_two_factor(&app, &with_2fa).await;
+    let plain = app.new_browser();
+    signup(&app, &plain, "sso@example.com").await;
+    sqlx::query("UPDATE users SET password_hash = NULL")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
 
-        let (_, page, _) = with_2fa.page("/settings").await;
-        assert!(page.contains("Authenticator code") && !page.contains("id=\"delete-password\""), "{page}");
-        let (status, _, _) = with_2fa.submit("/settings/delete", &[("code", "000000")]).await;
-        assert_eq!(status, 422, "a wrong code is refused");
-        assert!(user_row(&app, "sso-2fa@example.com").await.unwrap().deletion_requested_at.is_none());
-        // The code of the next time step (the current one was spent turning 2FA on).
-        app.clock.advance_ms(30_000);
-        let code = totp::code_for_step(&secret, totp::step_at(app.clock.now_ms()), 6);
-        let (status, _, _) = with_2fa.submit("/settings/delete", &[("code", &code)]).await;
-        assert_eq!(status, 303);
-        let u = user_row(&app, "sso-2fa@example.com").await.unwrap();
-        assert_eq!(u.id, id);
-        assert_eq!(u.deletion_requested_at, Some(app.clock.now_ms()));
+    let (_, page, _) = with_2fa.page("/settings").await;
+    assert!(
+        page.contains("Authenticator code") && !page.contains("id=\"delete-password\""),
+        "{page}"
+    );
+    let (status, _, _) = with_2fa
+        .submit("/settings/delete", &[("code", "000000")])
+        .await;
+    assert_eq!(status, 422, "a wrong code is refused");
+    assert!(
+        user_row(&app, "sso-2fa@example.com")
+            .await
+            .unwrap()
+            .deletion_requested_at
+            .is_none()
+    );
+    // The code of the next time step (the current one was spent turning 2FA on).
+    app.clock.advance_ms(30_000);
+    let code = totp::code_for_step(&secret, totp::step_at(app.clock.now_ms()), 6);
+    let (status, _, _) = with_2fa
+        .submit("/settings/delete", &[("code", &code)])
+        .await;
+    assert_eq!(status, 303);
+    let u = user_row(&app, "sso-2fa@example.com").await.unwrap();
+    assert_eq!(u.id, id);
+    assert_eq!(u.deletion_requested_at, Some(app.clock.now_ms()));
 
-        // Neither a password nor a second factor: the typed address confirms.
-        let (_, page, _) = plain.page("/settings").await;
-        assert!(page.contains("Type your email address"), "{page}");
-        let (status, page, _) = plain.submit("/settings/delete", &[("confirm_email", "someone@else.com")]).await;
-        assert_eq!(status, 422);
-        assert!(page.contains("exactly as it appears"), "{page}");
-        assert!(user_row(&app, "sso@example.com").await.unwrap().deletion_requested_at.is_none());
-        assert_eq!(plain.submit("/settings/delete", &[("confirm_email", "SSO@example.com")]).await.0, 303);
-        assert!(user_row(&app, "sso@example.com").await.unwrap().deletion_requested_at.is_some());
-        app.stop().await;
-    }
+    // Neither a password nor a second factor: the typed address confirms.
+    let (_, page, _) = plain.page("/settings").await;
+    assert!(page.contains("Type your email address"), "{page}");
+    let (status, page, _) = plain
+        .submit("/settings/delete", &[("confirm_email", "someone@else.com")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("exactly as it appears"), "{page}");
+    assert!(
+        user_row(&app, "sso@example.com")
+            .await
+            .unwrap()
+            .deletion_requested_at
+            .is_none()
+    );
+    assert_eq!(
+        plain
+            .submit("/settings/delete", &[("confirm_email", "SSO@example.com")])
+            .await
+            .0,
+        303
+    );
+    assert!(
+        user_row(&app, "sso@example.com")
+            .await
+            .unwrap()
+            .deletion_requested_at
+            .is_some()
+    );
+    app.stop().await;
 }
+dual_test!(accounts_without_a_password_confirm_deletion_with_their_second_factor_or_address);

@@ -2,11 +2,12 @@
 //! protocol (plain and streamed), scripted per test: valid JSON, invalid JSON, invalid then
 //! valid, slow beyond the timeout, 500, 401, a guarded reply, a refused connection.
 
-use crate::harness::{Engine, TestApp, spawn_with};
+use crate::harness::{Client, Engine, TestApp, spawn_with};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -164,12 +165,11 @@ async fn app_with(engine: Engine, base: &str, extra: &[(&str, &str)]) -> Option<
     spawn_with(engine, &overrides).await
 }
 
-/// A visitor's GROW session through the API, consented: (client, session id).
-async fn session(app: &TestApp) -> (reqwest::Client, String, String) {
-    let client = reqwest::Client::new();
-    let base = format!("http://{}/api/v1", app.addr);
+/// A visitor's GROW session through the API, consented: (their client, session id).
+async fn session(app: &TestApp) -> (Client, String) {
+    let client = app.api();
     let s: Value = client
-        .post(format!("{base}/sessions"))
+        .request(Method::POST, "/sessions")
         .json(&json!({"framework": "GROW"}))
         .send()
         .await
@@ -179,26 +179,19 @@ async fn session(app: &TestApp) -> (reqwest::Client, String, String) {
         .unwrap();
     let id = s["id"].as_str().unwrap().to_owned();
     let anon = s["anonymousId"].as_str().unwrap().to_owned();
+    let client = client.with_visitor(&anon);
     let r = client
-        .post(format!("{base}/sessions/{id}/consent"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/consent"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    (client, id, anon)
+    (client, id)
 }
 
-async fn send_turn(
-    app: &TestApp,
-    client: &reqwest::Client,
-    id: &str,
-    anon: &str,
-    input: &str,
-) -> Value {
+async fn send_turn(client: &Client, id: &str, input: &str) -> Value {
     let r = client
-        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
-        .header("X-Anonymous-Id", anon)
+        .request(Method::POST, &format!("/sessions/{id}/turns"))
         .json(&json!({"input": input}))
         .send()
         .await
@@ -220,19 +213,11 @@ async fn outcomes(app: &TestApp) -> Vec<(String, String)> {
 
 /// Answers every question of a session with the built-in coach (each model call is scripted
 /// to fail) and confirms each step; returns the session, complete.
-async fn answer_every_step(
-    app: &TestApp,
-    stub: &Stub,
-    client: &reqwest::Client,
-    id: &str,
-    anon: &str,
-) -> Value {
-    let base = format!("http://{}/api/v1", app.addr);
+async fn answer_every_step(stub: &Stub, client: &Client, id: &str) -> Value {
     for _ in 0..40 {
         stub.then(Reply::Status(500));
         let current: Value = client
-            .get(format!("{base}/sessions/{id}"))
-            .header("X-Anonymous-Id", anon)
+            .request(Method::GET, &format!("/sessions/{id}"))
             .send()
             .await
             .unwrap()
@@ -251,12 +236,11 @@ async fn answer_every_step(
                     "list" | "actions" | "options" => "First\nSecond".into(),
                     _ => "Lead the platform team".into(),
                 };
-                send_turn(app, client, id, anon, &input).await;
+                send_turn(client, id, &input).await;
             }
             "confirming" => {
                 client
-                    .post(format!("{base}/sessions/{id}/proceed"))
-                    .header("X-Anonymous-Id", anon)
+                    .request(Method::POST, &format!("/sessions/{id}/proceed"))
                     .send()
                     .await
                     .unwrap();
@@ -311,15 +295,8 @@ async fn the_model_captures_fields_from_a_prompt_built_from_the_step(engine: Eng
         "Leading the platform team is a big step. What makes it matter now?",
         json!({"goal": "Lead the platform team", "timeframe": "by June"}),
     )));
-    let (client, id, anon) = session(&app).await;
-    let s = send_turn(
-        &app,
-        &client,
-        &id,
-        &anon,
-        "I want to lead the platform team by June",
-    )
-    .await;
+    let (client, id) = session(&app).await;
+    let s = send_turn(&client, &id, "I want to lead the platform team by June").await;
     assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
     assert!(
         s["steps"][0]["captured"]["timeframe"]
@@ -409,7 +386,7 @@ async fn the_model_captures_fields_from_a_prompt_built_from_the_step(engine: Eng
     assert!(metrics.contains("llm_prompt_tokens_total 321"), "{metrics}");
 
     // The next prompt knows what's captured and asks for what's missing.
-    send_turn(&app, &client, &id, &anon, "It lets me shape the roadmap").await;
+    send_turn(&client, &id, "It lets me shape the roadmap").await;
     let system = stub.requests()[1]["messages"][0]["content"]
         .as_str()
         .unwrap()
@@ -438,8 +415,8 @@ async fn an_invalid_answer_is_repaired_once(engine: Engine) {
             "Got it. Why now?",
             json!({"goal": "Run a marathon"}),
         )));
-    let (client, id, anon) = session(&app).await;
-    let s = send_turn(&app, &client, &id, &anon, "Run a marathon").await;
+    let (client, id) = session(&app).await;
+    let s = send_turn(&client, &id, "Run a marathon").await;
     assert_eq!(last_payload(&s)["coach"], "openai");
     assert_eq!(s["steps"][0]["captured"]["goal"], "Run a marathon");
     let repair = &stub.requests()[1]["messages"];
@@ -477,7 +454,7 @@ async fn every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words(engin
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
+    let (client, id) = session(&app).await;
     let cases: Vec<(Vec<Reply>, &str)> = vec![
         (
             vec![
@@ -508,12 +485,11 @@ async fn every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words(engin
         for r in script {
             stub.then(r);
         }
-        let s = send_turn(&app, &client, &id, &anon, answers[i]).await;
+        let s = send_turn(&client, &id, answers[i]).await;
         if s["phase"] == "confirming" {
             // The next answer belongs to the next step.
             let r = client
-                .post(format!("http://{}/api/v1/sessions/{id}/proceed", app.addr))
-                .header("X-Anonymous-Id", &anon)
+                .request(Method::POST, &format!("/sessions/{id}/proceed"))
                 .send()
                 .await
                 .unwrap();
@@ -542,8 +518,7 @@ async fn every_failure_falls_back_to_the_builtin_coach_and_keeps_the_words(engin
     );
     // The built-in coach captured each answer in turn.
     let s: Value = client
-        .get(format!("http://{}/api/v1/sessions/{id}", app.addr))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::GET, &format!("/sessions/{id}"))
         .send()
         .await
         .unwrap()
@@ -595,8 +570,8 @@ async fn a_refused_connection_falls_back(engine: Engine) {
     let Some(app) = app_with(engine, &format!("http://127.0.0.1:{port}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
-    let s = send_turn(&app, &client, &id, &anon, "Lead the platform team").await;
+    let (client, id) = session(&app).await;
+    let s = send_turn(&client, &id, "Lead the platform team").await;
     assert_eq!(last_payload(&s)["coach"], "builtin");
     assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
     assert_eq!(
@@ -617,10 +592,9 @@ async fn replies_stream_as_server_sent_events(engine: Engine) {
         reply,
         json!({"goal": "Lead the team"}),
     )));
-    let (client, id, anon) = session(&app).await;
+    let (client, id) = session(&app).await;
     let r = client
-        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/turns"))
         .header("Accept", "text/event-stream")
         .json(&json!({"input": "Lead the team"}))
         .send()
@@ -673,8 +647,7 @@ async fn replies_stream_as_server_sent_events(engine: Engine) {
     )));
     let token = b.csrf().await;
     let r = b
-        .client
-        .post(b.url(&format!("{path}/turn")))
+        .request(Method::POST, &format!("{path}/turn"))
         .header("Accept", "text/event-stream")
         .header("X-CSRF-Token", token)
         .form(&[("input", "Ship")])
@@ -703,16 +676,16 @@ async fn the_daily_budget_hands_over_to_the_builtin_coach(engine: Engine) {
     else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
+    let (client, id) = session(&app).await;
     stub.then(Reply::Content(turn_json(
         "Why now?",
         json!({"goal": "Lead"}),
     )));
     assert_eq!(
-        last_payload(&send_turn(&app, &client, &id, &anon, "Lead").await)["coach"],
+        last_payload(&send_turn(&client, &id, "Lead").await)["coach"],
         "openai"
     );
-    let s = send_turn(&app, &client, &id, &anon, "It matters for my career").await;
+    let s = send_turn(&client, &id, "It matters for my career").await;
     let p = last_payload(&s);
     assert_eq!(p["coach"], "builtin");
     assert!(p["note"].as_str().unwrap().contains("today's limit"), "{p}");
@@ -724,7 +697,7 @@ async fn the_daily_budget_hands_over_to_the_builtin_coach(engine: Engine) {
         json!({}),
     )));
     assert_eq!(
-        last_payload(&send_turn(&app, &client, &id, &anon, "Ship v2").await)["coach"],
+        last_payload(&send_turn(&client, &id, "Ship v2").await)["coach"],
         "openai",
         "a new day"
     );
@@ -737,9 +710,8 @@ async fn the_report_is_written_by_the_model(engine: Engine) {
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
-    let base = format!("http://{}/api/v1", app.addr);
-    let s = answer_every_step(&app, &stub, &client, &id, &anon).await;
+    let (client, id) = session(&app).await;
+    let s = answer_every_step(&stub, &client, &id).await;
     assert_eq!(s["phase"], "complete", "{s}");
     // An answer without a summary gets one repair request.
     stub.then(Reply::Content(json!({"insights": ["x"]}).to_string()));
@@ -753,15 +725,13 @@ async fn the_report_is_written_by_the_model(engine: Engine) {
         .to_string(),
     ));
     let r = client
-        .post(format!("{base}/sessions/{id}/close"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/close"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let report: Value = client
-        .get(format!("{base}/sessions/{id}/report"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::GET, &format!("/sessions/{id}/report"))
         .send()
         .await
         .unwrap()
@@ -804,19 +774,17 @@ async fn the_report_is_written_by_the_model(engine: Engine) {
     assert!(report["note"].is_null());
 
     // When the model can't write it, the built-in coach does, and the report says so.
-    let (client, id, anon) = session(&app).await;
-    answer_every_step(&app, &stub, &client, &id, &anon).await;
+    let (client, id) = session(&app).await;
+    answer_every_step(&stub, &client, &id).await;
     stub.then(Reply::Status(503));
     let r = client
-        .post(format!("{base}/sessions/{id}/close"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/close"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let report: Value = client
-        .get(format!("{base}/sessions/{id}/report"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::GET, &format!("/sessions/{id}/report"))
         .send()
         .await
         .unwrap()
@@ -865,10 +833,9 @@ async fn streamed_replies_arrive_while_the_model_writes_and_the_words_are_saved_
         turn_json(reply, json!({"goal": "Lead the platform team"})),
         gate.clone(),
     ));
-    let (client, id, anon) = session(&app).await;
+    let (client, id) = session(&app).await;
     let mut r = client
-        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/turns"))
         .header("Accept", "text/event-stream")
         .json(&json!({"input": "I want to lead the platform team"}))
         .send()
@@ -923,15 +890,13 @@ async fn a_streamed_reply_that_fails_is_taken_back_and_replaced(engine: Engine) 
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
+    let (client, id) = session(&app).await;
     let stream_turn = |input: &'static str| {
         let client = client.clone();
-        let url = format!("http://{}/api/v1/sessions/{id}/turns", app.addr);
-        let anon = anon.clone();
+        let path = format!("/sessions/{id}/turns");
         async move {
             let r = client
-                .post(url)
-                .header("X-Anonymous-Id", anon)
+                .request(Method::POST, &path)
                 .header("Accept", "text/event-stream")
                 .json(&json!({"input": input}))
                 .send()
@@ -1031,8 +996,8 @@ async fn a_server_without_json_schemas_is_asked_by_instruction(engine: Engine) {
             "Noted. Why now?",
             json!({"goal": "Lead the platform team"}),
         )));
-    let (client, id, anon) = session(&app).await;
-    let s = send_turn(&app, &client, &id, &anon, "Lead the platform team").await;
+    let (client, id) = session(&app).await;
+    let s = send_turn(&client, &id, "Lead the platform team").await;
     assert_eq!(last_payload(&s)["coach"], "openai");
     assert_eq!(s["steps"][0]["captured"]["goal"], "Lead the platform team");
     let requests = stub.requests();
@@ -1048,7 +1013,7 @@ async fn a_server_without_json_schemas_is_asked_by_instruction(engine: Engine) {
             .contains("JSON"),
         "the instructions describe the JSON answer"
     );
-    send_turn(&app, &client, &id, &anon, "It matters now").await;
+    send_turn(&client, &id, "It matters now").await;
     assert!(
         stub.requests()[2].get("response_format").is_none(),
         "and from then on"
@@ -1190,11 +1155,11 @@ async fn a_step_waiting_for_confirmation_spends_no_model_call(engine: Engine) {
         json!({"goal": "Lead the platform team", "success_criteria": ["Ship v2"],
                "timeframe": "by June", "why_now": "The lead is leaving"}),
     )));
-    let (client, id, anon) = session(&app).await;
-    let s = send_turn(&app, &client, &id, &anon, "Lead the platform team by June").await;
+    let (client, id) = session(&app).await;
+    let s = send_turn(&client, &id, "Lead the platform team by June").await;
     assert_eq!(s["phase"], "confirming", "{s}");
     // More words now: the built-in coach points at Proceed/Amend; the answers stay.
-    let s = send_turn(&app, &client, &id, &anon, "Actually, make it the data team").await;
+    let s = send_turn(&client, &id, "Actually, make it the data team").await;
     let p = last_payload(&s);
     assert_eq!(p["coach"], "builtin");
     assert!(p["note"].is_null(), "not a failure: {p}");
@@ -1230,26 +1195,23 @@ async fn hold(
 
 /// Starts closing the session with its report call held by the stub (see [`hold`]).
 async fn hold_a_close(
-    app: &TestApp,
     stub: &Stub,
-    client: &reqwest::Client,
+    client: &Client,
     id: &str,
-    anon: &str,
 ) -> (
     Arc<tokio::sync::Notify>,
     tokio::task::JoinHandle<reqwest::Response>,
 ) {
-    let url = format!("http://{}/api/v1/sessions/{id}/close", app.addr);
-    hold(stub, client.post(url).header("X-Anonymous-Id", anon)).await
+    hold(
+        stub,
+        client.request(Method::POST, &format!("/sessions/{id}/close")),
+    )
+    .await
 }
 
-async fn keep_first_proposal(app: &TestApp, client: &reqwest::Client, id: &str, anon: &str) {
+async fn keep_first_proposal(client: &Client, id: &str) {
     let r = client
-        .post(format!(
-            "http://{}/api/v1/sessions/{id}/proposals/0",
-            app.addr
-        ))
-        .header("X-Anonymous-Id", anon)
+        .request(Method::POST, &format!("/sessions/{id}/proposals/0"))
         .json(&json!({"decision": "accept"}))
         .send()
         .await
@@ -1262,14 +1224,13 @@ async fn a_second_close_while_the_first_waits_changes_nothing_twice(engine: Engi
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
-    answer_every_step(&app, &stub, &client, &id, &anon).await;
-    keep_first_proposal(&app, &client, &id, &anon).await;
-    let (gate, first) = hold_a_close(&app, &stub, &client, &id, &anon).await;
+    let (client, id) = session(&app).await;
+    answer_every_step(&stub, &client, &id).await;
+    keep_first_proposal(&client, &id).await;
+    let (gate, first) = hold_a_close(&stub, &client, &id).await;
     // A second click lands while the first close waits for the model: it closes the session.
     let second = client
-        .post(format!("http://{}/api/v1/sessions/{id}/close", app.addr))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/close"))
         .send()
         .await
         .unwrap();
@@ -1294,17 +1255,15 @@ async fn a_close_that_lands_after_its_visitor_signed_up_creates_their_actions(en
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
-    answer_every_step(&app, &stub, &client, &id, &anon).await;
-    keep_first_proposal(&app, &client, &id, &anon).await;
-    let (gate, closing) = hold_a_close(&app, &stub, &client, &id, &anon).await;
+    let (client, id) = session(&app).await;
+    answer_every_step(&stub, &client, &id).await;
+    keep_first_proposal(&client, &id).await;
+    let (gate, closing) = hold_a_close(&stub, &client, &id).await;
     // The visitor signs up (and in) in another tab while the close waits: the session moves
     // first.
-    let api = format!("http://{}/api/v1", app.addr);
     let password = "a long and unusual passphrase 42";
     let r = client
-        .post(format!("{api}/auth/signup"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, "/auth/signup")
         .json(&json!({"email": "vera@example.com", "password": password, "acceptTerms": true}))
         .send()
         .await
@@ -1312,15 +1271,14 @@ async fn a_close_that_lands_after_its_visitor_signed_up_creates_their_actions(en
     assert_eq!(r.status(), 202);
     let token = crate::identity::verification_token(&app, "vera@example.com").await;
     let r = client
-        .post(format!("{api}/auth/verify-email"))
+        .request(Method::POST, "/auth/verify-email")
         .json(&json!({"token": token}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let signed: Value = client
-        .post(format!("{api}/auth/login"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, "/auth/login")
         .json(&json!({"email": "vera@example.com", "password": password}))
         .send()
         .await
@@ -1366,11 +1324,10 @@ async fn a_request_cut_off_by_the_server_timeout_keeps_the_words(engine: Engine)
     else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
+    let (client, id) = session(&app).await;
     stub.then(Reply::Slow(2_500));
     let r = client
-        .post(format!("http://{}/api/v1/sessions/{id}/turns", app.addr))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("/sessions/{id}/turns"))
         .json(&json!({"input": "Lead the platform team"}))
         .send()
         .await
@@ -1397,17 +1354,15 @@ async fn a_late_model_answer_does_not_overwrite_what_happened_meanwhile(engine: 
     let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
         return;
     };
-    let (client, id, anon) = session(&app).await;
-    let base = format!("http://{}/api/v1/sessions/{id}", app.addr);
+    let (client, id) = session(&app).await;
+    let base = format!("/sessions/{id}");
     let turn = client
-        .post(format!("{base}/turns"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("{base}/turns"))
         .json(&json!({"input": "Lead the platform team"}));
     let (gate, answering) = hold(&stub, turn).await;
     // While the model thinks, the person skips the question in another tab.
     let r = client
-        .post(format!("{base}/skip"))
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::POST, &format!("{base}/skip"))
         .send()
         .await
         .unwrap();
@@ -1419,8 +1374,7 @@ async fn a_late_model_answer_does_not_overwrite_what_happened_meanwhile(engine: 
     let problem: Value = late.json().await.unwrap();
     assert_eq!(problem["code"], "conflict");
     let now: Value = client
-        .get(&base)
-        .header("X-Anonymous-Id", &anon)
+        .request(Method::GET, &base)
         .send()
         .await
         .unwrap()

@@ -1,6 +1,7 @@
 //! One integration test binary (it links once). Every test that touches the database runs on
 //! SQLite and on PostgreSQL through `dual_test!`.
 
+mod client;
 mod harness;
 
 mod api;

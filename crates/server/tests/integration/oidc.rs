@@ -1,7 +1,7 @@
 //! Sign-in with OpenID Connect against a real provider (oidc-provider) on loopback, on both
 //! engines, including the ways it must fail.
 
-use crate::harness::{Browser, Engine, TestApp, extract, oidc_issuer, spawn_with};
+use crate::harness::{Client, Engine, TestApp, extract, oidc_issuer, spawn_with};
 use crate::identity::{PASSWORD, enable_two_factor, login, signup};
 use coachflux_domain::{Clock, SystemClock};
 
@@ -37,6 +37,8 @@ fn absolute(base: &str, location: &str) -> String {
 /// Plays the person at the provider: follows redirects, fills the login form with `login`,
 /// accepts consent, and returns the callback path (with its query) the provider sends back.
 async fn at_provider(start: &str, login: &str) -> String {
+    // The person's browser at the provider (another server, absolute URLs): not a client of
+    // CoachFlux, so not the harness's `Client`.
     let idp = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -79,7 +81,7 @@ async fn at_provider(start: &str, login: &str) -> String {
 }
 
 /// Starts a sign-in from `b`; returns the provider URL it was sent to.
-async fn start(b: &Browser, path: &str) -> String {
+async fn start(b: &Client, path: &str) -> String {
     let r = b.get(path).await;
     assert_eq!(r.status(), 303, "start redirects to the provider");
     r.headers()["location"].to_str().unwrap().to_owned()
@@ -182,7 +184,7 @@ async fn an_email_match_never_links_an_account_by_itself(engine: Engine) {
 }
 
 /// Asserts the callback is refused with the generic page and signs nobody in.
-async fn refused(app: &TestApp, b: &Browser, callback: &str) {
+async fn refused(app: &TestApp, b: &Client, callback: &str) {
     let (status, page, _) = b.page(callback).await;
     assert_eq!(status, 400, "{callback}");
     assert!(page.contains("Signing in with Test didn't work"));
@@ -381,11 +383,13 @@ crate::on_both_engines!(an_email_match_never_links_an_account_by_itself);
 crate::on_both_engines!(every_tampered_or_stale_answer_is_refused);
 crate::on_both_engines!(two_factor_still_applies_after_the_provider);
 
-crate::dual_test! {
-    async fn providers_appear_only_when_configured(app) {
-        let (_, page, _) = app.browser.page("/login").await;
-        assert!(!page.contains("Continue with"));
-        assert_eq!(app.browser.get("/auth/oidc/google/start").await.status(), 404);
-        app.stop().await;
-    }
+async fn providers_appear_only_when_configured(app: TestApp) {
+    let (_, page, _) = app.browser.page("/login").await;
+    assert!(!page.contains("Continue with"));
+    assert_eq!(
+        app.browser.get("/auth/oidc/google/start").await.status(),
+        404
+    );
+    app.stop().await;
 }
+crate::dual_test!(providers_appear_only_when_configured);

@@ -1,161 +1,225 @@
 use crate::dual_test;
+use crate::harness::TestApp;
 use crate::harness::text_of;
 use coachflux_domain::Catalogue;
+use reqwest::Method;
 
-dual_test! {
-    async fn home_lists_the_six_frameworks(app) {
-        let r = app.get("/").await;
-        assert_eq!(r.status(), 200);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-        let html = text_of(&r.text().await.unwrap());
-        for fw in Catalogue::builtin().unwrap().frameworks {
-            assert!(html.contains(&fw.name), "home lacks {}", fw.name);
-            assert!(html.contains(&fw.emoji), "home lacks {}'s emoji", fw.name);
-            assert!(html.contains(&fw.tagline), "home lacks {}'s tagline", fw.name);
-            assert!(html.contains(&format!("href=\"/frameworks/{}\"", fw.id)));
-            for step in &fw.steps {
-                assert!(html.contains(&step.name), "home lacks step {} of {}", step.name, fw.id);
-            }
-        }
-        assert!(html.contains("<title>"), "a real page with a title");
-        assert!(html.contains("/static/app.css?v="), "styled by our stylesheet");
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn frameworks_page_lists_every_framework_in_catalogue_order(app) {
-        let (status, html) = app.page("/frameworks").await;
-        assert_eq!(status, 200);
-        let html = text_of(&html);
-        let positions: Vec<usize> = ["GROW", "CLEAR", "COMPASS", "OSKAR", "FUEL", "WOOP"]
-            .iter()
-            .map(|id| html.find(&format!("id=\"fw-{id}\"")).unwrap_or_else(|| panic!("{id} missing")))
-            .collect();
-        assert!(positions.windows(2).all(|w| w[0] < w[1]), "catalogue order: {positions:?}");
-        // A visitor sees on the card itself which ones are for members, and how to unlock them.
-        let compass = &html[positions[2]..positions[3]];
-        assert!(compass.contains("🔒") && compass.contains("members"), "{compass}");
-        let grow = &html[positions[0]..positions[1]];
-        assert!(!grow.contains("🔒"), "{grow}");
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn framework_page_shows_steps_questions_and_fields(app) {
-        let catalogue = Catalogue::builtin().unwrap();
-        for fw in &catalogue.frameworks {
-            let (status, html) = app.page(&format!("/frameworks/{}", fw.id)).await;
-            assert_eq!(status, 200, "{}", fw.id);
-            let html = text_of(&html);
-            assert!(html.contains(&fw.description));
-            assert!(html.contains(&fw.estimated_time));
-            for step in &fw.steps {
-                assert!(html.contains(&step.name));
-                assert!(html.contains(&step.description), "{}: {}", fw.id, step.description);
-                for q in &step.questions {
-                    assert!(html.contains(q.as_str()), "{}: question {q:?} missing", fw.id);
-                }
-                for field in &step.fields {
-                    assert!(html.contains(&field.label), "{}: field {} missing", fw.id, field.label);
-                }
-            }
-        }
-        // Lower-case ids work too.
-        assert_eq!(app.page("/frameworks/grow").await.0, 200);
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn unknown_framework_is_a_404_page(app) {
-        let r = app.get("/frameworks/NOPE").await;
-        assert_eq!(r.status(), 404);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-        let html = text_of(&r.text().await.unwrap());
-        assert!(html.contains("We couldn't find that page"));
-        assert!(html.contains("href=\"/\""), "a way back");
-        app.stop().await;
-    }
-}
-
-dual_test! {
-    async fn unknown_route_is_a_404_page_with_security_headers(app) {
-        let r = app.get("/no/such/page").await;
-        assert_eq!(r.status(), 404);
-        let h = r.headers().clone();
-        assert_eq!(h["x-content-type-options"], "nosniff");
-        assert_eq!(h["x-frame-options"], "DENY");
-        let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"));
-        assert!(!csp.contains("unsafe-inline"));
-        assert!(h.contains_key("referrer-policy"));
-        assert!(h.contains_key("x-request-id"));
+async fn home_lists_the_six_frameworks(app: TestApp) {
+    let r = app.get("/").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = text_of(&r.text().await.unwrap());
+    for fw in Catalogue::builtin().unwrap().frameworks {
+        assert!(html.contains(&fw.name), "home lacks {}", fw.name);
+        assert!(html.contains(&fw.emoji), "home lacks {}'s emoji", fw.name);
         assert!(
-            h["strict-transport-security"].to_str().unwrap().starts_with("max-age="),
-            "HSTS because the public URL is https"
+            html.contains(&fw.tagline),
+            "home lacks {}'s tagline",
+            fw.name
         );
-        assert!(text_of(&r.text().await.unwrap()).contains("We couldn't find that page"));
-        app.stop().await;
+        assert!(html.contains(&format!("href=\"/frameworks/{}\"", fw.id)));
+        for step in &fw.steps {
+            assert!(
+                html.contains(&step.name),
+                "home lacks step {} of {}",
+                step.name,
+                fw.id
+            );
+        }
     }
+    assert!(html.contains("<title>"), "a real page with a title");
+    assert!(
+        html.contains("/static/app.css?v="),
+        "styled by our stylesheet"
+    );
+    app.stop().await;
 }
+dual_test!(home_lists_the_six_frameworks);
 
-dual_test! {
-    async fn wrong_method_is_a_405_page(app) {
-        let token = app.browser.csrf().await;
-        let r = app.client.post(app.url("/")).header("x-csrf-token", token).send().await.unwrap();
-        assert_eq!(r.status(), 405);
-        assert!(r.headers().contains_key("allow"));
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-        assert!(r.text().await.unwrap().contains("405"));
-        app.stop().await;
-    }
+async fn frameworks_page_lists_every_framework_in_catalogue_order(app: TestApp) {
+    let (status, html) = app.page("/frameworks").await;
+    assert_eq!(status, 200);
+    let html = text_of(&html);
+    let positions: Vec<usize> = ["GROW", "CLEAR", "COMPASS", "OSKAR", "FUEL", "WOOP"]
+        .iter()
+        .map(|id| {
+            html.find(&format!("id=\"fw-{id}\""))
+                .unwrap_or_else(|| panic!("{id} missing"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "catalogue order: {positions:?}"
+    );
+    // A visitor sees on the card itself which ones are for members, and how to unlock them.
+    let compass = &html[positions[2]..positions[3]];
+    assert!(
+        compass.contains("🔒") && compass.contains("members"),
+        "{compass}"
+    );
+    let grow = &html[positions[0]..positions[1]];
+    assert!(!grow.contains("🔒"), "{grow}");
+    app.stop().await;
 }
+dual_test!(frameworks_page_lists_every_framework_in_catalogue_order);
 
-dual_test! {
-    async fn oversized_body_is_a_413_page(app) {
-        let answer = crate::harness::post_declaring(app.addr, "/frameworks", "", 2 * 1024 * 1024).await;
-        assert!(answer.starts_with("http/1.1 413"), "{answer}");
-        assert!(text_of(&answer).contains("that was too much to send"), "{answer}");
-        app.stop().await;
+async fn framework_page_shows_steps_questions_and_fields(app: TestApp) {
+    let catalogue = Catalogue::builtin().unwrap();
+    for fw in &catalogue.frameworks {
+        let (status, html) = app.page(&format!("/frameworks/{}", fw.id)).await;
+        assert_eq!(status, 200, "{}", fw.id);
+        let html = text_of(&html);
+        assert!(html.contains(&fw.description));
+        assert!(html.contains(&fw.estimated_time));
+        for step in &fw.steps {
+            assert!(html.contains(&step.name));
+            assert!(
+                html.contains(&step.description),
+                "{}: {}",
+                fw.id,
+                step.description
+            );
+            for q in &step.questions {
+                assert!(
+                    html.contains(q.as_str()),
+                    "{}: question {q:?} missing",
+                    fw.id
+                );
+            }
+            for field in &step.fields {
+                assert!(
+                    html.contains(&field.label),
+                    "{}: field {} missing",
+                    fw.id,
+                    field.label
+                );
+            }
+        }
     }
+    // Lower-case ids work too.
+    assert_eq!(app.page("/frameworks/grow").await.0, 200);
+    app.stop().await;
 }
+dual_test!(framework_page_shows_steps_questions_and_fields);
 
-dual_test! {
-    async fn malformed_path_is_a_400_page_not_a_500(app) {
-        let r = app.get("/frameworks/%FF%FE").await;
-        assert_eq!(r.status(), 400);
-        let html = text_of(&r.text().await.unwrap());
-        assert!(html.contains("That request didn't make sense"));
-        app.stop().await;
-    }
+async fn unknown_framework_is_a_404_page(app: TestApp) {
+    let r = app.get("/frameworks/NOPE").await;
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = text_of(&r.text().await.unwrap());
+    assert!(html.contains("We couldn't find that page"));
+    assert!(html.contains("href=\"/\""), "a way back");
+    app.stop().await;
 }
+dual_test!(unknown_framework_is_a_404_page);
 
-dual_test! {
-    async fn stylesheet_is_embedded_and_cacheable(app) {
-        let r = app.get("/static/app.css").await;
-        assert_eq!(r.status(), 200);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
-        assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
-        let css = r.text().await.unwrap();
-        assert!(css.contains("prefers-color-scheme: dark"));
-        assert_eq!(app.get("/favicon.svg").await.status(), 200);
-        app.stop().await;
-    }
+async fn unknown_route_is_a_404_page_with_security_headers(app: TestApp) {
+    let r = app.get("/no/such/page").await;
+    assert_eq!(r.status(), 404);
+    let h = r.headers().clone();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert!(h.contains_key("referrer-policy"));
+    assert!(h.contains_key("x-request-id"));
+    assert!(
+        h["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age="),
+        "HSTS because the public URL is https"
+    );
+    assert!(text_of(&r.text().await.unwrap()).contains("We couldn't find that page"));
+    app.stop().await;
 }
+dual_test!(unknown_route_is_a_404_page_with_security_headers);
 
-dual_test! {
-    async fn pages_are_compressed_when_asked(app) {
-        let r = app
-            .client
-            .get(app.url("/"))
-            .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-encoding"], "gzip");
-        app.stop().await;
-    }
+async fn wrong_method_is_a_405_page(app: TestApp) {
+    let token = app.browser.csrf().await;
+    let r = app
+        .browser
+        .request(Method::POST, "/")
+        .header("x-csrf-token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.headers().contains_key("allow"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().contains("405"));
+    app.stop().await;
 }
+dual_test!(wrong_method_is_a_405_page);
+
+async fn oversized_body_is_a_413_page(app: TestApp) {
+    let answer = crate::harness::post_declaring(app.addr, "/frameworks", "", 2 * 1024 * 1024).await;
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(
+        text_of(&answer).contains("that was too much to send"),
+        "{answer}"
+    );
+    app.stop().await;
+}
+dual_test!(oversized_body_is_a_413_page);
+
+async fn malformed_path_is_a_400_page_not_a_500(app: TestApp) {
+    let r = app.get("/frameworks/%FF%FE").await;
+    assert_eq!(r.status(), 400);
+    let html = text_of(&r.text().await.unwrap());
+    assert!(html.contains("That request didn't make sense"));
+    app.stop().await;
+}
+dual_test!(malformed_path_is_a_400_page_not_a_500);
+
+async fn stylesheet_is_embedded_and_cacheable(app: TestApp) {
+    let r = app.get("/static/app.css").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let css = r.text().await.unwrap();
+    assert!(css.contains("prefers-color-scheme: dark"));
+    assert_eq!(app.get("/favicon.svg").await.status(), 200);
+    app.stop().await;
+}
+dual_test!(stylesheet_is_embedded_and_cacheable);
+
+async fn pages_are_compressed_when_asked(app: TestApp) {
+    let r = app
+        .browser
+        .request(Method::GET, "/")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    app.stop().await;
+}
+dual_test!(pages_are_compressed_when_asked);

@@ -2,6 +2,7 @@
 //! optionality, and the constraints the domain relies on enforced.
 
 use crate::dual_test;
+use crate::harness::TestApp;
 use crate::harness::{Engine, fresh_database};
 use coachflux_store::schema::Schema;
 use coachflux_store::{ConnectOptions, Store, StoreError};
@@ -399,41 +400,63 @@ async fn sqlite_and_postgres_schemas_are_identical() {
     pg.close().await;
 }
 
-dual_test! {
-    async fn every_seed_table_field_and_index_exists(app) {
-        let schema = app.store.describe_schema().await.unwrap();
-        for (table, fields, indexes) in SEED {
-            let t = schema.get(*table).unwrap_or_else(|| panic!("table {table} missing"));
-            assert_eq!(t.primary_key, ["id"], "{table} is keyed by id");
-            for field in *fields {
-                let (name, optional) = match field.strip_suffix('?') {
-                    Some(n) => (n, true),
-                    None => (*field, false),
-                };
-                let col = t.columns.iter().find(|c| c.name == name)
-                    .unwrap_or_else(|| panic!("{table}.{name} missing"));
-                assert_eq!(col.nullable, optional, "{table}.{name} optionality");
-            }
-            for (index, columns) in *indexes {
-                let full = format!("{table}_{index}");
-                let i = t.indexes.get(&full).unwrap_or_else(|| panic!("index {full} missing"));
-                assert_eq!(&i.columns, columns, "columns of {full}");
-            }
+async fn every_seed_table_field_and_index_exists(app: TestApp) {
+    let schema = app.store.describe_schema().await.unwrap();
+    for (table, fields, indexes) in SEED {
+        let t = schema
+            .get(*table)
+            .unwrap_or_else(|| panic!("table {table} missing"));
+        assert_eq!(t.primary_key, ["id"], "{table} is keyed by id");
+        for field in *fields {
+            let (name, optional) = match field.strip_suffix('?') {
+                Some(n) => (n, true),
+                None => (*field, false),
+            };
+            let col = t
+                .columns
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{table}.{name} missing"));
+            assert_eq!(col.nullable, optional, "{table}.{name} optionality");
         }
-        for table in BEYOND_SEED {
-            assert!(schema.contains_key(*table), "table {table} missing");
+        for (index, columns) in *indexes {
+            let full = format!("{table}_{index}");
+            let i = t
+                .indexes
+                .get(&full)
+                .unwrap_or_else(|| panic!("index {full} missing"));
+            assert_eq!(&i.columns, columns, "columns of {full}");
         }
-        // The uniques the domain relies on.
-        for unique in ["users_by_email", "sessions_by_token", "email_verifications_by_token",
-            "password_resets_by_token", "magic_links_by_token", "organizations_by_slug",
-            "org_members_by_org_and_user", "coupons_by_code", "user_metrics_by_user"] {
-            let table = schema.iter().find(|(_, t)| t.indexes.contains_key(unique)).unwrap().1;
-            assert!(table.indexes[unique].unique, "{unique} must be unique");
-        }
-        assert!(schema["users"].columns.iter().any(|c| c.name == "role"), "staff/admin role");
-        app.stop().await;
     }
+    for table in BEYOND_SEED {
+        assert!(schema.contains_key(*table), "table {table} missing");
+    }
+    // The uniques the domain relies on.
+    for unique in [
+        "users_by_email",
+        "sessions_by_token",
+        "email_verifications_by_token",
+        "password_resets_by_token",
+        "magic_links_by_token",
+        "organizations_by_slug",
+        "org_members_by_org_and_user",
+        "coupons_by_code",
+        "user_metrics_by_user",
+    ] {
+        let table = schema
+            .iter()
+            .find(|(_, t)| t.indexes.contains_key(unique))
+            .unwrap()
+            .1;
+        assert!(table.indexes[unique].unique, "{unique} must be unique");
+    }
+    assert!(
+        schema["users"].columns.iter().any(|c| c.name == "role"),
+        "staff/admin role"
+    );
+    app.stop().await;
 }
+dual_test!(every_seed_table_field_and_index_exists);
 
 async fn exec(store: &Store, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -444,59 +467,80 @@ async fn exec(store: &Store, sql: &str) -> Result<(), sqlx::Error> {
 
 const USER: &str = "INSERT INTO users (id, email, created_at) VALUES";
 
-dual_test! {
-    async fn constraints_refuse_what_the_domain_forbids(app) {
-        let s = &app.store;
-        exec(s, &format!("{USER} ('u1', 'ada@example.com', 1)")).await.unwrap();
-        assert!(exec(s, &format!("{USER} ('u2', 'ada@example.com', 1)")).await.is_err(), "unique email");
-        assert!(exec(s, &format!("{USER} ('u3', 'Ada@Example.com', 1)")).await.is_err(), "lower-case email");
-        assert!(exec(s, "INSERT INTO users (id, email, created_at, subscription_status) VALUES ('u4', 'b@example.com', 1, 'gold')").await.is_err(), "enum check");
-        assert!(exec(s, "INSERT INTO users (id, email, created_at, totp_enabled) VALUES ('u5', 'c@example.com', 1, 2)").await.is_err(), "flag check");
-        exec(s, "INSERT INTO organizations (id, name, slug, plan, seat_count, used_seats, created_at) VALUES ('o1', 'Acme', 'acme', 'team', 5, 0, 1)").await.unwrap();
-        assert!(exec(s, "INSERT INTO organizations (id, name, slug, plan, seat_count, used_seats, created_at) VALUES ('o2', 'Acme 2', 'acme', 'team', 5, 0, 1)").await.is_err(), "unique slug");
-        exec(s, "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ('m1', 'o1', 'u1', 'owner', 1)").await.unwrap();
-        assert!(exec(s, "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ('m2', 'o1', 'u1', 'member', 1)").await.is_err(), "one membership per org and user");
-        assert!(exec(s, "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ('m3', 'o1', 'nobody', 'member', 1)").await.is_err(), "foreign key");
-        assert!(exec(s, "INSERT INTO feedback (id, type, message, status, rating, created_at) VALUES ('f1', 'general', 'hi', 'new', 6, 1)").await.is_err(), "rating 1-5");
-        assert!(exec(s, "INSERT INTO coaching_sessions (id, framework, step, is_anonymous, created_at, updated_at) VALUES ('s0', 'NOPE', 'goal', 1, 1, 1)").await.is_err(), "framework must exist");
-        app.stop().await;
-    }
+async fn constraints_refuse_what_the_domain_forbids(app: TestApp) {
+    let s = &app.store;
+    exec(s, &format!("{USER} ('u1', 'ada@example.com', 1)"))
+        .await
+        .unwrap();
+    assert!(
+        exec(s, &format!("{USER} ('u2', 'ada@example.com', 1)"))
+            .await
+            .is_err(),
+        "unique email"
+    );
+    assert!(
+        exec(s, &format!("{USER} ('u3', 'Ada@Example.com', 1)"))
+            .await
+            .is_err(),
+        "lower-case email"
+    );
+    assert!(exec(s, "INSERT INTO users (id, email, created_at, subscription_status) VALUES ('u4', 'b@example.com', 1, 'gold')").await.is_err(), "enum check");
+    assert!(exec(s, "INSERT INTO users (id, email, created_at, totp_enabled) VALUES ('u5', 'c@example.com', 1, 2)").await.is_err(), "flag check");
+    exec(s, "INSERT INTO organizations (id, name, slug, plan, seat_count, used_seats, created_at) VALUES ('o1', 'Acme', 'acme', 'team', 5, 0, 1)").await.unwrap();
+    assert!(exec(s, "INSERT INTO organizations (id, name, slug, plan, seat_count, used_seats, created_at) VALUES ('o2', 'Acme 2', 'acme', 'team', 5, 0, 1)").await.is_err(), "unique slug");
+    exec(s, "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ('m1', 'o1', 'u1', 'owner', 1)").await.unwrap();
+    assert!(exec(s, "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ('m2', 'o1', 'u1', 'member', 1)").await.is_err(), "one membership per org and user");
+    assert!(exec(s, "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ('m3', 'o1', 'nobody', 'member', 1)").await.is_err(), "foreign key");
+    assert!(exec(s, "INSERT INTO feedback (id, type, message, status, rating, created_at) VALUES ('f1', 'general', 'hi', 'new', 6, 1)").await.is_err(), "rating 1-5");
+    assert!(exec(s, "INSERT INTO coaching_sessions (id, framework, step, is_anonymous, created_at, updated_at) VALUES ('s0', 'NOPE', 'goal', 1, 1, 1)").await.is_err(), "framework must exist");
+    app.stop().await;
 }
+dual_test!(constraints_refuse_what_the_domain_forbids);
 
-dual_test! {
-    async fn deleting_a_user_cascades_and_keeps_anonymised_analytics(app) {
-        let s = &app.store;
-        exec(s, &format!("{USER} ('u1', 'ada@example.com', 1)")).await.unwrap();
-        exec(s, "INSERT INTO sessions (id, user_id, token, expires_at, last_activity_at, device_info_user_agent, device_info_ip, created_at, absolute_expires_at) VALUES ('d1', 'u1', 'h1', 9, 1, 'ua', '127.0.0.1', 1, 9)").await.unwrap();
-        exec(s, "INSERT INTO coaching_sessions (id, user_id, framework, step, is_anonymous, created_at, updated_at) VALUES ('s1', 'u1', 'GROW', 'goal', 0, 1, 1)").await.unwrap();
-        exec(s, "INSERT INTO session_reflections (id, session_id, step, user_input, created_at) VALUES ('r1', 's1', 'goal', 'x', 1)").await.unwrap();
-        exec(s, "INSERT INTO action_items (id, user_id, session_id, title, priority, created_at, updated_at) VALUES ('a1', 'u1', 's1', 't', 'high', 1, 1)").await.unwrap();
-        exec(s, "INSERT INTO events (id, user_id, event_name, timestamp) VALUES ('e1', 'u1', 'session_started', 1)").await.unwrap();
-        exec(s, "DELETE FROM users WHERE id = 'u1'").await.unwrap();
-        for table in ["sessions", "coaching_sessions", "session_reflections", "action_items"] {
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                .fetch_one(s.pool()).await.unwrap();
-            assert_eq!(n, 0, "{table} rows of a deleted user are gone");
-        }
-        let owner: Option<String> = sqlx::query_scalar("SELECT user_id FROM events WHERE id = 'e1'")
-            .fetch_one(s.pool()).await.unwrap();
-        assert_eq!(owner, None, "the event stays, unlinked");
-        app.stop().await;
+async fn deleting_a_user_cascades_and_keeps_anonymised_analytics(app: TestApp) {
+    let s = &app.store;
+    exec(s, &format!("{USER} ('u1', 'ada@example.com', 1)"))
+        .await
+        .unwrap();
+    exec(s, "INSERT INTO sessions (id, user_id, token, expires_at, last_activity_at, device_info_user_agent, device_info_ip, created_at, absolute_expires_at) VALUES ('d1', 'u1', 'h1', 9, 1, 'ua', '127.0.0.1', 1, 9)").await.unwrap();
+    exec(s, "INSERT INTO coaching_sessions (id, user_id, framework, step, is_anonymous, created_at, updated_at) VALUES ('s1', 'u1', 'GROW', 'goal', 0, 1, 1)").await.unwrap();
+    exec(s, "INSERT INTO session_reflections (id, session_id, step, user_input, created_at) VALUES ('r1', 's1', 'goal', 'x', 1)").await.unwrap();
+    exec(s, "INSERT INTO action_items (id, user_id, session_id, title, priority, created_at, updated_at) VALUES ('a1', 'u1', 's1', 't', 'high', 1, 1)").await.unwrap();
+    exec(s, "INSERT INTO events (id, user_id, event_name, timestamp) VALUES ('e1', 'u1', 'session_started', 1)").await.unwrap();
+    exec(s, "DELETE FROM users WHERE id = 'u1'").await.unwrap();
+    for table in [
+        "sessions",
+        "coaching_sessions",
+        "session_reflections",
+        "action_items",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(s.pool())
+                .await
+                .unwrap();
+        assert_eq!(n, 0, "{table} rows of a deleted user are gone");
     }
+    let owner: Option<String> = sqlx::query_scalar("SELECT user_id FROM events WHERE id = 'e1'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(owner, None, "the event stays, unlinked");
+    app.stop().await;
 }
+dual_test!(deleting_a_user_cascades_and_keeps_anonymised_analytics);
 
-dual_test! {
-    async fn a_database_migrated_by_a_newer_version_is_refused(app) {
-        let s = &app.store;
-        let blob = match app.engine {
-            Engine::Sqlite => "X'00'",
-            Engine::Postgres => "'\\x00'::bytea",
-        };
-        exec(s, &format!("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99990101000000, 'from the future', TRUE, {blob}, 0)")).await.unwrap();
-        match s.migrate().await {
-            Err(StoreError::NewerSchema(v)) => assert_eq!(v, 99990101000000),
-            other => panic!("expected NewerSchema, got {other:?}"),
-        }
-        app.stop().await;
+async fn a_database_migrated_by_a_newer_version_is_refused(app: TestApp) {
+    let s = &app.store;
+    let blob = match app.engine {
+        Engine::Sqlite => "X'00'",
+        Engine::Postgres => "'\\x00'::bytea",
+    };
+    exec(s, &format!("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99990101000000, 'from the future', TRUE, {blob}, 0)")).await.unwrap();
+    match s.migrate().await {
+        Err(StoreError::NewerSchema(v)) => assert_eq!(v, 99990101000000),
+        other => panic!("expected NewerSchema, got {other:?}"),
     }
+    app.stop().await;
 }
+dual_test!(a_database_migrated_by_a_newer_version_is_refused);
