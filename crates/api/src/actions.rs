@@ -2,7 +2,8 @@
 
 use crate::caller::Caller;
 use crate::paging::{PageQuery, idempotent, page_of};
-use crate::problem::{ApiJson, ApiQuery, Problem};
+use crate::problem::refusals::{Forbidden, Invalid, KeyInUse};
+use crate::problem::{ApiJson, ApiQuery};
 use crate::respond::*;
 use crate::sessions::*;
 use axum::extract::{Path, State};
@@ -183,8 +184,6 @@ pub struct ActionQuery {
     params(ActionQuery),
     responses(
         (status = 200, body = ActionPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_actions(
     State(state): State<AppState>,
@@ -216,10 +215,9 @@ pub async fn list_actions(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first result")),
     responses(
         (status = 201, body = Action),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        KeyInUse,
+        Invalid,
     ))]
 pub async fn create_action(
     State(state): State<AppState>,
@@ -253,8 +251,6 @@ pub async fn create_action(
     params(("id" = String, Path, description = "Action item id")),
     responses(
         (status = 200, body = Action),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn action(
     State(state): State<AppState>,
@@ -272,10 +268,8 @@ pub async fn action(
     params(("id" = String, Path, description = "Action item id")),
     responses(
         (status = 200, body = Action),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Invalid,
     ))]
 pub async fn update_action(
     State(state): State<AppState>,
@@ -323,9 +317,7 @@ pub async fn update_action(
     params(("id" = String, Path, description = "Action item id")),
     responses(
         (status = 200, body = Action),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn complete_action(
     State(state): State<AppState>,
@@ -343,9 +335,7 @@ pub async fn complete_action(
     params(("id" = String, Path, description = "Action item id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn delete_action(
     State(state): State<AppState>,

@@ -2,7 +2,7 @@
 
 use crate::caller::Caller;
 use crate::paging::{PageQuery, encode_cursor};
-use crate::problem::{ApiQuery, Problem};
+use crate::problem::ApiQuery;
 use crate::respond::*;
 use axum::extract::{Path, State};
 use coachflux_app::AppState;
@@ -187,7 +187,6 @@ crate::paging::page!(FrameworkPage, FrameworkOut, {"items": [framework_example()
 #[utoipa::path(get, path = "/api/v1/frameworks", tag = "frameworks", params(PageQuery),
     responses(
         (status = 200, body = FrameworkPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn frameworks(
     State(state): State<AppState>,
@@ -226,7 +225,6 @@ fn framework_out(
     params(("id" = String, Path, description = "GROW, CLEAR, COMPASS, OSKAR, FUEL or WOOP")),
     responses(
         (status = 200, body = FrameworkOut),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn framework(
     State(state): State<AppState>,

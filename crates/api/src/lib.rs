@@ -103,21 +103,25 @@ impl Modify for Security {
     }
 }
 
-/// Every operation can answer these problems (malformed input, authentication, body limits,
-/// rate limits, validation); each operation's own annotation lists the ones specific to it.
+/// Every operation can answer these problems (malformed input, authentication, a missing
+/// resource, rate limits; with a body also its size, type and validation); each operation's
+/// own annotation lists the ones specific to it. The wording is `problem::refusals`'s.
 fn add_common_problems(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build()
+    use problem::refusals::{
+        BadRequest, Invalid, NotFound, NotJson, TooLarge, TooMany, Unauthorized,
     };
+    use utoipa::IntoResponses;
+    let always = [
+        BadRequest::responses(),
+        Unauthorized::responses(),
+        NotFound::responses(),
+        TooMany::responses(),
+    ];
+    let with_body = [
+        TooLarge::responses(),
+        NotJson::responses(),
+        Invalid::responses(),
+    ];
     for item in openapi.paths.paths.values_mut() {
         let ops = [
             item.get.as_mut(),
@@ -128,20 +132,12 @@ fn add_common_problems(openapi: &mut utoipa::openapi::OpenApi) {
         ];
         for op in ops.into_iter().flatten() {
             let has_body = op.request_body.is_some();
-            let responses = &mut op.responses.responses;
-            let mut add = |code: &str, text: &str| {
-                responses
-                    .entry(code.to_owned())
-                    .or_insert_with(|| problem(text).into());
-            };
-            add("400", "Malformed request (query, header or JSON)");
-            add("401", "Missing, invalid, expired or revoked credentials");
-            add("404", "No such resource of yours");
-            add("429", "Too many requests; see Retry-After");
-            if has_body {
-                add("413", "The body is larger than we accept");
-                add("415", "The body isn't JSON");
-                add("422", "The input didn't check out");
+            let common = always.iter().chain(with_body.iter().filter(|_| has_body));
+            for (code, response) in common.flatten() {
+                op.responses
+                    .responses
+                    .entry(code.clone())
+                    .or_insert_with(|| response.clone());
             }
         }
     }

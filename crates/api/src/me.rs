@@ -2,6 +2,7 @@
 
 use crate::caller::Caller;
 use crate::paging::{PageQuery, json_response, page_of};
+use crate::problem::refusals::{Forbidden, Invalid};
 use crate::problem::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::respond::*;
 use axum::extract::{Path, State};
@@ -196,7 +197,6 @@ crate::paging::page!(DeviceSessionPage, DeviceSession, {"items": [
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, body = Me),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(caller: Caller) -> ApiResult {
     ok(&Me::from(&caller.member()?.user))
@@ -209,7 +209,6 @@ pub async fn me(caller: Caller) -> ApiResult {
 #[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The export document", body = Object),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export_me(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let user = &caller.member()?.user;
@@ -223,7 +222,6 @@ pub async fn export_me(State(state): State<AppState>, caller: Caller) -> ApiResu
 #[utoipa::path(post, path = "/api/v1/me/deletion", tag = "me", security(("bearer" = [])), request_body = DeletionRequest,
     responses(
         (status = 202, description = "Deletion scheduled", body = DeletionScheduled),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A personal API token (deletion needs a session token)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong password or code, or a reason that is too long", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -263,9 +261,8 @@ pub async fn request_deletion(
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = MeUpdate,
     responses(
         (status = 200, body = Me),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Read-only token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -290,7 +287,6 @@ pub async fn update_me(
 #[utoipa::path(get, path = "/api/v1/me/email-preferences", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, body = EmailPreferences),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn preferences(caller: Caller) -> ApiResult {
     ok(&EmailPreferences::from(
@@ -303,8 +299,7 @@ pub async fn preferences(caller: Caller) -> ApiResult {
     request_body = EmailPreferences,
     responses(
         (status = 200, body = EmailPreferences),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn set_preferences(
     State(state): State<AppState>,
@@ -321,8 +316,6 @@ pub async fn set_preferences(
     params(PageQuery),
     responses(
         (status = 200, body = DeviceSessionPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn device_sessions(
     State(state): State<AppState>,
@@ -346,9 +339,7 @@ pub async fn device_sessions(
     params(("id" = String, Path, description = "Device session id")),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn revoke_device_session(
     State(state): State<AppState>,

@@ -363,3 +363,90 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+/// The refusals many endpoints share, each declared once for the OpenAPI document and listed
+/// by name in an endpoint's `responses(...)`. Endpoint-specific wording stays on the endpoint.
+pub mod refusals {
+    use super::Problem;
+    use utoipa::IntoResponses;
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 400,
+        description = "Malformed request (query, header or JSON)",
+        content_type = "application/problem+json"
+    )]
+    pub struct BadRequest(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 401,
+        description = "Missing, invalid, expired or revoked credentials",
+        content_type = "application/problem+json"
+    )]
+    pub struct Unauthorized(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 403,
+        description = "Not allowed: a read-only token, a missing CSRF token, or not yours to change",
+        content_type = "application/problem+json"
+    )]
+    pub struct Forbidden(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 404,
+        description = "No such resource of yours",
+        content_type = "application/problem+json"
+    )]
+    pub struct NotFound(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 409,
+        description = "A request with this Idempotency-Key is still being processed, or its first answer can't be replayed",
+        content_type = "application/problem+json"
+    )]
+    pub struct KeyInUse(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 409,
+        description = "The session changed meanwhile (another tab, a second click); nothing was saved",
+        content_type = "application/problem+json"
+    )]
+    pub struct SessionChanged(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 422,
+        description = "The input didn't check out; `errors` names each field at fault",
+        content_type = "application/problem+json"
+    )]
+    pub struct Invalid(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 413,
+        description = "The body is larger than we accept",
+        content_type = "application/problem+json"
+    )]
+    pub struct TooLarge(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 415,
+        description = "The body isn't JSON",
+        content_type = "application/problem+json"
+    )]
+    pub struct NotJson(pub Problem);
+
+    #[derive(IntoResponses)]
+    #[response(
+        status = 429,
+        description = "Too many requests; see Retry-After",
+        content_type = "application/problem+json"
+    )]
+    pub struct TooMany(pub Problem);
+}

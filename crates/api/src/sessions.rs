@@ -3,6 +3,7 @@
 use crate::caller::Caller;
 use crate::frameworks::*;
 use crate::paging::{PageQuery, encode_cursor, idempotent};
+use crate::problem::refusals::{Forbidden, Invalid, KeyInUse, SessionChanged};
 use crate::problem::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::respond::*;
 use axum::extract::{Path, State};
@@ -555,8 +556,6 @@ crate::paging::page!(SessionPage, SessionSummary, {"items": [
     security(("bearer" = []), ("anonymous" = [])), params(PageQuery),
     responses(
         (status = 200, body = SessionPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn sessions(
     State(state): State<AppState>,
@@ -599,8 +598,8 @@ pub async fn sessions(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first result")),
     responses(
         (status = 201, body = CreatedSession),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        KeyInUse,
         (status = 422, description = "Unknown or locked framework", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_session(
@@ -662,8 +661,7 @@ async fn after_move(state: &AppState, caller: &Caller, id: &str) -> ApiResult {
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn delete_session(
     State(state): State<AppState>,
@@ -682,10 +680,9 @@ pub async fn delete_session(
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, body = Session),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        SessionChanged,
+        Invalid,
     ))]
 pub async fn consent(
     State(state): State<AppState>,
@@ -710,9 +707,8 @@ pub async fn consent(
             (Session = "application/json"),
             (String = "text/event-stream"),
         )),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        SessionChanged,
         (status = 422, description = "Empty, too long, or not expected now", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn turn(
@@ -778,9 +774,8 @@ macro_rules! simple_move {
             params(("id" = String, Path, description = "Session id")),
             responses(
                 (status = 200, body = Session),
-                (status = 403, body = Problem, content_type = "application/problem+json"),
-                (status = 404, body = Problem, content_type = "application/problem+json"),
-                (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
+                Forbidden,
+                SessionChanged,
                 (status = 422, description = "Not possible in the session's state", body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $name(
@@ -826,10 +821,9 @@ simple_move!(
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, body = Session),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        SessionChanged,
+        Invalid,
     ))]
 pub async fn amend(
     State(state): State<AppState>,
@@ -852,10 +846,9 @@ pub async fn amend(
     params(("id" = String, Path, description = "Session id"), ("index" = usize, Path, description = "The proposal's index")),
     responses(
         (status = 200, body = Session),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        SessionChanged,
+        Invalid,
     ))]
 pub async fn proposal(
     State(state): State<AppState>,
@@ -889,10 +882,9 @@ pub async fn proposal(
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, body = Session),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        SessionChanged,
+        Invalid,
     ))]
 pub async fn close(
     State(state): State<AppState>,
@@ -911,9 +903,8 @@ pub async fn close(
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, body = Session),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session changed meanwhile (another tab, a second click); nothing was saved", body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        SessionChanged,
         (status = 422, description = "Already closed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn end(
@@ -935,7 +926,6 @@ pub async fn end(
             (Report = "application/json"),
             (String = "text/markdown"),
         )),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn report(
     State(state): State<AppState>,

@@ -2,6 +2,7 @@
 
 use crate::caller::Caller;
 use crate::paging::{PageQuery, idempotent, page_of};
+use crate::problem::refusals::{Forbidden, Invalid, KeyInUse};
 use crate::problem::{ApiJson, ApiQuery, Problem};
 use crate::respond::*;
 use axum::extract::{Path, State};
@@ -109,8 +110,6 @@ crate::paging::page!(ApiTokenPage, ApiTokenInfo, {"items": [
     params(PageQuery),
     responses(
         (status = 200, body = ApiTokenPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tokens(
     State(state): State<AppState>,
@@ -134,10 +133,9 @@ pub async fn tokens(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first result")),
     responses(
         (status = 201, body = CreatedApiToken),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token can't create tokens; the email isn't confirmed; or confirm it's you first (code reauthentication_required)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        KeyInUse,
+        Invalid,
     ))]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -191,9 +189,7 @@ pub async fn create_token(
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn revoke_token(
     State(state): State<AppState>,
