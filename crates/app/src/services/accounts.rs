@@ -96,6 +96,22 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// Queues `notice` and writes the audit row `(action, details)` in the change's transaction:
+/// how every change its owner is told about ends.
+pub(crate) async fn tell_and_record(
+    state: &AppState,
+    conn: &mut Conn,
+    user_id: &str,
+    meta: &RequestMeta,
+    notice: &mail::Email,
+    (action, details): (&str, serde_json::Value),
+    now: i64,
+) -> Result<(), AppError> {
+    enqueue(state, conn, notice).await?;
+    audit::record(conn, Some(user_id), action, Some(meta), details, now).await?;
+    Ok(())
+}
+
 fn parse_email(raw: &str) -> Result<EmailAddress, AppError> {
     EmailAddress::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))
 }
@@ -357,13 +373,13 @@ pub async fn verify_email(
             Err(e) => return Err(e.into()),
         }
         let notice = messages::email_changed_notice(&to_of(&user), &used.email);
-        enqueue(state, &mut tx, &notice).await?;
-        audit::record(
+        tell_and_record(
+            state,
             &mut tx,
-            Some(&user.id),
-            "email_changed",
-            Some(meta),
-            json!({}),
+            &user.id,
+            meta,
+            &notice,
+            ("email_changed", json!({})),
             now,
         )
         .await?;
@@ -746,13 +762,13 @@ pub async fn request_password_reset(
             &to_of(&user),
             &state.link(&format!("/reset-password?token={token}")),
         );
-        enqueue(state, &mut tx, &msg).await?;
-        audit::record(
+        tell_and_record(
+            state,
             &mut tx,
-            Some(&user.id),
-            "password_reset_requested",
-            Some(meta),
-            json!({}),
+            &user.id,
+            meta,
+            &msg,
+            ("password_reset_requested", json!({})),
             now,
         )
         .await?;
@@ -840,13 +856,13 @@ pub async fn reset_password(
             "two_factor_removed": user.totp_enabled,
         });
     }
-    enqueue(state, &mut tx, &messages::password_changed(&to_of(&user))).await?;
-    audit::record(
+    tell_and_record(
+        state,
         &mut tx,
-        Some(&user.id),
-        "password_reset",
-        Some(meta),
-        ended,
+        &user.id,
+        meta,
+        &messages::password_changed(&to_of(&user)),
+        ("password_reset", ended),
         now,
     )
     .await?;
@@ -884,13 +900,13 @@ pub async fn request_magic_link(
             &to_of(&user),
             &state.link(&format!("/login/magic/confirm?token={token}")),
         );
-        enqueue(state, &mut tx, &msg).await?;
-        audit::record(
+        tell_and_record(
+            state,
             &mut tx,
-            Some(&user.id),
-            "magic_link_requested",
-            Some(meta),
-            json!({}),
+            &user.id,
+            meta,
+            &msg,
+            ("magic_link_requested", json!({})),
             now,
         )
         .await?;

@@ -2,8 +2,7 @@
 //! period (cancelled by signing in and choosing to keep the account), erasure when the grace
 //! period ends, and the free plan's history limit. Pages, API, CLI and jobs all come here.
 
-use super::accounts::{self, Started, enqueue, to_of};
-use super::audit;
+use super::accounts::{self, Started, to_of};
 use crate::crypto::hash_token;
 use crate::error::AppError;
 use crate::mail::{self, messages};
@@ -130,13 +129,13 @@ pub async fn request_deletion(
         &accounts::format_utc(erase_on),
         &state.link("/login"),
     );
-    enqueue(state, &mut tx, &msg).await?;
-    audit::record(
+    super::accounts::tell_and_record(
+        state,
         &mut tx,
-        Some(&user.id),
-        "deletion_requested",
-        Some(meta),
-        json!({"erase_at": erase_on}),
+        &user.id,
+        meta,
+        &msg,
+        ("deletion_requested", json!({"erase_at": erase_on})),
         now,
     )
     .await?;
@@ -186,13 +185,13 @@ pub async fn keep_account(
         .filter(|u| deletion_pending(u, now))
         .ok_or_else(expired)?;
     privacy::cancel_deletion(&mut tx, &user.id, now).await?;
-    enqueue(state, &mut tx, &messages::deletion_canceled(&to_of(&user))).await?;
-    audit::record(
+    super::accounts::tell_and_record(
+        state,
         &mut tx,
-        Some(&user.id),
-        "deletion_canceled",
-        Some(meta),
-        json!({}),
+        &user.id,
+        meta,
+        &messages::deletion_canceled(&to_of(&user)),
+        ("deletion_canceled", json!({})),
         now,
     )
     .await?;

@@ -221,13 +221,13 @@ pub async fn confirm_setup(
     users::advance_totp_step(&mut tx, &user.id, step).await?;
     let codes = store_codes(state, &mut tx, &user.id, now).await?;
     let notice = messages::two_factor_changed(&super::accounts::to_of(user), true);
-    super::accounts::enqueue(state, &mut tx, &notice).await?;
-    audit::record(
+    super::accounts::tell_and_record(
+        state,
         &mut tx,
-        Some(&user.id),
-        "2fa_enabled",
-        Some(meta),
-        json!({}),
+        &user.id,
+        meta,
+        &notice,
+        ("2fa_enabled", json!({})),
         now,
     )
     .await?;
@@ -258,13 +258,13 @@ pub async fn disable(
     users::set_totp(&mut tx, &user.id, None, false, now).await?;
     recovery_codes::replace_all(&mut tx, &user.id, &[], now).await?;
     let notice = messages::two_factor_changed(&super::accounts::to_of(user), false);
-    super::accounts::enqueue(state, &mut tx, &notice).await?;
-    audit::record(
+    super::accounts::tell_and_record(
+        state,
         &mut tx,
-        Some(&user.id),
-        "2fa_disabled",
-        Some(meta),
-        json!({}),
+        &user.id,
+        meta,
+        &notice,
+        ("2fa_disabled", json!({})),
         now,
     )
     .await?;
