@@ -1,7 +1,7 @@
 //! Action items: listed with filters, created, edited, completed, deleted.
 
 use crate::caller::Caller;
-use crate::paging::{PageQuery, idempotent, page_of};
+use crate::paging::{PageQuery, idempotent, next_cursor};
 use crate::problem::refusals::{Forbidden, Invalid, KeyInUse};
 use crate::problem::{ApiJson, ApiQuery};
 use crate::respond::*;
@@ -9,7 +9,7 @@ use crate::sessions::*;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use coachflux_app::AppState;
-use coachflux_app::model::ActionFilter as Filter;
+use coachflux_app::model::{ActionFilter as Filter, ActionOrder};
 use coachflux_app::services::actions;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -196,16 +196,22 @@ pub async fn list_actions(
         priority: q.priority.map(|p| p.as_str().to_owned()),
         tag: q.tag.clone(),
     };
-    let all = actions::list(&state, &user.user.id, &filter).await?;
     let paging = PageQuery {
         limit: q.limit,
         cursor: q.cursor.clone(),
     };
-    let (items, next_cursor) = page_of(all, |a| (a.created_at, a.id.clone()), &paging)?;
+    let page = actions::page(
+        &state,
+        &user.user.id,
+        &filter,
+        ActionOrder::Newest,
+        &paging.request()?,
+    )
+    .await?;
     let now = state.clock.now_ms();
     ok(&ActionPage {
-        items: items.iter().map(|a| Action::new(a, now)).collect(),
-        next_cursor,
+        items: page.items.iter().map(|a| Action::new(a, now)).collect(),
+        next_cursor: next_cursor(&page),
     })
 }
 

@@ -10,10 +10,9 @@ use coachflux_app::AppState;
 use coachflux_app::auth::CurrentUser;
 use coachflux_app::crypto::hash_token;
 use coachflux_app::model::ApiToken;
+use coachflux_app::services::accounts;
 use coachflux_app::services::api_tokens::{self as tokens, TOKEN_PREFIX};
 use coachflux_app::services::coaching::Actor;
-use coachflux_app::services::{accounts, limits};
-use coachflux_domain::clock::MINUTE_MS;
 use coachflux_domain::request::RequestMeta;
 use coachflux_http::Meta;
 
@@ -157,15 +156,10 @@ impl FromRequestParts<AppState> for Caller {
             meta,
             country,
         };
-        let policy = limits::Policy {
-            name: "api",
-            window_ms: MINUTE_MS,
-            max: state.config.api_rate_limit,
-        };
-        limits::hit_window(state, policy, &caller.bucket()).await?;
+        state.api_limiter.check(&caller.bucket())?;
         if caller.user.is_none() && caller.anonymous_id.is_some() {
             // Visitors share their address's budget too, however many ids they collect.
-            limits::hit_window(state, policy, &format!("ip:{}", caller.meta.ip)).await?;
+            state.api_limiter.check(&format!("ip:{}", caller.meta.ip))?;
         }
         Ok(caller)
     }

@@ -1,13 +1,14 @@
 //! The coaching frameworks, with what locks a framework for this caller.
 
 use crate::caller::Caller;
-use crate::paging::{PageQuery, encode_cursor};
+use crate::paging::{PageQuery, encode};
 use crate::problem::ApiQuery;
 use crate::respond::*;
 use axum::extract::{Path, State};
 use coachflux_app::AppState;
 use coachflux_app::services::coaching::{self};
 use coachflux_domain::frameworks::{FieldKind, Framework};
+use coachflux_domain::paging::Cursor;
 use serde::Serialize;
 use serde_json::Value as Json;
 use utoipa::ToSchema;
@@ -196,9 +197,10 @@ pub async fn frameworks(
     let actor = caller.actor();
     let all = coaching::catalogue(&state, &actor).await?;
     // The catalogue's order is its own: page by position.
-    let limit = q.limit()?;
-    let start = match q.cursor()? {
-        Some(c) => usize::try_from(c.at).unwrap_or(usize::MAX),
+    let request = q.request()?;
+    let limit = usize::try_from(request.limit).unwrap_or(0);
+    let start = match &request.after {
+        Some(c) => usize::try_from(c.key(0, 0)).unwrap_or(usize::MAX),
         None => 0,
     };
     let items: Vec<FrameworkOut> = all
@@ -208,8 +210,12 @@ pub async fn frameworks(
         .map(|(r, locked)| framework_out(&r.framework, locked.clone()))
         .collect();
     let end = start.saturating_add(items.len());
-    let next_cursor = (end < all.len())
-        .then(|| encode_cursor(i64::try_from(end).unwrap_or(i64::MAX), "position"));
+    let next_cursor = (end < all.len()).then(|| {
+        encode(&Cursor::new(
+            &[i64::try_from(end).unwrap_or(i64::MAX)],
+            "position",
+        ))
+    });
     ok(&FrameworkPage { items, next_cursor })
 }
 

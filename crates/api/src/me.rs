@@ -1,7 +1,7 @@
 //! The account: its profile, email preferences, devices, data export and deletion.
 
 use crate::caller::Caller;
-use crate::paging::{PageQuery, json_response, page_of};
+use crate::paging::{PageQuery, json_response, next_cursor};
 use crate::problem::refusals::{Forbidden, Invalid};
 use crate::problem::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::respond::*;
@@ -323,14 +323,14 @@ pub async fn device_sessions(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult {
     let user = caller.member()?;
-    let all = accounts::device_sessions(&state, &user.user).await?;
-    let (items, next_cursor) = page_of(all, |s| (s.created_at, s.id.clone()), &q)?;
+    let page = accounts::device_sessions(&state, &user.user, &q.request()?).await?;
     ok(&DeviceSessionPage {
-        items: items
+        items: page
+            .items
             .iter()
             .map(|s| DeviceSession::new(s, &user.session_id))
             .collect(),
-        next_cursor,
+        next_cursor: next_cursor(&page),
     })
 }
 

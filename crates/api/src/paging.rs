@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use coachflux_app::AppState;
 use coachflux_app::services::idempotency::{self, Claim};
+use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -40,14 +41,6 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// Where the previous page ended: the sort key of its last item. Lists are ordered by
-/// `createdAt` descending, then id descending, so rows created meanwhile never shift a page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub at: i64,
-    pub id: String,
-}
-
 impl PageQuery {
     pub fn limit(&self) -> Result<usize, ApiError> {
         match self.limit {
@@ -63,59 +56,40 @@ impl PageQuery {
         }
     }
 
-    pub fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+    /// The page asked for: the limit, and where the previous page ended (lists are ordered
+    /// newest first; the cursor is opaque to callers).
+    pub fn request(&self) -> Result<PageRequest, ApiError> {
+        let limit = i64::try_from(self.limit()?).unwrap_or(20);
         let Some(raw) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
-            return Ok(None);
+            return Ok(PageRequest::first(limit));
         };
-        let bad = || {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_cursor",
-                "That cursor isn't one this API gave out.",
-            )
-        };
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-        let text = String::from_utf8(bytes).map_err(|_| bad())?;
-        let (at, id) = text.split_once(':').ok_or_else(bad)?;
-        Ok(Some(Cursor {
-            at: at.parse().map_err(|_| bad())?,
-            id: id.to_owned(),
-        }))
+        let after = URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| Cursor::from_text(&text))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_cursor",
+                    "That cursor isn't one this API gave out.",
+                )
+            })?;
+        Ok(PageRequest {
+            limit,
+            after: Some(after),
+        })
     }
 }
 
-pub fn encode_cursor(at: i64, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+/// The `nextCursor` of a page.
+pub fn next_cursor<T>(page: &Page<T>) -> Option<String> {
+    page.next.as_ref().map(encode)
 }
 
-/// One page of `items` (any order) sorted newest first by `key`, after `cursor`.
-pub fn page_of<T>(
-    mut items: Vec<T>,
-    key: impl Fn(&T) -> (i64, String),
-    q: &PageQuery,
-) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let limit = q.limit()?;
-    let cursor = q.cursor()?;
-    items.sort_by_key(|item| std::cmp::Reverse(key(item)));
-    let mut rest: Vec<T> = items
-        .into_iter()
-        .filter(|item| {
-            cursor
-                .as_ref()
-                .is_none_or(|c| key(item) < (c.at, c.id.clone()))
-        })
-        .take(limit + 1)
-        .collect();
-    let next = if rest.len() > limit {
-        rest.truncate(limit);
-        rest.last().map(|last| {
-            let (at, id) = key(last);
-            encode_cursor(at, &id)
-        })
-    } else {
-        None
-    };
-    Ok((rest, next))
+/// A cursor as callers see it: opaque.
+pub fn encode(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(cursor.to_text())
 }
 
 /// A JSON response with `status`.
@@ -225,37 +199,31 @@ mod tests {
     }
 
     #[test]
-    fn pages_are_stable_and_end() {
-        let items: Vec<(i64, String)> = (0..5).map(|i| (i, format!("id{i}"))).collect();
-        let key = |x: &(i64, String)| x.clone();
-        let (first, next) = page_of(items.clone(), key, &q(Some(2), None)).unwrap();
-        assert_eq!(first.iter().map(|x| x.0).collect::<Vec<_>>(), [4, 3]);
-        // A newer row arriving between pages doesn't shift the next one.
-        let mut more = items.clone();
-        more.push((9, "id9".into()));
-        let (second, next) = page_of(more.clone(), key, &q(Some(2), next)).unwrap();
-        assert_eq!(second.iter().map(|x| x.0).collect::<Vec<_>>(), [2, 1]);
-        let (third, next) = page_of(more, key, &q(Some(2), next)).unwrap();
-        assert_eq!(third.iter().map(|x| x.0).collect::<Vec<_>>(), [0]);
-        assert_eq!(next, None);
+    fn a_cursor_handed_out_reads_back() {
+        let page = Page {
+            items: vec![()],
+            next: Some(Cursor::new(&[5], "abc")),
+        };
+        let next = next_cursor(&page);
+        assert_eq!(
+            q(Some(2), next).request().unwrap(),
+            PageRequest {
+                limit: 2,
+                after: Some(Cursor::new(&[5], "abc"))
+            }
+        );
+        assert_eq!(q(None, None).request().unwrap(), PageRequest::first(20));
     }
 
     #[test]
     fn bad_limits_and_cursors_are_refused() {
-        assert!(q(Some(0), None).limit().is_err());
-        assert!(q(Some(101), None).limit().is_err());
-        assert!(q(None, Some("not base64 !".into())).cursor().is_err());
+        assert!(q(Some(0), None).request().is_err());
+        assert!(q(Some(101), None).request().is_err());
+        assert!(q(None, Some("not base64 !".into())).request().is_err());
         assert!(
             q(None, Some(URL_SAFE_NO_PAD.encode("x:y")))
-                .cursor()
+                .request()
                 .is_err()
-        );
-        assert_eq!(
-            q(None, Some(encode_cursor(5, "abc"))).cursor().unwrap(),
-            Some(Cursor {
-                at: 5,
-                id: "abc".into()
-            })
         );
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::caller::Caller;
 use crate::frameworks::*;
-use crate::paging::{PageQuery, encode_cursor, idempotent};
+use crate::paging::{PageQuery, idempotent, next_cursor};
 use crate::problem::refusals::{Forbidden, Invalid, KeyInUse, SessionChanged};
 use crate::problem::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::respond::*;
@@ -571,24 +571,10 @@ pub async fn sessions(
             ));
         }
     };
-    let limit = q.limit()?;
-    let cursor = q.cursor()?;
-    let rows = coaching::page(
-        &state,
-        owner,
-        cursor.as_ref().map(|c| (c.at, c.id.as_str())),
-        limit + 1,
-    )
-    .await?;
-    let next_cursor = (rows.len() > limit)
-        .then(|| {
-            rows.get(limit - 1)
-                .map(|r| encode_cursor(r.created_at, &r.id))
-        })
-        .flatten();
+    let page = coaching::page(&state, owner, &q.request()?).await?;
     ok(&SessionPage {
-        items: rows.iter().take(limit).map(SessionSummary::from).collect(),
-        next_cursor,
+        items: page.items.iter().map(SessionSummary::from).collect(),
+        next_cursor: next_cursor(&page),
     })
 }
 

@@ -1,7 +1,7 @@
 //! Personal API tokens: listed, created (shown once), revoked.
 
 use crate::caller::Caller;
-use crate::paging::{PageQuery, idempotent, page_of};
+use crate::paging::{PageQuery, idempotent, next_cursor};
 use crate::problem::refusals::{Forbidden, Invalid, KeyInUse};
 use crate::problem::{ApiJson, ApiQuery, Problem};
 use crate::respond::*;
@@ -117,11 +117,10 @@ pub async fn tokens(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult {
     let user = caller.member()?;
-    let all = api_tokens::list(&state, &user.user.id).await?;
-    let (items, next_cursor) = page_of(all, |t| (t.created_at, t.id.clone()), &q)?;
+    let page = api_tokens::page(&state, &user.user.id, &q.request()?).await?;
     ok(&ApiTokenPage {
-        items: items.iter().map(ApiTokenInfo::from).collect(),
-        next_cursor,
+        items: page.items.iter().map(ApiTokenInfo::from).collect(),
+        next_cursor: next_cursor(&page),
     })
 }
 

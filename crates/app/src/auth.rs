@@ -22,6 +22,32 @@ pub fn absolute_ms(remember: bool) -> i64 {
     }
 }
 
+/// How often a credential's "last used" stamp is written at most.
+pub const STAMP_EVERY_MS: i64 = coachflux_domain::clock::MINUTE_MS;
+
+/// What this instance stamped lately, so a burst of requests on one credential writes its
+/// "last used" once a minute, not once per request (nor once per concurrent request).
+#[derive(Debug, Clone, Default)]
+pub struct Stamps(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>);
+
+impl Stamps {
+    /// True when `id` is due a stamp at `now` (and marks it stamped).
+    pub fn claim(&self, id: &str, now: i64) -> bool {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.get(id).is_some_and(|at| now - at < STAMP_EVERY_MS) {
+            return false;
+        }
+        if seen.len() >= 10_000 {
+            seen.retain(|_, at| now - *at < STAMP_EVERY_MS);
+        }
+        seen.insert(id.to_owned(), now);
+        true
+    }
+}
+
 /// Cookie names: `__Host-` prefixed (Secure, host-only, Path=/) when served over https; plain
 /// names on http://127.0.0.1 development.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! named here so the faces depend on this crate alone: every read and write they make goes
 //! through a service.
 
-pub use coachflux_store::action_items::{ActionItem, Filter as ActionFilter};
+pub use coachflux_store::action_items::{ActionItem, Filter as ActionFilter, Order as ActionOrder};
 pub use coachflux_store::api_tokens::ApiToken;
 pub use coachflux_store::auth_sessions::AuthSession;
 pub use coachflux_store::coaching::{CoachingSession, Owner as SessionOwner, Reflection};

@@ -32,6 +32,10 @@ pub struct AppState {
     pub calls: crate::services::llm::CallLog,
     /// Password hashing, bounded in concurrency.
     pub hashing: crate::crypto::Hashing,
+    /// The per-instance API request budget (in memory: an API read writes nothing).
+    pub api_limiter: crate::services::limits::ApiLimiter,
+    /// Which credentials this instance stamped "last used" lately.
+    pub stamps: crate::auth::Stamps,
 }
 
 impl AppState {
@@ -96,6 +100,8 @@ impl AppState {
                 .unwrap_or_default(),
             config.coach_daily_calls,
         );
+        let api_limiter =
+            crate::services::limits::ApiLimiter::new(config.api_rate_limit, clock.clone());
         Ok(Self {
             coach,
             cookies: Arc::new(CookieNames::new(config.is_https())),
@@ -109,6 +115,8 @@ impl AppState {
             entropy,
             oidc: crate::services::oidc::Oidc::new(),
             hashing: crate::crypto::Hashing::new(config_hash_concurrency, HASH_WAIT),
+            api_limiter,
+            stamps: crate::auth::Stamps::default(),
         })
     }
 

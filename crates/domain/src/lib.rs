@@ -13,6 +13,7 @@ pub mod ical;
 pub mod ids;
 pub mod jobs;
 pub mod llm;
+pub mod paging;
 pub mod password;
 pub mod random;
 pub mod recommend;

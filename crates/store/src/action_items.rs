@@ -1,6 +1,7 @@
 //! Action items: what a person committed to, with due dates and reminders.
 
 use crate::{Conn, Result};
+use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -102,48 +103,210 @@ pub struct Filter {
     pub tag: Option<String>,
 }
 
-/// A person's items, soonest due first (undated last), filtered. `now` decides overdue.
-pub async fn list_for_user(
+/// How a person's items are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first, by `(created_at, id)`: the API's order.
+    Newest,
+    /// Soonest due first, then the undated ones, oldest first: the page's order. A cursor's
+    /// keys are `(due date or UNDATED, created_at)`.
+    Due,
+}
+
+/// The due-date key of an undated item in a [`Order::Due`] cursor.
+pub const UNDATED: i64 = i64::MAX;
+
+macro_rules! columns {
+    () => {
+        "id, user_id, session_id, title, description, due_date, completed, completed_at, \
+         priority, tags, reminder_sent, created_at, updated_at, archived_at"
+    };
+}
+
+/// The filter as SQL over `$2` (status), `$3` (priority, '' for any), `$4` (a LIKE pattern for
+/// the tag, '' for any), `$5` (now) and `$6` (a week from now).
+macro_rules! filtered {
+    () => {
+        " FROM action_items WHERE user_id = $1 \
+         AND (($2 = 'archived') = (archived_at IS NOT NULL)) \
+         AND ($2 <> 'open' OR completed = 0) AND ($2 <> 'completed' OR completed = 1) \
+         AND ($2 <> 'overdue' OR (completed = 0 AND due_date < $5)) \
+         AND ($2 <> 'week' OR (completed = 0 AND due_date >= $5 AND due_date <= $6)) \
+         AND ($3 = '' OR priority = $3) \
+         AND ($4 = '' OR lower(tags) LIKE $4 ESCAPE '!')"
+    };
+}
+
+/// The parameters of `filtered!`.
+fn filter_params(filter: &Filter) -> (&'static str, String, String) {
+    let status = match filter.status.as_deref() {
+        Some("archived") => "archived",
+        Some("open") => "open",
+        Some("completed") => "completed",
+        Some("overdue") => "overdue",
+        Some("week") => "week",
+        _ => "",
+    };
+    let priority = filter.priority.clone().unwrap_or_default();
+    // Tags are a JSON array of strings: an element matches when the quoted tag appears in it.
+    // Case is ignored for ASCII letters (the way the tags are compared everywhere).
+    let tag = match filter
+        .tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => String::new(),
+        Some(t) => {
+            let quoted = serde_json::to_string(&t.to_ascii_lowercase()).unwrap_or_default();
+            let mut pattern = String::from("%");
+            for c in quoted.chars() {
+                if matches!(c, '%' | '_' | '!') {
+                    pattern.push('!');
+                }
+                pattern.push(c);
+            }
+            pattern.push('%');
+            pattern
+        }
+    };
+    (status, priority, tag)
+}
+
+/// One page of a person's items in `order`, filtered, after `request.after`. `now` decides
+/// overdue. Every filter is SQL; only the page (and one row more) is read.
+pub async fn page(
     conn: &mut Conn,
     user_id: &str,
     filter: &Filter,
+    order: Order,
+    request: &PageRequest,
     now: i64,
-) -> Result<Vec<ActionItem>> {
-    let rows = sqlx::query(
-        "SELECT id, user_id, session_id, title, description, due_date, completed, completed_at, \
-         priority, tags, reminder_sent, created_at, updated_at, archived_at FROM action_items \
-         WHERE user_id = $1 ORDER BY CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, created_at, id",
-    )
+) -> Result<Page<ActionItem>> {
+    let params = filter_params(filter);
+    let week = now + 7 * 86_400_000;
+    let query = Query {
+        user_id,
+        filter: (params.0, &params.1, &params.2),
+        now,
+        week,
+    };
+    let rows = match order {
+        Order::Newest => {
+            let (at, id) = crate::newest_first_after(request);
+            query
+                .fetch(conn, Part::Newest, &[at], &id, request.fetch())
+                .await?
+        }
+        Order::Due => {
+            let (due, at, id) = match &request.after {
+                Some(c) => (c.key(0, i64::MIN), c.key(1, i64::MIN), c.id.clone()),
+                None => (i64::MIN, i64::MIN, String::new()),
+            };
+            let mut rows = Vec::new();
+            if due != UNDATED {
+                rows = query
+                    .fetch(conn, Part::Dated, &[due, at], &id, request.fetch())
+                    .await?;
+            }
+            let wanted = request.fetch() - i64::try_from(rows.len()).unwrap_or(0);
+            if wanted > 0 {
+                let (at, id) = if due == UNDATED {
+                    (at, id)
+                } else {
+                    (i64::MIN, String::new())
+                };
+                rows.extend(query.fetch(conn, Part::Undated, &[at], &id, wanted).await?);
+            }
+            rows
+        }
+    };
+    Ok(Page::of(rows, request, |a| match order {
+        Order::Newest => Cursor::new(&[a.created_at], &a.id),
+        Order::Due => Cursor::new(&[a.due_date.unwrap_or(UNDATED), a.created_at], &a.id),
+    }))
+}
+
+/// The statements behind [`page`]: newest first, or the dated then the undated part of the
+/// due order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Newest,
+    Dated,
+    Undated,
+}
+
+/// One of [`page`]'s statements. Parameters: `$1` user, `$2`..`$6` the filter (see
+/// `filtered!`), then the cursor's keys and id, then the limit.
+pub fn page_sql(part: Part) -> &'static str {
+    match part {
+        Part::Newest => concat!(
+            "SELECT ",
+            columns!(),
+            filtered!(),
+            " AND (created_at, id) < ($7, $8) ORDER BY created_at DESC, id DESC LIMIT $9"
+        ),
+        Part::Dated => concat!(
+            "SELECT ",
+            columns!(),
+            filtered!(),
+            " AND due_date IS NOT NULL AND (due_date, created_at, id) > ($7, $8, $9) \
+             ORDER BY due_date, created_at, id LIMIT $10"
+        ),
+        Part::Undated => concat!(
+            "SELECT ",
+            columns!(),
+            filtered!(),
+            " AND due_date IS NULL AND (created_at, id) > ($7, $8) ORDER BY created_at, id LIMIT $9"
+        ),
+    }
+}
+
+/// The filter's side of [`page`]'s statements.
+struct Query<'a> {
+    user_id: &'a str,
+    filter: (&'a str, &'a str, &'a str),
+    now: i64,
+    week: i64,
+}
+
+impl Query<'_> {
+    async fn fetch(
+        &self,
+        conn: &mut Conn,
+        part: Part,
+        keys: &[i64],
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<ActionItem>> {
+        let (status, priority, tag) = self.filter;
+        let mut q = sqlx::query(page_sql(part))
+            .bind(self.user_id)
+            .bind(status)
+            .bind(priority)
+            .bind(tag)
+            .bind(self.now)
+            .bind(self.week);
+        for k in keys {
+            q = q.bind(*k);
+        }
+        let rows = q.bind(id).bind(limit).fetch_all(&mut *conn).await?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
+/// A person's items with a due date that aren't archived, soonest first: the calendar feed.
+pub async fn dated_for_user(conn: &mut Conn, user_id: &str) -> Result<Vec<ActionItem>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM action_items WHERE user_id = $1 AND due_date IS NOT NULL \
+         AND archived_at IS NULL ORDER BY due_date, created_at, id"
+    ))
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    let week = now + 7 * 86_400_000;
-    let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    Ok(items
-        .into_iter()
-        .filter(|a| match filter.status.as_deref() {
-            Some("archived") => a.archived_at.is_some(),
-            _ if a.archived_at.is_some() => false,
-            Some("open") => !a.completed,
-            Some("completed") => a.completed,
-            Some("overdue") => !a.completed && a.due_date.is_some_and(|d| d < now),
-            Some("week") => !a.completed && a.due_date.is_some_and(|d| d >= now && d <= week),
-            _ => true,
-        })
-        .filter(|a| {
-            filter
-                .priority
-                .as_deref()
-                .is_none_or(|p| p.is_empty() || a.priority == p)
-        })
-        .filter(|a| {
-            filter.tag.as_deref().is_none_or(|t| {
-                t.is_empty()
-                    || serde_json::from_str::<Vec<String>>(&a.tags)
-                        .is_ok_and(|tags| tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
-            })
-        })
-        .collect())
+    rows.iter().map(from_row).collect()
 }
 
 /// One of a person's items; another person's id is `None`.

@@ -1,7 +1,8 @@
 //! Personal API tokens: created in settings or through the API, shown once, stored as the
 //! SHA-256 hex of the token (computed by callers) and never read back.
 
-use crate::{Conn, Result};
+use crate::{Conn, Result, newest_first_after};
+use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -106,18 +107,38 @@ pub async fn touch(conn: &mut Conn, id: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// A person's tokens that are not revoked, newest first.
-pub async fn list_for_user(conn: &mut Conn, user_id: &str) -> Result<Vec<ApiToken>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL \
-         ORDER BY created_at DESC, id DESC"
-    ))
+/// [`page`]: `$1` user, `$2`/`$3` the cursor, `$4` the limit.
+pub const PAGE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL \
+     AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4"
+);
+
+/// One page of a person's tokens that are not revoked, newest first.
+pub async fn page(conn: &mut Conn, user_id: &str, request: &PageRequest) -> Result<Page<ApiToken>> {
+    let (at, id) = newest_first_after(request);
+    let rows = sqlx::query(PAGE)
+        .bind(user_id)
+        .bind(at)
+        .bind(id)
+        .bind(request.fetch())
+        .fetch_all(&mut *conn)
+        .await?;
+    let rows = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    Ok(Page::of(rows, request, |t| {
+        Cursor::new(&[t.created_at], &t.id)
+    }))
+}
+
+/// How many tokens a person has that are not revoked.
+pub async fn count_unrevoked(conn: &mut Conn, user_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+    )
     .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Revokes one of the person's tokens; `false` when there is no such usable token of theirs.

@@ -5,7 +5,8 @@
 //! before both its idle expiry (`expires_at`, pushed forward by [`touch`]) and its absolute
 //! expiry (fixed at sign-in).
 
-use crate::{Conn, Result};
+use crate::{Conn, Result, newest_first_after};
+use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -179,24 +180,38 @@ pub async fn revoke_all_for_user(
     Ok(done.rows_affected())
 }
 
-/// The user's usable sessions, most recently used first (the "your devices" list).
-pub async fn list_active_for_user(
+/// [`page_active`]: `$1` user, `$2` now, `$3`/`$4` the cursor, `$5` the limit.
+pub const PAGE_ACTIVE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM sessions WHERE user_id = $1 AND is_active = 1 AND revoked_at IS NULL \
+     AND expires_at > $2 AND absolute_expires_at > $2 AND (created_at, id) < ($3, $4) \
+     ORDER BY created_at DESC, id DESC LIMIT $5"
+);
+
+/// One page of the user's usable sessions (the "your devices" list), newest sign-in first.
+pub async fn page_active(
     conn: &mut Conn,
     user_id: &str,
     now: i64,
-) -> Result<Vec<AuthSession>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM sessions WHERE user_id = $1 AND is_active = 1 AND revoked_at IS NULL \
-         AND expires_at > $2 AND absolute_expires_at > $2 \
-         ORDER BY last_activity_at DESC, id DESC"
-    ))
-    .bind(user_id)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(session_from_row).collect()
+    request: &PageRequest,
+) -> Result<Page<AuthSession>> {
+    let (at, id) = newest_first_after(request);
+    let rows = sqlx::query(PAGE_ACTIVE)
+        .bind(user_id)
+        .bind(now)
+        .bind(at)
+        .bind(id)
+        .bind(request.fetch())
+        .fetch_all(&mut *conn)
+        .await?;
+    let rows = rows
+        .iter()
+        .map(session_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::of(rows, request, |s| {
+        Cursor::new(&[s.created_at], &s.id)
+    }))
 }
 
 /// Whether this user ever signed in from this device (any session, even ended ones), so a

@@ -1,6 +1,7 @@
 //! Coaching sessions and their reflections (one row per turn).
 
 use crate::{Conn, Result};
+use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -184,38 +185,61 @@ pub async fn list_for_user(
     rows.iter().map(session_from_row).collect()
 }
 
-/// One page of a member's (or, with `anonymous`, a visitor's unexpired) sessions, newest
-/// first, strictly after the `(created_at, id)` of the previous page's last row. Rows inserted
-/// meanwhile are newer and never shift a page.
+/// [`page`] for a member: `$1` user, `$2`/`$3` the cursor, `$4` the limit.
+pub const PAGE_FOR_USER: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM coaching_sessions WHERE user_id = $1 AND (created_at, id) < ($2, $3) \
+     ORDER BY created_at DESC, id DESC LIMIT $4"
+);
+
+/// [`page`] for a visitor: `$1` visitor id, `$2`/`$3` the cursor, `$4` the limit, `$5` now.
+pub const PAGE_FOR_VISITOR: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM coaching_sessions WHERE anonymous_id = $1 AND is_anonymous = 1 \
+     AND expires_at > $5 AND (created_at, id) < ($2, $3) \
+     ORDER BY created_at DESC, id DESC LIMIT $4"
+);
+
+/// One page of a member's (or a visitor's unexpired) sessions, newest first, strictly after
+/// the `(created_at, id)` of the previous page's last row. Rows inserted meanwhile are newer and
+/// never shift a page.
 pub async fn page(
     conn: &mut Conn,
     owner: Owner<'_>,
-    after: Option<(i64, &str)>,
-    limit: i64,
+    request: &PageRequest,
     now: i64,
-) -> Result<Vec<CoachingSession>> {
-    let (at, id) = after.unwrap_or((i64::MAX, ""));
-    let (user_id, anonymous_id) = match owner {
-        Owner::User(u) => (Some(u), None),
-        Owner::Anonymous(a) => (None, Some(a)),
+) -> Result<Page<CoachingSession>> {
+    let (at, id) = crate::newest_first_after(request);
+    let rows = match owner {
+        Owner::User(user_id) => {
+            sqlx::query(PAGE_FOR_USER)
+                .bind(user_id)
+                .bind(at)
+                .bind(id)
+                .bind(request.fetch())
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Owner::Anonymous(anonymous_id) => {
+            sqlx::query(PAGE_FOR_VISITOR)
+                .bind(anonymous_id)
+                .bind(at)
+                .bind(id)
+                .bind(request.fetch())
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await?
+        }
     };
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        session_columns!(),
-        " FROM coaching_sessions WHERE ((user_id = $1) OR (anonymous_id = $2 AND is_anonymous = 1 \
-         AND expires_at > $6)) AND (created_at < $3 OR (created_at = $3 AND id < $4) OR $5 = 0) \
-         ORDER BY created_at DESC, id DESC LIMIT $7"
-    ))
-    .bind(user_id)
-    .bind(anonymous_id)
-    .bind(at)
-    .bind(id)
-    .bind(i64::from(after.is_some()))
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(session_from_row).collect()
+    let rows = rows
+        .iter()
+        .map(session_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::of(rows, request, |s| {
+        Cursor::new(&[s.created_at], &s.id)
+    }))
 }
 
 /// Whose sessions to list.
@@ -223,25 +247,6 @@ pub async fn page(
 pub enum Owner<'a> {
     User(&'a str),
     Anonymous(&'a str),
-}
-
-/// A visitor's unexpired sessions, newest first.
-pub async fn list_for_anonymous(
-    conn: &mut Conn,
-    anonymous_id: &str,
-    now: i64,
-) -> Result<Vec<CoachingSession>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        session_columns!(),
-        " FROM coaching_sessions WHERE anonymous_id = $1 AND is_anonymous = 1 \
-         AND expires_at > $2 ORDER BY created_at DESC, id DESC"
-    ))
-    .bind(anonymous_id)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(session_from_row).collect()
 }
 
 /// Deletes a session with its reflections and action items (ON DELETE CASCADE).

@@ -35,6 +35,15 @@ pub use sqlite_version::{SqliteVersion, check_sqlite_version};
 
 use sqlx::AnyPool;
 
+/// Where a newest-first page starts: after the previous page's last `(created_at, id)`, or
+/// before everything.
+pub(crate) fn newest_first_after(request: &coachflux_domain::paging::PageRequest) -> (i64, String) {
+    match &request.after {
+        Some(c) => (c.key(0, i64::MAX), c.id.clone()),
+        None => (i64::MAX, String::new()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,

@@ -7,6 +7,7 @@
 //! them again (delivery is at least once).
 
 use crate::{Conn, Result};
+use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -182,18 +183,30 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<OutboxEmail>> {
     row.as_ref().map(email_from_row).transpose()
 }
 
-/// The latest emails, newest first (operators' view).
-pub async fn list_recent(conn: &mut Conn, limit: i64) -> Result<Vec<OutboxEmail>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM email_outbox ORDER BY created_at DESC, id DESC LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(email_from_row).collect()
+/// One page of the emails, newest first (operators' view).
+pub async fn page(conn: &mut Conn, request: &PageRequest) -> Result<Page<OutboxEmail>> {
+    let (at, id) = crate::newest_first_after(request);
+    let rows = sqlx::query(PAGE)
+        .bind(at)
+        .bind(id)
+        .bind(request.fetch())
+        .fetch_all(&mut *conn)
+        .await?;
+    let rows = rows
+        .iter()
+        .map(email_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::of(rows, request, |e| {
+        Cursor::new(&[e.created_at], &e.id)
+    }))
 }
+
+/// [`page`]: `$1`/`$2` the cursor, `$3` the limit.
+pub const PAGE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM email_outbox WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3"
+);
 
 /// Every email to one address, newest first.
 pub async fn list_for_address(conn: &mut Conn, to: &str) -> Result<Vec<OutboxEmail>> {

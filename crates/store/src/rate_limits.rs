@@ -88,45 +88,6 @@ pub async fn hit(
     })
 }
 
-/// Counts one request under `key` in a plain fixed window: no blocks and no backoff, for
-/// throughput limits (API requests) where going over just means waiting for the next window.
-pub async fn hit_window(
-    conn: &mut Conn,
-    key: &str,
-    window_ms: i64,
-    max: i64,
-    now: i64,
-) -> Result<RateDecision> {
-    let row = sqlx::query(
-        "INSERT INTO rate_limits (key, window_start, count, blocked_until, updated_at) \
-         VALUES ($1, $2, 1, NULL, $2) \
-         ON CONFLICT (key) DO UPDATE SET \
-         count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 \
-             ELSE rate_limits.count + 1 END, \
-         window_start = CASE WHEN rate_limits.window_start <= $2 - $3 THEN $2 \
-             ELSE rate_limits.window_start END, \
-         updated_at = $2 \
-         RETURNING count, window_start",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(window_ms)
-    .fetch_one(&mut *conn)
-    .await?;
-    let count: i64 = row.try_get("count")?;
-    let window_start: i64 = row.try_get("window_start")?;
-    let allowed = count <= max;
-    Ok(RateDecision {
-        allowed,
-        count,
-        retry_after_ms: if allowed {
-            0
-        } else {
-            (window_start + window_ms - now).max(1)
-        },
-    })
-}
-
 /// Whether `key` is currently refused, without counting an attempt: the decision the next
 /// [`hit`] would get, i.e. refused while blocked or once the window already holds `max`
 /// attempts. Lets callers refuse early (before checking a password, say) and count only

@@ -13,9 +13,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use coachflux_app::AppError;
 use coachflux_app::AppState;
-use coachflux_app::model::ActionFilter as Filter;
+use coachflux_app::model::{ActionFilter as Filter, ActionOrder};
 use coachflux_app::services::actions::{self, Draft};
 use coachflux_domain::dates;
+use coachflux_domain::paging::{Cursor, PageRequest};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -47,13 +48,20 @@ struct FilterQuery {
     status: Option<String>,
     priority: Option<String>,
     tag: Option<String>,
+    /// Where this page starts (the previous page's `next`).
+    after: Option<String>,
 }
+
+/// Items per page.
+const ACTIONS_PAGE: i64 = 50;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "actions.html")]
 struct ActionsPage {
     l: Layout,
     rows: Vec<Row>,
+    /// The next page's address, when there is one.
+    next: Option<String>,
     status: String,
     priority: String,
     tag: String,
@@ -89,8 +97,28 @@ async fn render_with(
         tag: q.tag.clone(),
     };
     let now = state.clock.now_ms();
-    let rows = actions::list(state, user_id, &filter)
-        .await?
+    let request = PageRequest {
+        limit: ACTIONS_PAGE,
+        // A cursor that doesn't read (edited by hand) starts from the first page.
+        after: q.after.as_deref().and_then(Cursor::from_text),
+    };
+    let page = actions::page(state, user_id, &filter, ActionOrder::Due, &request).await?;
+    let next = page.next.as_ref().map(|c| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("status", &q.status),
+            ("priority", &q.priority),
+            ("tag", &q.tag),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(key, v);
+            }
+        }
+        query.append_pair("after", &c.to_text());
+        format!("/actions?{}", query.finish())
+    });
+    let rows = page
+        .items
         .into_iter()
         .map(|a| Row {
             overdue: !a.completed && a.due_date.is_some_and(|d| d < now),
@@ -114,6 +142,7 @@ async fn render_with(
     let mut r = ActionsPage {
         l: ctx.layout("Action items — CoachFlux", "actions"),
         rows,
+        next,
         status: q.status.unwrap_or_default(),
         priority: q.priority.unwrap_or_default(),
         tag: q.tag.unwrap_or_default(),

@@ -5,7 +5,7 @@ use super::{Layout, PageCtx};
 use crate::who::PageResult;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +19,7 @@ use coachflux_domain::coach;
 use coachflux_domain::dates;
 use coachflux_domain::engine::{MAX_INPUT_CHARS, MAX_SKIPS_PER_STEP, Phase, ProposalStatus};
 use coachflux_domain::frameworks::FieldKind;
+use coachflux_domain::paging::{Cursor, PageRequest};
 use coachflux_domain::safety;
 use serde::Deserialize;
 
@@ -675,11 +676,33 @@ struct HistoryPage {
     l: Layout,
     rows: Vec<HistoryRow>,
     anonymous: bool,
+    /// Where the next (older) page starts.
+    older: Option<String>,
 }
 
-async fn history(State(state): State<AppState>, ctx: PageCtx, Who(actor): Who) -> PageResult {
-    let rows = coaching::history(&state, &actor)
-        .await?
+/// Sessions per page of the history.
+const HISTORY_PAGE: i64 = 25;
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    after: Option<String>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Who(actor): Who,
+    Query(q): Query<HistoryQuery>,
+) -> PageResult {
+    let request = PageRequest {
+        limit: HISTORY_PAGE,
+        // A cursor that doesn't read (edited by hand) starts from the newest.
+        after: q.after.as_deref().and_then(Cursor::from_text),
+    };
+    let page = coaching::history(&state, &actor, &request).await?;
+    let older = page.next.as_ref().map(Cursor::to_text);
+    let rows = page
+        .items
         .into_iter()
         .map(|s| HistoryRow {
             id: s.id,
@@ -692,6 +715,7 @@ async fn history(State(state): State<AppState>, ctx: PageCtx, Who(actor): Who) -
         l: ctx.layout("Your sessions — CoachFlux", "sessions"),
         rows,
         anonymous: ctx.user.is_none(),
+        older,
     }
     .into_response())
 }

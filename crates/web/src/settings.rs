@@ -8,7 +8,7 @@ use crate::who::PageResult;
 use crate::who::{RequireUser, confirm_first, confirm_url};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,9 +18,13 @@ use coachflux_app::AppState;
 use coachflux_app::auth::CurrentUser;
 use coachflux_app::model::EmailPreferences;
 use coachflux_app::services::{accounts, privacy, staff, two_factor};
+use coachflux_domain::paging::{Cursor, PageRequest};
 use coachflux_domain::request::describe_device;
 use coachflux_http::Meta;
 use serde::Deserialize;
+
+/// How many signed-in devices the page lists (newest sign-in first).
+const DEVICES_SHOWN: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,6 +87,8 @@ struct SettingsPage {
     totp_enabled: bool,
     unused_codes: i64,
     devices: Vec<DeviceRow>,
+    /// More devices are signed in than the page lists.
+    more_devices: bool,
     connected: Vec<ConnectedRow>,
     available: Vec<(String, String)>,
     tokens: Vec<TokenRow>,
@@ -114,29 +120,35 @@ async fn render_settings_with(
     new_token: Option<String>,
 ) -> PageResult {
     let user = &current.user;
-    let tokens = coachflux_app::services::api_tokens::list(state, &user.id)
-        .await?
-        .into_iter()
-        .map(|t| TokenRow {
-            scopes: if t.can_write() {
-                "read and write"
-            } else {
-                "read only"
-            }
-            .into(),
-            created: accounts::format_utc(t.created_at),
-            last_used: t
-                .last_used_at
-                .map_or_else(|| "never".into(), accounts::format_utc),
-            expires: t
-                .expires_at
-                .map_or_else(|| "never".into(), accounts::format_utc),
-            id: t.id,
-            name: t.name,
-        })
-        .collect();
-    let devices = accounts::device_sessions(state, user)
-        .await?
+    // A person keeps at most 50 tokens, so one page shows them all.
+    let tokens =
+        coachflux_app::services::api_tokens::page(state, &user.id, &PageRequest::first(50))
+            .await?
+            .items
+            .into_iter()
+            .map(|t| TokenRow {
+                scopes: if t.can_write() {
+                    "read and write"
+                } else {
+                    "read only"
+                }
+                .into(),
+                created: accounts::format_utc(t.created_at),
+                last_used: t
+                    .last_used_at
+                    .map_or_else(|| "never".into(), accounts::format_utc),
+                expires: t
+                    .expires_at
+                    .map_or_else(|| "never".into(), accounts::format_utc),
+                id: t.id,
+                name: t.name,
+            })
+            .collect();
+    let devices =
+        accounts::device_sessions(state, user, &PageRequest::first(DEVICES_SHOWN)).await?;
+    let more_devices = devices.next.is_some();
+    let devices = devices
+        .items
         .into_iter()
         .map(|s| DeviceRow {
             current: s.id == current.session_id,
@@ -182,6 +194,7 @@ async fn render_settings_with(
         totp_enabled: user.totp_enabled,
         unused_codes,
         devices,
+        more_devices,
         connected,
         available,
         tokens,
@@ -843,6 +856,8 @@ fn staff_gate(state: &AppState, current: &CurrentUser, here: &str) -> Option<Res
 struct AdminMailPage {
     l: Layout,
     emails: Vec<coachflux_app::model::OutboxEmail>,
+    /// Where the next (older) page starts.
+    older: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -952,18 +967,29 @@ async fn admin_jobs(
     .into_response())
 }
 
+#[derive(Deserialize)]
+struct AfterQuery {
+    after: Option<String>,
+}
+
 async fn admin_mail(
     State(state): State<AppState>,
     ctx: PageCtx,
     RequireUser(current): RequireUser,
+    Query(q): Query<AfterQuery>,
 ) -> PageResult {
     if let Some(r) = staff_gate(&state, &current, "/admin/mail") {
         return Ok(r);
     }
-    let emails = staff::mail_log(&state, &current).await?;
+    let request = PageRequest {
+        limit: 50,
+        after: q.after.as_deref().and_then(Cursor::from_text),
+    };
+    let page = staff::mail_log(&state, &current, &request).await?;
     Ok(AdminMailPage {
         l: ctx.layout("Mail log — CoachFlux admin", "admin"),
-        emails,
+        older: page.next.as_ref().map(Cursor::to_text),
+        emails: page.items,
     }
     .into_response())
 }

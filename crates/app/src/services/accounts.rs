@@ -504,7 +504,10 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<Option<Curren
     if user.disabled_at.is_some() {
         return Ok(None);
     }
-    if now - session.last_activity_at >= TOUCH_EVERY_MS {
+    // The idle expiry slides once a minute (not on every request), and only once for a burst
+    // of requests on one session. It is written before answering because the next request
+    // depends on it.
+    if now - session.last_activity_at >= TOUCH_EVERY_MS && state.stamps.claim(&session.id, now) {
         let expires = (now + idle_ms(session.remember)).min(session.absolute_expires_at);
         auth_sessions::touch(&mut conn, &session.id, now, expires).await?;
     }
@@ -1103,12 +1106,14 @@ pub async fn update_preferences(
     Ok(())
 }
 
+/// One page of the person's signed-in devices, newest sign-in first.
 pub async fn device_sessions(
     state: &AppState,
     user: &User,
-) -> Result<Vec<auth_sessions::AuthSession>, AppError> {
+    request: &coachflux_domain::paging::PageRequest,
+) -> Result<coachflux_domain::paging::Page<auth_sessions::AuthSession>, AppError> {
     let mut conn = state.store.conn().await?;
-    Ok(auth_sessions::list_active_for_user(&mut conn, &user.id, state.clock.now_ms()).await?)
+    Ok(auth_sessions::page_active(&mut conn, &user.id, state.clock.now_ms(), request).await?)
 }
 
 /// Signs one of the user's devices out. Another person's session id is "not found".

@@ -5,7 +5,8 @@ use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use coachflux_domain::dates;
 use coachflux_domain::ids::new_id;
-use coachflux_store::action_items::{self, ActionItem, Changes, Filter};
+use coachflux_domain::paging::{Page, PageRequest};
+use coachflux_store::action_items::{self, ActionItem, Changes, Filter, Order};
 use coachflux_store::{coaching, events};
 use serde_json::json;
 
@@ -145,13 +146,24 @@ pub async fn get(state: &AppState, user_id: &str, id: &str) -> Result<ActionItem
         .ok_or(AppError::NotFound)
 }
 
-pub async fn list(
+/// One page of the person's items in `order`, filtered.
+pub async fn page(
     state: &AppState,
     user_id: &str,
     filter: &Filter,
-) -> Result<Vec<ActionItem>, AppError> {
+    order: Order,
+    request: &PageRequest,
+) -> Result<Page<ActionItem>, AppError> {
     let mut conn = state.store.conn().await?;
-    Ok(action_items::list_for_user(&mut conn, user_id, filter, state.clock.now_ms()).await?)
+    Ok(action_items::page(
+        &mut conn,
+        user_id,
+        filter,
+        order,
+        request,
+        state.clock.now_ms(),
+    )
+    .await?)
 }
 
 /// Creates an item in one of the person's sessions (their latest when none is named), since
@@ -306,13 +318,7 @@ pub async fn calendar_feed(state: &AppState, token: &str) -> Result<String, AppE
     // A switched-off account (disabled, or waiting for deletion) publishes nothing.
     .filter(|u| u.disabled_at.is_none())
     .ok_or(AppError::NotFound)?;
-    let items = action_items::list_for_user(
-        &mut conn,
-        &user.id,
-        &Filter::default(),
-        state.clock.now_ms(),
-    )
-    .await?;
+    let items = action_items::dated_for_user(&mut conn, &user.id).await?;
     let host = state
         .config
         .public_url

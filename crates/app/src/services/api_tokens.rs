@@ -10,11 +10,12 @@ use crate::services::{audit, credentials};
 use crate::state::AppState;
 use coachflux_domain::clock::DAY_MS;
 use coachflux_domain::ids::new_id;
+use coachflux_domain::paging::{Page, PageRequest};
 use coachflux_domain::request::RequestMeta;
 use coachflux_store::api_tokens::{self, ApiToken, NewApiToken};
 use serde_json::json;
 
-pub const MAX_TOKENS_PER_USER: usize = 50;
+pub const MAX_TOKENS_PER_USER: i64 = 50;
 
 /// Personal API tokens start with this, so they can be told from session tokens (and found
 /// by secret scanners).
@@ -79,7 +80,7 @@ pub async fn create(
     }
     let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
-    if api_tokens::list_for_user(&mut tx, user_id).await?.len() >= MAX_TOKENS_PER_USER {
+    if api_tokens::count_unrevoked(&mut tx, user_id).await? >= MAX_TOKENS_PER_USER {
         return Err(AppError::invalid(
             "name",
             format!("You have {MAX_TOKENS_PER_USER} tokens; revoke one you no longer use first."),
@@ -147,7 +148,22 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
-    api_tokens::touch(&mut conn, &t.id, now).await?;
+    // "Last used" is written at most once a minute, after the answer: a read stays a read.
+    if t.last_used_at
+        .is_none_or(|at| now - at >= crate::auth::STAMP_EVERY_MS)
+        && state.stamps.claim(&t.id, now)
+    {
+        let (store, id) = (state.store.clone(), t.id.clone());
+        tokio::spawn(async move {
+            let stamped = match store.conn().await {
+                Ok(mut conn) => api_tokens::touch(&mut conn, &id, now).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = stamped {
+                tracing::warn!(error = %e, "stamping a token's last use");
+            }
+        });
+    }
     let current = CurrentUser {
         user,
         session_id: format!("token:{}", t.id),
@@ -156,11 +172,15 @@ pub async fn authenticate(
     Ok(Some((t, current)))
 }
 
-/// The person's usable tokens (expired ones are listed until revoked, so they can be told
+/// One page of the person's tokens (expired ones are listed until revoked, so they can be told
 /// apart), newest first.
-pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<ApiToken>, AppError> {
+pub async fn page(
+    state: &AppState,
+    user_id: &str,
+    request: &PageRequest,
+) -> Result<Page<ApiToken>, AppError> {
     let mut conn = state.store.conn().await?;
-    Ok(api_tokens::list_for_user(&mut conn, user_id).await?)
+    Ok(api_tokens::page(&mut conn, user_id, request).await?)
 }
 
 /// Revokes one of the person's tokens; another person's id is "not found".

@@ -12,6 +12,7 @@ use coachflux_domain::coach;
 use coachflux_domain::engine::{EngineError, Phase, ProposalStatus, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::ids::new_id;
+use coachflux_domain::paging::{Page, PageRequest};
 use coachflux_domain::safety;
 use coachflux_store::coaching::{self, CoachingSession, NewCoachingSession, Reflection};
 use coachflux_store::{Conn, action_items, events};
@@ -157,18 +158,10 @@ pub async fn start(
 pub async fn page(
     state: &AppState,
     owner: coaching::Owner<'_>,
-    after: Option<(i64, &str)>,
-    limit: usize,
-) -> Result<Vec<CoachingSession>, AppError> {
+    request: &PageRequest,
+) -> Result<Page<CoachingSession>, AppError> {
     let mut conn = state.store.conn().await?;
-    Ok(coaching::page(
-        &mut conn,
-        owner,
-        after,
-        i64::try_from(limit).unwrap_or(i64::MAX),
-        state.clock.now_ms(),
-    )
-    .await?)
+    Ok(coaching::page(&mut conn, owner, request, state.clock.now_ms()).await?)
 }
 
 /// A session as its owner sees it. Anyone else gets "not found".
@@ -977,14 +970,24 @@ pub async fn email_report(state: &AppState, actor: &Actor, id: &str) -> Result<(
     Ok(())
 }
 
-/// The person's sessions, newest first: a member's last 100, or a visitor's unexpired ones.
-pub async fn history(state: &AppState, actor: &Actor) -> Result<Vec<CoachingSession>, AppError> {
-    let mut conn = state.store.conn().await?;
-    Ok(match (actor.user_id(), actor.anonymous_id.as_deref()) {
-        (Some(user), _) => coaching::list_for_user(&mut conn, user, 100).await?,
-        (None, Some(a)) => coaching::list_for_anonymous(&mut conn, a, state.clock.now_ms()).await?,
-        (None, None) => Vec::new(),
-    })
+/// One page of the person's sessions, newest first: a member's, or a visitor's unexpired ones
+/// (nobody's: an empty page).
+pub async fn history(
+    state: &AppState,
+    actor: &Actor,
+    request: &PageRequest,
+) -> Result<Page<CoachingSession>, AppError> {
+    let owner = match (actor.user_id(), actor.anonymous_id.as_deref()) {
+        (Some(user), _) => coaching::Owner::User(user),
+        (None, Some(a)) => coaching::Owner::Anonymous(a),
+        (None, None) => {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+    };
+    page(state, owner, request).await
 }
 
 /// How a closed session was rated (1-5), if it was; only for its owner.

@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use coachflux_domain::clock::DAY_MS;
+use coachflux_domain::paging::PageRequest;
 use coachflux_store::action_items::{self, ActionItem, Filter};
 use coachflux_store::coaching::{self, CoachingSession};
 use coachflux_store::metrics::{self, UserMetrics};
@@ -35,8 +36,16 @@ pub async fn overview(state: &AppState, current: &CurrentUser) -> Result<Overvie
         status: Some("open".into()),
         ..Filter::default()
     };
-    let mut open_actions = action_items::list_for_user(&mut conn, &user.id, &open, now).await?;
-    open_actions.truncate(5);
+    let open_actions = action_items::page(
+        &mut conn,
+        &user.id,
+        &open,
+        action_items::Order::Due,
+        &PageRequest::first(5),
+        now,
+    )
+    .await?
+    .items;
     let m = metrics::get(&mut conn, &user.id).await?.unwrap_or_default();
     let since = now - WEEKS * 7 * DAY_MS;
     let done = metrics::completions_since(&mut conn, &user.id, since).await?;

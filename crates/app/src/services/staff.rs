@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use coachflux_domain::jobs::Job;
+use coachflux_domain::paging::{Page, PageRequest};
 use coachflux_store::jobs::Run;
 use coachflux_store::llm_calls::SessionUsage;
 use coachflux_store::outbox::OutboxEmail;
@@ -38,18 +39,19 @@ fn admitted(current: &CurrentUser) -> Result<(), AppError> {
     admit(current).map_err(|_| AppError::NotFound)
 }
 
-/// The newest 200 emails, bodies withheld (`body_redacted` is what staff read).
+/// One page of the emails, newest first, bodies withheld (`body_redacted` is what staff read).
 pub async fn mail_log(
     state: &AppState,
     current: &CurrentUser,
-) -> Result<Vec<OutboxEmail>, AppError> {
+    request: &PageRequest,
+) -> Result<Page<OutboxEmail>, AppError> {
     admitted(current)?;
     let mut conn = state.store.conn().await?;
-    let mut emails = coachflux_store::outbox::list_recent(&mut conn, 200).await?;
-    for e in &mut emails {
+    let mut page = coachflux_store::outbox::page(&mut conn, request).await?;
+    for e in &mut page.items {
         withhold(e);
     }
-    Ok(emails)
+    Ok(page)
 }
 
 /// One email of the log, its sealed bodies left out.

@@ -210,6 +210,7 @@ fn http_get(addr: &str, path: &str) -> String {
 
 #[tokio::test]
 async fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
+    let _shared = crate::harness::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let (out, stdout, stderr) = run(coachflux(dir.path()).args(["jobs", "list"]));
     assert!(out.status.success(), "{stderr}");
@@ -288,6 +289,7 @@ async fn jobs_are_listed_and_run_by_hand_with_the_clock_set() {
 
 #[tokio::test]
 async fn export_user_backup_and_restore_from_the_command_line() {
+    let _shared = crate::harness::shared().await;
     use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();
     let (out, _, stderr) = run(coachflux(dir.path()).arg("migrate"));

@@ -302,8 +302,111 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let _shared = shared().await;
     if let Some(app) = spawn(engine).await {
         body(app).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counting database statements
+
+/// Tests hold this for reading while they run; a test that counts statements holds it for
+/// writing, so nothing else in the process talks to a database meanwhile.
+fn alone() -> &'static tokio::sync::RwLock<()> {
+    static LOCK: OnceLock<tokio::sync::RwLock<()>> = OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::RwLock::new(()))
+}
+
+/// Held by every test that may run a statement (see [`Statements`]).
+pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    alone().read().await
+}
+
+static STATEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts every statement sqlx runs in this process (its `sqlx::query` log events), and the
+/// ones that write.
+struct CountStatements;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut sql = Statement(String::new());
+        event.record(&mut sql);
+        let verb = sql.0.trim_start().to_ascii_uppercase();
+        if ["INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT"]
+            .iter()
+            .any(|w| verb.starts_with(w))
+        {
+            WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// The statement text of a `sqlx::query` event.
+struct Statement(String);
+
+impl tracing::field::Visit for Statement {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "db.statement" || (self.0.is_empty() && field.name() == "summary") {
+            value.clone_into(&mut self.0);
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "db.statement" || (self.0.is_empty() && field.name() == "summary") {
+            self.0 = format!("{value:?}").trim_matches('"').to_owned();
+        }
+    }
+}
+
+/// What a piece of work ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ran {
+    pub statements: usize,
+    /// Statements that write (or open and close a write transaction).
+    pub writes: usize,
+}
+
+/// While held, no other test runs a statement, and [`Statements::during`] counts them.
+pub struct Statements {
+    _alone: tokio::sync::RwLockWriteGuard<'static, ()>,
+}
+
+impl Statements {
+    /// Waits until every other test is done with its database, then keeps them waiting.
+    pub async fn count() -> Self {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            let only_statements = tracing_subscriber::filter::Targets::new()
+                .with_target("sqlx::query", tracing::Level::TRACE);
+            let subscriber = tracing_subscriber::registry().with(
+                tracing_subscriber::Layer::with_filter(CountStatements, only_statements),
+            );
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other subscriber in the test process");
+        });
+        Self {
+            _alone: alone().write().await,
+        }
+    }
+
+    /// What `work` ran.
+    pub async fn during<T>(&self, work: impl Future<Output = T>) -> (Ran, T) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (statements, writes) = (STATEMENTS.load(SeqCst), WRITES.load(SeqCst));
+        let out = work.await;
+        let ran = Ran {
+            statements: STATEMENTS.load(SeqCst) - statements,
+            writes: WRITES.load(SeqCst) - writes,
+        };
+        (ran, out)
     }
 }
 
@@ -333,10 +436,12 @@ macro_rules! on_both_engines {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
+                let _shared = $crate::harness::shared().await;
                 super::$name($crate::harness::Engine::Sqlite).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
+                let _shared = $crate::harness::shared().await;
                 super::$name($crate::harness::Engine::Postgres).await;
             }
         }

@@ -1035,6 +1035,7 @@ crate::on_both_engines!(a_server_without_json_schemas_is_asked_by_instruction);
 /// `coachflux coach check` against the stub: the latency, or the exact problem.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coach_check_reports_latency_or_the_exact_problem() {
+    let _shared = crate::harness::shared().await;
     let (stub, addr) = Stub::start().await;
     let dir = tempfile::tempdir().unwrap();
     let run = |base: String, key: Option<&'static str>| {

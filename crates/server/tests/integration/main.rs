@@ -16,6 +16,8 @@ mod llm;
 mod oidc;
 mod ops;
 mod pages;
+mod plans;
+mod queries;
 mod schema;
 mod security;
 mod smtp;

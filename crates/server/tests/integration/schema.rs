@@ -373,6 +373,7 @@ async fn migrated(url: &str) -> (Store, Schema) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_are_identical() {
+    let _shared = crate::harness::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = fresh_database(Engine::Sqlite, dir.path()).await.unwrap();
     let Some(pg_url) = fresh_database(Engine::Postgres, dir.path()).await else {

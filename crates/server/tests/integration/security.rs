@@ -446,6 +446,7 @@ dual_test!(mail_is_sealed_at_rest_and_staff_never_see_a_link);
 
 #[tokio::test]
 async fn the_data_directory_and_database_are_private() {
+    let _shared = crate::harness::shared().await;
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let Some(app) = crate::harness::spawn(crate::harness::Engine::Sqlite).await else {

@@ -8,6 +8,7 @@ use crate::harness::T0;
 use crate::harness::TestApp;
 use coachflux_domain::account::{Role, SubscriptionStatus};
 use coachflux_domain::ids::new_id;
+use coachflux_domain::paging::PageRequest;
 use coachflux_store::{
     Conn, StoreError, audit, auth_sessions, one_time_tokens, outbox, rate_limits, recovery_codes,
     users,
@@ -394,7 +395,7 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
             .is_none()
     );
 
-    // Listing: active and unexpired only, most recently used first.
+    // Listing: active and unexpired only, newest sign-in first, a page at a time.
     let s3 = new_id();
     let s4 = new_id();
     auth_sessions::insert(
@@ -435,22 +436,35 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
     )
     .await
     .unwrap();
-    let listed: Vec<String> = auth_sessions::list_active_for_user(&mut c, &ada, T0 + 40)
+    let first = auth_sessions::page_active(&mut c, &ada, T0 + 40, &PageRequest::first(2))
         .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(listed, vec![s3.clone(), s4.clone(), s2.clone()]);
+        .unwrap();
+    let listed: Vec<String> = first.items.into_iter().map(|s| s.id).collect();
+    assert_eq!(listed, vec![s4.clone(), s3.clone()]);
+    let rest = auth_sessions::page_active(
+        &mut c,
+        &ada,
+        T0 + 40,
+        &PageRequest {
+            limit: 2,
+            after: first.next,
+        },
+    )
+    .await
+    .unwrap();
+    let listed: Vec<String> = rest.items.into_iter().map(|s| s.id).collect();
+    assert_eq!(listed, vec![s2.clone()]);
+    assert_eq!(rest.next, None);
 
     // Sign out everywhere but here.
     let n = auth_sessions::revoke_all_for_user(&mut c, &ada, Some(&s4), T0 + 50)
         .await
         .unwrap();
     assert_eq!(n, 2, "s2 and s3; s1 was already revoked");
-    let listed = auth_sessions::list_active_for_user(&mut c, &ada, T0 + 60)
+    let listed = auth_sessions::page_active(&mut c, &ada, T0 + 60, &PageRequest::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(
         listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
         vec![s4.as_str()]
@@ -469,9 +483,10 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
         1
     );
     assert!(
-        auth_sessions::list_active_for_user(&mut c, &ada, T0 + 80)
+        auth_sessions::page_active(&mut c, &ada, T0 + 80, &PageRequest::first(10))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 
@@ -890,16 +905,35 @@ async fn outbox_claims_once_and_retries(app: TestApp) {
     assert_eq!(ids, expected, "each due row claimed exactly once");
 
     // Listings, newest first.
-    let recent: Vec<String> = outbox::list_recent(&mut c, 3)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let first = outbox::page(&mut c, &PageRequest::first(3)).await.unwrap();
+    let recent: Vec<String> = first.items.into_iter().map(|e| e.id).collect();
     assert_eq!(
         recent,
         vec![batch[4].clone(), batch[3].clone(), batch[2].clone()]
     );
+    // Page after page, every email once, the last page saying so.
+    let mut seen = recent.clone();
+    let mut after = first.next;
+    while let Some(cursor) = after {
+        let page = outbox::page(
+            &mut c,
+            &PageRequest {
+                limit: 3,
+                after: Some(cursor),
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(page.items.into_iter().map(|e| e.id));
+        after = page.next;
+    }
+    assert_eq!(seen[3..5], [batch[1].clone(), batch[0].clone()]);
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    let unique: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (total as usize, total as usize));
     let ada_mail: Vec<String> = outbox::list_for_address(&mut c, "ada@example.com")
         .await
         .unwrap()
