@@ -12,9 +12,21 @@ use std::sync::Arc;
 /// How long a sign-in waits for a free hashing slot before it is answered 503.
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Everything a handler needs, clone-cheap.
+/// Everything a handler needs. Cloning it (every middleware and extractor does, per request)
+/// is one reference count: the parts live behind a single `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Parts {
     pub config: Arc<Config>,
     /// Reached only through the services: neither face touches the database.
     pub(crate) store: Store,
@@ -36,6 +48,8 @@ pub struct AppState {
     pub api_limiter: crate::services::limits::ApiLimiter,
     /// Which credentials this instance stamped "last used" lately.
     pub stamps: crate::auth::Stamps,
+    /// The framework catalogue, read at most every 30 s.
+    pub catalogue: crate::services::coaching::Catalogue,
 }
 
 impl AppState {
@@ -102,7 +116,7 @@ impl AppState {
         );
         let api_limiter =
             crate::services::limits::ApiLimiter::new(config.api_rate_limit, clock.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(Parts {
             coach,
             cookies: Arc::new(CookieNames::new(config.is_https())),
             config: Arc::new(config),
@@ -117,7 +131,8 @@ impl AppState {
             hashing: crate::crypto::Hashing::new(config_hash_concurrency, HASH_WAIT),
             api_limiter,
             stamps: crate::auth::Stamps::default(),
-        })
+            catalogue: crate::services::coaching::Catalogue::default(),
+        })))
     }
 
     /// An absolute link built from `COACHFLUX_PUBLIC_URL` (never from the request's Host).

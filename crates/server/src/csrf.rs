@@ -48,7 +48,20 @@ fn refuse(path: &str) -> Response {
     )
 }
 
+/// Requests that neither change anything a browser's cookies could authorize nor render a
+/// form: the operator probes and the assets. They skip the token work entirely.
+fn untouched(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/static/")
+}
+
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // API clients without ambient credentials neither need nor keep a CSRF cookie, and render
+    // no form: nothing to check, nothing to make.
+    if carries_no_ambient_credentials(&req)
+        || (is_safe(req.method()) && untouched(req.uri().path()))
+    {
+        return next.run(req).await;
+    }
     let names = &state.cookies;
     let jar = CookieJar::from_headers(req.headers());
     let existing = jar
@@ -61,9 +74,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let expected = state.keys.sign(&format!("csrf:{secret}"));
     let mut req = req;
-    // API clients without ambient credentials neither need nor keep a CSRF cookie.
-    let exempt_api = carries_no_ambient_credentials(&req);
-    if !is_safe(req.method()) && !exempt(req.uri().path()) && !exempt_api {
+    if !is_safe(req.method()) && !exempt(req.uri().path()) {
         let cross_site = req
             .headers()
             .get("sec-fetch-site")
@@ -82,7 +93,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     }
     req.extensions_mut().insert(CsrfToken(expected));
     let mut response = next.run(req).await;
-    if fresh && !exempt_api {
+    if fresh {
         let cookie = coachflux_http::cookies::build(names, names.csrf, secret, None);
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, v);

@@ -15,8 +15,10 @@ use coachflux_domain::ids::new_id;
 use coachflux_domain::paging::{Page, PageRequest};
 use coachflux_domain::safety;
 use coachflux_store::coaching::{self, CoachingSession, NewCoachingSession, Reflection};
+use coachflux_store::frameworks::FrameworkRecord;
 use coachflux_store::{Conn, action_items, events};
 use serde_json::json;
+use std::sync::{Arc, Mutex};
 
 /// A visitor's session lives this long unless they sign up.
 pub const ANONYMOUS_TTL_MS: i64 = 24 * HOUR_MS;
@@ -73,11 +75,54 @@ fn engine_error(e: EngineError) -> AppError {
     AppError::invalid("input", e.to_string())
 }
 
+/// The framework catalogue, read from the database at most every [`CATALOGUE_FRESH_FOR`]:
+/// every page and most API calls need it, and it changes only when an instance seeds its
+/// built-in catalogue at start (and in its usage counts).
+#[derive(Clone, Default)]
+pub struct Catalogue(Arc<Mutex<Option<CatalogueRead>>>);
+
+/// One read of the catalogue and when it was made.
+type CatalogueRead = (std::time::Instant, Arc<Vec<FrameworkRecord>>);
+
+/// How long a read of the catalogue is reused.
+pub const CATALOGUE_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Catalogue {
+    async fn all(&self, state: &AppState) -> Result<Arc<Vec<FrameworkRecord>>, AppError> {
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some((at, list)) = cached
+            && at.elapsed() < CATALOGUE_FRESH_FOR
+        {
+            return Ok(list);
+        }
+        let list = Arc::new(state.store.list_frameworks().await?);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), list.clone()));
+        Ok(list)
+    }
+
+    async fn get(&self, state: &AppState, id: &str) -> Result<Option<FrameworkRecord>, AppError> {
+        Ok(self
+            .all(state)
+            .await?
+            .iter()
+            .find(|f| f.framework.id == id)
+            .cloned())
+    }
+}
+
 /// The framework to start; an unknown id is a mistake in the request, not a missing page.
 async fn framework(state: &AppState, id: &str) -> Result<Framework, AppError> {
     Ok(state
-        .store
-        .get_framework(id)
+        .catalogue
+        .get(state, id)
         .await?
         .ok_or_else(|| {
             AppError::invalid(
@@ -197,8 +242,8 @@ pub async fn load(state: &AppState, actor: &Actor, id: &str) -> Result<Loaded, A
         return Err(AppError::NotFound);
     }
     let framework = state
-        .store
-        .get_framework(&row.framework)
+        .catalogue
+        .get(state, &row.framework)
         .await?
         .ok_or(AppError::NotFound)?
         .framework;
@@ -1016,7 +1061,7 @@ pub async fn framework_record(
     state: &AppState,
     id: &str,
 ) -> Result<Option<coachflux_store::frameworks::FrameworkRecord>, AppError> {
-    Ok(state.store.get_framework(id).await?)
+    state.catalogue.get(state, id).await
 }
 
 /// The frameworks in catalogue order, each with why this person can't start it yet (if they
@@ -1026,13 +1071,13 @@ pub async fn catalogue(
     actor: &Actor,
 ) -> Result<Vec<(coachflux_store::frameworks::FrameworkRecord, Option<Locked>)>, AppError> {
     Ok(state
-        .store
-        .list_frameworks()
+        .catalogue
+        .all(state)
         .await?
-        .into_iter()
+        .iter()
         .map(|f| {
             let locked = entitlement(actor, &f.framework).err();
-            (f, locked)
+            (f.clone(), locked)
         })
         .collect())
 }
