@@ -38,7 +38,7 @@ pub enum AppError {
     #[error("re-authentication required")]
     ReauthRequired,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -76,6 +76,18 @@ impl From<crate::crypto::HashError> for AppError {
 
 /// What a refusal for being busy suggests as `Retry-After`.
 pub const BUSY_RETRY_SECS: u64 = 5;
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Waiting for the write lock ran out: a moment's congestion, not a fault.
+            StoreError::Busy => AppError::Busy {
+                retry_after_secs: 1,
+            },
+            other => AppError::Store(other),
+        }
+    }
+}
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {

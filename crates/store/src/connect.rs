@@ -1,4 +1,4 @@
-use crate::{Engine, Result, Store, StoreError, check_sqlite_version};
+use crate::{Engine, Result, Store, StoreError, check_sqlite_version, writer};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, Row};
 use std::path::PathBuf;
@@ -108,7 +108,13 @@ impl Store {
             .connect(&opts.url)
             .await
             .map_err(|e| StoreError::Unreachable(describe_connect_error(&e)))?;
-        let store = Store { pool, engine };
+        let writer = (engine == Engine::Sqlite)
+            .then(|| writer::Writer::start(pool.clone(), opts.busy_timeout));
+        let store = Store {
+            pool,
+            engine,
+            writer,
+        };
         store.check_engine_version().await?;
         Ok(store)
     }

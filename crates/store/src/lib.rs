@@ -28,6 +28,7 @@ pub mod safety;
 pub mod schema;
 mod sqlite_version;
 pub mod users;
+mod writer;
 
 pub use connect::{ConnectOptions, PoolStats, sqlite_file};
 pub use migrate::MigrationStatus;
@@ -74,6 +75,8 @@ impl Engine {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite's write lock taken in-process and its group-commit writer (see [`writer`]).
+    writer: Option<std::sync::Arc<writer::Writer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +100,12 @@ pub enum StoreError {
     /// A unique constraint refused the write; names what already exists (e.g. "email").
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The write lock stayed taken longer than the busy timeout.
+    #[error("the database is busy")]
+    Busy,
+    /// A group commit failed: nothing of the batch was stored.
+    #[error("the write could not be committed: {0}")]
+    Batch(String),
 }
 
 impl StoreError {
@@ -109,8 +118,37 @@ impl StoreError {
     }
 }
 
-/// A database transaction; services run one per use case.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A database transaction; services run one per use case. On SQLite it holds this process's
+/// turn to write until it ends (see [`writer`]).
+pub struct Tx {
+    // Declared first so it ends before the turn is handed on.
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.inner
+    }
+}
 /// A connection (a pooled one, or the one inside a [`Tx`]) that store functions run on.
 pub type Conn = sqlx::AnyConnection;
 
@@ -134,12 +172,58 @@ impl Store {
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
     /// a deferred transaction that reads and then writes can't wait for a concurrent writer
     /// (SQLite answers "database is locked" at once instead of using the busy timeout), while
-    /// an immediate one queues behind it.
+    /// an immediate one queues behind it. It first waits for this process's turn to write, so
+    /// it queues in memory rather than in SQLite's sleeping busy handler.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.pool.begin().await?,
+        Ok(match &self.writer {
+            Some(writer) => {
+                let turn = writer.turn().await?;
+                Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            None => Tx {
+                inner: self.pool.begin().await?,
+                _turn: None,
+            },
         })
+    }
+
+    /// Runs a short write job in a transaction and answers once it is committed. On SQLite the
+    /// job joins the writer's next group commit (inside its own savepoint: when it fails, only
+    /// its own changes are undone); on PostgreSQL it runs in its own transaction. The job
+    /// must only talk to the database: everything it needs is computed before.
+    pub async fn batched<T, E, F>(&self, job: F) -> std::result::Result<T, E>
+    where
+        F: for<'c> FnOnce(
+                &'c mut Conn,
+            )
+                -> futures_util::future::BoxFuture<'c, std::result::Result<T, E>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let Some(writer) = &self.writer else {
+            use futures_util::FutureExt;
+            let mut tx = self.begin().await?;
+            let value = std::panic::AssertUnwindSafe(job(&mut tx))
+                .catch_unwind()
+                .await
+                .map_err(|_| writer::panicked())??;
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok(value);
+        };
+        match writer.submit(writer::erase(job)).await {
+            writer::Ended::Ran(Ok(value)) => Ok(*value
+                .downcast::<T>()
+                .expect("the writer returns what the job made")),
+            writer::Ended::Ran(Err(error)) => Err(*error
+                .downcast::<E>()
+                .expect("the writer returns what the job made")),
+            writer::Ended::Lost(e) => Err(e.into()),
+        }
     }
 
     /// A pooled connection for reads and single-statement writes.

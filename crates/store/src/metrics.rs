@@ -1,5 +1,8 @@
-//! `user_metrics`: per-person progress figures, recomputed from the rows they summarise (so
-//! they can never drift from them) whenever one of those rows changes.
+//! `user_metrics`: per-person progress figures. Rare changes (a session completed, deleted or
+//! adopted, an item deleted, data erased) recompute them from the rows they summarise; the
+//! frequent ones (an item created or ticked off) add to the two action counters in one
+//! statement, so their cost does not grow with the person's history. Both agree: a test runs a
+//! sequence of changes and compares the counters with a recomputation.
 
 use crate::{Conn, Result};
 use sqlx::Row;
@@ -76,6 +79,34 @@ pub async fn recompute(conn: &mut Conn, user_id: &str, now: i64) -> Result<UserM
     .execute(&mut *conn)
     .await?;
     Ok(m)
+}
+
+/// Adds to a person's action counters (`created` new items, `completed` items ticked off, or
+/// un-ticked when negative) in one statement; the first change creates the row.
+pub async fn count_actions(
+    conn: &mut Conn,
+    user_id: &str,
+    created: i64,
+    completed: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_metrics (id, user_id, sessions_completed, actions_created, actions_completed, \
+         frameworks_used, last_session_at, total_time_spent, updated_at) \
+         VALUES ($1, $2, 0, $3, $4, '[]', NULL, 0, $5) \
+         ON CONFLICT (user_id) DO UPDATE SET \
+         actions_created = user_metrics.actions_created + excluded.actions_created, \
+         actions_completed = user_metrics.actions_completed + excluded.actions_completed, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(coachflux_domain::ids::new_id())
+    .bind(user_id)
+    .bind(created)
+    .bind(completed)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Completion times of a person's completed sessions since `since`, oldest first.

@@ -176,12 +176,32 @@ pub async fn create(
 ) -> Result<String, AppError> {
     let now = state.clock.now_ms();
     let c = clean(d, now)?;
-    let mut tx = state.store.begin().await?;
-    let session = match session_id.filter(|s| !s.is_empty()) {
-        Some(id) => coaching::get(&mut tx, id)
+    let user_id = user_id.to_owned();
+    let session_id = session_id.filter(|s| !s.is_empty()).map(str::to_owned);
+    // One short database-only job: on SQLite it shares a commit with the writes that arrive
+    // with it (see `Store::batched`).
+    state
+        .store
+        .batched(move |conn| {
+            Box::pin(async move { insert(conn, &user_id, session_id.as_deref(), &c, now).await })
+        })
+        .await
+}
+
+/// Stores a new item (in the named session of the person's, or their latest), its event and
+/// its count.
+async fn insert(
+    conn: &mut coachflux_store::Conn,
+    user_id: &str,
+    session_id: Option<&str>,
+    c: &Clean,
+    now: i64,
+) -> Result<String, AppError> {
+    let session = match session_id {
+        Some(id) => coaching::get(conn, id)
             .await?
             .filter(|s| s.user_id.as_deref() == Some(user_id)),
-        None => coaching::list_for_user(&mut tx, user_id, 1)
+        None => coaching::list_for_user(conn, user_id, 1)
             .await?
             .into_iter()
             .next(),
@@ -194,7 +214,7 @@ pub async fn create(
     };
     let id = new_id();
     action_items::insert(
-        &mut tx,
+        conn,
         &action_items::NewActionItem {
             id: &id,
             user_id,
@@ -209,7 +229,7 @@ pub async fn create(
     )
     .await?;
     events::record(
-        &mut tx,
+        conn,
         &new_id(),
         Some(user_id),
         None,
@@ -218,8 +238,7 @@ pub async fn create(
         now,
     )
     .await?;
-    coachflux_store::metrics::recompute(&mut tx, user_id, now).await?;
-    tx.commit().await?;
+    coachflux_store::metrics::count_actions(conn, user_id, 1, 0, now).await?;
     Ok(id)
 }
 
@@ -271,7 +290,8 @@ pub async fn set_completed(
         )
         .await?;
     }
-    coachflux_store::metrics::recompute(&mut tx, user_id, now).await?;
+    let completed = if completed { 1 } else { -1 };
+    coachflux_store::metrics::count_actions(&mut tx, user_id, 0, completed, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -268,26 +268,52 @@ fn status_of(engine: &SessionState) -> &'static str {
 }
 
 async fn save(conn: &mut Conn, state: &AppState, l: &Loaded) -> Result<(), AppError> {
-    let step = l
-        .framework
-        .steps
-        .get(l.engine.current)
-        .map_or_else(|| l.row.step.clone(), |s| s.id.clone());
-    let json = serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?;
-    let saved = coaching::save_state(
-        conn,
-        &l.row.id,
-        &l.row.state,
-        &step,
-        &json,
-        status_of(&l.engine),
-        state.clock.now_ms(),
-    )
-    .await?;
-    if saved {
+    if Saving::of(state, l)?.run(conn).await? {
         Ok(())
     } else {
         Err(changed_meanwhile())
+    }
+}
+
+/// A session's new state, ready to store (owned, so a batched write job can carry it).
+struct Saving {
+    id: String,
+    /// The state it was loaded with: the write applies only if it is still the stored one.
+    expected: String,
+    step: String,
+    json: String,
+    status: &'static str,
+    now: i64,
+}
+
+impl Saving {
+    fn of(state: &AppState, l: &Loaded) -> Result<Saving, AppError> {
+        Ok(Saving {
+            id: l.row.id.clone(),
+            expected: l.row.state.clone(),
+            step: l
+                .framework
+                .steps
+                .get(l.engine.current)
+                .map_or_else(|| l.row.step.clone(), |s| s.id.clone()),
+            json: serde_json::to_string(&l.engine).map_err(anyhow::Error::from)?,
+            status: status_of(&l.engine),
+            now: state.clock.now_ms(),
+        })
+    }
+
+    /// Stores it unless another request changed the session since it was loaded (`false`).
+    async fn run(&self, conn: &mut Conn) -> Result<bool, AppError> {
+        Ok(coaching::save_state(
+            conn,
+            &self.id,
+            &self.expected,
+            &self.step,
+            &self.json,
+            self.status,
+            self.now,
+        )
+        .await?)
     }
 }
 
@@ -410,20 +436,34 @@ pub async fn turn_streaming(
         return Ok(TurnOutcome::Paused);
     }
     // The words are saved before any coach sees them, so a coach failure never loses them.
+    // Both writes of a turn are short database-only jobs that share a commit with the writes
+    // arriving with them (see `Store::batched`).
     let reflection_id = new_id();
     {
-        let mut conn = state.store.conn().await?;
-        let pending = json!({"reply": "", "pending": true, "captured": {}});
-        coaching::insert_reflection(
-            &mut conn,
-            &reflection_id,
-            id,
-            &step_id,
-            input,
-            &pending.to_string(),
-            now,
-        )
-        .await?;
+        let (reflection, session, step, text) = (
+            reflection_id.clone(),
+            id.to_owned(),
+            step_id.clone(),
+            input.to_owned(),
+        );
+        let pending = json!({"reply": "", "pending": true, "captured": {}}).to_string();
+        state
+            .store
+            .batched(move |conn| {
+                Box::pin(async move {
+                    coaching::insert_reflection(
+                        conn,
+                        &reflection,
+                        &session,
+                        &step,
+                        &text,
+                        &pending,
+                        now,
+                    )
+                    .await
+                })
+            })
+            .await?;
     }
     let reply = state
         .coach
@@ -447,22 +487,31 @@ pub async fn turn_streaming(
         "accepted": reply.accepted,
         "coach": reply.coach,
         "note": reply.note,
-    });
-    let mut tx = state.store.begin().await?;
-    let outcome = match save(&mut tx, state, &l).await {
-        Ok(()) => TurnOutcome::Replied,
-        Err(AppError::Conflict(why)) => {
-            // The words stay, marked as not taken into the session.
-            let kept = json!({"reply": "", "captured": {}, "notApplied": true});
-            coaching::set_reflection_payload(&mut tx, &reflection_id, &kept.to_string()).await?;
-            tx.commit().await?;
-            return Err(AppError::Conflict(why));
-        }
-        Err(e) => return Err(e),
-    };
-    coaching::set_reflection_payload(&mut tx, &reflection_id, &payload.to_string()).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    })
+    .to_string();
+    let saving = Saving::of(state, &l)?;
+    let applied = state
+        .store
+        .batched(move |conn| {
+            Box::pin(async move {
+                let applied = saving.run(conn).await?;
+                // When another request changed the session meanwhile, the words stay, marked
+                // as not taken into it.
+                let stored = if applied {
+                    payload
+                } else {
+                    json!({"reply": "", "captured": {}, "notApplied": true}).to_string()
+                };
+                coaching::set_reflection_payload(conn, &reflection_id, &stored).await?;
+                Ok::<_, AppError>(applied)
+            })
+        })
+        .await?;
+    if applied {
+        Ok(TurnOutcome::Replied)
+    } else {
+        Err(changed_meanwhile())
+    }
 }
 
 /// Who a coach's model calls are for (recorded, and counted against the daily budget).

@@ -634,6 +634,36 @@ async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app: TestA
     assert!(page.contains("<svg") && page.contains("50% of your action items are done"));
     assert!(page.contains("Sessions completed per week"));
     assert!(!page.contains("Pick up where you left off"));
+
+    // Items made and ticked off by hand add to the counters; they agree with a recount.
+    b.submit("/actions", &[("title", "Book the room")]).await;
+    b.submit("/actions", &[("title", "Send the notes")]).await;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM action_items WHERE title IN ('Book the room', 'Send the notes') ORDER BY title",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    for (path, id) in [
+        ("complete", &ids[0]),
+        ("complete", &ids[1]),
+        ("reopen", &ids[0]),
+    ] {
+        b.submit(&format!("/actions/{id}/{path}"), &[]).await;
+    }
+    b.submit(&format!("/actions/{}/complete", ids[1]), &[])
+        .await; // already done: no change
+    let mut conn = app.store.conn().await.unwrap();
+    let counted = coachflux_store::metrics::get(&mut conn, &uid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((counted.actions_created, counted.actions_completed), (4, 2));
+    let recounted = coachflux_store::metrics::recompute(&mut conn, &uid, counted.updated_at)
+        .await
+        .unwrap();
+    assert_eq!(counted, recounted, "the counters agree with a recount");
+    drop(conn);
     app.stop().await;
 }
 dual_test!(user_metrics_follow_the_journey_and_the_dashboard_draws_them);

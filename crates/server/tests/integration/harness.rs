@@ -325,6 +325,7 @@ pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
 
 static STATEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static COMMITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Counts every statement sqlx runs in this process (its `sqlx::query` log events), and the
 /// ones that write.
@@ -345,6 +346,9 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
         {
             WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
+        if verb.starts_with("COMMIT") {
+            COMMITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -353,14 +357,20 @@ struct Statement(String);
 
 impl tracing::field::Visit for Statement {
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "db.statement" || (self.0.is_empty() && field.name() == "summary") {
+        // Short statements come whole in `summary`, with an empty `db.statement`.
+        if (field.name() == "db.statement" && !value.trim().is_empty())
+            || (self.0.is_empty() && field.name() == "summary")
+        {
             value.clone_into(&mut self.0);
         }
     }
 
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "db.statement" || (self.0.is_empty() && field.name() == "summary") {
-            self.0 = format!("{value:?}").trim_matches('"').to_owned();
+        let text = format!("{value:?}").trim_matches('"').to_owned();
+        if (field.name() == "db.statement" && !text.trim().is_empty())
+            || (self.0.is_empty() && field.name() == "summary")
+        {
+            self.0 = text;
         }
     }
 }
@@ -371,6 +381,8 @@ pub struct Ran {
     pub statements: usize,
     /// Statements that write (or open and close a write transaction).
     pub writes: usize,
+    /// Transactions committed.
+    pub commits: usize,
 }
 
 /// While held, no other test runs a statement, and [`Statements::during`] counts them.
@@ -400,11 +412,16 @@ impl Statements {
     /// What `work` ran.
     pub async fn during<T>(&self, work: impl Future<Output = T>) -> (Ran, T) {
         use std::sync::atomic::Ordering::SeqCst;
-        let (statements, writes) = (STATEMENTS.load(SeqCst), WRITES.load(SeqCst));
+        let (statements, writes, commits) = (
+            STATEMENTS.load(SeqCst),
+            WRITES.load(SeqCst),
+            COMMITS.load(SeqCst),
+        );
         let out = work.await;
         let ran = Ran {
             statements: STATEMENTS.load(SeqCst) - statements,
             writes: WRITES.load(SeqCst) - writes,
+            commits: COMMITS.load(SeqCst) - commits,
         };
         (ran, out)
     }

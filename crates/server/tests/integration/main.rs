@@ -22,3 +22,4 @@ mod schema;
 mod security;
 mod smtp;
 mod store_identity;
+mod writes;
