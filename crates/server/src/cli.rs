@@ -57,6 +57,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         to: Option<PathBuf>,
     },
+    /// Tools for development and benchmarks.
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Replace the database with a backup, after checking its checksum and integrity.
     /// Deletions made since the backup (erased accounts, deleted sessions) are applied again.
     Restore {
@@ -69,6 +72,30 @@ pub enum Command {
         /// the backup goes into a new, empty database instead of over it).
         #[arg(long, value_name = "DATABASE_URL")]
         ledger_from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill a new, empty database with people who have a history: completed sessions with
+    /// their reflections, action items, events and progress figures (same seed, same data).
+    /// Everyone signs in as person<N>@generated.example with the given password.
+    Generate {
+        #[arg(long, default_value_t = 100)]
+        people: u64,
+        #[arg(long, default_value_t = 10)]
+        sessions_per_person: u64,
+        #[arg(long, default_value_t = 10)]
+        reflections_per_session: u64,
+        #[arg(long, default_value_t = 50)]
+        actions_per_person: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value = "generated-password")]
+        password: String,
+        /// Also make a read-write API token for person0 and write it to this file.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
     },
 }
 

@@ -12,6 +12,7 @@ mod connect;
 pub mod events;
 pub mod feedback;
 pub mod frameworks;
+pub mod generate;
 pub mod idempotency;
 pub mod jobs;
 pub mod llm_calls;

@@ -107,6 +107,14 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
 }
 
 /// Looks an account up by address; `email` must already be lower-case.
+/// Whether any account exists.
+pub async fn any(conn: &mut Conn) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
 pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<User>> {
     let row = sqlx::query(concat!(
         "SELECT ",

@@ -9,6 +9,7 @@ pub mod coach;
 pub mod coaching;
 pub mod credentials;
 pub mod dashboard;
+pub mod generate;
 pub mod idempotency;
 pub mod limits;
 pub mod llm;

@@ -4,6 +4,7 @@
 mod accounts;
 mod backups;
 mod coach;
+mod dev;
 mod jobs;
 mod migrate;
 mod serve;
@@ -43,6 +44,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Startup
         Command::ExportUser { email, out } => accounts::export(config, &email, out).await,
         Command::Coach(crate::cli::CoachCommand::Check) => coach::check(config).await,
         Command::Jobs(cmd) => jobs::run(config, cmd).await,
+        Command::Dev(cmd) => dev::run(config, cmd).await,
         Command::Backup { to } => backups::backup(config, to).await,
         Command::Restore {
             file,

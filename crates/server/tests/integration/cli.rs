@@ -385,3 +385,98 @@ async fn export_user_backup_and_restore_from_the_command_line() {
         "the restore did not bring the erased account back"
     );
 }
+
+/// `coachflux dev generate` fills a new database with people whose history reads like real use:
+/// they sign in, their lists, session pages and reports open, their progress figures agree with
+/// their rows; and it refuses a database that already has accounts.
+async fn a_generated_database_reads_like_real_use(app: crate::harness::TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    let generate = |extra: &[&str]| {
+        let mut c = coachflux(dir.path());
+        c.env("COACHFLUX_DATABASE_URL", &app.database_url)
+            .env("COACHFLUX_SECRET_KEY", crate::harness::SECRET_KEY)
+            .args([
+                "dev",
+                "generate",
+                "--people",
+                "3",
+                "--sessions-per-person",
+                "2",
+            ])
+            .args([
+                "--reflections-per-session",
+                "3",
+                "--actions-per-person",
+                "4",
+            ])
+            .args(extra);
+        run(&mut c)
+    };
+    let (out, stdout, stderr) = generate(&["--token-file", token_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("made 3 people, 6 sessions, 18 reflections, 12 action items, 12 events"),
+        "{stdout}"
+    );
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the token file is private");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM session_reflections").await,
+        18
+    );
+
+    // The figures agree with a recount, for everyone.
+    let users: Vec<String> = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    let mut conn = app.store.conn().await.unwrap();
+    for user in &users {
+        let stored = coachflux_store::metrics::get(&mut conn, user)
+            .await
+            .unwrap()
+            .unwrap();
+        let recounted = coachflux_store::metrics::recompute(&mut conn, user, stored.updated_at)
+            .await
+            .unwrap();
+        assert_eq!(stored, recounted);
+    }
+    drop(conn);
+
+    // The token reads the first person's data; their sessions open and report.
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let api = app.api().with_token(token.trim());
+    let (status, actions) = api.get_json("/actions?limit=50").await;
+    assert_eq!(status, 200, "{actions}");
+    assert_eq!(actions["items"].as_array().unwrap().len(), 4);
+    let (_, sessions) = api.get_json("/sessions?limit=10").await;
+    let session = sessions["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sessions["items"][0]["status"], "completed");
+    let (status, report) = api.get_json(&format!("/sessions/{session}/report")).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(!report["steps"].as_array().unwrap().is_empty(), "{report}");
+
+    // Anyone generated signs in with the password; their pages render.
+    let b = app.new_browser();
+    b.submit(
+        "/login",
+        &[
+            ("email", "person1@generated.example"),
+            ("password", "generated-password"),
+        ],
+    )
+    .await;
+    for path in ["/dashboard", "/actions", "/sessions"] {
+        let (status, page, _) = b.page(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains("action=\"/logout\""), "{path} signed in");
+    }
+
+    let (out, _, stderr) = generate(&[]);
+    assert!(!out.status.success());
+    assert_one_line_failure(&stderr, "already has accounts");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 3);
+    app.stop().await;
+}
+crate::dual_test!(a_generated_database_reads_like_real_use);
