@@ -108,7 +108,7 @@ pub async fn insert(conn: &mut Conn, table: Table, rows: &[Vec<Cell>]) -> Result
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for cell in chunk.iter().flatten() {
             q = match cell {
-                Cell::Text(s) => q.bind(s.clone()),
+                Cell::Text(s) => q.bind(s.as_str()),
                 Cell::Int(i) => q.bind(*i),
                 Cell::NoText => q.bind(None::<String>),
                 Cell::NoInt => q.bind(None::<i64>),

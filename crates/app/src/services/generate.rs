@@ -157,18 +157,18 @@ impl Writer<'_> {
                 order.push(*t);
             }
         }
+        let mut by_table: Vec<(Table, Vec<Vec<Cell>>)> =
+            order.into_iter().map(|t| (t, Vec::new())).collect();
+        for (table, row) in self.pending.drain(..) {
+            if let Some((_, rows)) = by_table.iter_mut().find(|(t, _)| *t == table) {
+                rows.push(row);
+            }
+        }
         let mut tx = self.state.store.begin().await?;
-        for table in order {
-            let rows: Vec<Vec<Cell>> = self
-                .pending
-                .iter()
-                .filter(|(t, _)| *t == table)
-                .map(|(_, r)| r.clone())
-                .collect();
-            insert(&mut tx, table, &rows).await?;
+        for (table, rows) in &by_table {
+            insert(&mut tx, *table, rows).await?;
         }
         tx.commit().await?;
-        self.pending.clear();
         Ok(())
     }
 }
