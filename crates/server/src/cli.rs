@@ -93,6 +93,9 @@ pub enum DevCommand {
         seed: u64,
         #[arg(long, default_value = "generated-password")]
         password: String,
+        /// Rows written per transaction.
+        #[arg(long, default_value_t = 20_000)]
+        rows_per_commit: usize,
         /// Also make a read-write API token for person0 and write it to this file.
         #[arg(long, value_name = "FILE")]
         token_file: Option<PathBuf>,

@@ -30,6 +30,8 @@ pub struct Plan {
     pub seed: u64,
     /// Everyone signs in with this password.
     pub password: String,
+    /// Rows written per transaction.
+    pub rows_per_commit: usize,
 }
 
 /// What was made.
@@ -44,8 +46,8 @@ pub struct Made {
     pub first_email: String,
 }
 
-/// Rows written per transaction.
-const ROWS_PER_COMMIT: usize = 20_000;
+/// Rows written per transaction unless the plan says otherwise.
+pub const ROWS_PER_COMMIT: usize = 20_000;
 
 /// A framework's finished session, as the engine leaves it.
 struct Template {
@@ -135,37 +137,41 @@ fn template(framework: &Framework, now: i64) -> Option<Template> {
 struct Writer<'a> {
     state: &'a AppState,
     pending: Vec<(Table, Vec<Cell>)>,
+    per_commit: usize,
 }
 
 impl Writer<'_> {
     async fn push(&mut self, table: Table, row: Vec<Cell>) -> Result<(), AppError> {
         self.pending.push((table, row));
-        if self.pending.len() >= ROWS_PER_COMMIT {
+        if self.pending.len() >= self.per_commit {
             self.flush().await?;
         }
         Ok(())
     }
 
-    /// Writes what was collected, parents before children (the order tables were first met).
+    /// Writes what was collected, parents before children.
     async fn flush(&mut self) -> Result<(), AppError> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut order: Vec<Table> = Vec::new();
-        for (t, _) in &self.pending {
-            if !order.contains(t) {
-                order.push(*t);
-            }
-        }
-        let mut by_table: Vec<(Table, Vec<Vec<Cell>>)> =
-            order.into_iter().map(|t| (t, Vec::new())).collect();
+        let mut by_table: Vec<(Table, Vec<Vec<Cell>>)> = [
+            Table::Users,
+            Table::Sessions,
+            Table::Reflections,
+            Table::ActionItems,
+            Table::Events,
+            Table::UserMetrics,
+        ]
+        .into_iter()
+        .map(|t| (t, Vec::new()))
+        .collect();
         for (table, row) in self.pending.drain(..) {
             if let Some((_, rows)) = by_table.iter_mut().find(|(t, _)| *t == table) {
                 rows.push(row);
             }
         }
         let mut tx = self.state.store.begin().await?;
-        for (table, rows) in &by_table {
+        for (table, rows) in by_table.iter().filter(|(_, rows)| !rows.is_empty()) {
             insert(&mut tx, *table, rows).await?;
         }
         tx.commit().await?;
@@ -205,6 +211,7 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
     let mut w = Writer {
         state,
         pending: Vec::new(),
+        per_commit: plan.rows_per_commit.max(1),
     };
     let mut made = Made::default();
     // A year of history, oldest first.

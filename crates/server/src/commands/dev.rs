@@ -15,6 +15,7 @@ pub async fn run(config: Config, cmd: DevCommand) -> Result<(), StartupError> {
         actions_per_person,
         seed,
         password,
+        rows_per_commit,
         token_file,
     } = cmd;
     let booted = boot(config).await?;
@@ -25,6 +26,7 @@ pub async fn run(config: Config, cmd: DevCommand) -> Result<(), StartupError> {
         actions_per_person,
         seed,
         password,
+        rows_per_commit,
     };
     let started = Instant::now();
     let now = booted.clock.now_ms();

@@ -410,6 +410,8 @@ async fn a_generated_database_reads_like_real_use(app: crate::harness::TestApp) 
                 "--actions-per-person",
                 "4",
             ])
+            // Commits fall in the middle of a person's rows (children after their parents).
+            .args(["--rows-per-commit", "7"])
             .args(extra);
         run(&mut c)
     };
