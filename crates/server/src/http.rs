@@ -31,7 +31,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::router(coachflux_api::openapi_json()))
         .merge(coachflux_api::router())
-        .merge(ops_router(&state))
         .fallback(web::not_found)
         // `Router::layer` runs after routing, so every one of these sees the matched route.
         // The last added runs first: metrics (counts everything, refusals included), CSRF
@@ -48,6 +47,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::csrf::protect,
         ))
+        // The operator's probes and metrics come in after those three: they read no session,
+        // carry no flash message and take no form, and are called every few seconds.
+        .merge(ops_router(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
