@@ -168,6 +168,33 @@ pub async fn close(
 }
 
 /// A member's sessions, newest first.
+/// The id of the person's session `id` (or of their latest session when `id` is `None`), if
+/// there is one: the check an action item's session needs, without reading the session.
+pub async fn owned_session_id(
+    conn: &mut Conn,
+    user_id: &str,
+    id: Option<&str>,
+) -> Result<Option<String>> {
+    Ok(match id {
+        Some(id) => {
+            sqlx::query_scalar("SELECT id FROM coaching_sessions WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT id FROM coaching_sessions WHERE user_id = $1 \
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    })
+}
+
 pub async fn list_for_user(
     conn: &mut Conn,
     user_id: &str,

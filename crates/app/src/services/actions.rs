@@ -197,16 +197,7 @@ async fn insert(
     c: &Clean,
     now: i64,
 ) -> Result<String, AppError> {
-    let session = match session_id {
-        Some(id) => coaching::get(conn, id)
-            .await?
-            .filter(|s| s.user_id.as_deref() == Some(user_id)),
-        None => coaching::list_for_user(conn, user_id, 1)
-            .await?
-            .into_iter()
-            .next(),
-    };
-    let Some(session) = session else {
+    let Some(session) = coaching::owned_session_id(conn, user_id, session_id).await? else {
         return Err(AppError::invalid(
             "title",
             "Action items belong to a coaching session: start one first.",
@@ -218,7 +209,7 @@ async fn insert(
         &action_items::NewActionItem {
             id: &id,
             user_id,
-            session_id: &session.id,
+            session_id: &session,
             title: &c.title,
             description: c.description.as_deref(),
             due_date: c.due,
@@ -234,7 +225,7 @@ async fn insert(
         Some(user_id),
         None,
         "action_item_created",
-        &json!({"sessionId": session.id}).to_string(),
+        &json!({"sessionId": session}).to_string(),
         now,
     )
     .await?;
