@@ -122,7 +122,9 @@ impl StoreError {
 /// A database transaction; services run one per use case. On SQLite it holds this process's
 /// turn to write until it ends (see [`writer`]).
 pub struct Tx {
-    // Declared first so it ends before the turn is handed on.
+    // Declared first so it is dropped before the turn is handed on. A commit or rollback ends
+    // the transaction before that; a `Tx` dropped without one only queues its rollback, and
+    // the next writer may briefly wait in SQLite's busy handler.
     inner: sqlx::Transaction<'static, sqlx::Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }

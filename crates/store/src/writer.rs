@@ -118,6 +118,8 @@ where
 async fn serve(pool: AnyPool, lock: Arc<Mutex<()>>, mut jobs: mpsc::Receiver<JobBox>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Unbounded on purpose: a job handed over must run or be refused as a whole, never
+        // time out in its caller and then commit. Holders of the turn are short transactions.
         let _turn = lock.lock().await;
         commit_batch(&pool, batch.drain(..).map(|j| *j.0).collect()).await;
     }
@@ -131,37 +133,54 @@ async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
     if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
         return lose(batch.into_iter().map(|j| j.reply), &e);
     }
-    let mut done = Vec::with_capacity(batch.len());
-    for job in batch {
-        let ran = run_one(&mut conn, job.run).await;
-        done.push((job.reply, ran));
+    let mut kept = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    while let Some(job) = jobs.next() {
+        match run_one(&mut conn, job.run).await {
+            Ok(Ok(value)) => kept.push((job.reply, value)),
+            // Undone already, whatever becomes of the batch: its caller hears it now.
+            Ok(Err(ended)) => {
+                let _ = job.reply.send(ended);
+            }
+            // The savepoints themselves failed: what the transaction holds is unknown, so
+            // none of it is kept and nobody is told their write was stored.
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                let replies = kept.into_iter().map(|(reply, _)| reply);
+                let rest = std::iter::once(job.reply).chain(jobs.map(|j| j.reply));
+                return lose(replies.chain(rest), &e);
+            }
+        }
     }
     match conn.execute("COMMIT").await {
         Ok(_) => {
-            for (reply, ran) in done {
-                let _ = reply.send(match ran {
-                    Ok(result) => Ended::Ran(result),
-                    Err(lost) => Ended::Lost(lost),
-                });
+            for (reply, value) in kept {
+                let _ = reply.send(Ended::Ran(Ok(value)));
             }
         }
         Err(e) => {
             let _ = conn.execute("ROLLBACK").await;
-            lose(done.into_iter().map(|(reply, _)| reply), &e);
+            lose(kept.into_iter().map(|(reply, _)| reply), &e);
         }
     }
 }
 
-/// Runs one job inside its savepoint: kept when it succeeds, undone when it fails or panics.
-async fn run_one(conn: &mut Conn, run: Run) -> Result<Result<Erased, Erased>, StoreError> {
+/// Runs one job inside its savepoint. `Ok(Ok(value))`: kept (until the batch commits);
+/// `Ok(Err(ended))`: the job failed or panicked and its changes are undone; `Err`: a savepoint
+/// statement failed.
+async fn run_one(conn: &mut Conn, run: Run) -> Result<Result<Erased, Ended>, sqlx::Error> {
     conn.execute("SAVEPOINT job").await?;
     let result = AssertUnwindSafe(run(conn)).catch_unwind().await;
-    let keep = matches!(result, Ok(Ok(_)));
-    if !keep {
-        conn.execute("ROLLBACK TO job").await?;
+    if let Ok(Ok(value)) = result {
+        conn.execute("RELEASE job").await?;
+        return Ok(Ok(value));
     }
+    conn.execute("ROLLBACK TO job").await?;
     conn.execute("RELEASE job").await?;
-    result.map_err(|_| panicked())
+    Ok(Err(match result {
+        Ok(Err(error)) => Ended::Ran(Err(error)),
+        _ => Ended::Lost(panicked()),
+    }))
 }
 
 /// What the caller of a job that panicked hears (its changes undone).

@@ -80,9 +80,10 @@ async fn jobs_that_arrive_together_share_a_commit_and_fail_alone(engine: Engine)
         "every acknowledged write, and nothing of the failed ones"
     );
     if app.engine == Engine::Sqlite {
-        // The first job may have been taken before the queue filled: at most two batches.
+        // The first job may have been taken before the queue filled: at most two batches, and
+        // at least one commit of the writer's own (not the pool's, which sqlx doesn't log).
         assert!(
-            ran.commits <= 3,
+            (1..=3).contains(&ran.commits),
             "{JOBS} jobs took {} commits, not one or two",
             ran.commits
         );
