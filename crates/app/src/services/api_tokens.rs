@@ -21,6 +21,13 @@ pub const MAX_TOKENS_PER_USER: i64 = 50;
 /// by secret scanners).
 pub const TOKEN_PREFIX: &str = "cfp_";
 
+/// A new personal token's secret (shown once) and the hash that is stored.
+pub(crate) fn new_secret() -> (String, String) {
+    let token = format!("{TOKEN_PREFIX}{}", random_token());
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
 /// Creates a token; returns it (to show once) with its stored record. Without
 /// `expires_in_days` it lives as long as the cap allows.
 pub async fn create(
@@ -86,7 +93,7 @@ pub async fn create(
             format!("You have {MAX_TOKENS_PER_USER} tokens; revoke one you no longer use first."),
         ));
     }
-    let token = format!("{TOKEN_PREFIX}{}", random_token());
+    let (token, token_hash) = new_secret();
     let id = new_id();
     let expires_at = Some(now + days * DAY_MS);
     api_tokens::insert(
@@ -95,7 +102,7 @@ pub async fn create(
             id: &id,
             user_id,
             name: &name,
-            token_hash: &hash_token(&token),
+            token_hash: &token_hash,
             scopes,
             expires_at,
             now,

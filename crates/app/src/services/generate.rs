@@ -8,9 +8,7 @@
 //! it once (answering every question, confirming every step), so a generated session's page
 //! renders and its report reads like one a person completed.
 
-use crate::crypto::{hash_token, random_token};
 use crate::error::AppError;
-use crate::services::api_tokens::TOKEN_PREFIX;
 use crate::state::AppState;
 use coachflux_domain::clock::DAY_MS;
 use coachflux_domain::engine::SessionState;
@@ -86,6 +84,8 @@ const SAYINGS: &[&str] = &[
     "What gets in the way is that I say yes before I think.",
     "On a scale of one to ten I'm at a six, and a seven would feel like progress.",
 ];
+/// How long a generated session lasts.
+const SESSION_MS: i64 = 20 * 60_000;
 const TAGS: &[&str] = &["work", "health", "team", "learning", "home"];
 const PRIORITIES: &[&str] = &["low", "medium", "high"];
 
@@ -256,7 +256,7 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
         for s in 0..plan.sessions_per_person {
             let t = &templates[rng.random_range(0..templates.len())];
             let opened = joined + step * i64::try_from(s).unwrap_or(0);
-            let closed = opened + 20 * 60_000;
+            let closed = opened + SESSION_MS;
             let session = id(&mut rng, opened);
             w.push(
                 Table::Sessions,
@@ -306,12 +306,12 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
                 used.push(t.framework.clone());
             }
             last_closed = Some(closed);
-            time_spent += 20 * 60;
-            sessions.push((session, opened, closed));
+            time_spent += SESSION_MS / 1_000;
+            sessions.push((session, closed));
         }
-        let mut completed = 0;
+        let (mut created_items, mut completed) = (0, 0);
         for a in 0..plan.actions_per_person {
-            let Some((session, _, closed)) = sessions
+            let Some((session, closed)) = sessions
                 .get(usize::try_from(a).unwrap_or(0) % sessions.len().max(1))
                 .cloned()
             else {
@@ -353,6 +353,7 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
             .await?;
             made.action_items += 1;
             made.events += 1;
+            created_items += 1;
             completed += i64::from(done);
         }
         used.sort();
@@ -362,7 +363,7 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
                 Cell::Text(id(&mut rng, now)),
                 Cell::Text(user),
                 Cell::Int(i64::try_from(sessions.len()).unwrap_or(i64::MAX)),
-                Cell::Int(i64::try_from(plan.actions_per_person).unwrap_or(i64::MAX)),
+                Cell::Int(created_items),
                 Cell::Int(completed),
                 Cell::Text(json!(used).to_string()),
                 Cell::from(last_closed),
@@ -388,14 +389,14 @@ pub async fn token_for(
     let user = coachflux_store::users::find_by_email(&mut conn, email)
         .await?
         .ok_or(AppError::NotFound)?;
-    let token = format!("{TOKEN_PREFIX}{}", random_token());
+    let (token, token_hash) = crate::services::api_tokens::new_secret();
     coachflux_store::api_tokens::insert(
         &mut conn,
         &coachflux_store::api_tokens::NewApiToken {
             id: &coachflux_domain::ids::new_id(),
             user_id: &user.id,
             name: "generated",
-            token_hash: &hash_token(&token),
+            token_hash: &token_hash,
             scopes: "read write",
             expires_at: Some(now + days * DAY_MS),
             now,
