@@ -1,6 +1,7 @@
 //! Personal API tokens: created in settings or through the API, shown once, stored as the
 //! SHA-256 hex of the token (computed by callers) and never read back.
 
+use crate::users::User;
 use crate::{Conn, Result, newest_first_after};
 use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
@@ -42,15 +43,21 @@ macro_rules! columns {
 }
 
 fn from_row(r: &AnyRow) -> Result<ApiToken> {
+    from_columns(r, "")
+}
+
+/// A token from columns named with `prefix` before their own names.
+fn from_columns(r: &AnyRow, prefix: &str) -> Result<ApiToken> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(ApiToken {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        name: r.try_get("name")?,
-        scopes: r.try_get("scopes")?,
-        expires_at: r.try_get("expires_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-        created_at: r.try_get("created_at")?,
+        id: r.try_get(col("id").as_str())?,
+        user_id: r.try_get(col("user_id").as_str())?,
+        name: r.try_get(col("name").as_str())?,
+        scopes: r.try_get(col("scopes").as_str())?,
+        expires_at: r.try_get(col("expires_at").as_str())?,
+        last_used_at: r.try_get(col("last_used_at").as_str())?,
+        revoked_at: r.try_get(col("revoked_at").as_str())?,
+        created_at: r.try_get(col("created_at").as_str())?,
     })
 }
 
@@ -71,26 +78,34 @@ pub async fn insert(conn: &mut Conn, t: &NewApiToken<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The usable token with this hash: not revoked, not expired, created after `created_after`
-/// (the lifetime cap).
-pub async fn find_active_by_hash(
+/// The usable token with this hash (not revoked, not expired, created after `created_after`,
+/// the lifetime cap) and its account, in one statement: every API request asks this.
+pub async fn find_active_with_user(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
     created_after: i64,
-) -> Result<Option<ApiToken>> {
+) -> Result<Option<(ApiToken, User)>> {
+    // The token's columns come out of a derived table under `t_` names, so the account's
+    // columns keep their own names and `users::user_from_row` reads them.
     let row = sqlx::query(concat!(
         "SELECT ",
-        columns!(),
-        " FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
-         AND (expires_at IS NULL OR expires_at > $2) AND created_at > $3"
+        crate::users::columns!(),
+        ", t.* FROM (SELECT id AS t_id, user_id AS t_user_id, name AS t_name, \
+         scopes AS t_scopes, expires_at AS t_expires_at, last_used_at AS t_last_used_at, \
+         revoked_at AS t_revoked_at, created_at AS t_created_at FROM api_tokens \
+         WHERE token_hash = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2) AND created_at > $3) t \
+         JOIN users ON users.id = t.t_user_id"
     ))
     .bind(token_hash)
     .bind(now)
     .bind(created_after)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref()
+        .map(|r| Ok((from_columns(r, "t_")?, crate::users::user_from_row(r)?)))
+        .transpose()
 }
 
 /// Records use at most once a minute per token, so reads don't turn into writes.

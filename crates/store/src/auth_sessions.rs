@@ -5,6 +5,7 @@
 //! before both its idle expiry (`expires_at`, pushed forward by [`touch`]) and its absolute
 //! expiry (fixed at sign-in).
 
+use crate::users::User;
 use crate::{Conn, Result, newest_first_after};
 use coachflux_domain::paging::{Cursor, Page, PageRequest};
 use sqlx::Row;
@@ -79,24 +80,38 @@ pub async fn insert(conn: &mut Conn, s: &NewAuthSession<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The session a cookie names, if it may still be used at `now`. Every condition is in the
-/// query so an expired or revoked session is indistinguishable from an unknown token.
-pub async fn find_active_by_token_hash(
+/// The session a cookie (or bearer token) names, if it may still be used at `now`, and its
+/// account, in one statement: every signed-in request asks this. Every condition is in the
+/// query, so an expired or revoked session is indistinguishable from an unknown token.
+pub async fn find_active_with_user(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
-) -> Result<Option<AuthSession>> {
+) -> Result<Option<(AuthSession, User)>> {
+    // The session's columns come out of a derived table under `s_` names, so the account's
+    // columns keep their own names and `users::user_from_row` reads them.
     let row = sqlx::query(concat!(
         "SELECT ",
-        columns!(),
-        " FROM sessions WHERE token = $1 AND is_active = 1 AND revoked_at IS NULL \
-         AND expires_at > $2 AND absolute_expires_at > $2"
+        crate::users::columns!(),
+        ", s.* FROM (SELECT id AS s_id, user_id AS s_user_id, expires_at AS s_expires_at, \
+         last_activity_at AS s_last_activity_at, \
+         device_info_user_agent AS s_device_info_user_agent, device_info_ip AS s_device_info_ip, \
+         device_info_location AS s_device_info_location, is_active AS s_is_active, \
+         created_at AS s_created_at, remember AS s_remember, \
+         absolute_expires_at AS s_absolute_expires_at, revoked_at AS s_revoked_at, \
+         device_id AS s_device_id, authenticated_at AS s_authenticated_at, \
+         second_factor_at AS s_second_factor_at FROM sessions \
+         WHERE token = $1 AND is_active = 1 AND revoked_at IS NULL \
+         AND expires_at > $2 AND absolute_expires_at > $2) s \
+         JOIN users ON users.id = s.s_user_id"
     ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(session_from_row).transpose()
+    row.as_ref()
+        .map(|r| Ok((from_columns(r, "s_")?, crate::users::user_from_row(r)?)))
+        .transpose()
 }
 
 /// Records activity and slides the idle expiry; callers cap `expires_at` at the absolute expiry.
@@ -226,21 +241,27 @@ pub async fn device_seen_before(conn: &mut Conn, user_id: &str, device_id: &str)
 }
 
 fn session_from_row(row: &AnyRow) -> Result<AuthSession> {
+    from_columns(row, "")
+}
+
+/// A session from columns named with `prefix` before their own names.
+fn from_columns(row: &AnyRow, prefix: &str) -> Result<AuthSession> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(AuthSession {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        expires_at: row.try_get("expires_at")?,
-        last_activity_at: row.try_get("last_activity_at")?,
-        user_agent: row.try_get("device_info_user_agent")?,
-        ip: row.try_get("device_info_ip")?,
-        location: row.try_get("device_info_location")?,
-        is_active: row.try_get::<i64, _>("is_active")? != 0,
-        created_at: row.try_get("created_at")?,
-        remember: row.try_get::<i64, _>("remember")? != 0,
-        absolute_expires_at: row.try_get("absolute_expires_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        device_id: row.try_get("device_id")?,
-        authenticated_at: row.try_get("authenticated_at")?,
-        second_factor_at: row.try_get("second_factor_at")?,
+        id: row.try_get(col("id").as_str())?,
+        user_id: row.try_get(col("user_id").as_str())?,
+        expires_at: row.try_get(col("expires_at").as_str())?,
+        last_activity_at: row.try_get(col("last_activity_at").as_str())?,
+        user_agent: row.try_get(col("device_info_user_agent").as_str())?,
+        ip: row.try_get(col("device_info_ip").as_str())?,
+        location: row.try_get(col("device_info_location").as_str())?,
+        is_active: row.try_get::<i64, _>(col("is_active").as_str())? != 0,
+        created_at: row.try_get(col("created_at").as_str())?,
+        remember: row.try_get::<i64, _>(col("remember").as_str())? != 0,
+        absolute_expires_at: row.try_get(col("absolute_expires_at").as_str())?,
+        revoked_at: row.try_get(col("revoked_at").as_str())?,
+        device_id: row.try_get(col("device_id").as_str())?,
+        authenticated_at: row.try_get(col("authenticated_at").as_str())?,
+        second_factor_at: row.try_get(col("second_factor_at").as_str())?,
     })
 }

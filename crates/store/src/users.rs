@@ -76,6 +76,8 @@ macro_rules! columns {
          calendar_token, trial_ends_at, country"
     };
 }
+/// For the look-ups that read a credential and its account in one statement.
+pub(crate) use columns;
 
 /// Creates an account. A taken address is [`StoreError::Conflict`]`("email")`, so sign-up can
 /// answer it without a racy look-up first.
@@ -262,7 +264,7 @@ fn flag(row: &AnyRow, column: &str) -> Result<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,

@@ -493,17 +493,13 @@ const TOUCH_EVERY_MS: i64 = MINUTE_MS;
 pub async fn session_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, AppError> {
     let now = state.clock.now_ms();
     let mut conn = state.store.conn().await?;
-    let Some(session) =
-        auth_sessions::find_active_by_token_hash(&mut conn, &hash_token(token), now).await?
+    let Some((session, user)) =
+        auth_sessions::find_active_with_user(&mut conn, &hash_token(token), now)
+            .await?
+            .filter(|(_, u)| u.disabled_at.is_none())
     else {
         return Ok(None);
     };
-    let Some(user) = users::get(&mut conn, &session.user_id).await? else {
-        return Ok(None);
-    };
-    if user.disabled_at.is_some() {
-        return Ok(None);
-    }
     // The idle expiry slides once a minute (not on every request), and only once for a burst
     // of requests on one session. It is written before answering because the next request
     // depends on it.

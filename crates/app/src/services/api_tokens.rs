@@ -144,14 +144,10 @@ pub async fn authenticate(
     let now = state.clock.now_ms();
     let oldest = now - state.config.api_token_max_days * DAY_MS;
     let mut conn = state.store.conn().await?;
-    let Some(t) =
-        api_tokens::find_active_by_hash(&mut conn, &hash_token(bearer), now, oldest).await?
-    else {
-        return Ok(None);
-    };
-    let Some(user) = coachflux_store::users::get(&mut conn, &t.user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
+    let Some((t, user)) =
+        api_tokens::find_active_with_user(&mut conn, &hash_token(bearer), now, oldest)
+            .await?
+            .filter(|(_, u)| u.disabled_at.is_none())
     else {
         return Ok(None);
     };

@@ -90,6 +90,24 @@ async fn pages_and_lists_cost_no_more_with_60_rows_than_with_2(engine: Engine) {
         assert!(*many <= MOST, "{path}: {many} statements");
         assert!(*many >= 1, "{path}: the counter sees statements");
     }
+
+    // Who is calling and their account come in one statement, for a device session's token
+    // and for a personal API token alike.
+    let me = |costs: &[(String, usize)]| costs.iter().find(|(p, _)| p.ends_with("/me")).unwrap().1;
+    assert_eq!(me(&large), 1, "GET /me with a session token");
+    let (status, created) = api
+        .post_json(
+            "/tokens",
+            json!({"name": "script", "scopes": ["read"], "password": crate::identity::PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let script = app.api().with_token(created["token"].as_str().unwrap());
+    assert_eq!(script.get("/me").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (ran, r) = statements.during(script.get("/me")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(ran.statements, 1, "GET /me with a personal API token");
     app.stop().await;
 }
 

@@ -293,10 +293,12 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
     first.remember = true;
     auth_sessions::insert(&mut c, &first).await.unwrap();
 
-    let found = auth_sessions::find_active_by_token_hash(&mut c, "hash-1", T0 + 1)
+    let found = auth_sessions::find_active_with_user(&mut c, "hash-1", T0 + 1)
         .await
         .unwrap()
         .expect("active session");
+    assert_eq!(found.1.id, ada, "the session's account comes with it");
+    let found = found.0;
     assert_eq!(found.id, s1);
     assert_eq!(found.user_id, ada);
     assert_eq!((found.created_at, found.last_activity_at), (T0, T0));
@@ -313,7 +315,7 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
     assert_eq!(found.revoked_at, None);
     assert_eq!(found.device_id.as_deref(), Some("dev-a"));
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-unknown", T0)
+        auth_sessions::find_active_with_user(&mut c, "hash-unknown", T0)
             .await
             .unwrap()
             .is_none()
@@ -321,7 +323,7 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
 
     // Idle expiry, and touch sliding it.
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-1", T0 + HOUR)
+        auth_sessions::find_active_with_user(&mut c, "hash-1", T0 + HOUR)
             .await
             .unwrap()
             .is_none()
@@ -329,10 +331,11 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
     auth_sessions::touch(&mut c, &s1, T0 + 30 * MINUTE, T0 + 90 * MINUTE)
         .await
         .unwrap();
-    let touched = auth_sessions::find_active_by_token_hash(&mut c, "hash-1", T0 + HOUR)
+    let touched = auth_sessions::find_active_with_user(&mut c, "hash-1", T0 + HOUR)
         .await
         .unwrap()
-        .expect("touch extended the idle expiry");
+        .expect("touch extended the idle expiry")
+        .0;
     assert_eq!(touched.last_activity_at, T0 + 30 * MINUTE);
 
     // Absolute expiry wins over a later idle expiry.
@@ -352,13 +355,13 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
     .await
     .unwrap();
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-2", T0 + HOUR)
+        auth_sessions::find_active_with_user(&mut c, "hash-2", T0 + HOUR)
             .await
             .unwrap()
             .is_some()
     );
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-2", T0 + 2 * HOUR)
+        auth_sessions::find_active_with_user(&mut c, "hash-2", T0 + 2 * HOUR)
             .await
             .unwrap()
             .is_none()
@@ -372,7 +375,7 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
         "not bob's session"
     );
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-1", T0 + 3)
+        auth_sessions::find_active_with_user(&mut c, "hash-1", T0 + 3)
             .await
             .unwrap()
             .is_some()
@@ -389,7 +392,7 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
         "already revoked"
     );
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-1", T0 + 5)
+        auth_sessions::find_active_with_user(&mut c, "hash-1", T0 + 5)
             .await
             .unwrap()
             .is_none()
@@ -470,7 +473,7 @@ async fn auth_sessions_expire_and_revoke(app: TestApp) {
         vec![s4.as_str()]
     );
     assert!(
-        auth_sessions::find_active_by_token_hash(&mut c, "hash-b", T0 + 60)
+        auth_sessions::find_active_with_user(&mut c, "hash-b", T0 + 60)
             .await
             .unwrap()
             .is_some(),
