@@ -79,6 +79,22 @@ impl Metrics {
         });
     }
 
+    /// Folds waiting histogram samples into their buckets every `every`, for as long as the
+    /// task runs. The recorder keeps each sample in a buffer until then: with no upkeep
+    /// (the exporter runs one only when it owns the listener, and we render ourselves) that
+    /// buffer grew with every request until `/metrics` was scraped, about 18 bytes a request
+    /// (33.7 MiB after 1.85M requests to `/healthz`, measured).
+    pub fn spawn_upkeep(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let handle = self.recorder.handle();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        })
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         self.recorder.handle().render()

@@ -259,6 +259,7 @@ impl Server {
                 Duration::from_secs(self.state.config.job_tick_secs),
             )
         });
+        let upkeep = self.state.metrics.spawn_upkeep(Duration::from_secs(5));
         let metrics = self.metrics_listener.map(|l| {
             let app = http::metrics_router(self.state.clone());
             tokio::spawn(async move { axum::serve(l, app).await })
@@ -279,6 +280,7 @@ impl Server {
         if let Some(m) = metrics {
             m.abort();
         }
+        upkeep.abort();
         served?;
         store.close().await;
         Ok(())
