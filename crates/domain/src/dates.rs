@@ -22,6 +22,7 @@ const MONTH_ABBREVIATIONS: [&str; 12] = [
 ];
 const WEEKDAY_ABBREVIATIONS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const FRIDAY: u32 = 4;
+const SUNDAY: u32 = 6;
 
 /// The longest phrase understood is "due by the end of next week" (6 words); `split_due`
 /// never needs to look further back than this.
@@ -41,14 +42,18 @@ const AMBIGUOUS_ABBREVIATIONS: [&str; 4] = ["mon", "wed", "sat", "sun"];
 /// "in three days", "in a day", "in 2 weeks", "in a fortnight", "in a month" (same day number,
 /// clamped to the month's length), "end of the month", "next month" (the 1st of next month),
 /// ISO "2026-02-01", and "1 Feb", "1st February", "February 1", "Feb 1st" with an optional year
-/// (without one: this year, or next year if that day has passed).
+/// (without one: this year, or next year if that day has passed); also "asap" (today), "this
+/// weekend" / "by the weekend" / "next weekend" (its Sunday), "by the 20th" (this month's, or
+/// the next month's once passed), "end of June", "mid-January" (the 15th), "before Christmas"
+/// (24 December), "Q1" / "end of Q1" (the quarter's last day). A time of day after the date
+/// ("tomorrow morning", "Monday 9am", "Friday at 3:30 pm") is allowed and leaves the day as it is.
 ///
 /// A bare weekday, or one after "by", "on" or "this", is the coming occurrence, today included.
 /// Case-insensitive, tolerant of extra spaces and surrounding punctuation. `None` when the
 /// phrase is not a date.
 pub fn parse_due(phrase: &str, now_ms: i64) -> Option<Due> {
     let words: Vec<&str> = phrase.split_whitespace().collect();
-    due_from_words(&words, now_ms)
+    due_from_words(&words, now_ms, true)
 }
 
 /// Finds a due-date phrase at the END of a sentence ("Email Priya the draft by next Tuesday.")
@@ -69,7 +74,7 @@ pub fn split_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
         if start + 1 == words.len() && AMBIGUOUS_ABBREVIATIONS.contains(&first.as_str()) {
             continue;
         }
-        if let Some(due) = due_from_words(&words[start..], now_ms) {
+        if let Some(due) = due_from_words(&words[start..], now_ms, false) {
             let title = words[..start]
                 .join(" ")
                 .trim_end_matches(|c: char| {
@@ -165,14 +170,16 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
-fn due_from_words(words: &[&str], now_ms: i64) -> Option<Due> {
+/// `whole`: the words are the whole answer (not the end of a sentence), so forms that also
+/// occur in titles ("the weekend", "the 20th") count as dates without "by" or "on".
+fn due_from_words(words: &[&str], now_ms: i64, whole: bool) -> Option<Due> {
     let normalised: Vec<String> = words
         .iter()
         .map(|w| normalise_word(w))
         .filter(|w| !w.is_empty())
         .collect();
     let normalised: Vec<&str> = normalised.iter().map(String::as_str).collect();
-    let day = day_of(&normalised, now_ms.div_euclid(DAY_MS))?;
+    let day = day_of(&normalised, now_ms.div_euclid(DAY_MS), whole)?;
     let at_ms = day.checked_mul(DAY_MS)?.checked_add(DAY_MS - 1)?;
     let phrase = words
         .join(" ")
@@ -218,17 +225,89 @@ fn normalise_word(word: &str) -> String {
     word.to_lowercase()
 }
 
-/// The due day (days since 1970-01-01) named by normalised words, relative to `today`.
-fn day_of(words: &[&str], today: i64) -> Option<i64> {
-    let words = match words {
-        ["due", "by" | "on", rest @ ..] | ["due" | "by" | "on", rest @ ..] => rest,
-        // "at" only makes sense before "the end of ...".
-        ["at", rest @ ..] if matches!(rest.first(), Some(&("the" | "end"))) => rest,
-        _ => words,
+/// Words for a part of the day, which a whole-day due date leaves aside.
+fn is_part_of_day(word: &str) -> bool {
+    matches!(
+        word,
+        "morning" | "afternoon" | "evening" | "night" | "lunchtime" | "lunch" | "noon" | "midday"
+    )
+}
+
+/// A clock time: "9am", "9:30", "9:30pm", "15:00" (a bare "9" or "15" is not one: it may be a
+/// day of the month).
+fn is_clock(word: &str) -> bool {
+    let (time, meridiem) = match word.strip_suffix("am").or_else(|| word.strip_suffix("pm")) {
+        Some(t) => (t, true),
+        None => (word, false),
     };
+    let (hour, minute) = match time.split_once(':') {
+        Some((h, m)) => (h, Some(m)),
+        None => (time, None),
+    };
+    let hour_ok = |max: u32| digits::<u32>(hour).is_some_and(|h| h <= max) && hour.len() <= 2;
+    match minute {
+        Some(m) => m.len() == 2 && digits::<u32>(m).is_some_and(|m| m < 60) && hour_ok(23),
+        None => meridiem && hour_ok(12),
+    }
+}
+
+/// The words without a time of day after the date ("tomorrow morning", "Saturday afternoon",
+/// "Monday 9am", "Friday at 3:30 pm", "Thursday by noon"): a due date is a whole day.
+fn without_time_of_day<'a>(words: &'a [&'a str]) -> &'a [&'a str] {
+    let mut rest = words;
+    let mut cut = false;
+    loop {
+        rest = match rest {
+            [before @ .., n, "am" | "pm"]
+                if digits::<u32>(n).is_some_and(|h| (1..=12).contains(&h))
+                    || (n.contains(':') && is_clock(n)) =>
+            {
+                before
+            }
+            [before @ .., last] if is_part_of_day(last) || is_clock(last) => before,
+            // "Tuesday at 10": an hour after "at" is a time, not a day of the month.
+            [before @ .., "at", n] if digits::<u32>(n).is_some_and(|h| h <= 23) => before,
+            [
+                before @ ..,
+                "the" | "in" | "at" | "by" | "around" | "about" | "early" | "late",
+            ] if cut => before,
+            _ => break,
+        };
+        cut = true;
+    }
+    if rest.is_empty() { words } else { rest }
+}
+
+/// The due day (days since 1970-01-01) named by normalised words, relative to `today`.
+fn day_of(words: &[&str], today: i64, whole: bool) -> Option<i64> {
+    let words = without_time_of_day(words);
+    let (led, words) = match words {
+        ["due", "by" | "on", rest @ ..] | ["due" | "by" | "on", rest @ ..] => (true, rest),
+        // "at" only makes sense before "the end of ..." (or "the weekend").
+        ["at", rest @ ..] if matches!(rest.first(), Some(&("the" | "end"))) => (true, rest),
+        _ => (false, words),
+    };
+    // "Plan the weekend" and "Celebrate the 20th" are titles, not deadlines.
+    let sure = whole || led;
     match words {
-        ["today" | "tonight"] => Some(today),
+        ["today" | "tonight" | "asap"] => Some(today),
         ["tomorrow"] => Some(today + 1),
+        // A weekend's deadline is its Sunday.
+        ["this", "weekend"] | ["over", "the", "weekend"] => Some(coming(today, SUNDAY)),
+        ["weekend"] | ["the", "weekend"] if sure => Some(coming(today, SUNDAY)),
+        ["next", "weekend"] => Some(in_next_week(today, SUNDAY)),
+        ["christmas" | "xmas"] | ["christmas" | "xmas", "day"] => next_date(today, 12, 25),
+        ["before", "christmas" | "xmas"] | ["christmas" | "xmas", "eve"] => {
+            next_date(today, 12, 24)
+        }
+        [q] | ["end", "of", q] | ["the", "end", "of", q] if quarter(q).is_some() => {
+            end_of_quarter(today, quarter(q)?)
+        }
+        [mid] if mid.starts_with("mid-") => next_date(today, month_named(&mid[4..])?, 15),
+        ["mid", month] | ["mid", "of", month] => next_date(today, month_named(month)?, 15),
+        ["the", nth] | [nth] if sure && nth.len() > 2 && day_number(nth).is_some() => {
+            day_of_month(today, day_number(nth)?)
+        }
         ["this", "week"] => Some(coming(today, FRIDAY)),
         ["next", "week"] => Some(in_next_week(today, FRIDAY)),
         ["this", "month"] => Some(end_of_month(today, 0)),
@@ -240,6 +319,9 @@ fn day_of(words: &[&str], today: i64) -> Option<i64> {
         {
             Some(coming(today, weekday_named(day)?))
         }
+        // "by June", "in June": the end of that month ("Ask if Sam may" keeps its "may").
+        ["in", month] if month_named(month).is_some() => end_of(&[month], today),
+        [month] if sure && month_named(month).is_some() => end_of(&[month], today),
         ["in" | "within", rest @ ..] => after(rest, today),
         ["end", "of", rest @ ..] | ["the", "end", "of", rest @ ..] => end_of(rest, today),
         _ => calendar_date(words, today),
@@ -304,6 +386,18 @@ fn end_of(words: &[&str], today: i64) -> Option<i64> {
         ["next", "week"] => Some(in_next_week(today, FRIDAY)),
         ["month"] | ["the" | "this", "month"] => Some(end_of_month(today, 0)),
         ["next", "month"] => Some(end_of_month(today, 1)),
+        [month] if month_named(month).is_some() => {
+            let month = month_named(month)?;
+            let last = |y: i64| {
+                days_from_civil(y, i64::from(month), 1) + i64::from(days_in_month(y, month)) - 1
+            };
+            let (y, _, _) = civil_from_days(today);
+            Some(if last(y) >= today {
+                last(y)
+            } else {
+                last(y + 1)
+            })
+        }
         ["year"] | ["the" | "this", "year"] => {
             let (y, _, _) = civil_from_days(today);
             Some(days_from_civil(y, 12, 31))
@@ -350,6 +444,55 @@ fn calendar_date(words: &[&str], today: i64) -> Option<i64> {
         }
         _ => None,
     }
+}
+
+/// The next `month`/`day` from today (today included): this year's, or next year's once it
+/// has passed.
+fn next_date(today: i64, month: u32, day: u32) -> Option<i64> {
+    let (y, _, _) = civil_from_days(today);
+    let this = days_from_civil(y, i64::from(month), i64::from(day));
+    Some(if this >= today {
+        this
+    } else {
+        days_from_civil(y + 1, i64::from(month), i64::from(day))
+    })
+}
+
+/// "the 20th": that day of this month, or of the next month that has it once it has passed.
+fn day_of_month(today: i64, day: u32) -> Option<i64> {
+    let (y, m, _) = civil_from_days(today);
+    (0..=12)
+        .map(|ahead| {
+            let months = y * 12 + i64::from(m) - 1 + ahead;
+            (months.div_euclid(12), months.rem_euclid(12) as u32 + 1)
+        })
+        .filter(|&(y, m)| day <= days_in_month(y, m))
+        .map(|(y, m)| days_from_civil(y, i64::from(m), i64::from(day)))
+        .find(|&date| date >= today)
+}
+
+/// "q1".."q4".
+fn quarter(word: &str) -> Option<u32> {
+    match word {
+        "q1" => Some(1),
+        "q2" => Some(2),
+        "q3" => Some(3),
+        "q4" => Some(4),
+        _ => None,
+    }
+}
+
+/// The last day of quarter `q`: this year's, or next year's once it has passed.
+fn end_of_quarter(today: i64, q: u32) -> Option<i64> {
+    let month = q * 3;
+    let (y, _, _) = civil_from_days(today);
+    let last =
+        |y: i64| days_from_civil(y, i64::from(month), 1) + i64::from(days_in_month(y, month)) - 1;
+    Some(if last(y) >= today {
+        last(y)
+    } else {
+        last(y + 1)
+    })
 }
 
 /// Strict ISO 8601 calendar date, YYYY-MM-DD.
@@ -476,6 +619,142 @@ mod tests {
             "phrase {phrase:?}"
         );
         assert_eq!(due(phrase), Some(end(y, m, d)), "phrase {phrase:?}");
+    }
+
+    /// What people write for a deadline, and the day each means on Thursday 15 January 2026.
+    const PHRASES: &[(&str, i64, u32, u32)] = &[
+        ("today", 2026, 1, 15),
+        ("tonight", 2026, 1, 15),
+        ("asap", 2026, 1, 15),
+        ("ASAP!", 2026, 1, 15),
+        ("end of day", 2026, 1, 15),
+        ("tomorrow", 2026, 1, 16),
+        ("by tomorrow", 2026, 1, 16),
+        ("tomorrow morning", 2026, 1, 16),
+        ("tomorrow night", 2026, 1, 16),
+        ("tomorrow at lunchtime", 2026, 1, 16),
+        ("tomorrow by noon", 2026, 1, 16),
+        ("Thursday by noon", 2026, 1, 15),
+        ("by Friday", 2026, 1, 16),
+        ("due by Fri", 2026, 1, 16),
+        ("Friday at 3:30pm", 2026, 1, 16),
+        ("Friday at 3:30 pm", 2026, 1, 16),
+        ("Friday afternoon", 2026, 1, 16),
+        ("Saturday afternoon", 2026, 1, 17),
+        ("Saturday in the morning", 2026, 1, 17),
+        ("Sunday evening", 2026, 1, 18),
+        ("Monday 9am", 2026, 1, 19),
+        ("Monday 9 am", 2026, 1, 19),
+        ("on Monday", 2026, 1, 19),
+        ("Wednesday at 15:00", 2026, 1, 21),
+        ("next Tuesday at 10", 2026, 1, 20),
+        ("next Tuesday morning", 2026, 1, 20),
+        ("next Friday", 2026, 1, 23),
+        ("Friday next week", 2026, 1, 23),
+        ("this week", 2026, 1, 16),
+        ("end of the week", 2026, 1, 16),
+        ("next week", 2026, 1, 23),
+        ("end of next week", 2026, 1, 23),
+        ("this weekend", 2026, 1, 18),
+        ("by the weekend", 2026, 1, 18),
+        ("the weekend", 2026, 1, 18),
+        ("over the weekend", 2026, 1, 18),
+        ("at the weekend", 2026, 1, 18),
+        ("next weekend", 2026, 1, 25),
+        ("in 3 days", 2026, 1, 18),
+        ("in three days", 2026, 1, 18),
+        ("in 10 days", 2026, 1, 25),
+        ("within a week", 2026, 1, 22),
+        ("in 2 weeks", 2026, 1, 29),
+        ("in a couple of weeks", 2026, 1, 29),
+        ("in a fortnight", 2026, 1, 29),
+        ("in a month", 2026, 2, 15),
+        ("in a year", 2027, 1, 15),
+        ("by the 20th", 2026, 1, 20),
+        ("the 20th", 2026, 1, 20),
+        ("on the 15th", 2026, 1, 15),
+        ("the 14th", 2026, 2, 14),
+        ("by the 31st", 2026, 1, 31),
+        ("end of the month", 2026, 1, 31),
+        ("next month", 2026, 2, 1),
+        ("end of next month", 2026, 2, 28),
+        ("end of January", 2026, 1, 31),
+        ("end of June", 2026, 6, 30),
+        ("by June", 2026, 6, 30),
+        ("in June", 2026, 6, 30),
+        ("June", 2026, 6, 30),
+        ("by January", 2026, 1, 31),
+        ("May", 2026, 5, 31),
+        ("in May", 2026, 5, 31),
+        ("by the end of December", 2026, 12, 31),
+        ("mid-January", 2026, 1, 15),
+        ("mid-February", 2026, 2, 15),
+        ("mid March", 2026, 3, 15),
+        ("before Christmas", 2026, 12, 24),
+        ("Christmas", 2026, 12, 25),
+        ("by Christmas Eve", 2026, 12, 24),
+        ("Q1", 2026, 3, 31),
+        ("end of Q1", 2026, 3, 31),
+        ("by the end of Q2", 2026, 6, 30),
+        ("q4", 2026, 12, 31),
+        ("end of the year", 2026, 12, 31),
+        ("15 March", 2026, 3, 15),
+        ("March 15", 2026, 3, 15),
+        ("the 1st of March", 2026, 3, 1),
+        ("Feb 1st", 2026, 2, 1),
+        ("February 1, 2027", 2027, 2, 1),
+        ("1st of February 2027", 2027, 2, 1),
+        ("2026-02-01", 2026, 2, 1),
+        ("Fri 16 Jan 2026", 2026, 1, 16),
+    ];
+
+    #[test]
+    fn phrases_people_write_for_a_deadline() {
+        assert!(PHRASES.len() >= 60, "{} phrases", PHRASES.len());
+        for &(phrase, y, m, d) in PHRASES {
+            assert_due(phrase, y, m, d);
+        }
+        for not_a_date in [
+            "someday",
+            "soon",
+            "later",
+            "when I can",
+            "in the morning",
+            "at 9am",
+            "20",
+            "lunch",
+        ] {
+            assert_eq!(due(not_a_date), None, "{not_a_date:?}");
+        }
+    }
+
+    #[test]
+    fn a_time_of_day_or_a_weekend_ends_a_title_only_as_a_deadline() {
+        let split = |s: &str| split_due(s, NOW).map(|(title, d)| (title, label(d.at_ms)));
+        assert_eq!(
+            split("Go for a run tomorrow morning"),
+            Some(("Go for a run".into(), "Fri 16 Jan 2026".into()))
+        );
+        assert_eq!(
+            split("Call Sam on Monday at 9am"),
+            Some(("Call Sam".into(), "Mon 19 Jan 2026".into()))
+        );
+        assert_eq!(
+            split("Clear the garage this weekend"),
+            Some(("Clear the garage".into(), "Sun 18 Jan 2026".into()))
+        );
+        assert_eq!(
+            split("Send the invoice by the 20th"),
+            Some(("Send the invoice".into(), "Tue 20 Jan 2026".into()))
+        );
+        assert_eq!(
+            split("Visit Rome in May"),
+            Some(("Visit Rome".into(), "Sun 31 May 2026".into()))
+        );
+        assert_eq!(split("Ask if Sam may"), None);
+        assert_eq!(split("Plan the weekend"), None);
+        assert_eq!(split("Celebrate the 20th"), None);
+        assert_eq!(split("Book lunch"), None);
     }
 
     #[test]
@@ -693,8 +972,6 @@ mod tests {
             "by",
             "next",
             "next time",
-            "May",
-            "in May",
             "soon",
             "someday",
             "in a while",
