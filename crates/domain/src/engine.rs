@@ -217,6 +217,8 @@ pub enum EngineError {
     Incomplete,
     #[error("There's no such step or question to amend.")]
     UnknownTarget,
+    #[error("This is the first step: there's no step before it.")]
+    AtFirstStep,
     #[error("The session isn't finished yet.")]
     NotComplete,
 }
@@ -485,7 +487,7 @@ impl SessionState {
         } else {
             self.current.checked_sub(1)
         }
-        .ok_or(EngineError::UnknownTarget)?;
+        .ok_or(EngineError::AtFirstStep)?;
         let id = self.steps[previous].id.clone();
         self.amend(framework, &id, None)
     }
@@ -609,13 +611,13 @@ pub fn split_items(input: &str) -> Vec<String> {
     let mut items: Vec<String> = input
         .split(['\n', ';'])
         .map(clean)
-        .filter(|s| !s.is_empty())
+        .filter(|s| s.chars().any(char::is_alphanumeric))
         .collect();
     if items.len() == 1 && items[0].contains(", ") {
         items = items[0]
             .split(", ")
             .map(clean)
-            .filter(|s| !s.is_empty())
+            .filter(|s| s.chars().any(char::is_alphanumeric))
             .collect();
         if let Some(last) = items.last_mut()
             && let Some(rest) = last.strip_prefix("and ")
@@ -656,11 +658,12 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             Ok(Value::Text(input.to_owned()))
         }
         FieldKind::List {
+            min_items,
             max_items,
             item_max_len,
-            ..
         } => {
             let items = split_items(input);
+            enough(items.len(), *min_items, "item")?;
             if items.len() > *max_items as usize {
                 return invalid(format!(
                     "Up to {max_items} items, please: pick the ones that matter most."
@@ -701,13 +704,27 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             if input.chars().count() > 200 {
                 return invalid("Keep the date short, like \"by Friday\" or \"in 3 days\".".into());
             }
+            if at_ms.is_none() && field.required {
+                let mut shown: String = input.chars().take(60).collect();
+                if shown.len() < input.len() {
+                    shown.push('\u{2026}');
+                }
+                return invalid(format!(
+                    "I couldn't find a date in \u{201c}{}\u{201d}: try \"Saturday\", \"in 3 days\", \"the 20th\" or \"15 March\".",
+                    shown
+                ));
+            }
             Ok(Value::Date(DateValue {
                 phrase: input.to_owned(),
                 at_ms,
             }))
         }
-        FieldKind::Actions { max_items, .. } => {
+        FieldKind::Actions {
+            min_items,
+            max_items,
+        } => {
             let items = split_items(input);
+            enough(items.len(), *min_items, "action")?;
             if items.len() > *max_items as usize {
                 return invalid(format!(
                     "Up to {max_items} actions, please: start with the most important."
@@ -731,8 +748,12 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
                     .collect(),
             ))
         }
-        FieldKind::Options { max_items, .. } => {
+        FieldKind::Options {
+            min_items,
+            max_items,
+        } => {
             let items = split_items(input);
+            enough(items.len(), *min_items, "option")?;
             if items.len() > *max_items as usize {
                 return invalid(format!("Up to {max_items} options for now."));
             }
@@ -746,9 +767,96 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
     }
 }
 
+/// Refuses a list answer with fewer than `min_items` items (and always one with none: "-" or
+/// a few dashes name nothing), saying what is missing.
+fn enough(count: usize, min_items: u32, noun: &str) -> Result<(), EngineError> {
+    let least = min_items.max(1) as usize;
+    if count == 0 {
+        return Err(EngineError::Invalid(format!(
+            "That doesn't name anything yet: write at least one {noun}{}.",
+            if least > 1 {
+                format!(" (this question needs {least}, one per line)")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    if count < least {
+        return Err(EngineError::Invalid(format!(
+            "This question needs at least {least} {noun}s, one per line: you wrote {count}."
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn minimal_field() -> Field {
+        Field {
+            id: "f".into(),
+            label: "F".into(),
+            required: true,
+            prompt: "?".into(),
+            kind: FieldKind::Text { max_len: 10 },
+        }
+    }
+
+    #[test]
+    fn lists_need_their_least_number_of_real_items() {
+        let list = |min_items| Field {
+            kind: FieldKind::List {
+                min_items,
+                max_items: 5,
+                item_max_len: 200,
+            },
+            ..minimal_field()
+        };
+        for nothing in ["-", "- \n -", "...", "* ;  ; •", "?!"] {
+            assert_eq!(
+                parse_value(&list(1), nothing, NOW),
+                Err(EngineError::Invalid(
+                    "That doesn't name anything yet: write at least one item.".into()
+                )),
+                "{nothing:?}"
+            );
+        }
+        assert_eq!(
+            parse_value(&list(2), "Ship v2", NOW),
+            Err(EngineError::Invalid(
+                "This question needs at least 2 items, one per line: you wrote 1.".into()
+            ))
+        );
+        assert_eq!(
+            parse_value(&list(2), "Ship v2\nHire two", NOW),
+            Ok(Value::List(vec!["Ship v2".into(), "Hire two".into()]))
+        );
+        let actions = Field {
+            kind: FieldKind::Actions {
+                min_items: 1,
+                max_items: 5,
+            },
+            ..minimal_field()
+        };
+        assert_eq!(
+            parse_value(&actions, "-", NOW),
+            Err(EngineError::Invalid(
+                "That doesn't name anything yet: write at least one action.".into()
+            ))
+        );
+        let options = Field {
+            kind: FieldKind::Options {
+                min_items: 2,
+                max_items: 5,
+            },
+            ..minimal_field()
+        };
+        assert_eq!(
+            parse_value(&options, "--", NOW),
+            Err(EngineError::Invalid("That doesn't name anything yet: write at least one option (this question needs 2, one per line).".into()))
+        );
+    }
 
     #[test]
     fn no_step_is_current_once_every_step_is_done_or_the_session_is_closed() {
@@ -1074,7 +1182,11 @@ mod tests {
         let cat = catalogue();
         let fw = cat.get("WOOP").unwrap();
         let mut s = started(fw);
-        assert_eq!(s.back(fw), Err(EngineError::UnknownTarget));
+        assert_eq!(s.back(fw), Err(EngineError::AtFirstStep));
+        assert_eq!(
+            EngineError::AtFirstStep.to_string(),
+            "This is the first step: there's no step before it."
+        );
         fill_step(fw, &mut s);
         s.proceed(fw).unwrap();
         s.back(fw).unwrap();
@@ -1141,6 +1253,30 @@ mod tests {
         }
         match parse_value(&field("timeframe"), "in 3 days", NOW).unwrap() {
             Value::Date(d) => assert!(d.at_ms.is_some()),
+            other => panic!("{other:?}"),
+        }
+        // A required date must be a date; a time of day after it is fine.
+        match parse_value(&field("timeframe"), "Saturday afternoon", NOW).unwrap() {
+            Value::Date(d) => assert_eq!(
+                d.at_ms,
+                Some(crate::dates::from_ymd(2026, 1, 17) + 86_400_000 - 1)
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse_value(&field("timeframe"), "when the kids are back at school", NOW),
+            Err(EngineError::Invalid(
+                "I couldn't find a date in \u{201c}when the kids are back at school\u{201d}: try \"Saturday\", \"in 3 days\", \"the 20th\" or \"15 March\".".into()
+            ))
+        );
+        // An optional one keeps the person's words even without a date in them.
+        let mut optional = field("timeframe");
+        optional.required = false;
+        match parse_value(&optional, "when the kids are back at school", NOW).unwrap() {
+            Value::Date(d) => assert_eq!(
+                (d.phrase.as_str(), d.at_ms),
+                ("when the kids are back at school", None)
+            ),
             other => panic!("{other:?}"),
         }
         let compass = cat.get("COMPASS").unwrap();
