@@ -105,6 +105,10 @@ pub struct Session {
     /// While the safety screen holds the session (`paused`): who to talk to now, for where the
     /// caller is (their account's country, else their `Accept-Language`). Empty otherwise.
     pub helplines: Vec<Helpline>,
+    /// While the safety screen holds the session: what it found (`suicide`, `self_harm`,
+    /// `abuse` or `violence`), so an app can show the right help first. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety: Option<String>,
 }
 
 /// Someone to talk to now.
@@ -220,11 +224,7 @@ impl Session {
             updated_at: l.row.updated_at,
             closed_at: l.row.closed_at,
             completed_at: l.row.completed_at,
-            prompt: if e.paused {
-                String::new()
-            } else {
-                coach::next_prompt(fw, e)
-            },
+            prompt: coach::next_prompt(fw, e),
             pending_field: if asking {
                 e.pending_field(fw).map(field_out)
             } else {
@@ -270,6 +270,17 @@ impl Session {
                     .collect()
             }),
             helplines,
+            safety: if e.paused && e.phase != Phase::Closed {
+                l.turns.iter().rev().find_map(|t| {
+                    serde_json::from_str::<Json>(&t.payload)
+                        .ok()?
+                        .get("safety")?
+                        .as_str()
+                        .map(str::to_owned)
+                })
+            } else {
+                None
+            },
         }
     }
 }

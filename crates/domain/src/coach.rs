@@ -104,9 +104,11 @@ pub fn next_prompt(framework: &Framework, state: &SessionState) -> String {
                 .to_owned()
         }
         Phase::Closed => "This session is closed. Your report is ready.".to_owned(),
-        _ if state.paused => {
-            "We've paused here. Resume whenever you're ready, or close the session.".to_owned()
-        }
+        _ if state.paused => "What you wrote matters, and it sounds like a lot to carry. \
+             We've paused the coaching so you can talk to someone who can help right now: \
+             the people below are there for exactly this. When you're ready, you can resume the \
+             session, or end it and keep what you wrote."
+            .to_owned(),
         Phase::Confirming => {
             let step = state
                 .current_step(framework)

@@ -268,9 +268,11 @@ async fn render_session(
     // The last reply usually ends with the question being asked: don't show it twice.
     let mut prompt = coach::next_prompt(fw, e);
     let turns: Vec<Turn> = turns;
-    if turns
-        .last()
-        .is_some_and(|t| !t.safety && t.coach.ends_with(&prompt))
+    // Paused, the page's own card says what matters and lists the helplines.
+    if e.paused
+        || turns
+            .last()
+            .is_some_and(|t| !t.safety && t.coach.ends_with(&prompt))
     {
         prompt.clear();
     }

@@ -1219,6 +1219,16 @@ async fn every_move_of_a_session_and_the_action_filters_through_the_api(app: Tes
         )
         .await;
     assert_eq!((status, s["paused"].as_bool()), (200, Some(true)), "{s}");
+    // What it found, who to talk to, and a few kind words instead of a question.
+    assert_eq!(s["safety"], "suicide", "{s}");
+    assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
+    assert!(
+        s["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("talk to someone who can help right now"),
+        "{s}"
+    );
     assert_eq!(
         api.post_json(&format!("/sessions/{id}/turns"), json!({"input": "more"}))
             .await
@@ -1229,6 +1239,7 @@ async fn every_move_of_a_session_and_the_action_filters_through_the_api(app: Tes
         .post_json(&format!("/sessions/{id}/resume"), json!({}))
         .await;
     assert_eq!(s["paused"], false);
+    assert!(s.get("safety").is_none(), "{s}");
     let (status, s) = api
         .post_json(&format!("/sessions/{id}/end"), json!({}))
         .await;
