@@ -8,8 +8,9 @@
 //! object, and known idioms that contain a listed phrase are masked out. Text is normalised
 //! first (contractions, missing apostrophes, accents, leetspeak, common misspellings), and the
 //! list covers someone else at risk ("my friend wants to kill herself") and Spanish, French and
-//! German phrases. `safety_eval.tsv` is a held-out evaluation set; the test prints the screen's
-//! recall and false pauses on it.
+//! German phrases. Two evaluation sets (`safety_eval.tsv`, used to improve the screen, and
+//! `safety_eval_unseen.tsv`, never used to change it) measure recall and false pauses; the
+//! test prints both.
 
 /// What kind of crisis a phrase points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1161,26 +1162,24 @@ mod tests {
         assert_eq!(screen(text), None, "text {text:?}");
     }
 
-    /// A held-out evaluation set: crisis language by category and language (English,
-    /// Spanish, French, German; misspelt, in leetspeak, about someone else) and ordinary
-    /// coaching text that must not pause (idioms, hyperbole, resolved past events). One case
-    /// per line: `expected<TAB>language<TAB>text`.
+    /// Evaluation sets: crisis language by category and language (English, Spanish, French,
+    /// German; misspelt, in leetspeak, about someone else) and ordinary coaching text that must
+    /// not pause (idioms, hyperbole, fiction, resolved past events). One case per line:
+    /// `expected<TAB>language<TAB>text`. Both were written by someone who had not seen the
+    /// screen. The first was then used to improve it (39.2 % -> 86.6 %), so it measures what
+    /// the screen was taught; the second, added after, has never been used to change the
+    /// screen and measures what it does with words it has not seen (28.2 %). Keep it that way:
+    /// improve the screen with the first set (or new cases), and only measure with the second.
     const EVALUATION: &str = include_str!("safety_eval.tsv");
-    /// Crisis cases that must pause the session, at least. The product's aim is 99 %. The
-    /// phrase screen caught 39.2 % of this set when it was written (by someone who had not
-    /// seen the screen), and 86.6 % after phrases were added with the set in view, so the set
-    /// is no longer held out. This floor stops it getting worse until a screen with levels and
-    /// context replaces the phrase list; raise it with every gain.
-    const RECALL_FLOOR: f64 = 0.86;
-    /// Ordinary cases that may pause it by mistake.
-    const FALSE_PAUSE_CEILING: f64 = 0.02;
+    const UNSEEN: &str = include_str!("safety_eval_unseen.tsv");
 
-    #[test]
-    fn evaluation_set_recall_and_false_pauses() {
+    /// What a set shows: the share of crisis cases that pause, the share of ordinary cases
+    /// that pause, and a printed report with every miss.
+    fn evaluate(name: &str, set: &str) -> (f64, f64, usize, usize) {
         let (mut positives, mut negatives, mut medical) = (0, 0, 0);
         let (mut missed, mut false_pauses, mut other_category) = (vec![], vec![], vec![]);
         let mut medical_caught = 0;
-        for line in EVALUATION.lines() {
+        for line in set.lines() {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -1218,7 +1217,7 @@ mod tests {
         let recall = 1.0 - missed.len() as f64 / positives as f64;
         let false_rate = false_pauses.len() as f64 / negatives as f64;
         println!(
-            "safety evaluation: {positives} crisis cases, recall {:.1} % ({} missed, {} paused under another category); \
+            "safety evaluation ({name}): {positives} crisis cases, recall {:.1} % ({} missed, {} paused under another category); \
              {negatives} ordinary cases, {:.1} % paused; medical emergencies {medical_caught}/{medical} (no category yet)",
             100.0 * recall,
             missed.len(),
@@ -1234,15 +1233,28 @@ mod tests {
         for o in &other_category {
             println!("  category: {o}");
         }
+        (recall, false_rate, positives, negatives)
+    }
+
+    /// The floors stop the screen getting worse; the product's aim is 99 % recall with at most
+    /// 2 % false pauses on both sets, which a phrase list does not reach (see UNSEEN): raise
+    /// the floors with every gain until a screen with levels and context replaces it.
+    #[test]
+    fn evaluation_sets_recall_and_false_pauses() {
+        let (recall, false_rate, positives, negatives) = evaluate("taught", EVALUATION);
         assert!(
             positives >= 200 && negatives >= 100,
             "{positives} + {negatives} cases"
         );
-        assert!(recall >= RECALL_FLOOR, "recall {recall:.3}");
+        assert!(recall >= 0.86, "recall {recall:.3}");
+        assert!(false_rate <= 0.02, "false pauses {false_rate:.3}");
+        let (recall, false_rate, positives, negatives) = evaluate("unseen", UNSEEN);
         assert!(
-            false_rate <= FALSE_PAUSE_CEILING,
-            "false pauses {false_rate:.3}"
+            positives >= 100 && negatives >= 100,
+            "{positives} + {negatives} cases"
         );
+        assert!(recall >= 0.28, "recall {recall:.3}");
+        assert!(false_rate <= 0.04, "false pauses {false_rate:.3}");
     }
 
     #[test]
