@@ -93,9 +93,10 @@ const PHRASES: &[(Category, &[&str])] = &[
             "no point going on",
             "no point in being alive",
             "no point being alive",
-            "never wake up",
+            "and never wake up",
+            "never wake up again",
             "not wake up tomorrow",
-            "not to wake up",
+            "not to wake up again",
             "disappear forever",
             "do not want to exist",
             "wish i did not exist",
@@ -175,18 +176,19 @@ const PHRASES: &[(Category, &[&str])] = &[
             "das leben nehmen",
             "das leben zu nehmen",
             "unalive",
+            "to off myself",
+            "to off himself",
+            "to off herself",
+            "toute une boite de medicaments",
             "unalive myself",
-            "off myself",
-            "off himself",
-            "off herself",
             "rather be dead",
             "taking her own life",
             "taking his own life",
-            "ending things",
             "ending it all",
             "not be alive",
             "not being alive",
-            "not want to wake up",
+            "not want to wake up again",
+            "not want to wake up ever",
             "die in my sleep",
             "ways to die",
             "how to die",
@@ -219,21 +221,14 @@ const PHRASES: &[(Category, &[&str])] = &[
             "umbrigen",
             "if i was dead",
             "if i were dead",
-            "goodbye to everyone",
-            "going to end it",
             "not plan on being alive",
             "not going to be here much longer",
-            "whether to jump",
-            "planning to be gone",
-            "plan to be gone",
             "point in living",
             "point in being alive",
             "bottle of sleeping pills",
-            "half a bottle of",
             "todas las pastillas",
             "guardando pastillas",
             "sentido a seguir viviendo",
-            "boite de medicaments",
             "garde mes cachets",
             "packung tabletten",
             "keinen sinn mehr im leben",
@@ -292,8 +287,6 @@ const PHRASES: &[(Category, &[&str])] = &[
             "until it bleeds",
             "until they bleed",
             "till they bleed",
-            "into my arm",
-            "into my arms",
             "into my skin",
             "cutting her arms",
             "cutting her legs",
@@ -358,7 +351,6 @@ const PHRASES: &[(Category, &[&str])] = &[
             "touched me when i did not want",
             "threatened to hurt me",
             "threatens to hurt me",
-            "will not let me leave",
             "locks me in",
             "locked me in",
             "pushed me down the stairs",
@@ -433,7 +425,6 @@ const PHRASES: &[(Category, &[&str])] = &[
             "bring a weapon",
             "kill you",
             "stab you",
-            "shoot you",
             "beat him up",
             "beat her up",
             "beat them up",
@@ -466,10 +457,6 @@ const PHRASES: &[(Category, &[&str])] = &[
             "smash her skull",
             "smash his face in",
             "smash her face in",
-            "with her in it",
-            "with him in it",
-            "with them in it",
-            "drive my car into",
             "killing my coworkers",
             "killing my colleagues",
             "killing my boss",
@@ -492,12 +479,7 @@ const PHRASES: &[(Category, &[&str])] = &[
             "knife to work",
             "rifle to work",
             "rifle to school",
-            "hurt my baby",
-            "hurt my kids",
-            "hurt my child",
             "hit my kids",
-            "cut him",
-            "cut her",
             "shoot his",
             "strangle my",
             "never walks again",
@@ -528,12 +510,9 @@ const ASSAULT_VERBS: &[&str] = &[
     "hurts me",
     "broke my arm",
     "broke my nose",
-    "pushed me",
     "spat on me",
     "touches me",
     "touched me",
-    "beats her",
-    "hits her",
     "hits me",
     "hit me",
     "hitting me",
@@ -714,6 +693,32 @@ const IDIOMS: &[&str] = &[
     "cut him in",
     "cut her in",
     "shoot his shot",
+    "not kill you",
+    "never kill you",
+    "touched me with",
+    "touches me with",
+    "touched me deeply",
+    "tired of living paycheck",
+    "tired of living in",
+    "tired of living with",
+    "killing himself to",
+    "killing herself to",
+    "killing themselves to",
+    "budget cuts",
+    "pay cuts",
+    "job cuts",
+    "spending cuts",
+    "staff cuts",
+    "tax cuts",
+    "only hurting himself",
+    "only hurting herself",
+    "hurting himself by",
+    "hurting herself by",
+    "no me pega",
+    "tuer le temps",
+    "me bat aux",
+    "me bat a",
+    "no despertar a",
     "end it with",
     "kill him off",
     "kill her off",
@@ -722,7 +727,9 @@ const IDIOMS: &[&str] = &[
     "shoot * an",
     "shoot * the",
     "shoot * some",
+    "shoot * my",
     "shoot * your",
+    "shoot * our",
     "shoot * this",
     "shoot * that",
     "shoot * another",
@@ -807,7 +814,8 @@ fn occurrences<'a>(words: &'a [&str], pattern: &'a [&str]) -> impl Iterator<Item
             && pattern
                 .iter()
                 .zip(&words[i..])
-                .all(|(p, w)| *p == "*" || p == w)
+                // "shoot up my office" is not "shoot [someone] my [file]".
+                .all(|(p, w)| (*p == "*" && *w != "up") || p == w)
     })
 }
 
@@ -858,6 +866,15 @@ fn normalise(text: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     for word in spaced.split_whitespace() {
         let word = deleet(word.trim_matches('\''));
+        // "10 kms" are kilometres, not "kill myself".
+        if word == "kms"
+            && out
+                .last()
+                .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+        {
+            out.push(word);
+            continue;
+        }
         let expanded = expand(&word);
         for part in expanded.split(' ') {
             let part = part.replace('\'', "");
@@ -1166,9 +1183,10 @@ mod tests {
     /// German; misspelt, in leetspeak, about someone else) and ordinary coaching text that must
     /// not pause (idioms, hyperbole, fiction, resolved past events). One case per line:
     /// `expected<TAB>language<TAB>text`. Both were written by someone who had not seen the
-    /// screen. The first was then used to improve it (39.2 % -> 86.6 %), so it measures what
-    /// the screen was taught; the second, added after, has never been used to change the
-    /// screen and measures what it does with words it has not seen (28.2 %). Keep it that way:
+    /// screen. The first was then used to improve it (39.2 % -> 81.5 % after a review removed
+    /// phrases that paused everyday sentences), so it measures what the screen was taught; the
+    /// second, added after, has never been used to change the screen and measures what it
+    /// does with words it has not seen (26.7 %). Keep it that way:
     /// improve the screen with the first set (or new cases), and only measure with the second.
     const EVALUATION: &str = include_str!("safety_eval.tsv");
     const UNSEEN: &str = include_str!("safety_eval_unseen.tsv");
@@ -1246,15 +1264,59 @@ mod tests {
             positives >= 200 && negatives >= 100,
             "{positives} + {negatives} cases"
         );
-        assert!(recall >= 0.86, "recall {recall:.3}");
+        assert!(recall >= 0.81, "recall {recall:.3}");
         assert!(false_rate <= 0.02, "false pauses {false_rate:.3}");
         let (recall, false_rate, positives, negatives) = evaluate("unseen", UNSEEN);
         assert!(
             positives >= 100 && negatives >= 100,
             "{positives} + {negatives} cases"
         );
-        assert!(recall >= 0.28, "recall {recall:.3}");
+        assert!(recall >= 0.26, "recall {recall:.3}");
         assert!(false_rate <= 0.04, "false pauses {false_rate:.3}");
+    }
+
+    /// Ordinary sentences a review found pausing sessions after phrases were added.
+    #[test]
+    fn everyday_sentences_do_not_pause() {
+        for text in [
+            "I ran 10 kms this morning",
+            "I'll shoot you my draft tonight",
+            "shoot you guys an email",
+            "It won't kill you to ask for help.",
+            "I cut him short in the meeting",
+            "We had to cut her pay",
+            "She always hits her targets",
+            "He pushed me to apply for the promotion",
+            "They touched me with their kindness",
+            "I need to take the pressure off myself",
+            "I never wake up early enough to run",
+            "I try not to wake up the kids",
+            "I don't want to wake up at 5am",
+            "I'm tired of living paycheck to paycheck",
+            "I said goodbye to everyone at my leaving party",
+            "Deciding whether to jump ship",
+            "I plan to be gone for two weeks in August",
+            "We finished half a bottle of wine",
+            "I want to end things on a good note with the client",
+            "I'm going to end it here for today",
+            "My manager is killing himself to hit the deadline",
+            "budget cuts on my team",
+            "My daughter ran into my arms",
+            "He's only hurting himself by not delegating",
+            "My boss won't let me leave before 7",
+            "I drive my car into the city every day",
+            "I worry the divorce will hurt my kids",
+            "the team with her in it",
+            "Ese trabajo no me pega",
+            "Je vais tuer le temps",
+            "Il me bat aux échecs",
+            "para no despertar a los niños",
+            "ma boîte de médicaments est dans la salle de bain",
+        ] {
+            assert_clear(text);
+        }
+        assert_hit("I want to shoot up my office", Category::Violence);
+        assert_hit("kms", Category::Suicide);
     }
 
     #[test]
