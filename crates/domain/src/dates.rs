@@ -289,18 +289,38 @@ fn day_of(words: &[&str], today: i64, whole: bool) -> Option<i64> {
     };
     // "Plan the weekend" and "Celebrate the 20th" are titles, not deadlines.
     let sure = whole || led;
+    // "Sit in the sun (in the afternoon)": a lone "sun" or "sat" ending a title is the word.
+    if let [only] = words
+        && !sure
+        && AMBIGUOUS_ABBREVIATIONS.contains(only)
+    {
+        return None;
+    }
     match words {
         ["today" | "tonight" | "asap"] => Some(today),
         ["tomorrow"] => Some(today + 1),
+        // Horizons people give for a goal: the end of the year named, a few weeks or months.
+        ["this", "year"] => end_of(&["year"], today),
+        ["next", "year"] => {
+            let (y, _, _) = civil_from_days(today);
+            Some(days_from_civil(y + 1, 12, 31))
+        }
+        ["in", "the", "next", "few", unit] | ["the", "next", "few", unit] | ["a", "few", unit]
+            if sure && is_unit(unit) =>
+        {
+            after(&["3", unit], today)
+        }
         // A weekend's deadline is its Sunday.
         ["this", "weekend"] | ["over", "the", "weekend"] => Some(coming(today, SUNDAY)),
         ["weekend"] | ["the", "weekend"] if sure => Some(coming(today, SUNDAY)),
         ["next", "weekend"] => Some(in_next_week(today, SUNDAY)),
-        ["christmas" | "xmas"] | ["christmas" | "xmas", "day"] => next_date(today, 12, 25),
+        ["christmas" | "xmas"] | ["christmas" | "xmas", "day"] if sure => next_date(today, 12, 25),
         ["before", "christmas" | "xmas"] | ["christmas" | "xmas", "eve"] => {
             next_date(today, 12, 24)
         }
-        [q] | ["end", "of", q] | ["the", "end", "of", q] if quarter(q).is_some() => {
+        // "Write the report for Q4" is a title; "by Q4" and "end of Q4" are deadlines.
+        [q] if sure && quarter(q).is_some() => end_of_quarter(today, quarter(q)?),
+        ["end", "of", q] | ["the", "end", "of", q] if quarter(q).is_some() => {
             end_of_quarter(today, quarter(q)?)
         }
         [mid] if mid.starts_with("mid-") => next_date(today, month_named(&mid[4..])?, 15),
@@ -323,6 +343,7 @@ fn day_of(words: &[&str], today: i64, whole: bool) -> Option<i64> {
         ["in", month] if month_named(month).is_some() => end_of(&[month], today),
         [month] if sure && month_named(month).is_some() => end_of(&[month], today),
         ["in" | "within", rest @ ..] => after(rest, today),
+        [n, unit] if whole && count_named(n).is_some() && is_unit(unit) => after(&[n, unit], today),
         ["end", "of", rest @ ..] | ["the", "end", "of", rest @ ..] => end_of(rest, today),
         _ => calendar_date(words, today),
     }
@@ -354,6 +375,23 @@ fn add_months(today: i64, months: i64) -> i64 {
     let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
     let d = d.min(days_in_month(y, m as u32));
     days_from_civil(y, m, i64::from(d))
+}
+
+/// A unit of time that [`after`] counts in.
+fn is_unit(word: &str) -> bool {
+    matches!(
+        word,
+        "day"
+            | "days"
+            | "week"
+            | "weeks"
+            | "fortnight"
+            | "fortnights"
+            | "month"
+            | "months"
+            | "year"
+            | "years"
+    )
 }
 
 /// "3 days", "a fortnight", "two weeks' time", "a couple of months" after `in`/`within`.
@@ -697,6 +735,13 @@ mod tests {
         ("end of Q1", 2026, 3, 31),
         ("by the end of Q2", 2026, 6, 30),
         ("q4", 2026, 12, 31),
+        ("by Q4", 2026, 12, 31),
+        ("this year", 2026, 12, 31),
+        ("next year", 2027, 12, 31),
+        ("6 months", 2026, 7, 15),
+        ("six months", 2026, 7, 15),
+        ("in the next few months", 2026, 4, 15),
+        ("a few weeks", 2026, 2, 5),
         ("end of the year", 2026, 12, 31),
         ("15 March", 2026, 3, 15),
         ("March 15", 2026, 3, 15),
@@ -753,6 +798,13 @@ mod tests {
         );
         assert_eq!(split("Ask if Sam may"), None);
         assert_eq!(split("Plan the weekend"), None);
+        assert_eq!(split("Sit in the sun in the afternoon"), None);
+        assert_eq!(split("Write the report for Q4"), None);
+        assert_eq!(split("Buy presents for Christmas"), None);
+        assert_eq!(
+            split("Send the forecast by Q4"),
+            Some(("Send the forecast".into(), "Thu 31 Dec 2026".into()))
+        );
         assert_eq!(split("Celebrate the 20th"), None);
         assert_eq!(split("Book lunch"), None);
     }

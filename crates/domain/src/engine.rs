@@ -663,7 +663,7 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             item_max_len,
         } => {
             let items = split_items(input);
-            enough(items.len(), *min_items, "item")?;
+            enough(items.len(), *min_items, field.required, "item")?;
             if items.len() > *max_items as usize {
                 return invalid(format!(
                     "Up to {max_items} items, please: pick the ones that matter most."
@@ -724,7 +724,7 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             max_items,
         } => {
             let items = split_items(input);
-            enough(items.len(), *min_items, "action")?;
+            enough(items.len(), *min_items, field.required, "action")?;
             if items.len() > *max_items as usize {
                 return invalid(format!(
                     "Up to {max_items} actions, please: start with the most important."
@@ -753,7 +753,7 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             max_items,
         } => {
             let items = split_items(input);
-            enough(items.len(), *min_items, "option")?;
+            enough(items.len(), *min_items, field.required, "option")?;
             if items.len() > *max_items as usize {
                 return invalid(format!("Up to {max_items} options for now."));
             }
@@ -767,10 +767,18 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
     }
 }
 
-/// Refuses a list answer with fewer than `min_items` items (and always one with none: "-" or
-/// a few dashes name nothing), saying what is missing.
-fn enough(count: usize, min_items: u32, noun: &str) -> Result<(), EngineError> {
-    let least = min_items.max(1) as usize;
+/// Refuses a list answer with fewer than `min_items` items (a required one also with none:
+/// "-" or a few dashes name nothing), saying what is missing. An optional list without a
+/// minimum takes "-" as "nothing".
+fn enough(count: usize, min_items: u32, required: bool, noun: &str) -> Result<(), EngineError> {
+    let least = if required {
+        min_items.max(1)
+    } else {
+        min_items
+    } as usize;
+    if count >= least {
+        return Ok(());
+    }
     if count == 0 {
         return Err(EngineError::Invalid(format!(
             "That doesn't name anything yet: write at least one {noun}{}.",
@@ -832,6 +840,11 @@ mod tests {
             parse_value(&list(2), "Ship v2\nHire two", NOW),
             Ok(Value::List(vec!["Ship v2".into(), "Hire two".into()]))
         );
+        let optional = Field {
+            required: false,
+            ..list(0)
+        };
+        assert_eq!(parse_value(&optional, "-", NOW), Ok(Value::List(vec![])));
         let actions = Field {
             kind: FieldKind::Actions {
                 min_items: 1,
