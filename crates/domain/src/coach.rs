@@ -92,6 +92,19 @@ fn acknowledge(framework: &Framework, captured: &Captured) -> String {
 
 /// The next thing to say: the pending question, or an invitation to confirm the step.
 pub fn next_prompt(framework: &Framework, state: &SessionState) -> String {
+    let prompt = phase_prompt(framework, state);
+    // Back after a safety pause: a word of welcome before the question, not the question alone.
+    if state.resumed && matches!(state.phase, Phase::Asking | Phase::Confirming) {
+        return format!(
+            "Welcome back, and take your time. If things feel heavy again, please reach out \
+             to one of the helplines we showed you, or your local emergency number. When \
+             you're ready, here's where we were. {prompt}"
+        );
+    }
+    prompt
+}
+
+fn phase_prompt(framework: &Framework, state: &SessionState) -> String {
     match state.phase {
         Phase::Consent => format!(
             "Welcome to {}. Before we start: CoachFlux is coaching, not therapy or medical advice. \
@@ -275,6 +288,37 @@ mod tests {
             FieldKind::Actions { .. } => "Call Sam by Friday\nDraft the plan in 3 days".into(),
             FieldKind::Options { .. } => "Ask for a transfer; Retrain at night".into(),
         }
+    }
+
+    #[test]
+    fn after_a_safety_pause_the_coach_checks_in_before_the_question() {
+        let cat = Catalogue::builtin().unwrap();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = SessionState::new(fw);
+        s.give_consent().unwrap();
+        let question = next_prompt(fw, &s);
+        s.pause();
+        assert!(next_prompt(fw, &s).contains("talk to someone who can help right now"));
+        s.resume();
+        let back = next_prompt(fw, &s);
+        assert!(
+            back.starts_with("Welcome back, and take your time."),
+            "{back}"
+        );
+        assert!(back.ends_with(&question), "{back}");
+        // Once the person answers, the conversation goes on as before.
+        let field = s.pending_field(fw).unwrap().clone();
+        s.answer(fw, &answer_for(&field), NOW).unwrap();
+        assert!(!next_prompt(fw, &s).starts_with("Welcome back"));
+        // A resume without a pause (a second click) is not a check-in.
+        s.resume();
+        assert!(!next_prompt(fw, &s).starts_with("Welcome back"));
+        // The flag survives a save and a load.
+        s.pause();
+        s.resume();
+        let saved: SessionState =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert!(next_prompt(fw, &saved).starts_with("Welcome back"));
     }
 
     #[test]

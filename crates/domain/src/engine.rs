@@ -188,6 +188,9 @@ pub struct SessionState {
     /// Closed before every step was confirmed (the person ended it, e.g. after a pause).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ended_early: bool,
+    /// Resumed after a safety pause, and nothing answered since: the coach checks in first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
 }
 
 /// A report narrative written by a model.
@@ -252,6 +255,7 @@ impl SessionState {
             narrative: None,
             report_note: None,
             ended_early: false,
+            resumed: false,
         }
     }
 
@@ -339,6 +343,8 @@ impl SessionState {
 
     /// After any change: is the current step settled?
     fn settle(&mut self, framework: &Framework) {
+        // Every move after a resume (an answer, a skip, going on or back) ends the check-in.
+        self.resumed = false;
         if matches!(self.phase, Phase::Asking | Phase::Confirming) {
             self.phase = if self.pending_field(framework).is_some() {
                 Phase::Asking
@@ -435,6 +441,7 @@ impl SessionState {
             return Err(EngineError::Incomplete);
         }
         self.steps[self.current].confirmed = true;
+        self.resumed = false;
         match self.steps.iter().position(|s| !s.confirmed) {
             Some(next) => {
                 self.current = next;
@@ -499,6 +506,9 @@ impl SessionState {
     }
 
     pub fn resume(&mut self) {
+        if self.paused {
+            self.resumed = true;
+        }
         self.paused = false;
     }
 

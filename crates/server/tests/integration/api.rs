@@ -1240,6 +1240,13 @@ async fn every_move_of_a_session_and_the_action_filters_through_the_api(app: Tes
         .await;
     assert_eq!(s["paused"], false);
     assert!(s.get("safety").is_none(), "{s}");
+    assert!(
+        s["prompt"]
+            .as_str()
+            .unwrap()
+            .starts_with("Welcome back, and take your time."),
+        "{s}"
+    );
     let (status, s) = api
         .post_json(&format!("/sessions/{id}/end"), json!({}))
         .await;
