@@ -425,16 +425,7 @@ fn end_of(words: &[&str], today: i64) -> Option<i64> {
         ["month"] | ["the" | "this", "month"] => Some(end_of_month(today, 0)),
         ["next", "month"] => Some(end_of_month(today, 1)),
         [month] if month_named(month).is_some() => {
-            let month = month_named(month)?;
-            let last = |y: i64| {
-                days_from_civil(y, i64::from(month), 1) + i64::from(days_in_month(y, month)) - 1
-            };
-            let (y, _, _) = civil_from_days(today);
-            Some(if last(y) >= today {
-                last(y)
-            } else {
-                last(y + 1)
-            })
+            Some(end_of_named_month(today, month_named(month)?))
         }
         ["year"] | ["the" | "this", "year"] => {
             let (y, _, _) = civil_from_days(today);
@@ -522,15 +513,19 @@ fn quarter(word: &str) -> Option<u32> {
 
 /// The last day of quarter `q`: this year's, or next year's once it has passed.
 fn end_of_quarter(today: i64, q: u32) -> Option<i64> {
-    let month = q * 3;
+    Some(end_of_named_month(today, q * 3))
+}
+
+/// The last day of `month` (1-12): this year's, or next year's once it has passed.
+fn end_of_named_month(today: i64, month: u32) -> i64 {
     let (y, _, _) = civil_from_days(today);
     let last =
         |y: i64| days_from_civil(y, i64::from(month), 1) + i64::from(days_in_month(y, month)) - 1;
-    Some(if last(y) >= today {
+    if last(y) >= today {
         last(y)
     } else {
         last(y + 1)
-    })
+    }
 }
 
 /// Strict ISO 8601 calendar date, YYYY-MM-DD.
