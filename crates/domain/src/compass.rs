@@ -6,6 +6,10 @@
 //! commitment = n(action commitment). Each part is rounded before weighting 0.3, 0.3, 0.2, 0.1,
 //! 0.1, and the total is rounded.
 //!
+//! One adaptation: on the high-confidence path (starting confidence 8 or more), the growth
+//! part is at least n(final) while they stay at 8 or more, so a person who starts confident
+//! and stays there is not scored as if nothing happened (9 → 9 gives 89, not 50).
+//!
 //! The arithmetic is done in integers: parts as ninths and the total as tenths. With floats,
 //! 0.3 and 0.1 are inexact, so a total of exactly x.5 can land either side and flip a band.
 //! Ninths never end in exactly one half (9 is odd), so "nearest" is never a tie for the parts;
@@ -77,6 +81,9 @@ pub struct CompassInputs<'a> {
     pub action_commitment: i32,
 }
 
+/// A starting confidence from which COMPASS takes the high-confidence path.
+pub const HIGH_CONFIDENCE: i32 = 8;
+
 /// `None` when a value is out of 1..=10 or the mindset is not one of resistant, neutral, open,
 /// engaged (case and surrounding spaces are ignored).
 pub fn score(inputs: &CompassInputs<'_>) -> Option<CompassScore> {
@@ -94,7 +101,13 @@ pub fn score(inputs: &CompassInputs<'_>) -> Option<CompassScore> {
     // n(f) − n(i) + 50 = (100 (f − i) + 450) / 9; clamping the numerator to 0..=900 is
     // clamping the part to 0..=100.
     let growth_ninths = 100 * (inputs.final_confidence - inputs.initial_confidence) + 450;
-    let confidence_growth = round_ninths(growth_ninths.clamp(0, 900));
+    let mut confidence_growth = round_ninths(growth_ninths.clamp(0, 900));
+    // The high-confidence path: someone who starts at 8 or more has little room to grow, and
+    // keeping that confidence is the success. While they stay at 8 or more, their growth part
+    // is at least where they end; a fall below 8 is scored as written.
+    if inputs.initial_confidence >= HIGH_CONFIDENCE && inputs.final_confidence >= HIGH_CONFIDENCE {
+        confidence_growth = confidence_growth.max(normalised(inputs.final_confidence));
+    }
     let action = normalised(inputs.final_action_clarity);
     let satisfaction = normalised(inputs.satisfaction);
     let commitment = normalised(inputs.action_commitment);
@@ -188,6 +201,26 @@ mod tests {
         let s = score(&inputs(4, 7, 8, "open", 9, 6)).unwrap();
         assert_eq!(parts(&s), [83, 78, 75, 89, 56, 78]);
         assert_eq!(s.band, Band::Good);
+    }
+
+    #[test]
+    fn starting_confident_is_not_penalised() {
+        // 9 → 9 on the usual formula is a growth of 50; on the high-confidence path, n(9).
+        let s = score(&inputs(9, 9, 10, "engaged", 7, 9)).unwrap();
+        assert_eq!(s.confidence_growth, 89);
+        // Losing confidence still shows: 9 → 5 is scored as written, 50 − 44.4 → 6.
+        let s = score(&inputs(9, 5, 10, "engaged", 7, 9)).unwrap();
+        assert_eq!(s.confidence_growth, 6);
+        // 10 → 8 stays on the path: max(50 − 22.2, n(8) = 77.8) → 78.
+        let s = score(&inputs(10, 8, 10, "engaged", 7, 9)).unwrap();
+        assert_eq!(s.confidence_growth, 78);
+        // Below the threshold the formula is as written: 7 → 7 is 50.
+        let s = score(&inputs(7, 7, 10, "engaged", 7, 9)).unwrap();
+        assert_eq!(s.confidence_growth, 50);
+        // And the confident starter now scores like someone who grew into it.
+        let confident = score(&inputs(9, 9, 10, "engaged", 7, 9)).unwrap().total;
+        let grew = score(&inputs(5, 9, 10, "engaged", 7, 9)).unwrap().total;
+        assert!(confident >= grew - 2, "{confident} vs {grew}");
     }
 
     #[test]
