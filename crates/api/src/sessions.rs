@@ -93,8 +93,13 @@ pub struct Session {
     pub completed_at: Option<i64>,
     /// What the coach asks now ("" when nothing is asked).
     pub prompt: String,
-    /// The field the next answer fills.
+    /// The field the next answer fills (absent while the coach waits on a follow-up).
     pub pending_field: Option<FieldOut>,
+    /// The built-in coach's follow-up about an answer, when it asked one: the next answer
+    /// goes to it (words; for `more_options`, new options one per line, or "that's all").
+    /// Skipping it is free.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUpOut>,
     pub can_skip: bool,
     pub can_go_back: bool,
     pub steps: Vec<SessionStep>,
@@ -138,6 +143,34 @@ pub struct SessionStep {
     /// Field id → the captured value as text.
     pub captured: BTreeMap<String, String>,
     pub skipped: Vec<String>,
+    /// What the person said when the coach followed up on an answer, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUpAnswerOut>,
+}
+
+/// A follow-up question about an answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"field": "commitment", "kind": "floor",
+    "question": "What puts you at a 6 and not a 1?"}))]
+pub struct FollowUpOut {
+    /// The field whose answer it follows up.
+    pub field: String,
+    /// floor, raise, moved, more_options, sharpen, say_more or heart_check.
+    pub kind: String,
+    pub question: String,
+}
+
+/// An answer to a follow-up.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"field": "commitment", "kind": "floor",
+    "question": "What puts you at a 6 and not a 1?", "answer": "I've already told my manager"}))]
+pub struct FollowUpAnswerOut {
+    pub field: String,
+    pub kind: String,
+    pub question: String,
+    pub answer: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -208,6 +241,16 @@ impl Session {
                     .map(|(k, v)| (k.clone(), v.display()))
                     .collect(),
                 skipped: st.skipped.clone(),
+                follow_ups: st
+                    .follow_ups
+                    .iter()
+                    .map(|f| FollowUpAnswerOut {
+                        field: f.field_id.clone(),
+                        kind: f.kind.as_str().into(),
+                        question: f.question.clone(),
+                        answer: f.answer.clone(),
+                    })
+                    .collect(),
             })
             .collect();
         Self {
@@ -225,15 +268,25 @@ impl Session {
             closed_at: l.row.closed_at,
             completed_at: l.row.completed_at,
             prompt: coach::next_prompt(fw, e),
-            pending_field: if asking {
+            pending_field: if asking && e.follow_up.is_none() {
                 e.pending_field(fw).map(field_out)
             } else {
                 None
             },
+            follow_up: e
+                .follow_up
+                .as_ref()
+                .filter(|_| asking)
+                .map(|f| FollowUpOut {
+                    field: f.field_id.clone(),
+                    kind: f.kind.as_str().into(),
+                    question: f.question.clone(),
+                }),
             can_skip: asking
-                && e.steps
-                    .get(e.current)
-                    .is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
+                && (e.follow_up.is_some()
+                    || e.steps
+                        .get(e.current)
+                        .is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP)),
             can_go_back: e.current > 0
                 && !e.paused
                 && matches!(e.phase, Phase::Asking | Phase::Confirming),

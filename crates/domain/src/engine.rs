@@ -142,6 +142,85 @@ pub struct StepState {
     /// Fields skipped in this step (at most two).
     pub skipped: Vec<String>,
     pub confirmed: bool,
+    /// What the person said when the coach followed up on an answer, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUpAnswer>,
+}
+
+/// A question the built-in coach asks about an answer before it moves on (optional: skipping
+/// it costs nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// The field whose answer it follows up.
+    pub field_id: String,
+    pub kind: FollowUpKind,
+    pub question: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpKind {
+    /// After a scale: what puts it at N and not at the bottom.
+    Floor,
+    /// After a scale: what would raise it.
+    Raise,
+    /// A measure taken again: what moved since the start.
+    Moved,
+    /// After options: what else (the answer adds options).
+    MoreOptions,
+    /// After a goal with nothing to see or count: how it would show.
+    Sharpen,
+    /// After a very short answer: an invitation to say more.
+    SayMore,
+    /// After a long answer: a check that the coach heard its heart.
+    HeartCheck,
+}
+
+impl FollowUpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Floor => "floor",
+            Self::Raise => "raise",
+            Self::Moved => "moved",
+            Self::MoreOptions => "more_options",
+            Self::Sharpen => "sharpen",
+            Self::SayMore => "say_more",
+            Self::HeartCheck => "heart_check",
+        }
+    }
+
+    /// How an answer to it is labelled next to the field in a report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Floor => "what puts it there",
+            Self::Raise => "what would raise it",
+            Self::Moved => "what moved",
+            Self::MoreOptions => "more options",
+            Self::Sharpen => "how it will show",
+            Self::SayMore => "more on this",
+            Self::HeartCheck => "the heart of it",
+        }
+    }
+}
+
+/// The person's answer to a follow-up, kept with the step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpAnswer {
+    pub field_id: String,
+    pub kind: FollowUpKind,
+    pub question: String,
+    pub answer: String,
+}
+
+/// What answering a follow-up did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedUp {
+    pub follow_up: FollowUp,
+    pub answer: String,
+    /// Options added by a "what else?" answer.
+    pub added: Vec<String>,
+    /// The person said there is nothing more.
+    pub done: bool,
 }
 
 /// An action item proposed from the plan, which the person accepts, edits or drops.
@@ -191,6 +270,14 @@ pub struct SessionState {
     /// Resumed after a safety pause, and nothing answered since: the coach checks in first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resumed: bool,
+    /// The follow-up question the built-in coach is waiting on, if any: the next answer goes
+    /// to it rather than to the next field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+    /// The person has finished a session of this framework before: questions about "since
+    /// last time" are asked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub returning: bool,
 }
 
 /// A report narrative written by a model.
@@ -248,6 +335,7 @@ impl SessionState {
                     captured: BTreeMap::new(),
                     skipped: Vec::new(),
                     confirmed: false,
+                    follow_ups: Vec::new(),
                 })
                 .collect(),
             proposals: Vec::new(),
@@ -256,6 +344,8 @@ impl SessionState {
             report_note: None,
             ended_early: false,
             resumed: false,
+            follow_up: None,
+            returning: false,
         }
     }
 
@@ -267,7 +357,9 @@ impl SessionState {
     pub fn pending_field<'f>(&self, framework: &'f Framework) -> Option<&'f Field> {
         let step = framework.steps.get(self.current)?;
         let state = self.steps.get(self.current)?;
-        let open = |f: &&Field| !state.captured.contains_key(&f.id);
+        let open = |f: &&Field| {
+            !state.captured.contains_key(&f.id) && (self.returning || !f.returning_only)
+        };
         step.fields
             .iter()
             .filter(open)
@@ -343,8 +435,10 @@ impl SessionState {
 
     /// After any change: is the current step settled?
     fn settle(&mut self, framework: &Framework) {
-        // Every move after a resume (an answer, a skip, going on or back) ends the check-in.
+        // Every move after a resume (an answer, a skip, going on or back) ends the check-in,
+        // and any follow-up question still open (the coach asks a new one after an answer).
         self.resumed = false;
+        self.follow_up = None;
         if matches!(self.phase, Phase::Asking | Phase::Confirming) {
             self.phase = if self.pending_field(framework).is_some() {
                 Phase::Asking
@@ -365,15 +459,7 @@ impl SessionState {
         if self.phase == Phase::Complete {
             return Err(EngineError::StepReady);
         }
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(EngineError::Invalid("Write an answer first.".into()));
-        }
-        if input.chars().count() > MAX_INPUT_CHARS {
-            return Err(EngineError::Invalid(format!(
-                "Please keep one answer under {MAX_INPUT_CHARS} characters."
-            )));
-        }
+        let input = checked_input(input)?;
         let field = self
             .pending_field(framework)
             .ok_or(EngineError::StepReady)?
@@ -389,6 +475,84 @@ impl SessionState {
         };
         self.settle(framework);
         Ok(captured)
+    }
+
+    /// Whether step `i` has nothing to ask this person (its only questions are for a returning
+    /// one).
+    pub fn nothing_to_ask(&self, framework: &Framework, i: usize) -> bool {
+        framework
+            .steps
+            .get(i)
+            .is_some_and(|s| !self.returning && s.fields.iter().all(|f| f.returning_only))
+    }
+
+    /// Asks `follow_up` about an answer of the current step before moving on.
+    pub fn ask_follow_up(&mut self, follow_up: FollowUp) {
+        if matches!(self.phase, Phase::Asking | Phase::Confirming) && !self.paused {
+            self.phase = Phase::Asking;
+            self.follow_up = Some(follow_up);
+        }
+    }
+
+    /// Takes `input` as the answer to the pending follow-up: "what else?" adds options to the
+    /// field it follows up (or ends with "that's all"); the others are kept with the step.
+    pub fn answer_follow_up(
+        &mut self,
+        framework: &Framework,
+        input: &str,
+        now_ms: i64,
+    ) -> Result<FollowedUp, EngineError> {
+        self.check_active()?;
+        let input = checked_input(input)?;
+        let follow_up = self.follow_up.clone().ok_or(EngineError::StepReady)?;
+        let mut added = Vec::new();
+        let done = follow_up.kind == FollowUpKind::MoreOptions && crate::listen::is_done(input);
+        if follow_up.kind == FollowUpKind::MoreOptions && !done {
+            let field = framework
+                .steps
+                .get(self.current)
+                .and_then(|s| s.fields.iter().find(|f| f.id == follow_up.field_id))
+                .ok_or(EngineError::UnknownTarget)?;
+            let FieldKind::Options { max_items, .. } = field.kind else {
+                return Err(EngineError::UnknownTarget);
+            };
+            let Value::Options(new) = parse_value(field, input, now_ms)? else {
+                return Err(EngineError::UnknownTarget);
+            };
+            let step = &mut self.steps[self.current];
+            let mut all = match step.captured.get(&field.id) {
+                Some(Value::Options(o)) => o.clone(),
+                _ => Vec::new(),
+            };
+            for o in new {
+                if !all.iter().any(|x| x.label.eq_ignore_ascii_case(&o.label)) {
+                    added.push(o.label.clone());
+                    all.push(o);
+                }
+            }
+            if all.len() > max_items as usize {
+                return Err(EngineError::Invalid(format!(
+                    "That makes {} options, and {max_items} is the most we weigh at once: keep the ones that matter most.",
+                    all.len()
+                )));
+            }
+            step.captured.insert(field.id.clone(), Value::Options(all));
+        }
+        if !done {
+            self.steps[self.current].follow_ups.push(FollowUpAnswer {
+                field_id: follow_up.field_id.clone(),
+                kind: follow_up.kind,
+                question: follow_up.question.clone(),
+                answer: input.to_owned(),
+            });
+        }
+        self.settle(framework);
+        Ok(FollowedUp {
+            follow_up,
+            answer: input.to_owned(),
+            added,
+            done,
+        })
     }
 
     /// Stores fields of the current step that a coach captured from an answer (an LLM may
@@ -419,6 +583,11 @@ impl SessionState {
     /// Skips the pending question (at most twice per step).
     pub fn skip(&mut self, framework: &Framework) -> Result<String, EngineError> {
         self.check_active()?;
+        // A follow-up is the coach's own question: passing on it is free.
+        if let Some(f) = self.follow_up.take() {
+            self.settle(framework);
+            return Ok(f.field_id);
+        }
         let field = self
             .pending_field(framework)
             .ok_or(EngineError::StepReady)?
@@ -442,6 +611,7 @@ impl SessionState {
         }
         self.steps[self.current].confirmed = true;
         self.resumed = false;
+        self.follow_up = None;
         match self.steps.iter().position(|s| !s.confirmed) {
             Some(next) => {
                 self.current = next;
@@ -478,6 +648,8 @@ impl SessionState {
             let step = &mut self.steps[index];
             step.captured.remove(field);
             step.skipped.retain(|f| f != field);
+            // What was said about the old answer goes with it.
+            step.follow_ups.retain(|f| f.field_id != field);
         }
         self.steps[index].confirmed = false;
         self.current = index;
@@ -564,19 +736,46 @@ impl SessionState {
                 }
             }
         }
+        let due = |field: &str| match self.value(field) {
+            Some(Value::Date(d)) => d.at_ms,
+            _ => None,
+        };
         // Frameworks whose plan is a single sentence plus a date field.
         for (title_field, due_field) in [
             ("committed_action", "action_day"),
             ("next_step", "next_step_due"),
-            ("if_then_plan", "when"),
         ] {
             if let Some(title) = self.value(title_field) {
-                let due = match self.value(due_field) {
-                    Some(Value::Date(d)) => d.at_ms,
-                    _ => None,
-                };
-                out.push((title.display(), due));
+                out.push((title.display(), due(due_field)));
             }
+        }
+        // WOOP's if-then plan is a standing rule, not a to-do (the report keeps it as one):
+        // the to-do is to start on the wish when the person said they would.
+        if framework.id == "WOOP"
+            && let Some(wish) = self.value("wish")
+        {
+            out.push((
+                format!(
+                    "Start on your wish: {}",
+                    first_sentence(&wish.display(), 160)
+                ),
+                due("when"),
+            ));
+        }
+        // FUEL's follow-up date is a check-in the person keeps with themselves.
+        if framework.id == "FUEL"
+            && let Some(Value::Date(d)) = self.value("follow_up")
+        {
+            let focus = self
+                .value("focus")
+                .map(|f| first_sentence(&f.display(), 120))
+                .unwrap_or_default();
+            let title = if focus.is_empty() {
+                "Check in on how the plan is going".to_owned()
+            } else {
+                format!("Check in on how it's going: {focus}")
+            };
+            out.push((title, d.at_ms));
         }
         let mut earlier = std::mem::take(&mut self.proposals);
         // Sessions saved before proposals knew their origin: the title is all there is.
@@ -606,6 +805,44 @@ impl SessionState {
             })
             .collect();
     }
+}
+
+/// An answer trimmed, refused when empty or longer than [`MAX_INPUT_CHARS`].
+fn checked_input(input: &str) -> Result<&str, EngineError> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(EngineError::Invalid("Write an answer first.".into()));
+    }
+    if input.chars().count() > MAX_INPUT_CHARS {
+        return Err(EngineError::Invalid(format!(
+            "Please keep one answer under {MAX_INPUT_CHARS} characters."
+        )));
+    }
+    Ok(input)
+}
+
+/// The first sentence of `text`, cut at a word boundary to at most `max` characters.
+pub fn first_sentence(text: &str, max: usize) -> String {
+    let first = text
+        .split_inclusive(['.', '!', '?', '\n'])
+        .next()
+        .unwrap_or(text)
+        .trim()
+        .trim_end_matches(['.', '!', '\n']);
+    if first.chars().count() <= max {
+        return first.to_owned();
+    }
+    let mut out = String::new();
+    for w in first.split_whitespace() {
+        if out.chars().count() + w.chars().count() + 1 > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out + "…"
 }
 
 /// Splits a multi-item answer: one item per line, or separated by semicolons or bullets; a
@@ -657,6 +894,87 @@ fn first_number(input: &str) -> Option<i32> {
     None
 }
 
+/// Reads a number on a scale the way people write it: "7", "about a 3 out of 10", "say a 9",
+/// "7/10", "8, maybe 9" (the last number said with a cue), "seven". A sentence whose numbers
+/// are something else ("a 1:1 on Tuesday", "two meetings a week") is not a rating, and "6 or 7"
+/// is asked again rather than guessed.
+fn scale_value(input: &str, min: i32, max: i32) -> Result<i32, EngineError> {
+    let pick = || EngineError::Invalid(format!("Pick a number from {min} to {max}."));
+    let lower = input.to_lowercase();
+    // Words and the separator that follows each ("7/10": "7" then '/').
+    let mut tokens: Vec<(String, char)> = Vec::new();
+    let mut word = String::new();
+    for c in lower.chars().chain([' ']) {
+        if c.is_ascii_alphanumeric() || c == '\'' {
+            word.push(c);
+        } else {
+            if !word.is_empty() {
+                tokens.push((std::mem::take(&mut word), c));
+            } else if let Some(last) = tokens.last_mut()
+                && last.1 == ' '
+                && c != ' '
+            {
+                last.1 = c;
+            }
+        }
+    }
+    let number = |w: &str| {
+        w.parse::<i32>().ok().or_else(|| {
+            NUMBER_WORDS
+                .iter()
+                .position(|x| *x == w)
+                .and_then(|n| i32::try_from(n).ok())
+        })
+    };
+    const CUES: &[&str] = &[
+        "a", "an", "at", "say", "about", "around", "maybe", "probably", "perhaps", "it's", "its",
+        "is", "be", "solid", "like", "me", "i'm", "im", "honestly", "roughly", "nearer", "closer",
+    ];
+    // (value, cued) for each number that can be the rating.
+    let mut found: Vec<(i32, bool)> = Vec::new();
+    let mut joined_by_or = false;
+    for (i, (w, sep)) in tokens.iter().enumerate() {
+        let Some(n) = number(w) else { continue };
+        let prev = i.checked_sub(1).map(|j| tokens[j].0.as_str());
+        let prev_sep = i.checked_sub(1).map(|j| tokens[j].1);
+        // A denominator ("/10", "out of 10"), a time or a ratio ("1:1", "10:30") is not one.
+        if prev_sep == Some('/') && found.last().is_some()
+            || prev == Some("of") && i >= 2 && tokens[i - 2].0 == "out"
+            || *sep == ':'
+            || prev_sep == Some(':')
+        {
+            continue;
+        }
+        let cued = prev.is_some_and(|p| CUES.contains(&p))
+            || *sep == '/'
+            || tokens.get(i + 1).is_some_and(|(n, _)| n == "out");
+        if (min..=max).contains(&n) {
+            let joined =
+                prev.is_some_and(|p| matches!(p, "or" | "and" | "to")) || prev_sep == Some('-');
+            if joined && !found.is_empty() {
+                joined_by_or = true;
+            }
+            found.push((n, cued));
+        }
+    }
+    let words = tokens.len();
+    let chosen = match found.as_slice() {
+        [] => return Err(pick()),
+        [(n, cued)] => (*cued || words <= 4).then_some(*n),
+        many => {
+            if joined_by_or && !many.iter().any(|(_, c)| *c) {
+                let shown: Vec<String> = many.iter().map(|(n, _)| n.to_string()).collect();
+                return Err(EngineError::Invalid(format!(
+                    "{}? Pick the one number from {min} to {max} that fits best.",
+                    shown.join(" or ")
+                )));
+            }
+            many.iter().rev().find(|(_, c)| *c).map(|(n, _)| *n)
+        }
+    };
+    chosen.ok_or_else(pick)
+}
+
 /// Parses an answer into the type of `field`, with a message a person understands on failure.
 pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, EngineError> {
     let invalid = |m: String| Err(EngineError::Invalid(m));
@@ -687,10 +1005,7 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             }
             Ok(Value::List(items))
         }
-        FieldKind::Scale { min, max, .. } => match first_number(input) {
-            Some(n) if (*min..=*max).contains(&n) => Ok(Value::Scale(n)),
-            _ => invalid(format!("Pick a number from {min} to {max}.")),
-        },
+        FieldKind::Scale { min, max, .. } => scale_value(input, *min, *max).map(Value::Scale),
         FieldKind::Choice { options } => {
             let lower = input.to_ascii_lowercase();
             let by_word = options.iter().find(|o| {
@@ -817,6 +1132,7 @@ mod tests {
             label: "F".into(),
             required: true,
             prompt: "?".into(),
+            returning_only: false,
             kind: FieldKind::Text { max_len: 10 },
         }
     }
@@ -1093,9 +1409,39 @@ mod tests {
     }
 
     #[test]
+    fn since_last_time_is_asked_only_of_someone_returning() {
+        let cat = catalogue();
+        let fw = cat.get("OSKAR").unwrap();
+        for returning in [false, true] {
+            let mut s = started(fw);
+            s.returning = returning;
+            while fw.steps[s.current].id != "review" {
+                fill_step(fw, &mut s);
+                s.proceed(fw).unwrap();
+            }
+            if returning {
+                assert_eq!(s.pending_field(fw).unwrap().id, "what_changed");
+                assert!(!s.nothing_to_ask(fw, s.current));
+            } else {
+                assert_eq!(s.pending_field(fw), None, "a first session isn't asked");
+                assert_eq!(s.phase, Phase::Confirming);
+                assert!(s.nothing_to_ask(fw, s.current));
+                assert!(
+                    crate::coach::next_prompt(fw, &s).contains("This is your first OSKAR session"),
+                    "{}",
+                    crate::coach::next_prompt(fw, &s)
+                );
+            }
+            s.proceed(fw).unwrap();
+            assert!(s.is_complete());
+        }
+    }
+
+    #[test]
     fn every_framework_amends_a_field_of_each_step_and_goes_back_from_each_step() {
         for fw in catalogue().frameworks {
             let mut s = started(&fw);
+            s.returning = true;
             for (i, step) in fw.steps.iter().enumerate() {
                 fill_step(&fw, &mut s);
                 // Amend the step's first field: it is asked again, the rest stay.
@@ -1236,6 +1582,35 @@ mod tests {
         assert_eq!(
             parse_value(&field("commitment"), "I'd say an 8", NOW),
             Ok(Value::Scale(8))
+        );
+        for (said, want) in [
+            ("7", Some(7)),
+            ("about a 3 out of 10", Some(3)),
+            ("say a 9", Some(9)),
+            ("7/10", Some(7)),
+            ("8, maybe 9", Some(9)),
+            ("a solid 6 I think", Some(6)),
+            ("Honestly? 4.", Some(4)),
+            ("three", Some(3)),
+            ("10 out of 10", Some(10)),
+            ("6 or 7", None),
+            ("6-7", None),
+            ("Ask Priya for a 1:1 on Tuesday and talk it through", None),
+            ("We meet 2 times a week and it is going ok", None),
+            ("11", None),
+            ("no idea", None),
+        ] {
+            assert_eq!(
+                parse_value(&field("commitment"), said, NOW).ok(),
+                want.map(Value::Scale),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            parse_value(&field("commitment"), "6 or 7", NOW),
+            Err(EngineError::Invalid(
+                "6 or 7? Pick the one number from 1 to 10 that fits best.".into()
+            ))
         );
         assert_eq!(
             parse_value(&field("commitment"), "seven", NOW),

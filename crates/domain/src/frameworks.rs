@@ -101,6 +101,10 @@ pub struct Field {
     pub required: bool,
     /// The one question a coach asks to capture exactly this field.
     pub prompt: String,
+    /// Asked only of someone who has finished a session of this framework before ("what's
+    /// better since last time?" means nothing in a first session).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub returning_only: bool,
     #[serde(flatten)]
     pub kind: FieldKind,
 }

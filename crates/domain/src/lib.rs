@@ -12,6 +12,7 @@ pub mod frameworks;
 pub mod ical;
 pub mod ids;
 pub mod jobs;
+pub mod listen;
 pub mod llm;
 pub mod paging;
 pub mod password;

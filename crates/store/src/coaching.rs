@@ -195,6 +195,19 @@ pub async fn owned_session_id(
     })
 }
 
+/// Whether the member has finished a session of `framework` before.
+pub async fn has_completed(conn: &mut Conn, user_id: &str, framework: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, String>(
+        "SELECT id FROM coaching_sessions \
+         WHERE user_id = $1 AND framework = $2 AND status = 'completed' LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(framework)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
 pub async fn list_for_user(
     conn: &mut Conn,
     user_id: &str,

@@ -17,7 +17,9 @@ use coachflux_app::AppState;
 use coachflux_app::services::coaching::{self, Actor, Move, TurnOutcome};
 use coachflux_domain::coach;
 use coachflux_domain::dates;
-use coachflux_domain::engine::{MAX_INPUT_CHARS, MAX_SKIPS_PER_STEP, Phase, ProposalStatus};
+use coachflux_domain::engine::{
+    FollowUpKind, MAX_INPUT_CHARS, MAX_SKIPS_PER_STEP, Phase, ProposalStatus,
+};
 use coachflux_domain::frameworks::FieldKind;
 use coachflux_domain::paging::{Cursor, PageRequest};
 use coachflux_domain::safety;
@@ -156,6 +158,8 @@ struct SessionPage {
     prompt: String,
     phase: &'static str,
     input: Option<Input>,
+    /// The kind of follow-up question the coach is waiting on, if any.
+    follow_up: Option<&'static str>,
     can_skip: bool,
     can_back: bool,
     /// The step's required answers are in; what is still asked is optional.
@@ -210,39 +214,69 @@ async fn render_session(
             }
         })
         .collect();
-    let input = (phase == "asking")
-        .then(|| e.pending_field(fw))
-        .flatten()
-        .map(|f| {
-            let (kind, min, max, options, max_len) = match &f.kind {
-                FieldKind::Scale { min, max, .. } => ("scale", *min, *max, Vec::new(), 20),
-                FieldKind::Choice { options } => ("choice", 0, 0, options.clone(), 100),
-                FieldKind::List { .. } | FieldKind::Actions { .. } | FieldKind::Options { .. } => {
-                    ("list", 0, 0, Vec::new(), MAX_INPUT_CHARS)
-                }
-                FieldKind::Date => ("date", 0, 0, Vec::new(), 200),
-                FieldKind::Text { max_len } => ("text", 0, 0, Vec::new(), *max_len as usize),
-            };
-            Input {
-                kind,
-                label: f.label.clone(),
-                min,
-                max,
-                options,
-                max_len,
-            }
+    // The coach's follow-up about an answer takes words (new options, one per line).
+    let follow_up = e
+        .follow_up
+        .as_ref()
+        .filter(|_| phase == "asking")
+        .map(|f| Input {
+            kind: if f.kind == FollowUpKind::MoreOptions {
+                "list"
+            } else {
+                "text"
+            },
+            label: "Your answer".to_owned(),
+            min: 0,
+            max: 0,
+            options: Vec::new(),
+            max_len: MAX_INPUT_CHARS,
         });
+    let input = follow_up.or_else(|| {
+        (phase == "asking")
+            .then(|| e.pending_field(fw))
+            .flatten()
+            .map(|f| {
+                let (kind, min, max, options, max_len) = match &f.kind {
+                    FieldKind::Scale { min, max, .. } => ("scale", *min, *max, Vec::new(), 20),
+                    FieldKind::Choice { options } => ("choice", 0, 0, options.clone(), 100),
+                    FieldKind::List { .. }
+                    | FieldKind::Actions { .. }
+                    | FieldKind::Options { .. } => ("list", 0, 0, Vec::new(), MAX_INPUT_CHARS),
+                    FieldKind::Date => ("date", 0, 0, Vec::new(), 200),
+                    FieldKind::Text { max_len } => ("text", 0, 0, Vec::new(), *max_len as usize),
+                };
+                Input {
+                    kind,
+                    label: f.label.clone(),
+                    min,
+                    max,
+                    options,
+                    max_len,
+                }
+            })
+    });
     let step_state = e.steps.get(e.current);
     let captured = match (fw.steps.get(e.current), step_state) {
         (Some(def), Some(st)) => def
             .fields
             .iter()
-            .filter_map(|f| {
-                st.captured.get(&f.id).map(|v| CapturedRow {
+            .flat_map(|f| {
+                let value = st.captured.get(&f.id).map(|v| CapturedRow {
                     field_id: f.id.clone(),
                     label: f.label.clone(),
                     value: v.display(),
-                })
+                });
+                // What the person added when the coach followed up, under the answer.
+                let more = st
+                    .follow_ups
+                    .iter()
+                    .filter(|a| a.field_id == f.id && a.kind != FollowUpKind::MoreOptions)
+                    .map(|a| CapturedRow {
+                        field_id: f.id.clone(),
+                        label: format!("{} — {}", f.label, a.kind.label()),
+                        value: a.answer.clone(),
+                    });
+                value.into_iter().chain(more).collect::<Vec<_>>()
             })
             .collect(),
         _ => Vec::new(),
@@ -297,8 +331,14 @@ async fn render_session(
         prompt,
         phase,
         input,
+        follow_up: e
+            .follow_up
+            .as_ref()
+            .filter(|_| phase == "asking")
+            .map(|f| f.kind.as_str()),
         can_skip: phase == "asking"
-            && step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP),
+            && (e.follow_up.is_some()
+                || step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP)),
         can_back: e.current > 0 && matches!(phase, "asking" | "confirming"),
         can_proceed_early: phase == "asking" && e.can_proceed(fw),
         reopen: if phase == "complete" {

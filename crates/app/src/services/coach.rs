@@ -120,8 +120,8 @@ impl BuiltinCoach {
         input: &str,
         now: i64,
     ) -> CoachReply {
-        let (text, accepted) = match engine.answer(framework, input, now) {
-            Ok(captured) => (builtin::reply(framework, engine, &captured).text, true),
+        let (text, accepted) = match builtin::respond(framework, engine, input, now) {
+            Ok(reply) => (reply.text, true),
             Err(e) => (
                 format!("{e} {}", builtin::next_prompt(framework, engine)),
                 false,

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use coachflux_domain::clock::HOUR_MS;
 use coachflux_domain::coach;
-use coachflux_domain::engine::{EngineError, Phase, ProposalStatus, SessionState};
+use coachflux_domain::engine::{EngineError, FollowUpKind, Phase, ProposalStatus, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::ids::new_id;
 use coachflux_domain::paging::{Page, PageRequest};
@@ -168,10 +168,14 @@ pub async fn start(
         ));
     }
     let now = state.clock.now_ms();
-    let session = SessionState::new(&fw);
+    let mut session = SessionState::new(&fw);
     let id = new_id();
-    let json = serde_json::to_string(&session).map_err(anyhow::Error::from)?;
     let mut tx = state.store.begin().await?;
+    // Someone back for another session of this framework is asked what's better since.
+    if let Some(user_id) = actor.user_id() {
+        session.returning = coaching::has_completed(&mut tx, user_id, &fw.id).await?;
+    }
+    let json = serde_json::to_string(&session).map_err(anyhow::Error::from)?;
     coaching::insert(
         &mut tx,
         &NewCoachingSession {
@@ -796,10 +800,24 @@ pub fn report(l: &Loaded) -> Report {
             let fields = def
                 .fields
                 .iter()
-                .filter_map(|f| {
-                    st.captured
+                .flat_map(|f| {
+                    let value = st
+                        .captured
                         .get(&f.id)
-                        .map(|v| (f.label.clone(), v.display()))
+                        .map(|v| (f.label.clone(), v.display()));
+                    // What the person added when the coach followed up, under the answer
+                    // (new options are in the answer already).
+                    let more = st
+                        .follow_ups
+                        .iter()
+                        .filter(|a| a.field_id == f.id && a.kind != FollowUpKind::MoreOptions)
+                        .map(|a| {
+                            (
+                                format!("{} — {}", f.label, a.kind.label()),
+                                a.answer.clone(),
+                            )
+                        });
+                    value.into_iter().chain(more).collect::<Vec<_>>()
                 })
                 .collect();
             (def.name.clone(), fields)

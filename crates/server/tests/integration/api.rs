@@ -1543,3 +1543,121 @@ async fn frameworks_page_in_catalogue_order(app: TestApp) {
     app.stop().await;
 }
 dual_test!(frameworks_page_in_catalogue_order);
+
+async fn the_coach_follows_up_and_the_answers_are_kept_through_the_api(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let (_, s) = api
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let turn = |input: &'static str| {
+        let api = &api;
+        let id = &id;
+        async move {
+            let (status, s) = api
+                .post_json(&format!("/sessions/{id}/turns"), json!({"input": input}))
+                .await;
+            assert_eq!(status, 200, "{s}");
+            s
+        }
+    };
+    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    turn("Get fitter").await;
+    // A one-word answer to a reflective question: one invitation to say more.
+    let s = turn("Doctor.").await;
+    assert_eq!(s["followUp"]["kind"], "say_more", "{s}");
+    assert_eq!(s["followUp"]["field"], "why_now", "{s}");
+    assert!(
+        s["followUp"]["question"]
+            .as_str()
+            .unwrap()
+            .starts_with("“Doctor” —"),
+        "{s}"
+    );
+    assert_eq!(s["prompt"], s["followUp"]["question"], "{s}");
+    assert!(
+        s["pendingField"].is_null(),
+        "the next answer goes to the follow-up: {s}"
+    );
+    assert_eq!(s["canSkip"], true, "{s}");
+    let s = turn("My blood pressure was high at my check-up").await;
+    assert!(s["followUp"].is_null(), "{s}");
+    assert_eq!(s["pendingField"]["id"], "success_criteria", "{s}");
+    assert_eq!(
+        s["steps"][0]["followUps"],
+        json!([{"field": "why_now", "kind": "say_more",
+            "question": "“Doctor” — could you say a little more about that?",
+            "answer": "My blood pressure was high at my check-up"}]),
+        "{s}"
+    );
+    assert_eq!(s["steps"][0]["captured"]["why_now"], "Doctor.");
+    // A vague measure of success: one question to make it visible; skipping it is free.
+    let s = turn("Feel better").await;
+    assert_eq!(s["followUp"]["kind"], "sharpen", "{s}");
+    let (status, s) = api
+        .post_json(&format!("/sessions/{id}/skip"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert!(s["followUp"].is_null(), "{s}");
+    assert_eq!(s["steps"][0]["skipped"], json!([]), "no skip spent: {s}");
+    assert_eq!(s["pendingField"]["id"], "timeframe", "{s}");
+    let s = turn("by the end of March").await;
+    assert_eq!(s["phase"], "confirming", "{s}");
+    app.stop().await;
+}
+dual_test!(the_coach_follows_up_and_the_answers_are_kept_through_the_api);
+
+/// Answers an OSKAR session through the API (passing the coach's follow-ups) and closes it;
+/// returns what the session said when it reached its review step.
+async fn oskar_to_the_end(api: &Client) -> Value {
+    let (_, s) = api
+        .post_json("/sessions", json!({"framework": "OSKAR"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    let mut at_review = Value::Null;
+    for _ in 0..60 {
+        let (_, s) = api.get_json(&format!("/sessions/{id}")).await;
+        if s["step"] == "review" && at_review.is_null() {
+            at_review = s.clone();
+        }
+        let (path, body) = match s["phase"].as_str().unwrap() {
+            "asking" if s["followUp"].is_object() => ("skip", json!({})),
+            "asking" => {
+                let input = match s["pendingField"]["kind"].as_str().unwrap() {
+                    "scale" => "4",
+                    "list" => "My physio exercises",
+                    "date" => "in 3 days",
+                    _ => "Running again without pain",
+                };
+                ("turns", json!({"input": input}))
+            }
+            "confirming" => ("proceed", json!({})),
+            "complete" => ("close", json!({})),
+            _ => return at_review,
+        };
+        let (status, body) = api.post_json(&format!("/sessions/{id}/{path}"), body).await;
+        assert!(status < 300, "{path}: {body}");
+    }
+    panic!("the session did not close");
+}
+
+async fn since_last_time_is_asked_only_in_a_later_session(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let first = oskar_to_the_end(&api).await;
+    assert_eq!(first["phase"], "confirming", "{first}");
+    assert!(first["pendingField"].is_null(), "{first}");
+    assert!(
+        first["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("This is your first OSKAR session"),
+        "{first}"
+    );
+    let second = oskar_to_the_end(&api).await;
+    assert_eq!(second["pendingField"]["id"], "what_changed", "{second}");
+    app.stop().await;
+}
+dual_test!(since_last_time_is_asked_only_in_a_later_session);

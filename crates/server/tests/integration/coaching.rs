@@ -63,6 +63,7 @@ async fn answer_every_step(b: &Client, path: &str, fw: &Framework) {
                 .submit(&format!("{path}/turn"), &[("input", &answer_for(field))])
                 .await;
             assert_eq!(status, 303, "{}/{}", step.id, field.id);
+            pass_follow_ups(b, path).await;
         }
         let (status, page, _) = b.submit(&format!("{path}/proceed"), &[]).await;
         assert_eq!(status, 303, "proceed from {}: {page}", step.id);
@@ -1019,6 +1020,7 @@ async fn compass_optional_questions_can_be_left_and_the_report_scores_the_sessio
                         .0,
                     303
                 );
+                pass_follow_ups(&b, &path).await;
                 if asked.id == field.id {
                     break;
                 }
@@ -1125,3 +1127,66 @@ async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app: 
     app.stop().await;
 }
 dual_test!(the_report_lists_the_actions_that_were_kept_and_nothing_undecided);
+
+/// Skips the built-in coach's follow-up questions (what puts a scale there, what else...)
+/// until it asks the next question of the step.
+pub async fn pass_follow_ups(b: &Client, path: &str) {
+    for _ in 0..5 {
+        let (_, page, _) = b.page(path).await;
+        if !page.contains("data-follow-up=") {
+            return;
+        }
+        let (status, _, _) = b.submit(&format!("{path}/skip"), &[]).await;
+        assert_eq!(status, 303, "a follow-up can always be skipped");
+    }
+    panic!("the coach kept following up");
+}
+
+async fn the_coach_follows_up_on_a_page_and_shows_what_was_added(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    b.submit(&format!("{path}/turn"), &[("input", "Get fitter")])
+        .await;
+    b.submit(&format!("{path}/turn"), &[("input", "Doctor.")])
+        .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("data-follow-up=\"say_more\""), "{page}");
+    assert!(
+        page.contains("“Doctor” — could you say a little more about that?"),
+        "the follow-up is asked: {page}"
+    );
+    assert!(
+        page.contains("<label for=\"input\">Your answer"),
+        "it takes words: {page}"
+    );
+    assert!(page.contains("Skip this question"), "{page}");
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "My blood pressure was high at my check-up")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(!page.contains("data-follow-up="), "{page}");
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "I walk up the hill to work without stopping")],
+    )
+    .await;
+    b.submit(&format!("{path}/turn"), &[("input", "by the end of March")])
+        .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains(
+            "<dt>Why now — more on this</dt>\n    <dd>My blood pressure was high at my check-up"
+        ),
+        "what was added is kept under the answer: {page}"
+    );
+    assert!(
+        page.contains("blood pressure was high at your check-up"),
+        "said back in the second person: {page}"
+    );
+    app.stop().await;
+}
+dual_test!(the_coach_follows_up_on_a_page_and_shows_what_was_added);

@@ -214,7 +214,7 @@ async fn outcomes(app: &TestApp) -> Vec<(String, String)> {
 /// Answers every question of a session with the built-in coach (each model call is scripted
 /// to fail) and confirms each step; returns the session, complete.
 async fn answer_every_step(stub: &Stub, client: &Client, id: &str) -> Value {
-    for _ in 0..40 {
+    for _ in 0..80 {
         stub.then(Reply::Status(500));
         let current: Value = client
             .request(Method::GET, &format!("/sessions/{id}"))
@@ -225,6 +225,15 @@ async fn answer_every_step(stub: &Stub, client: &Client, id: &str) -> Value {
             .await
             .unwrap();
         match current["phase"].as_str().unwrap() {
+            // The built-in coach, answering for the failing model, follows up: passed.
+            "asking" if current["followUp"].is_object() => {
+                client
+                    .request(Method::POST, &format!("/sessions/{id}/skip"))
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+            }
             "asking" => {
                 let input = match current["pendingField"]["kind"].as_str().unwrap() {
                     "scale" => current["pendingField"]["max"].to_string(),
@@ -934,7 +943,7 @@ async fn a_streamed_reply_that_fails_is_taken_back_and_replaced(engine: Engine) 
     assert!(at_reset > 0);
     let shown = shown_text(&events);
     assert!(
-        shown.contains("“Feel better at work”"),
+        shown.contains("“Feel better at work"),
         "the built-in coach's reply: {shown}"
     );
     let done: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
@@ -979,7 +988,7 @@ async fn a_streamed_reply_that_fails_is_taken_back_and_replaced(engine: Engine) 
     let events = stream_turn("Ship v2\nHire two").await;
     assert!(events.iter().all(|(e, _)| e != "reset"), "{events:?}");
     assert!(
-        shown_text(&events).starts_with("That's 2: Ship v2; Hire two."),
+        shown_text(&events).starts_with("“Ship v2” and “Hire two”"),
         "{events:?}"
     );
     app.stop().await;
