@@ -512,6 +512,9 @@ pub struct Report {
     pub ended_early: bool,
     /// Why the built-in coach wrote the narrative although the AI coach is on.
     pub note: Option<String>,
+    /// Ended after the safety screen paused it: who to talk to now, for where the caller is
+    /// (and a short, kind summary instead of insights and risks). Empty otherwise.
+    pub helplines: Vec<Helpline>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -555,7 +558,7 @@ pub struct CompassScore {
 }
 
 impl Report {
-    pub fn new(id: &str, r: &coaching::Report) -> Self {
+    pub fn new(id: &str, r: &coaching::Report, helplines: Vec<Helpline>) -> Self {
         Self {
             session_id: id.to_owned(),
             framework: r.framework.id.clone(),
@@ -599,6 +602,7 @@ impl Report {
             }),
             ended_early: r.ended_early,
             note: r.note.clone(),
+            helplines,
         }
     }
 }
@@ -997,7 +1001,19 @@ pub async fn report(
         )
             .into_response());
     }
-    ok(&Report::new(&id, &r))
+    let helplines = if r.after_pause {
+        coaching::helplines(&state, caller.country.as_deref())
+            .into_iter()
+            .map(|h| Helpline {
+                name: h.name,
+                contact: h.contact,
+                url: h.url,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ok(&Report::new(&id, &r, helplines))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -319,10 +319,19 @@ const MORE_OPTIONS_ROUNDS: usize = 2;
 fn follow_up_for(framework: &Framework, state: &SessionState, c: &Captured) -> Option<FollowUp> {
     let step_def = framework.steps.get(state.current)?;
     let step = state.steps.get(state.current)?;
-    if step.follow_ups.len() >= FOLLOW_UPS_PER_STEP {
+    let field = step_def.fields.iter().find(|f| f.id == c.field_id)?;
+    // An action without a date gets its "when?" whatever else was asked.
+    if let Value::Actions(actions) = &c.value {
+        return when_question(&field.id, actions);
+    }
+    let asked = step
+        .follow_ups
+        .iter()
+        .filter(|f| f.kind != FollowUpKind::When)
+        .count();
+    if asked >= FOLLOW_UPS_PER_STEP {
         return None;
     }
-    let field = step_def.fields.iter().find(|f| f.id == c.field_id)?;
     let ask = |kind: FollowUpKind, question: String| {
         Some(FollowUp {
             field_id: field.id.clone(),
@@ -424,6 +433,19 @@ fn follow_up_for(framework: &Framework, state: &SessionState, c: &Captured) -> O
     }
 }
 
+/// "When will you do that?" about the first action without a date, if there is one.
+fn when_question(field: &str, actions: &[crate::engine::ActionDraft]) -> Option<FollowUp> {
+    let undated = actions.iter().find(|a| a.due_ms.is_none())?;
+    Some(FollowUp {
+        field_id: field.to_owned(),
+        kind: FollowUpKind::When,
+        question: format!(
+            "“{}” — when will you do that?",
+            undated.title.trim_end_matches(['.', '!'])
+        ),
+    })
+}
+
 /// "What else?", in the step's own words when its catalogue has such a question.
 fn more_options_question(step: &crate::frameworks::Step) -> String {
     step.questions
@@ -445,6 +467,21 @@ fn after_follow_up(framework: &Framework, state: &mut SessionState, f: &Followed
             "{} — good, more to choose from.",
             capitalise(&and_list(&f.added))
         ),
+        FollowUpKind::When => match state.value(&f.follow_up.field_id) {
+            Some(Value::Actions(actions)) => actions
+                .iter()
+                .find(|a| Some(&a.title) == f.added.first())
+                .and_then(|a| a.due_ms)
+                .map(|ms| {
+                    format!(
+                        "{} — {}.",
+                        f.added.first().map_or("", String::as_str),
+                        crate::dates::label(ms)
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        },
         FollowUpKind::HeartCheck if listen::is_yes(&f.answer) => {
             "Good — then let's keep that in view.".to_owned()
         }
@@ -467,6 +504,9 @@ fn after_follow_up(framework: &Framework, state: &mut SessionState, f: &Followed
         .get(state.current)
         .and_then(|s| s.fields.iter().find(|x| x.id == f.follow_up.field_id));
     let next = match (f.follow_up.kind, field, state.value(&f.follow_up.field_id)) {
+        (FollowUpKind::When, _, Some(Value::Actions(actions))) => {
+            when_question(&f.follow_up.field_id, actions)
+        }
         (
             FollowUpKind::Floor,
             Some(crate::frameworks::Field {
@@ -698,7 +738,20 @@ pub fn opening(framework: &Framework, state: &SessionState) -> Reply {
 }
 
 /// Writes the summary, insights and risks from what was captured, whatever the framework.
+/// A session ended after a safety pause gets a short, kind summary instead: no insights, no
+/// list of what was left open.
 pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
+    if state.ended_after_pause() {
+        return Summary {
+            summary: "You ended this session after we paused it, and that's completely okay. \
+                      What you wrote is kept here, and you can come back to coaching whenever \
+                      you're ready. If things feel heavy, please talk to someone now: a helpline \
+                      or your local emergency number. You don't have to carry this alone."
+                .to_owned(),
+            insights: Vec::new(),
+            risks: Vec::new(),
+        };
+    }
     let mut parts: Vec<String> = Vec::new();
     // What they came with, as they first put it: the first sentence of the answer.
     let said = |t: &str| {
@@ -1129,6 +1182,48 @@ mod tests {
             "{:?}",
             sum.insights
         );
+    }
+
+    #[test]
+    fn an_action_without_a_date_is_asked_when() {
+        let cat = Catalogue::builtin().unwrap();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = grow_at_will(fw);
+        let r = respond(
+            fw,
+            &mut s,
+            "Call Sam by Friday\nBuy proper shoes\nRead the handbook",
+            NOW,
+        )
+        .unwrap()
+        .text;
+        assert!(
+            r.ends_with("“Buy proper shoes” — when will you do that?"),
+            "{r}"
+        );
+        // Not a date: said so, and asked again; nothing changes.
+        let err = respond(fw, &mut s, "when I can", NOW).unwrap_err();
+        assert!(
+            err.to_string().starts_with("I couldn't find a date"),
+            "{err}"
+        );
+        assert!(s.follow_up.is_some());
+        let r = respond(fw, &mut s, "Saturday", NOW).unwrap().text;
+        assert!(
+            r.starts_with("Buy proper shoes — Sat 17 Jan 2026.")
+                && r.ends_with("“Read the handbook” — when will you do that?"),
+            "one question for each undated action: {r}"
+        );
+        s.skip(fw).unwrap();
+        let Some(Value::Actions(a)) = s.value("actions") else {
+            panic!()
+        };
+        assert_eq!(
+            a[1].due_ms.map(crate::dates::label).as_deref(),
+            Some("Sat 17 Jan 2026")
+        );
+        assert_eq!(a[2].due_ms, None, "skipped: left undated");
+        assert_eq!(s.pending_field(fw).unwrap().id, "commitment");
     }
 
     #[test]

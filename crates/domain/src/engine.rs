@@ -174,6 +174,8 @@ pub enum FollowUpKind {
     SayMore,
     /// After a long answer: a check that the coach heard its heart.
     HeartCheck,
+    /// An action without a date: when? (the answer dates the first undated action).
+    When,
 }
 
 impl FollowUpKind {
@@ -186,6 +188,7 @@ impl FollowUpKind {
             Self::Sharpen => "sharpen",
             Self::SayMore => "say_more",
             Self::HeartCheck => "heart_check",
+            Self::When => "when",
         }
     }
 
@@ -199,6 +202,7 @@ impl FollowUpKind {
             Self::Sharpen => "how it will show",
             Self::SayMore => "more on this",
             Self::HeartCheck => "the heart of it",
+            Self::When => "when",
         }
     }
 }
@@ -278,6 +282,9 @@ pub struct SessionState {
     /// last time" are asked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub returning: bool,
+    /// The safety screen paused this session at some point.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub was_paused: bool,
 }
 
 /// A report narrative written by a model.
@@ -346,6 +353,7 @@ impl SessionState {
             resumed: false,
             follow_up: None,
             returning: false,
+            was_paused: false,
         }
     }
 
@@ -477,6 +485,11 @@ impl SessionState {
         Ok(captured)
     }
 
+    /// Ended early after the safety screen paused it: the report is kind, not an analysis.
+    pub fn ended_after_pause(&self) -> bool {
+        self.ended_early && self.was_paused
+    }
+
     /// Whether step `i` has nothing to ask this person (its only questions are for a returning
     /// one).
     pub fn nothing_to_ask(&self, framework: &Framework, i: usize) -> bool {
@@ -506,6 +519,29 @@ impl SessionState {
         let input = checked_input(input)?;
         let follow_up = self.follow_up.clone().ok_or(EngineError::StepReady)?;
         let mut added = Vec::new();
+        if follow_up.kind == FollowUpKind::When {
+            let Some(Value::Actions(actions)) = self.steps[self.current]
+                .captured
+                .get_mut(&follow_up.field_id)
+            else {
+                return Err(EngineError::UnknownTarget);
+            };
+            let action = actions
+                .iter_mut()
+                .find(|a| a.due_ms.is_none())
+                .ok_or(EngineError::UnknownTarget)?;
+            let due = dates::parse_due(input, now_ms)
+                .or_else(|| dates::split_due(input, now_ms).map(|(_, d)| d))
+                .ok_or_else(|| {
+                    EngineError::Invalid(format!(
+                        "I couldn't find a date in \u{201c}{}\u{201d}: try \"Saturday\", \"in 3 days\" or \"15 March\" — or skip it.",
+                        first_sentence(input, 60)
+                    ))
+                })?;
+            action.due_phrase = Some(due.phrase.clone());
+            action.due_ms = Some(due.at_ms);
+            added.push(action.title.clone());
+        }
         let done = follow_up.kind == FollowUpKind::MoreOptions && crate::listen::is_done(input);
         if follow_up.kind == FollowUpKind::MoreOptions && !done {
             let field = framework
@@ -674,6 +710,7 @@ impl SessionState {
     pub fn pause(&mut self) {
         if self.phase != Phase::Closed {
             self.paused = true;
+            self.was_paused = true;
         }
     }
 
@@ -860,7 +897,7 @@ pub fn split_items(input: &str) -> Vec<String> {
         .map(clean)
         .filter(|s| s.chars().any(char::is_alphanumeric))
         .collect();
-    if items.len() == 1 && items[0].contains(", ") {
+    if items.len() == 1 && items[0].contains(", ") && lists_things(&items[0]) {
         items = items[0]
             .split(", ")
             .map(clean)
@@ -873,6 +910,60 @@ pub fn split_items(input: &str) -> Vec<String> {
         }
     }
     items
+}
+
+/// Whether a line with commas lists things ("Call Sam, email Priya, and book the room")
+/// rather than being one sentence with a comma in it ("Tell her how it landed, before we talk
+/// about the doc"): every part short, none starting with a word that joins a clause, and "and"
+/// only before the last of three or more.
+fn lists_things(line: &str) -> bool {
+    const JOINERS: &[&str] = &[
+        "before",
+        "after",
+        "then",
+        "but",
+        "so",
+        "because",
+        "which",
+        "when",
+        "while",
+        "if",
+        "until",
+        "unless",
+        "with",
+        "without",
+        "since",
+        "as",
+        "though",
+        "although",
+        "or",
+        "that",
+        "who",
+        "where",
+        "even",
+        "just",
+        "especially",
+        "like",
+        "including",
+        "otherwise",
+        "maybe",
+        "probably",
+        "ideally",
+        "hopefully",
+        "not",
+    ];
+    let parts: Vec<&str> = line.split(", ").map(str::trim).collect();
+    parts.iter().enumerate().all(|(i, p)| {
+        let first = p
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        let and_ok = first != "and" || (i + 1 == parts.len() && parts.len() >= 3);
+        p.split_whitespace().count() <= 12
+            && (i == 0 || !JOINERS.contains(&first.as_str()))
+            && and_ok
+    })
 }
 
 const NUMBER_WORDS: [&str; 11] = [
@@ -975,6 +1066,69 @@ fn scale_value(input: &str, min: i32, max: i32) -> Result<i32, EngineError> {
     chosen.ok_or_else(pick)
 }
 
+/// Reads a choice the way people write it: the option named ("open, I think"), not one named
+/// with a "not" before it ("not resistant any more"), or its number. Two options named
+/// ("open but a bit resistant") are asked about rather than guessed.
+fn choice_value(input: &str, options: &[String]) -> Result<String, EngineError> {
+    let lower = input.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    const NOT: &[&str] = &[
+        "not", "no", "never", "less", "longer", "isn't", "wasn't", "aren't", "don't", "nor",
+    ];
+    let mut named: Vec<&String> = Vec::new();
+    let mut negated = false;
+    for (i, w) in words.iter().enumerate() {
+        let Some(o) = options.iter().find(|o| o.eq_ignore_ascii_case(w)) else {
+            continue;
+        };
+        let prev = |k: usize| i.checked_sub(k).map(|j| words[j]);
+        let softener = prev(1).is_some_and(|p| {
+            matches!(
+                p,
+                "really" | "very" | "so" | "that" | "too" | "at" | "all" | "quite"
+            )
+        });
+        if prev(1).is_some_and(|p| NOT.contains(&p))
+            || softener && prev(2).is_some_and(|p| NOT.contains(&p))
+        {
+            negated = true;
+        } else if !named.contains(&o) {
+            named.push(o);
+        }
+    }
+    let listed = options.join(", ");
+    match named.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] if negated => Err(EngineError::Invalid(format!(
+            "Which word fits now, then: {listed}?"
+        ))),
+        [] => first_number(input)
+            .filter(|_| words.len() <= 3)
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| options.get(i))
+            .cloned()
+            .ok_or_else(|| EngineError::Invalid(format!("Choose one of: {listed}."))),
+        many => {
+            let names: Vec<&str> = many.iter().map(|o| o.as_str()).collect();
+            Err(EngineError::Invalid(format!(
+                "{}? Choose the one that fits best right now.",
+                capitalise_first(&names.join(" or "))
+            )))
+        }
+    }
+}
+
+fn capitalise_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// Parses an answer into the type of `field`, with a message a person understands on failure.
 pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, EngineError> {
     let invalid = |m: String| Err(EngineError::Invalid(m));
@@ -1006,22 +1160,7 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             Ok(Value::List(items))
         }
         FieldKind::Scale { min, max, .. } => scale_value(input, *min, *max).map(Value::Scale),
-        FieldKind::Choice { options } => {
-            let lower = input.to_ascii_lowercase();
-            let by_word = options.iter().find(|o| {
-                lower
-                    .split(|c: char| !c.is_ascii_alphabetic())
-                    .any(|w| w == o.as_str())
-            });
-            let by_number = first_number(input)
-                .and_then(|n| usize::try_from(n).ok())
-                .and_then(|n| n.checked_sub(1))
-                .and_then(|i| options.get(i));
-            match by_word.or(by_number) {
-                Some(o) => Ok(Value::Choice(o.clone())),
-                None => invalid(format!("Choose one of: {}.", options.join(", "))),
-            }
-        }
+        FieldKind::Choice { options } => choice_value(input, options).map(Value::Choice),
         FieldKind::Date => {
             let at_ms = dates::parse_due(input, now_ms)
                 .or_else(|| dates::split_due(input, now_ms).map(|(_, d)| d))
@@ -1405,6 +1544,77 @@ mod tests {
         while !s.required_complete(fw) {
             let pending = s.pending_field(fw).unwrap().clone();
             s.answer(fw, &answer_for(&pending), NOW).unwrap();
+        }
+    }
+
+    #[test]
+    fn choices_read_negation_and_ask_when_two_are_named() {
+        let options: Vec<String> = ["resistant", "neutral", "open", "engaged"]
+            .map(String::from)
+            .to_vec();
+        for (said, want) in [
+            ("open", Ok("open")),
+            ("Open, I think", Ok("open")),
+            ("not resistant any more, more open", Ok("open")),
+            ("not really resistant, neutral", Ok("neutral")),
+            ("I'm no longer resistant. Engaged!", Ok("engaged")),
+            ("3", Ok("open")),
+            (
+                "open but a bit resistant",
+                Err("Open or resistant? Choose the one that fits best right now."),
+            ),
+            (
+                "not resistant",
+                Err("Which word fits now, then: resistant, neutral, open, engaged?"),
+            ),
+            (
+                "I had 3 meetings about it",
+                Err("Choose one of: resistant, neutral, open, engaged."),
+            ),
+        ] {
+            assert_eq!(
+                choice_value(said, &options),
+                want.map(str::to_owned)
+                    .map_err(|m| EngineError::Invalid(m.to_owned())),
+                "{said}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sentence_with_a_comma_is_one_item_and_a_list_is_several() {
+        for (line, want) in [
+            (
+                "Call Sam, email Priya, and book the room",
+                vec!["Call Sam", "email Priya", "book the room"],
+            ),
+            ("Time, money, energy", vec!["Time", "money", "energy"]),
+            (
+                "Call Sam by Friday, Draft the plan in 3 days",
+                vec!["Call Sam by Friday", "Draft the plan in 3 days"],
+            ),
+            (
+                "Tell her how the rewrite landed, before we talk about the doc",
+                vec!["Tell her how the rewrite landed, before we talk about the doc"],
+            ),
+            (
+                "Ask my manager, then book the course",
+                vec!["Ask my manager, then book the course"],
+            ),
+            (
+                "He's proud, and the car is his freedom",
+                vec!["He's proud, and the car is his freedom"],
+            ),
+            (
+                "Walk to work, ideally three times a week",
+                vec!["Walk to work, ideally three times a week"],
+            ),
+            (
+                "First\nSecond, with a comma",
+                vec!["First", "Second, with a comma"],
+            ),
+        ] {
+            assert_eq!(split_items(line), want, "{line}");
         }
     }
 

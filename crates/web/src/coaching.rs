@@ -220,10 +220,10 @@ async fn render_session(
         .as_ref()
         .filter(|_| phase == "asking")
         .map(|f| Input {
-            kind: if f.kind == FollowUpKind::MoreOptions {
-                "list"
-            } else {
-                "text"
+            kind: match f.kind {
+                FollowUpKind::MoreOptions => "list",
+                FollowUpKind::When => "date",
+                _ => "text",
             },
             label: "Your answer".to_owned(),
             min: 0,
@@ -270,7 +270,10 @@ async fn render_session(
                 let more = st
                     .follow_ups
                     .iter()
-                    .filter(|a| a.field_id == f.id && a.kind != FollowUpKind::MoreOptions)
+                    .filter(|a| {
+                        a.field_id == f.id
+                            && !matches!(a.kind, FollowUpKind::MoreOptions | FollowUpKind::When)
+                    })
                     .map(|a| CapturedRow {
                         field_id: f.id.clone(),
                         label: format!("{} — {}", f.label, a.kind.label()),
@@ -628,6 +631,8 @@ struct ReportPage {
     duration: String,
     actions: Vec<(String, String, String)>,
     anonymous: bool,
+    /// Ended after a safety pause: who to talk to, for where the reader is.
+    helplines: Vec<safety::Helpline>,
 }
 
 async fn report_page(
@@ -670,6 +675,11 @@ async fn render_report(
         rating,
         error,
         duration: coaching::minutes(r.duration_ms),
+        helplines: if r.after_pause {
+            coaching::helplines(state, ctx.country.as_deref())
+        } else {
+            Vec::new()
+        },
         r,
         closed,
         actions,

@@ -786,6 +786,8 @@ pub struct Report {
     pub compass: Option<coachflux_domain::compass::CompassScore>,
     /// The session was ended before every step was done.
     pub ended_early: bool,
+    /// It was ended after the safety screen paused it: the report shows the helplines.
+    pub after_pause: bool,
     /// Why the built-in coach wrote the narrative although the AI coach is on.
     pub note: Option<String>,
 }
@@ -810,7 +812,10 @@ pub fn report(l: &Loaded) -> Report {
                     let more = st
                         .follow_ups
                         .iter()
-                        .filter(|a| a.field_id == f.id && a.kind != FollowUpKind::MoreOptions)
+                        .filter(|a| {
+                            a.field_id == f.id
+                                && !matches!(a.kind, FollowUpKind::MoreOptions | FollowUpKind::When)
+                        })
                         .map(|a| {
                             (
                                 format!("{} — {}", f.label, a.kind.label()),
@@ -876,6 +881,7 @@ pub fn report(l: &Loaded) -> Report {
         duration_ms: l.row.closed_at.unwrap_or(l.row.updated_at) - l.row.created_at,
         compass,
         ended_early: l.engine.ended_early,
+        after_pause: l.engine.ended_after_pause(),
         note: l.engine.report_note.clone(),
     }
 }

@@ -1257,6 +1257,19 @@ async fn every_move_of_a_session_and_the_action_filters_through_the_api(app: Tes
     );
     let (_, report) = api.get_json(&format!("/sessions/{id}/report")).await;
     assert_eq!(report["endedEarly"], true);
+    // Ended after the pause: a kind summary and the helplines, no risks left open.
+    assert!(
+        !report["helplines"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    assert_eq!(report["risks"], json!([]), "{report}");
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("You ended this session after we paused it"),
+        "{report}"
+    );
     assert_eq!(
         api.post_json(&format!("/sessions/{id}/end"), json!({}))
             .await

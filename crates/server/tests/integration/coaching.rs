@@ -856,6 +856,15 @@ async fn a_paused_session_can_be_ended_and_keeps_what_was_said(app: TestApp) {
         report.contains("Find a calmer job"),
         "what was said is kept"
     );
+    // A short, kind summary with who to talk to, not an analysis of what was left open.
+    assert!(
+        report.contains("You ended this session after we paused it, and that's completely okay."),
+        "{report}"
+    );
+    assert!(report.contains("Someone to talk to"), "{report}");
+    assert!(report.contains("class=\"helplines\""), "{report}");
+    assert!(!report.contains("was left open"), "{report}");
+    assert!(!report.contains("Risks to watch"), "{report}");
     let (status, closed_at): (String, Option<i64>) =
         sqlx::query_as("SELECT status, closed_at FROM coaching_sessions WHERE id = $1")
             .bind(&id)
