@@ -208,18 +208,23 @@ pub struct ReflectionOut {
     pub created_at: i64,
 }
 
+/// Who the caller can talk to now, for where they are.
+fn helplines_for(state: &AppState, caller: &Caller) -> Vec<Helpline> {
+    coaching::helplines(state, caller.country.as_deref())
+        .into_iter()
+        .map(|h| Helpline {
+            name: h.name,
+            contact: h.contact,
+            url: h.url,
+        })
+        .collect()
+}
+
 impl Session {
     /// The session for `caller` (whose country picks the helplines of a paused session).
     pub fn new(state: &AppState, caller: &Caller, l: &Loaded, with_reflections: bool) -> Self {
         let helplines = if l.engine.paused && l.engine.phase != Phase::Closed {
-            coaching::helplines(state, caller.country.as_deref())
-                .into_iter()
-                .map(|h| Helpline {
-                    name: h.name,
-                    contact: h.contact,
-                    url: h.url,
-                })
-                .collect()
+            helplines_for(state, caller)
         } else {
             Vec::new()
         };
@@ -1002,14 +1007,7 @@ pub async fn report(
             .into_response());
     }
     let helplines = if r.after_pause {
-        coaching::helplines(&state, caller.country.as_deref())
-            .into_iter()
-            .map(|h| Helpline {
-                name: h.name,
-                contact: h.contact,
-                url: h.url,
-            })
-            .collect()
+        helplines_for(&state, &caller)
     } else {
         Vec::new()
     };
