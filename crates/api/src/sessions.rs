@@ -110,6 +110,11 @@ pub struct Session {
     /// While the safety screen holds the session (`paused`): who to talk to now, for where the
     /// caller is (their account's country, else their `Accept-Language`). Empty otherwise.
     pub helplines: Vec<Helpline>,
+    /// What the safety screen heard: `crisis` while it holds the session (paused), `concern`
+    /// when the last answer showed distress that is not a crisis (the session goes on; the
+    /// coach checked in and `helplines` are offered). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety_level: Option<String>,
     /// While the safety screen holds the session: what it found (`suicide`, `self_harm`,
     /// `abuse` or `violence`), so an app can show the right help first. Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -223,7 +228,14 @@ fn helplines_for(state: &AppState, caller: &Caller) -> Vec<Helpline> {
 impl Session {
     /// The session for `caller` (whose country picks the helplines of a paused session).
     pub fn new(state: &AppState, caller: &Caller, l: &Loaded, with_reflections: bool) -> Self {
-        let helplines = if l.engine.paused && l.engine.phase != Phase::Closed {
+        let held = l.engine.paused && l.engine.phase != Phase::Closed;
+        let concern = !held
+            && l.engine.phase != Phase::Closed
+            && l.turns.last().is_some_and(|t| {
+                serde_json::from_str::<Json>(&t.payload)
+                    .is_ok_and(|p| p["concern"].as_bool() == Some(true))
+            });
+        let helplines = if held || concern {
             helplines_for(state, caller)
         } else {
             Vec::new()
@@ -328,6 +340,13 @@ impl Session {
                     .collect()
             }),
             helplines,
+            safety_level: if held {
+                Some("crisis".into())
+            } else if concern {
+                Some("concern".into())
+            } else {
+                None
+            },
             safety: if e.paused && e.phase != Phase::Closed {
                 l.turns.iter().rev().find_map(|t| {
                     serde_json::from_str::<Json>(&t.payload)

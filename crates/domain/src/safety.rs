@@ -1092,6 +1092,63 @@ fn concepts(text: &str) -> Option<Hit> {
     None
 }
 
+/// Distress that is not a crisis: the session goes on, and the coach checks in and offers the
+/// helplines (the "concern" level; a crisis pauses the session).
+const CONCERN: &[&str] = &[
+    "hopeless",
+    "can not cope",
+    "not coping",
+    "falling apart",
+    "breaking down",
+    "at breaking point",
+    "at my breaking point",
+    "so depressed",
+    "really depressed",
+    "i am depressed",
+    "feel depressed",
+    "feeling depressed",
+    "panic attack",
+    "panic attacks",
+    "can not stop crying",
+    "crying every day",
+    "cry every day",
+    "nothing matters",
+    "feel worthless",
+    "i am worthless",
+    "feel so alone",
+    "completely alone",
+    "can not go on like this",
+    "empty inside",
+    "feel numb",
+    "feeling numb",
+    "have not slept in days",
+    "not eating",
+    "i am drowning",
+    "desesperado",
+    "desesperada",
+    "desespere",
+    "hoffnungslos",
+];
+
+/// The concern-level phrase in `text`, if there is one (not negated: "not hopeless").
+pub fn concern(text: &str) -> Option<&'static str> {
+    let normal = normalise(text);
+    let words: Vec<&str> = normal.split(' ').filter(|w| !w.is_empty()).collect();
+    let masked = idiom_mask(&words);
+    CONCERN.iter().copied().find(|phrase| {
+        let pattern: Vec<&str> = phrase.split(' ').collect();
+        occurrences(&words, &pattern).any(|i| {
+            let negated = i > 0 && matches!(words[i - 1], "not" | "never" | "no");
+            !negated && !masked[i..i + pattern.len()].iter().any(|&m| m)
+        })
+    })
+}
+
+/// What the coach says, before its reply, when it hears distress that is not a crisis.
+pub const CONCERN_CHECK_IN: &str = "That sounds really hard, and I'm glad you said it. You \
+    don't have to carry it alone: the people listed below are there any time, and we can go at \
+    your pace.";
+
 /// Start indices where `pattern` occurs as whole words; `*` in a pattern matches any one word.
 fn occurrences<'a>(words: &'a [&str], pattern: &'a [&str]) -> impl Iterator<Item = usize> + 'a {
     let last = (words.len() + 1).saturating_sub(pattern.len());
@@ -1559,6 +1616,31 @@ mod tests {
         );
         assert!(recall >= 0.30, "recall {recall:.3}");
         assert!(false_rate <= 0.04, "false pauses {false_rate:.3}");
+    }
+
+    #[test]
+    fn distress_that_is_not_a_crisis_is_a_concern() {
+        for (text, want) in [
+            ("Honestly I feel hopeless about this job", Some("hopeless")),
+            (
+                "I can't cope with the workload any more",
+                Some("can not cope"),
+            ),
+            (
+                "I've had panic attacks before every review",
+                Some("panic attacks"),
+            ),
+            ("I cry every day on the way home", Some("cry every day")),
+            ("I'm not hopeless, just tired", None),
+            ("The project is drowning in meetings", None),
+            ("I feel like I'm drowning", Some("i am drowning")),
+            ("I want to lead the platform team", None),
+            ("Me siento desesperado", Some("desesperado")),
+        ] {
+            assert_eq!(concern(text), want, "{text}");
+        }
+        // A crisis is a crisis first: the screen's level decides, not the concern list.
+        assert!(screen("I feel hopeless and I want to kill myself").is_some());
     }
 
     /// Ordinary sentences a review found pausing sessions after phrases were added.

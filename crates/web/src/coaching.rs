@@ -108,6 +108,8 @@ pub struct Turn {
     pub user: String,
     pub coach: String,
     pub safety: bool,
+    /// The screen heard distress that is not a crisis: the helplines are offered with the reply.
+    pub concern: bool,
     /// Why the built-in coach answered instead of the AI coach, if it did.
     pub note: String,
 }
@@ -172,6 +174,8 @@ struct SessionPage {
     captured: Vec<CapturedRow>,
     proposals: Vec<ProposalRow>,
     helplines: Vec<safety::Helpline>,
+    /// Offered under a reply that checked in after distress (the concern level).
+    offered_helplines: Vec<safety::Helpline>,
     error: Option<String>,
     anonymous: bool,
 }
@@ -210,6 +214,7 @@ async fn render_session(
                 user: t.user_input.clone(),
                 coach: payload["reply"].as_str().unwrap_or("").to_owned(),
                 safety: payload.get("safety").is_some(),
+                concern: payload["concern"].as_bool().unwrap_or(false),
                 note: payload["note"].as_str().unwrap_or("").to_owned(),
             }
         })
@@ -305,6 +310,7 @@ async fn render_session(
     // The last reply usually ends with the question being asked: don't show it twice.
     let mut prompt = coach::next_prompt(fw, e);
     let turns: Vec<Turn> = turns;
+    let turns_with_concern = turns.iter().any(|t| t.concern);
     // Paused, the page's own card says what matters and lists the helplines.
     if e.paused
         || turns
@@ -359,6 +365,11 @@ async fn render_session(
         stream: state.config.openai.is_some(),
         captured,
         proposals,
+        offered_helplines: if turns_with_concern {
+            coaching::helplines(state, ctx.country.as_deref())
+        } else {
+            Vec::new()
+        },
         helplines: if phase == "paused" {
             coaching::helplines(state, ctx.country.as_deref())
         } else {

@@ -469,7 +469,9 @@ pub async fn turn_streaming(
             })
             .await?;
     }
-    let reply = state
+    // Distress that isn't a crisis: the coach goes on, after a check-in with the helplines.
+    let concern = safety::concern(input).is_some();
+    let mut reply = state
         .coach
         .turn(
             TurnContext {
@@ -484,8 +486,12 @@ pub async fn turn_streaming(
             &mut l.engine,
         )
         .await;
+    if concern {
+        reply.text = format!("{} {}", safety::CONCERN_CHECK_IN, reply.text);
+    }
     let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
     let payload = json!({
+        "concern": concern,
         "reply": reply.text,
         "captured": captured,
         "accepted": reply.accepted,

@@ -1674,3 +1674,62 @@ async fn since_last_time_is_asked_only_in_a_later_session(app: TestApp) {
     app.stop().await;
 }
 dual_test!(since_last_time_is_asked_only_in_a_later_session);
+
+async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let (_, s) = api
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "Honestly I feel hopeless about this job and I want out"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["paused"], false, "a concern doesn't pause: {s}");
+    assert_eq!(s["safetyLevel"], "concern", "{s}");
+    assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
+    assert_eq!(
+        s["steps"][0]["captured"]["goal"], "Honestly I feel hopeless about this job and I want out",
+        "the answer is taken: {s}"
+    );
+    let (_, full) = api.get_json(&format!("/sessions/{id}")).await;
+    let reply = full["reflections"][0]["payload"]["reply"].as_str().unwrap();
+    assert!(
+        reply.starts_with("That sounds really hard, and I'm glad you said it."),
+        "{reply}"
+    );
+    assert_eq!(full["reflections"][0]["payload"]["concern"], true);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM safety_incidents").await,
+        0,
+        "not an incident"
+    );
+    // The next answer, without distress: no level, no helplines.
+    let (_, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "It matters because I have been stuck for two years"}),
+        )
+        .await;
+    assert!(s.get("safetyLevel").is_none(), "{s}");
+    assert_eq!(s["helplines"], json!([]), "{s}");
+    // A crisis is still a crisis.
+    let (_, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "I feel hopeless and I want to kill myself"}),
+        )
+        .await;
+    assert_eq!(
+        (s["paused"].as_bool(), s["safetyLevel"].as_str()),
+        (Some(true), Some("crisis")),
+        "{s}"
+    );
+    app.stop().await;
+}
+dual_test!(distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on);

@@ -1199,3 +1199,32 @@ async fn the_coach_follows_up_on_a_page_and_shows_what_was_added(app: TestApp) {
     app.stop().await;
 }
 dual_test!(the_coach_follows_up_on_a_page_and_shows_what_was_added);
+
+async fn a_check_in_after_distress_shows_the_helplines_under_the_reply(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "I can't cope with the workload any more")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains("That sounds really hard, and I&#39;m glad you said it.")
+            || page.contains("That sounds really hard, and I'm glad you said it."),
+        "{page}"
+    );
+    assert!(page.contains("helplines-offered"), "{page}");
+    assert!(
+        !page.contains("Let's pause here"),
+        "the session goes on: {page}"
+    );
+    assert!(
+        page.contains("data-stream") || page.contains("/turn"),
+        "{page}"
+    );
+    app.stop().await;
+}
+dual_test!(a_check_in_after_distress_shows_the_helplines_under_the_reply);
