@@ -7,12 +7,12 @@ use crate::frameworks::{Field, FieldKind, Framework};
 use serde_json::{Value as Json, json};
 
 /// Which prompt files produced a call, recorded with it.
-pub const TURN_PROMPT_VERSION: &str = "turn-v1";
+pub const TURN_PROMPT_VERSION: &str = "turn-v2";
 pub const REPORT_PROMPT_VERSION: &str = "report-v1";
 /// The versions recorded for a repair request: the prompt it repairs plus the repair file.
-pub const TURN_REPAIR_PROMPT_VERSION: &str = "turn-v1+repair-v1";
+pub const TURN_REPAIR_PROMPT_VERSION: &str = "turn-v2+repair-v1";
 pub const REPORT_REPAIR_PROMPT_VERSION: &str = "report-v1+repair-v1";
-const TURN_TEMPLATE: &str = include_str!("../prompts/turn-v1.md");
+const TURN_TEMPLATE: &str = include_str!("../prompts/turn-v2.md");
 const REPORT_TEMPLATE: &str = include_str!("../prompts/report-v1.md");
 /// The follow-up after an invalid answer (the call keeps its turn or report version).
 const REPAIR_TEMPLATE: &str = include_str!("../prompts/repair-v1.md");
@@ -193,18 +193,35 @@ pub fn turn_schema(framework: &Framework, state: &SessionState) -> Json {
         "type": "object",
         "properties": {
             "reply": {"type": "string"},
-            "captured": {"type": "object", "properties": fields, "additionalProperties": false}
+            "captured": {"type": "object", "properties": fields, "additionalProperties": false},
+            "risk": {"type": "string", "enum": ["none", "concern", "crisis"]},
+            "risk_category": {
+                "type": "string",
+                "enum": ["none", "suicide", "self_harm", "abuse", "violence"]
+            }
         },
-        "required": ["reply", "captured"],
+        "required": ["reply", "captured", "risk", "risk_category"],
         "additionalProperties": false
     })
 }
 
-/// A validated turn: what to say, and the step's fields the model captured.
+/// A validated turn: what to say, the step's fields the model captured, and the risk it
+/// judged in the person's words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelTurn {
     pub reply: String,
     pub captured: Vec<(String, Value)>,
+    pub risk: Risk,
+}
+
+/// The risk a model judged in an answer. The safety screen takes the higher of its own level
+/// and this one, never the lower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Risk {
+    #[default]
+    None,
+    Concern,
+    Crisis(crate::safety::Category),
 }
 
 /// The JSON object in a model's answer: the whole text, or inside a ```json fence, or the
@@ -280,10 +297,26 @@ pub fn parse_turn(
         }
         Some(_) => errors.push("\"captured\" must be an object.".into()),
     }
+    // A server that ignores the schema may leave the risk out: no risk named is none, but a
+    // crisis without a kind is still a crisis (taken as the gravest kind).
+    let risk = match obj.get("risk").and_then(Json::as_str) {
+        Some("crisis") => {
+            use crate::safety::Category;
+            Risk::Crisis(match obj.get("risk_category").and_then(Json::as_str) {
+                Some("self_harm") => Category::SelfHarm,
+                Some("abuse") => Category::Abuse,
+                Some("violence") => Category::Violence,
+                _ => Category::Suicide,
+            })
+        }
+        Some("concern") => Risk::Concern,
+        _ => Risk::None,
+    };
     if errors.is_empty() {
         Ok(ModelTurn {
             reply: reply.to_owned(),
             captured,
+            risk,
         })
     } else {
         Err(errors)
@@ -654,6 +687,33 @@ mod tests {
             "success_criteria".into(),
             Value::List(vec!["ship v2".into(), "hire two".into()])
         )));
+    }
+
+    #[test]
+    fn the_models_risk_level_is_read_and_a_crisis_is_never_lost() {
+        let (fw, s) = grow();
+        let risk = |extra: &str| {
+            parse_turn(
+                &fw,
+                &s,
+                &format!("{{\"reply\": \"Okay.\", \"captured\": {{}}{extra}}}"),
+                NOW,
+            )
+            .unwrap()
+            .risk
+        };
+        assert_eq!(risk(""), Risk::None, "a server without schemas names none");
+        assert_eq!(risk(", \"risk\": \"none\""), Risk::None);
+        assert_eq!(risk(", \"risk\": \"concern\""), Risk::Concern);
+        assert_eq!(
+            risk(", \"risk\": \"crisis\", \"risk_category\": \"abuse\""),
+            Risk::Crisis(crate::safety::Category::Abuse)
+        );
+        assert_eq!(
+            risk(", \"risk\": \"crisis\""),
+            Risk::Crisis(crate::safety::Category::Suicide),
+            "a crisis without a kind is still a crisis"
+        );
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub struct CoachReply {
     pub note: Option<&'static str>,
     /// Whether the answer was taken (otherwise the reply says what is needed).
     pub accepted: bool,
+    /// The risk the model judged in the answer (the built-in coach judges none: the safety
+    /// screen has already read it).
+    pub risk: coachflux_domain::llm::Risk,
 }
 
 /// The report's narrative from a coach; `None` keeps the built-in summary, which is computed
@@ -132,6 +135,7 @@ impl BuiltinCoach {
             coach: "builtin",
             note: None,
             accepted,
+            risk: coachflux_domain::llm::Risk::None,
         }
     }
 }
@@ -410,6 +414,7 @@ impl Coach for ModelCoach {
                             coach: "openai",
                             note: None,
                             accepted: true,
+                            risk: t.risk,
                         };
                     }
                     Err(_) => Fallback::Invalid,

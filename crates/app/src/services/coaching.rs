@@ -12,6 +12,7 @@ use coachflux_domain::coach;
 use coachflux_domain::engine::{EngineError, FollowUpKind, Phase, ProposalStatus, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::ids::new_id;
+use coachflux_domain::llm::Risk;
 use coachflux_domain::paging::{Page, PageRequest};
 use coachflux_domain::safety;
 use coachflux_store::coaching::{self, CoachingSession, NewCoachingSession, Reflection};
@@ -486,25 +487,84 @@ pub async fn turn_streaming(
             &mut l.engine,
         )
         .await;
-    if concern {
+    // The screen takes the higher of its level and the model's, never the lower: a crisis the
+    // model heard pauses the session as the screen's would (what it captured is kept).
+    let model_crisis = match reply.risk {
+        Risk::Crisis(category) => Some(category),
+        _ => None,
+    };
+    let concern = concern || reply.risk == Risk::Concern;
+    if model_crisis.is_some() {
+        l.engine.pause();
+        // What the model wrote is not shown: the paused session's card says what matters.
+        if let Some(sink) = sink {
+            sink.reset();
+        }
+    } else if concern {
         reply.text = format!("{} {}", safety::CONCERN_CHECK_IN, reply.text);
     }
     let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
-    let payload = json!({
-        "concern": concern,
-        "reply": reply.text,
-        "captured": captured,
-        "accepted": reply.accepted,
-        "coach": reply.coach,
-        "note": reply.note,
-    })
+    let payload = match model_crisis {
+        Some(category) => json!({
+            "reply": "",
+            "safety": category.as_str(),
+            "safetyFrom": "model",
+            "captured": captured,
+            "coach": reply.coach,
+        }),
+        None => json!({
+            "concern": concern,
+            "reply": reply.text,
+            "captured": captured,
+            "accepted": reply.accepted,
+            "coach": reply.coach,
+            "note": reply.note,
+        }),
+    }
     .to_string();
     let saving = Saving::of(state, &l)?;
+    let incident = model_crisis.map(|category| {
+        (
+            new_id(),
+            id.to_owned(),
+            actor.user_id().map(str::to_owned),
+            actor.visitor_id().map(str::to_owned),
+            category.as_str(),
+            step_id.clone(),
+            country.map(str::to_owned),
+        )
+    });
     let applied = state
         .store
         .batched(move |conn| {
             Box::pin(async move {
                 let applied = saving.run(conn).await?;
+                if applied
+                    && let Some((
+                        incident_id,
+                        session_id,
+                        user_id,
+                        anonymous_id,
+                        category,
+                        step,
+                        country,
+                    )) = &incident
+                {
+                    coachflux_store::safety::record(
+                        conn,
+                        &coachflux_store::safety::NewIncident {
+                            id: incident_id,
+                            session_id,
+                            user_id: user_id.as_deref(),
+                            anonymous_id: anonymous_id.as_deref(),
+                            category,
+                            step,
+                            country: country.as_deref(),
+                            now,
+                        },
+                    )
+                    .await?;
+                }
                 // When another request changed the session meanwhile, the words stay, marked
                 // as not taken into it.
                 let stored = if applied {
@@ -517,10 +577,10 @@ pub async fn turn_streaming(
             })
         })
         .await?;
-    if applied {
-        Ok(TurnOutcome::Replied)
-    } else {
-        Err(changed_meanwhile())
+    match (applied, model_crisis) {
+        (true, Some(_)) => Ok(TurnOutcome::Paused),
+        (true, None) => Ok(TurnOutcome::Replied),
+        (false, _) => Err(changed_meanwhile()),
     }
 }
 

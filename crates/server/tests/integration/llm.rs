@@ -451,7 +451,7 @@ async fn an_invalid_answer_is_repaired_once(engine: Engine) {
             .unwrap();
     assert_eq!(
         versions,
-        ["turn-v1", "turn-v1+repair-v1"],
+        ["turn-v2", "turn-v2+repair-v1"],
         "a repair names its prompt file"
     );
     app.stop().await;
@@ -1406,3 +1406,71 @@ async fn a_late_model_answer_does_not_overwrite_what_happened_meanwhile(engine: 
     app.stop().await;
 }
 crate::on_both_engines!(a_late_model_answer_does_not_overwrite_what_happened_meanwhile);
+
+/// The safety screen takes the higher of its level and the model's: words the phrase list
+/// doesn't know, which the model judges a crisis, pause the session; a concern gets a check-in.
+async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
+    let (stub, addr) = Stub::start().await;
+    let Some(app) = app_with(engine, &format!("http://{addr}/v1"), &[]).await else {
+        return;
+    };
+    let (client, id) = session(&app).await;
+    let words = "Lately everything feels grey and I keep sleeping through the mornings";
+    assert!(coachflux_domain::safety::screen(words).is_none());
+    assert!(coachflux_domain::safety::concern(words).is_none());
+    stub.then(Reply::Content(
+        json!({"reply": "Thanks for telling me. What would you like to work on?",
+            "captured": {"goal": "Feel less grey"}, "risk": "concern", "risk_category": "none"})
+        .to_string(),
+    ));
+    let s = send_turn(&client, &id, words).await;
+    assert_eq!(s["paused"], false, "{s}");
+    assert_eq!(s["safetyLevel"], "concern", "{s}");
+    assert!(
+        last_payload(&s)["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("That sounds really hard"),
+        "{s}"
+    );
+    // The schema asks for the level.
+    let schema = &stub.requests()[0]["response_format"]["json_schema"]["schema"];
+    assert_eq!(
+        schema["properties"]["risk"]["enum"],
+        json!(["none", "concern", "crisis"]),
+        "{schema}"
+    );
+    stub.then(Reply::Content(
+        json!({"reply": "Why does it matter now?", "captured": {"why_now": "It is getting worse"},
+            "risk": "crisis", "risk_category": "self_harm"})
+        .to_string(),
+    ));
+    let s = send_turn(
+        &client,
+        &id,
+        "It's getting worse and I don't trust myself tonight",
+    )
+    .await;
+    assert_eq!(
+        (
+            s["paused"].as_bool(),
+            s["safetyLevel"].as_str(),
+            s["safety"].as_str()
+        ),
+        (Some(true), Some("crisis"), Some("self_harm")),
+        "{s}"
+    );
+    assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
+    assert_eq!(last_payload(&s)["safetyFrom"], "model", "{s}");
+    assert_eq!(
+        s["steps"][0]["captured"]["why_now"], "It is getting worse",
+        "what the model captured is kept: {s}"
+    );
+    let category: String = sqlx::query_scalar("SELECT category FROM safety_incidents")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(category, "self_harm");
+    app.stop().await;
+}
+crate::on_both_engines!(the_models_risk_level_is_taken_when_it_is_higher);
