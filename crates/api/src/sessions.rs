@@ -116,7 +116,7 @@ pub struct Session {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_level: Option<String>,
     /// While the safety screen holds the session: what it found (`suicide`, `self_harm`,
-    /// `abuse` or `violence`), so an app can show the right help first. Absent otherwise.
+    /// `abuse`, `violence` or `medical`), so an app can show the right help first. Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub safety: Option<String>,
 }
@@ -235,7 +235,16 @@ impl Session {
                 serde_json::from_str::<Json>(&t.payload)
                     .is_ok_and(|p| p["concern"].as_bool() == Some(true))
             });
-        let helplines = if held || concern {
+        let helplines = if held {
+            coaching::helplines_for_pause(state, caller.country.as_deref(), &l.engine)
+                .into_iter()
+                .map(|h| Helpline {
+                    name: h.name,
+                    contact: h.contact,
+                    url: h.url,
+                })
+                .collect()
+        } else if concern {
             helplines_for(state, caller)
         } else {
             Vec::new()

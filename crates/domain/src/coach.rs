@@ -637,11 +637,22 @@ fn phase_prompt(framework: &Framework, state: &SessionState) -> String {
                 .to_owned()
         }
         Phase::Closed => "This session is closed. Your report is ready.".to_owned(),
-        _ if state.paused => "What you wrote matters, and it sounds like a lot to carry. \
-             We've paused the coaching so you can talk to someone who can help right now: \
-             the people below are there for exactly this. When you're ready, you can resume the \
-             session, or end it and keep what you wrote."
-            .to_owned(),
+        _ if state.paused => match state.pause_reason.as_deref() {
+            Some("medical") => "This sounds like a medical emergency. Please call your local \
+                 emergency number now (it's below), or ask someone near you to. We've paused the \
+                 coaching; it will be here when you're ready."
+                .to_owned(),
+            Some("abuse") => "What you describe sounds frightening, and you deserve to be safe. \
+                 We've paused the coaching so you can talk to people who help with exactly this: \
+                 they're below. If you're in danger right now, call your local emergency number. \
+                 When you're ready, you can resume the session, or end it and keep what you wrote."
+                .to_owned(),
+            _ => "What you wrote matters, and it sounds like a lot to carry. \
+                 We've paused the coaching so you can talk to someone who can help right now: \
+                 the people below are there for exactly this. When you're ready, you can resume \
+                 the session, or end it and keep what you wrote."
+                .to_owned(),
+        },
         _ if state.follow_up.is_some() => state
             .follow_up
             .as_ref()

@@ -282,6 +282,9 @@ pub struct SessionState {
     /// last time" are asked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub returning: bool,
+    /// What the safety screen found when it last paused the session (a category name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_reason: Option<String>,
     /// The safety screen paused this session at some point.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub was_paused: bool,
@@ -353,6 +356,7 @@ impl SessionState {
             resumed: false,
             follow_up: None,
             returning: false,
+            pause_reason: None,
             was_paused: false,
         }
     }
@@ -705,6 +709,14 @@ impl SessionState {
         .ok_or(EngineError::AtFirstStep)?;
         let id = self.steps[previous].id.clone();
         self.amend(framework, &id, None)
+    }
+
+    /// Paused by the safety screen for `category` (its stored name).
+    pub fn pause_for(&mut self, category: &str) {
+        self.pause();
+        if self.paused {
+            self.pause_reason = Some(category.to_owned());
+        }
     }
 
     pub fn pause(&mut self) {

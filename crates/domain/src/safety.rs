@@ -22,6 +22,8 @@ pub enum Category {
     Suicide,
     Abuse,
     Violence,
+    /// A medical emergency: the emergency number comes first.
+    Medical,
 }
 
 impl Category {
@@ -32,6 +34,7 @@ impl Category {
             Category::Suicide => "suicide",
             Category::Abuse => "abuse",
             Category::Violence => "violence",
+            Category::Medical => "medical",
         }
     }
 }
@@ -502,6 +505,43 @@ const PHRASES: &[(Category, &[&str])] = &[
             "abstechen",
             "erschiessen",
             "schlag ich ihn tot",
+        ],
+    ),
+    (
+        Category::Medical,
+        &[
+            "chest really hurts",
+            "chest pain",
+            "pain in my chest",
+            "crushing pain",
+            "chest is so tight",
+            "can not breathe",
+            "struggling to breathe",
+            "is not breathing",
+            "not breathing",
+            "stopped breathing",
+            "throat is swelling",
+            "throat swelling",
+            "face is swelling",
+            "lips are going blue",
+            "lips are blue",
+            "having a seizure",
+            "collapsed and",
+            "is not responding",
+            "unconscious",
+            "going to pass out",
+            "bleeding heavily",
+            "bleeding a lot",
+            "will not stop bleeding",
+            "face has gone droopy",
+            "face is drooping",
+            "speech is slurred",
+            "worst headache of my life",
+            "having a heart attack",
+            "having a stroke",
+            "epipen",
+            "anaphylactic",
+            "anaphylaxis",
         ],
     ),
 ];
@@ -1049,6 +1089,26 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
     ),
 ];
 
+/// A medical emergency named by two things together (CONCEPTS' last entry).
+const HEAD_INJURY: &[&[&str]] = &[
+    &[
+        "hit his head",
+        "hit her head",
+        "hit their head",
+        "banged his head",
+        "banged her head",
+        "head injury",
+        "fell and hit",
+    ],
+    &[
+        "vomiting",
+        "very drowsy",
+        "drowsy",
+        "confused",
+        "will not wake",
+    ],
+];
+
 /// Words that put what follows in a past the person has come through.
 const RESOLVED: &[&str] = &[
     "years ago",
@@ -1087,6 +1147,12 @@ fn concepts(text: &str) -> Option<Hit> {
             if groups.iter().all(|g| has(g)) {
                 return Some(Hit { category, phrase });
             }
+        }
+        if HEAD_INJURY.iter().all(|g| has(g)) {
+            return Some(Hit {
+                category: Category::Medical,
+                phrase: "a head injury with warning signs",
+            });
         }
     }
     None
@@ -1349,6 +1415,9 @@ pub struct CountryHelplines {
     pub emergency: String,
     #[serde(default)]
     pub lines: Vec<Helpline>,
+    /// Lines for people harmed by someone else (domestic abuse), shown first for that.
+    #[serde(default)]
+    pub abuse: Vec<Helpline>,
 }
 
 /// The helplines table: the built-in one (`helplines.toml`), optionally with an operator's
@@ -1427,7 +1496,7 @@ impl HelplineTable {
             if entry.emergency.trim().is_empty() {
                 return Err(format!("countries.{code}: emergency is required"));
             }
-            for line in &entry.lines {
+            for line in entry.lines.iter().chain(&entry.abuse) {
                 check(line, &format!("countries.{code}"))?;
             }
             self.countries.insert(upper, entry);
@@ -1438,6 +1507,37 @@ impl HelplineTable {
     /// Helplines for an ISO 3166-1 alpha-2 country (case-insensitive; "UK" is taken as GB
     /// because people and some geo-IP sources use it): the country's own lines, then its
     /// emergency number, then the international directory.
+    /// [`Self::for_country`] for what the screen found: a medical emergency puts the
+    /// emergency number first (and leaves out crisis lines, which can't send help); harm from
+    /// others puts the country's abuse lines first, when it has any.
+    pub fn for_category(&self, country: Option<&str>, category: Option<Category>) -> Vec<Helpline> {
+        let general = self.for_country(country);
+        let code = country.map(|c| match c.trim().to_ascii_uppercase().as_str() {
+            "UK" => "GB".to_owned(),
+            other => other.to_owned(),
+        });
+        let entry = code.as_deref().and_then(|c| self.countries.get(c));
+        match category {
+            Some(Category::Medical) => {
+                let emergency =
+                    entry.map_or(self.default_emergency.as_str(), |e| e.emergency.as_str());
+                vec![
+                    Helpline {
+                        name: "Emergency services: call now".into(),
+                        contact: emergency.to_owned(),
+                        url: None,
+                    },
+                    self.directory.clone(),
+                ]
+            }
+            Some(Category::Abuse) => match entry.map(|e| &e.abuse) {
+                Some(abuse) if !abuse.is_empty() => abuse.iter().cloned().chain(general).collect(),
+                _ => general,
+            },
+            _ => general,
+        }
+    }
+
     pub fn for_country(&self, country: Option<&str>) -> Vec<Helpline> {
         let mut code = country.map(|c| c.trim().to_ascii_uppercase());
         if code.as_deref() == Some("UK") {
@@ -1557,10 +1657,24 @@ mod tests {
                         false_pauses.push(format!("{language} [{}] {text}", h.phrase));
                     }
                 }
-                // No medical-emergency category yet: counted, not required.
+                // Medical emergencies are crises too; counted on their own as well.
+                "medical" if hit.is_some() => {
+                    medical += 1;
+                    medical_caught += 1;
+                    positives += 1;
+                    if let Some(h) = hit
+                        && h.category != Category::Medical
+                    {
+                        other_category.push(format!(
+                            "medical as {} {language}: {text}",
+                            h.category.as_str()
+                        ));
+                    }
+                }
                 "medical" => {
                     medical += 1;
-                    medical_caught += usize::from(hit.is_some());
+                    positives += 1;
+                    missed.push(format!("medical {language}: {text}"));
                 }
                 _ => {
                     positives += 1;
@@ -1579,7 +1693,7 @@ mod tests {
         let false_rate = false_pauses.len() as f64 / negatives as f64;
         println!(
             "safety evaluation ({name}): {positives} crisis cases, recall {:.1} % ({} missed, {} paused under another category); \
-             {negatives} ordinary cases, {:.1} % paused; medical emergencies {medical_caught}/{medical} (no category yet)",
+             {negatives} ordinary cases, {:.1} % paused; medical emergencies {medical_caught}/{medical}",
             100.0 * recall,
             missed.len(),
             other_category.len(),
@@ -1616,6 +1730,37 @@ mod tests {
         );
         assert!(recall >= 0.30, "recall {recall:.3}");
         assert!(false_rate <= 0.04, "false pauses {false_rate:.3}");
+    }
+
+    #[test]
+    fn helplines_follow_what_was_found() {
+        let table = HelplineTable::builtin();
+        let medical = table.for_category(Some("GB"), Some(Category::Medical));
+        assert_eq!(medical[0].name, "Emergency services: call now");
+        assert_eq!(medical[0].contact, "999");
+        assert!(
+            !medical.iter().any(|h| h.name == "Samaritans"),
+            "crisis lines can't send an ambulance"
+        );
+        let abuse = table.for_category(Some("uk"), Some(Category::Abuse));
+        assert_eq!(abuse[0].name, "National Domestic Abuse Helpline (Refuge)");
+        assert!(
+            abuse.iter().any(|h| h.name == "Samaritans"),
+            "then the rest"
+        );
+        // A country without abuse lines listed gets its general ones.
+        assert_eq!(
+            table.for_category(Some("CA"), Some(Category::Abuse)),
+            table.for_country(Some("CA"))
+        );
+        assert_eq!(
+            table.for_category(Some("US"), Some(Category::Suicide)),
+            table.for_country(Some("US"))
+        );
+        assert_eq!(
+            screen("my dad just collapsed and isn't responding").map(|h| h.category),
+            Some(Category::Medical)
+        );
     }
 
     #[test]

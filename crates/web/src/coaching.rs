@@ -371,7 +371,7 @@ async fn render_session(
             Vec::new()
         },
         helplines: if phase == "paused" {
-            coaching::helplines(state, ctx.country.as_deref())
+            coaching::helplines_for_pause(state, ctx.country.as_deref(), e)
         } else {
             Vec::new()
         },

@@ -410,7 +410,7 @@ pub async fn turn_streaming(
         .to_owned();
     if let Some(hit) = safety::screen(input) {
         let mut tx = state.store.begin().await?;
-        l.engine.pause();
+        l.engine.pause_for(hit.category.as_str());
         let payload = json!({"reply": "", "safety": hit.category.as_str(), "captured": {}});
         coaching::insert_reflection(
             &mut tx,
@@ -494,8 +494,8 @@ pub async fn turn_streaming(
         _ => None,
     };
     let concern = concern || reply.risk == Risk::Concern;
-    if model_crisis.is_some() {
-        l.engine.pause();
+    if let Some(category) = model_crisis {
+        l.engine.pause_for(category.as_str());
         // What the model wrote is not shown: the paused session's card says what matters.
         if let Some(sink) = sink {
             sink.reset();
@@ -1226,4 +1226,23 @@ pub async fn catalogue(
 /// ([`coachflux_domain::safety::country_for`]).
 pub fn helplines(state: &AppState, country: Option<&str>) -> Vec<safety::Helpline> {
     state.config.helplines_file.table.for_country(country)
+}
+
+/// The helplines for what a paused session's screen found: the emergency number first for a
+/// medical emergency, abuse lines first for harm from others.
+pub fn helplines_for_pause(
+    state: &AppState,
+    country: Option<&str>,
+    engine: &SessionState,
+) -> Vec<safety::Helpline> {
+    let category = match engine.pause_reason.as_deref() {
+        Some("medical") => Some(safety::Category::Medical),
+        Some("abuse") => Some(safety::Category::Abuse),
+        _ => None,
+    };
+    state
+        .config
+        .helplines_file
+        .table
+        .for_category(country, category)
 }

@@ -1733,3 +1733,48 @@ async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(a
     app.stop().await;
 }
 dual_test!(distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on);
+
+async fn a_medical_emergency_pauses_with_the_emergency_number_first(app: TestApp) {
+    let api = member(&app, "ada@example.com").await;
+    let (_, s) = api
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "Sorry, my dad just collapsed and isn't responding"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (
+            s["paused"].as_bool(),
+            s["safety"].as_str(),
+            s["safetyLevel"].as_str()
+        ),
+        (Some(true), Some("medical"), Some("crisis")),
+        "{s}"
+    );
+    assert!(
+        s["prompt"]
+            .as_str()
+            .unwrap()
+            .starts_with("This sounds like a medical emergency."),
+        "{s}"
+    );
+    assert_eq!(
+        s["helplines"][0]["name"], "Emergency services: call now",
+        "{s}"
+    );
+    // The incident is stored under its own category (the schema allows it on both engines).
+    let category: String = sqlx::query_scalar("SELECT category FROM safety_incidents")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(category, "medical");
+    app.stop().await;
+}
+dual_test!(a_medical_emergency_pauses_with_the_emergency_number_first);
