@@ -215,7 +215,11 @@ pub struct ReflectionOut {
 
 /// Who the caller can talk to now, for where they are.
 fn helplines_for(state: &AppState, caller: &Caller) -> Vec<Helpline> {
-    coaching::helplines(state, caller.country.as_deref())
+    helplines_out(coaching::helplines(state, caller.country.as_deref()))
+}
+
+fn helplines_out(lines: Vec<coachflux_domain::safety::Helpline>) -> Vec<Helpline> {
+    lines
         .into_iter()
         .map(|h| Helpline {
             name: h.name,
@@ -236,14 +240,11 @@ impl Session {
                     .is_ok_and(|p| p["concern"].as_bool() == Some(true))
             });
         let helplines = if held {
-            coaching::helplines_for_pause(state, caller.country.as_deref(), &l.engine)
-                .into_iter()
-                .map(|h| Helpline {
-                    name: h.name,
-                    contact: h.contact,
-                    url: h.url,
-                })
-                .collect()
+            helplines_out(coaching::helplines_for_pause(
+                state,
+                caller.country.as_deref(),
+                &l.engine,
+            ))
         } else if concern {
             helplines_for(state, caller)
         } else {

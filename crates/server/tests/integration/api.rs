@@ -1676,13 +1676,7 @@ async fn since_last_time_is_asked_only_in_a_later_session(app: TestApp) {
 dual_test!(since_last_time_is_asked_only_in_a_later_session);
 
 async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(app: TestApp) {
-    let api = member(&app, "ada@example.com").await;
-    let (_, s) = api
-        .post_json("/sessions", json!({"framework": "GROW"}))
-        .await;
-    let id = s["id"].as_str().unwrap().to_owned();
-    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
-        .await;
+    let (api, id) = consented_grow(&app).await;
     let (status, s) = api
         .post_json(
             &format!("/sessions/{id}/turns"),
@@ -1735,13 +1729,7 @@ async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(a
 dual_test!(distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on);
 
 async fn a_medical_emergency_pauses_with_the_emergency_number_first(app: TestApp) {
-    let api = member(&app, "ada@example.com").await;
-    let (_, s) = api
-        .post_json("/sessions", json!({"framework": "GROW"}))
-        .await;
-    let id = s["id"].as_str().unwrap().to_owned();
-    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
-        .await;
+    let (api, id) = consented_grow(&app).await;
     let (status, s) = api
         .post_json(
             &format!("/sessions/{id}/turns"),
@@ -1778,3 +1766,15 @@ async fn a_medical_emergency_pauses_with_the_emergency_number_first(app: TestApp
     app.stop().await;
 }
 dual_test!(a_medical_emergency_pauses_with_the_emergency_number_first);
+
+/// A member with a GROW session they consented to.
+async fn consented_grow(app: &TestApp) -> (Client, String) {
+    let api = member(app, "ada@example.com").await;
+    let (_, s) = api
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    api.post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    (api, id)
+}
