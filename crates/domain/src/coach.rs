@@ -26,7 +26,7 @@ pub struct Summary {
     pub risks: Vec<String>,
 }
 
-use listen::without_filler;
+use listen::{capitalise, lower_first, without_filler};
 
 /// "a 7", "an 8", "an 11".
 fn a_number(n: i32) -> String {
@@ -36,13 +36,6 @@ fn a_number(n: i32) -> String {
         "a"
     };
     format!("{article} {n}")
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// "a", "a and b", "a, b and c".
@@ -272,21 +265,6 @@ fn quoted_list(items: &[String]) -> String {
         .map(|i| format!("“{}”", i.trim().trim_end_matches(['.', '!'])))
         .collect();
     and_list(&quoted)
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f)
-            if f.is_uppercase()
-                && !c.clone().next().is_some_and(char::is_uppercase)
-                && !s.starts_with("I ")
-                && !s.starts_with("I'") =>
-        {
-            f.to_lowercase().chain(c).collect()
-        }
-        _ => s.to_owned(),
-    }
 }
 
 /// "1 option", "3 options".
@@ -987,16 +965,10 @@ fn fuller(state: &SessionState, field: &str) -> Option<String> {
     let Some(Value::Text(t)) = state.value(field) else {
         return None;
     };
-    let later = state
-        .steps
-        .iter()
-        .flat_map(|s| s.follow_ups.iter())
-        .filter(|f| f.field_id == field)
-        .find(|f| {
-            f.kind == FollowUpKind::SayMore
-                || f.kind == FollowUpKind::HeartCheck && !listen::is_yes(&f.answer)
-        });
-    Some(later.map_or_else(|| t.clone(), |f| f.answer.clone()))
+    let later = later_answer(state, field, FollowUpKind::SayMore).or_else(|| {
+        later_answer(state, field, FollowUpKind::HeartCheck).filter(|a| !listen::is_yes(a))
+    });
+    Some(later.unwrap_or(t).to_owned())
 }
 
 fn dedupe(items: &mut Vec<String>) {

@@ -147,6 +147,17 @@ pub struct StepState {
     pub follow_ups: Vec<FollowUpAnswer>,
 }
 
+impl StepState {
+    /// What the person added about `field` when the coach followed up, to show under its
+    /// answer: everything but "what else?" (the new options are in the answer) and "when?"
+    /// (the date is on the action).
+    pub fn notes_for<'s>(&'s self, field: &'s str) -> impl Iterator<Item = &'s FollowUpAnswer> {
+        self.follow_ups.iter().filter(move |a| {
+            a.field_id == field && !matches!(a.kind, FollowUpKind::MoreOptions | FollowUpKind::When)
+        })
+    }
+}
+
 /// A question the built-in coach asks about an answer before it moves on (optional: skipping
 /// it costs nothing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1128,17 +1139,10 @@ fn choice_value(input: &str, options: &[String]) -> Result<String, EngineError> 
             let names: Vec<&str> = many.iter().map(|o| o.as_str()).collect();
             Err(EngineError::Invalid(format!(
                 "{}? Choose the one that fits best right now.",
-                capitalise_first(&names.join(" or "))
+                crate::listen::capitalise(&names.join(" or "))
             )))
         }
     }
-}
-
-fn capitalise_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Parses an answer into the type of `field`, with a message a person understands on failure.

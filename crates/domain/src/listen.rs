@@ -282,7 +282,17 @@ fn strip_joiner(p: &str) -> &str {
     p
 }
 
-fn lower_first(s: &str) -> String {
+/// `s` with its first letter capitalised ("you want…" → "You want…").
+pub fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// `s` with a capital that only starts a fragment lowered ("Proud" → "proud"); "I", "I'm" and
+/// all-capital words ("UX") keep theirs.
+pub fn lower_first(s: &str) -> String {
     let mut cs = s.chars();
     match cs.next() {
         // "I" and names keep their capital; a capital that starts a fragment doesn't.

@@ -272,18 +272,11 @@ async fn render_session(
                     value: v.display(),
                 });
                 // What the person added when the coach followed up, under the answer.
-                let more = st
-                    .follow_ups
-                    .iter()
-                    .filter(|a| {
-                        a.field_id == f.id
-                            && !matches!(a.kind, FollowUpKind::MoreOptions | FollowUpKind::When)
-                    })
-                    .map(|a| CapturedRow {
-                        field_id: f.id.clone(),
-                        label: format!("{} — {}", f.label, a.kind.label()),
-                        value: a.answer.clone(),
-                    });
+                let more = st.notes_for(&f.id).map(|a| CapturedRow {
+                    field_id: f.id.clone(),
+                    label: format!("{} — {}", f.label, a.kind.label()),
+                    value: a.answer.clone(),
+                });
                 value.into_iter().chain(more).collect::<Vec<_>>()
             })
             .collect(),

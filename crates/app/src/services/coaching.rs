@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use coachflux_domain::clock::HOUR_MS;
 use coachflux_domain::coach;
-use coachflux_domain::engine::{EngineError, FollowUpKind, Phase, ProposalStatus, SessionState};
+use coachflux_domain::engine::{EngineError, Phase, ProposalStatus, SessionState};
 use coachflux_domain::frameworks::Framework;
 use coachflux_domain::ids::new_id;
 use coachflux_domain::llm::Risk;
@@ -875,19 +875,12 @@ pub fn report(l: &Loaded) -> Report {
                         .map(|v| (f.label.clone(), v.display()));
                     // What the person added when the coach followed up, under the answer
                     // (new options are in the answer already).
-                    let more = st
-                        .follow_ups
-                        .iter()
-                        .filter(|a| {
-                            a.field_id == f.id
-                                && !matches!(a.kind, FollowUpKind::MoreOptions | FollowUpKind::When)
-                        })
-                        .map(|a| {
-                            (
-                                format!("{} — {}", f.label, a.kind.label()),
-                                a.answer.clone(),
-                            )
-                        });
+                    let more = st.notes_for(&f.id).map(|a| {
+                        (
+                            format!("{} — {}", f.label, a.kind.label()),
+                            a.answer.clone(),
+                        )
+                    });
                     value.into_iter().chain(more).collect::<Vec<_>>()
                 })
                 .collect();
