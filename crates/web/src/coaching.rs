@@ -174,6 +174,8 @@ struct SessionPage {
     captured: Vec<CapturedRow>,
     proposals: Vec<ProposalRow>,
     helplines: Vec<safety::Helpline>,
+    /// Paused: what the coach says about it, fitting what the screen found (the API's prompt).
+    pause_message: String,
     /// Offered under a reply that checked in after distress (the concern level).
     offered_helplines: Vec<safety::Helpline>,
     error: Option<String>,
@@ -358,6 +360,11 @@ async fn render_session(
         stream: state.config.openai.is_some(),
         captured,
         proposals,
+        pause_message: if e.paused {
+            coach::next_prompt(fw, e)
+        } else {
+            String::new()
+        },
         offered_helplines: if turns_with_concern {
             coaching::helplines(state, ctx.country.as_deref())
         } else {

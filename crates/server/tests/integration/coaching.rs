@@ -1228,3 +1228,32 @@ async fn a_check_in_after_distress_shows_the_helplines_under_the_reply(app: Test
     app.stop().await;
 }
 dual_test!(a_check_in_after_distress_shows_the_helplines_under_the_reply);
+
+async fn a_medical_emergency_on_the_page_says_to_call_now(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "My dad just collapsed and isn't responding")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(page.contains("Let's pause here"), "{page}");
+    assert!(
+        page.contains(
+            "This sounds like a medical emergency. Please call your local emergency number now"
+        ),
+        "the card's words fit what was found: {page}"
+    );
+    let first = crate::harness::extract(&page, "<ul class=\"helplines\">", "</ul>").unwrap();
+    assert!(
+        first
+            .trim_start()
+            .starts_with("<li><strong>Emergency services: call now</strong>"),
+        "{first}"
+    );
+    app.stop().await;
+}
+dual_test!(a_medical_emergency_on_the_page_says_to_call_now);
