@@ -3,7 +3,8 @@
 //   - list answers entered item by item ([data-list] text areas stay the form field, one item
 //     per line, so the server sees exactly what it sees without JavaScript);
 //   - streamed coach replies (form[data-stream]);
-//   - Done / Reopen on action items through the JSON API, updating the card in place.
+//   - Done / Reopen on action items through the JSON API, updating the card in place;
+//   - the browser's time zone in a cookie, for the days dates are read and shown in.
 'use strict';
 
 (function () {
@@ -216,6 +217,19 @@
       }).catch(function () { form.submit(); });
     });
   }
+
+  // The browser's time zone, so that "Friday" is this person's Friday: kept in a cookie the
+  // server reads (a member's own setting wins over it), and offered in the settings field
+  // while the account has none.
+  var zone = '';
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { zone = ''; }
+  if (/^[A-Za-z0-9_\/+-]{1,64}$/.test(zone) && document.cookie.indexOf('cf_tz=' + zone) === -1) {
+    document.cookie = 'cf_tz=' + zone + '; path=/; max-age=31536000; samesite=lax' +
+      (location.protocol === 'https:' ? '; secure' : '');
+  }
+  document.querySelectorAll('input[data-detect-zone]').forEach(function (input) {
+    if (!input.value && zone) input.value = zone;
+  });
 
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
   document.querySelectorAll('form[data-toggle-action]').forEach(actionToggle);

@@ -241,6 +241,7 @@ pub async fn create_action(
             due: body.due.as_deref().unwrap_or(""),
             priority: body.priority.map_or("medium", Priority::as_str),
             tags: &tags,
+            zone: caller.zone,
         };
         let id = actions::create(&state, &user.user.id, body.session_id.as_deref(), &draft).await?;
         let item = actions::get(&state, &user.user.id, &id).await?;
@@ -291,7 +292,9 @@ pub async fn update_action(
         || body.priority.is_some()
         || body.tags.is_some();
     if edits {
-        let current_due = item.due_date.map(coachflux_domain::dates::ymd_string);
+        let current_due = item
+            .due_date
+            .map(|d| coachflux_domain::dates::ymd_string(d, caller.zone));
         let current_tags: Vec<String> = serde_json::from_str(&item.tags).unwrap_or_default();
         let tags = body.tags.as_ref().unwrap_or(&current_tags).join(",");
         let draft = actions::Draft {
@@ -307,6 +310,7 @@ pub async fn update_action(
                 .map(Priority::as_str)
                 .unwrap_or(&item.priority),
             tags: &tags,
+            zone: caller.zone,
         };
         actions::update(&state, &user.user.id, &id, &draft).await?;
     }

@@ -28,6 +28,8 @@ pub struct Caller {
     /// Where the caller probably is, for helplines: their account's country, else the region
     /// their `Accept-Language` names (as the pages do).
     pub country: Option<String>,
+    /// The person's time zone: their account's, else the `X-Time-Zone` header's, else UTC.
+    pub zone: coachflux_domain::dates::Zone,
 }
 
 impl Caller {
@@ -35,6 +37,7 @@ impl Caller {
         Actor {
             user: self.user.clone(),
             anonymous_id: self.anonymous_id.clone(),
+            zone: self.zone,
         }
     }
 
@@ -149,12 +152,14 @@ impl FromRequestParts<AppState> for Caller {
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok()),
         );
+        let zone = coachflux_http::meta::zone(user.as_ref(), &parts.headers);
         let caller = Caller {
             user,
             token,
             anonymous_id,
             meta,
             country,
+            zone,
         };
         state.api_limiter.check(&caller.bucket())?;
         if caller.user.is_none() && caller.anonymous_id.is_some() {

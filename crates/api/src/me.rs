@@ -65,7 +65,8 @@ impl From<&EmailPreferences> for coachflux_app::model::EmailPreferences {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"id": "0193f1d2-7c4e-7a10-9c1b-2f5e8d9a0b1c", "email": "ada@example.com",
-    "emailVerified": true, "name": "Ada", "picture": null, "role": "member",
+    "emailVerified": true, "name": "Ada", "picture": null, "timeZone": "Europe/London",
+    "role": "member",
     "subscriptionStatus": "free", "totpEnabled": false, "createdAt": 1768471200000_i64,
     "lastLoginAt": 1768471200000_i64, "emailPreferences": {"productUpdates": true,
     "newsletter": false, "actionReminders": true, "marketingEmails": false}}))]
@@ -75,6 +76,8 @@ pub struct Me {
     pub email_verified: bool,
     pub name: Option<String>,
     pub picture: Option<String>,
+    /// The account's IANA time zone; `null` until the person or their browser chose one.
+    pub time_zone: Option<String>,
     pub role: String,
     pub subscription_status: String,
     pub totp_enabled: bool,
@@ -91,6 +94,7 @@ impl From<&coachflux_app::model::User> for Me {
             email_verified: u.email_verified,
             name: u.name.clone(),
             picture: u.picture.clone(),
+            time_zone: u.time_zone.clone(),
             role: u.role.to_string(),
             subscription_status: u.subscription_status.to_string(),
             totp_enabled: u.totp_enabled,
@@ -107,12 +111,39 @@ impl From<&coachflux_app::model::User> for Me {
 #[schema(example = json!({"name": "Ada Lovelace",
     "picture": "https://images.example.com/ada.png"}))]
 pub struct MeUpdate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(max_length = 100)]
     pub name: Option<Option<String>>,
     /// An https:// image URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub picture: Option<Option<String>>,
+    /// An IANA time zone ("Europe/Berlin"): dates the person writes are days there. `null`
+    /// clears it (the `X-Time-Zone` header, else UTC, is used).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(max_length = 64, example = "Europe/Berlin")]
+    pub time_zone: Option<Option<String>>,
+}
+
+/// A field that is present, `null` included (`Some(None)`): serde reads a `null` for an
+/// `Option<Option<_>>` as absent, which would make "`null` clears it" keep the value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Proof that the member is asking: their password; accounts without one send a two-factor
@@ -257,7 +288,7 @@ pub async fn request_deletion(
     ))
 }
 
-/// Changes the name or picture.
+/// Changes the name, picture or time zone.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = MeUpdate,
     responses(
         (status = 200, body = Me),
@@ -278,7 +309,11 @@ pub async fn update_me(
         Some(v) => v.as_deref(),
         None => user.picture.as_deref(),
     };
-    accounts::update_profile(&state, user, name, picture).await?;
+    let time_zone = match &body.time_zone {
+        Some(v) => v.as_deref(),
+        None => user.time_zone.as_deref(),
+    };
+    accounts::update_profile(&state, user, name, picture, time_zone).await?;
     let fresh = accounts::account(&state, &user.id).await?;
     ok(&Me::from(&fresh))
 }

@@ -265,7 +265,7 @@ impl Session {
                 captured: st
                     .captured
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.display()))
+                    .map(|(k, v)| (k.clone(), v.display(e.zone())))
                     .collect(),
                 skipped: st.skipped.clone(),
                 follow_ups: st

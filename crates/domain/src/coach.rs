@@ -197,7 +197,7 @@ fn acknowledge(framework: &Framework, state: &SessionState, captured: &Captured)
             Some(ms) => format!(
                 "{} — that's {}.",
                 capitalise(&d.phrase),
-                crate::dates::label(ms)
+                crate::dates::label(ms, state.zone())
             ),
             None => format!("“{}” — noted as your timeframe.", listen::heart(&d.phrase)),
         },
@@ -205,7 +205,7 @@ fn acknowledge(framework: &Framework, state: &SessionState, captured: &Captured)
             let items: Vec<String> = a
                 .iter()
                 .map(|a| match a.due_ms {
-                    Some(ms) => format!("{} ({})", a.title, crate::dates::label(ms)),
+                    Some(ms) => format!("{} ({})", a.title, crate::dates::label(ms, state.zone())),
                     None => a.title.clone(),
                 })
                 .collect();
@@ -454,7 +454,7 @@ fn after_follow_up(framework: &Framework, state: &mut SessionState, f: &Followed
                     format!(
                         "{} — {}.",
                         f.added.first().map_or("", String::as_str),
-                        crate::dates::label(ms)
+                        crate::dates::label(ms, state.zone())
                     )
                 })
                 .unwrap_or_default(),
@@ -764,7 +764,10 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
                 )
             })
             .unwrap_or_default();
-        parts.push(format!("{}{more}.", capitalise(&said(&v.display()))));
+        parts.push(format!(
+            "{}{more}.",
+            capitalise(&said(&v.display(state.zone())))
+        ));
     }
     if let Some(now) = ["current_state", "situation", "their_view"]
         .iter()
@@ -791,7 +794,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
         .iter()
         .filter(|p| p.status == ProposalStatus::Accepted)
         .map(|p| match p.due_ms {
-            Some(ms) => format!("{} (by {})", p.title, crate::dates::label(ms)),
+            Some(ms) => format!("{} (by {})", p.title, crate::dates::label(ms, state.zone())),
             None => p.title.clone(),
         })
         .collect();
@@ -1202,7 +1205,9 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            a[1].due_ms.map(crate::dates::label).as_deref(),
+            a[1].due_ms
+                .map(|ms| crate::dates::label(ms, crate::dates::Zone::UTC))
+                .as_deref(),
             Some("Sat 17 Jan 2026")
         );
         assert_eq!(a[2].due_ms, None, "skipped: left undated");

@@ -10,11 +10,129 @@
 use crate::clock::DAY_MS;
 use chrono::{Datelike, NaiveDate};
 
-/// A due date: the end of the due day (23:59:59.999 UTC) in ms, and the words that named it.
+/// A due date: the end of the due day (23:59:59.999 in the person's [`Zone`]) as a UTC instant in
+/// ms, and the words that named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
     pub at_ms: i64,
     pub phrase: String,
+}
+
+/// A person's time zone (an IANA name such as "Europe/Berlin"): dates they write are days on
+/// their own calendar, and a due date ends at the end of *their* day. UTC when unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(chrono_tz::Tz);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone::UTC
+    }
+}
+
+impl Zone {
+    pub const UTC: Zone = Zone(chrono_tz::Tz::UTC);
+
+    /// The zone an IANA name names, case-insensitively ("europe/berlin" too); `None` for
+    /// anything else, so a bad setting is refused rather than silently read as UTC.
+    pub fn named(name: &str) -> Option<Zone> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return None;
+        }
+        name.parse::<chrono_tz::Tz>().ok().map(Zone).or_else(|| {
+            chrono_tz::TZ_VARIANTS
+                .iter()
+                .find(|tz| tz.name().eq_ignore_ascii_case(name))
+                .copied()
+                .map(Zone)
+        })
+    }
+
+    /// The IANA name ("Europe/Berlin").
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The names a person picks from: "Area/City" zones and UTC, without the legacy aliases
+    /// ("US/Pacific", "Etc/GMT+5"), sorted.
+    pub fn choices() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name())
+            .filter(|n| {
+                *n == "UTC"
+                    || (n.contains('/')
+                        && !n.starts_with("Etc/")
+                        && !n.starts_with("US/")
+                        && !n.starts_with("SystemV/")
+                        && n.split('/').next().is_some_and(|area| {
+                            matches!(
+                                area,
+                                "Africa"
+                                    | "America"
+                                    | "Antarctica"
+                                    | "Asia"
+                                    | "Atlantic"
+                                    | "Australia"
+                                    | "Europe"
+                                    | "Indian"
+                                    | "Pacific"
+                            )
+                        }))
+            })
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The zone's offset from UTC at the instant `utc_ms`, in ms (summer time included).
+    pub fn offset_ms(self, utc_ms: i64) -> i64 {
+        use chrono::{Offset, TimeZone};
+        chrono::DateTime::from_timestamp_millis(utc_ms).map_or(0, |t| {
+            i64::from(
+                self.0
+                    .offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1000
+        })
+    }
+
+    /// The person's wall-clock time at `utc_ms`, written as if it were UTC: the calendar
+    /// arithmetic of this module then works on their days.
+    pub fn local_ms(self, utc_ms: i64) -> i64 {
+        utc_ms.saturating_add(self.offset_ms(utc_ms))
+    }
+
+    /// The instant a wall-clock time (as [`Zone::local_ms`] writes it) happens: the later one
+    /// when the clocks go back; when they go forward, a skipped time is read with the offset
+    /// from before the jump (02:30 becomes 03:30), as calendars do.
+    pub fn utc_ms(self, local_ms: i64) -> i64 {
+        use chrono::{Offset, TimeZone};
+        let Some(naive) = chrono::DateTime::from_timestamp_millis(local_ms).map(|t| t.naive_utc())
+        else {
+            return local_ms;
+        };
+        let offset = match self.0.offset_from_local_datetime(&naive) {
+            chrono::LocalResult::Single(o) => o.fix(),
+            chrono::LocalResult::Ambiguous(_, later) => later.fix(),
+            // In a gap the wall-clock time never happens; the offset before the jump moves it
+            // on by the size of the jump.
+            chrono::LocalResult::None => self
+                .0
+                .offset_from_utc_datetime(&(naive - chrono::TimeDelta::hours(3)))
+                .fix(),
+        };
+        local_ms.saturating_sub(i64::from(offset.local_minus_utc()) * 1000)
+    }
+
+    /// A due date found on the person's calendar, as the instant their day ends.
+    fn due_at(self, local: Due) -> Due {
+        Due {
+            at_ms: self.utc_ms(local.at_ms),
+            phrase: local.phrase,
+        }
+    }
 }
 
 const MONTH_ABBREVIATIONS: [&str; 12] = [
@@ -50,17 +168,84 @@ const AMBIGUOUS_ABBREVIATIONS: [&str; 4] = ["mon", "wed", "sat", "sun"];
 ///
 /// A bare weekday, or one after "by", "on" or "this", is the coming occurrence, today included.
 /// Case-insensitive, tolerant of extra spaces and surrounding punctuation. `None` when the
-/// phrase is not a date.
-pub fn parse_due(phrase: &str, now_ms: i64) -> Option<Due> {
+/// phrase is not a date. Days are the person's: "tomorrow" at 23:30 in Berlin is the day after
+/// Berlin's today, whatever the date in UTC.
+pub fn parse_due(phrase: &str, now_ms: i64, zone: Zone) -> Option<Due> {
     let words: Vec<&str> = phrase.split_whitespace().collect();
-    due_from_words(&words, now_ms, true)
+    due_from_words(&words, zone.local_ms(now_ms), true).map(|d| zone.due_at(d))
 }
 
-/// Finds a due-date phrase at the END of a sentence ("Email Priya the draft by next Tuesday.")
-/// and returns the rest as the title ("Email Priya the draft") plus the [`Due`]. The longest
-/// date phrase wins, so "by" and "next" go with the date rather than the title. `None` when no
-/// date phrase ends the sentence, or when the whole sentence is the date and no title is left.
-pub fn split_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
+/// Finds a due-date phrase in a sentence and returns the rest as the title plus the [`Due`]:
+/// at the end ("Email Priya the draft by next Tuesday." -> "Email Priya the draft"), else in the
+/// middle after a word that leads a deadline ("Call Mum on Sunday about the trip" -> "Call Mum
+/// about the trip"). The longest date phrase wins, so "by" and "next" go with the date rather
+/// than the title. `None` when no date phrase is found, or when the whole sentence is the date
+/// and no title is left.
+pub fn split_due(sentence: &str, now_ms: i64, zone: Zone) -> Option<(String, Due)> {
+    let local_now = zone.local_ms(now_ms);
+    trailing_due(sentence, local_now)
+        .or_else(|| inner_due(sentence, local_now))
+        .map(|(title, due)| (title, zone.due_at(due)))
+}
+
+/// Words that lead a deadline in the middle of a sentence. A date phrase there must start with
+/// one, so that "Run 5 km" or "Book the May flights" keep their words.
+const INNER_LEADS: [&str; 14] = [
+    "by", "on", "before", "until", "till", "next", "this", "tomorrow", "today", "tonight", "asap",
+    "in", "within", "end",
+];
+
+/// Words that may follow a date in the middle of a sentence: the start of a new part of it.
+const INNER_FOLLOWERS: [&str; 20] = [
+    "about", "to", "for", "with", "and", "that", "so", "then", "at", "in", "on", "before", "after",
+    "if", "when", "while", "or", "but", "because", "once",
+];
+
+/// A date phrase after a lead word in the middle of a sentence, the longest one at the first
+/// place it starts; the title is the words around it.
+fn inner_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    for start in 1..words.len().saturating_sub(1) {
+        let first = normalise_word(words[start]);
+        // "at our Tuesday 1:1", "the Thursday review": a weekday after a determiner names a
+        // meeting, not a deadline.
+        let determined = matches!(
+            normalise_word(words[start - 1]).as_str(),
+            "a" | "the" | "our" | "my" | "your" | "his" | "her" | "their" | "every" | "each"
+        );
+        let lead = INNER_LEADS.contains(&first.as_str())
+            || (weekday_named(&first).is_some() && first.len() > 3 && !determined);
+        // A word ending a clause ("Call Sam, tomorrow…") is still a lead; one that ends a
+        // sentence is not the start of this action's date.
+        if !lead || words[start - 1].ends_with(['.', '!', '?']) {
+            continue;
+        }
+        let longest = (start + MAX_PHRASE_WORDS).min(words.len() - 1);
+        for end in (start + 1..=longest).rev() {
+            // The phrase must end at a word's end, not inside "Friday's".
+            // The sentence goes on with a new part ("… on Sunday about the trip", "… by Friday,
+            // then …"), not with a noun the date describes ("on the 3rd floor").
+            let goes_on = words[end - 1].ends_with([',', ';', ':'])
+                || INNER_FOLLOWERS.contains(&normalise_word(words[end]).as_str());
+            if !goes_on {
+                continue;
+            }
+            if let Some(due) = due_from_words(&words[start..end], now_ms, false) {
+                let before = words[..start].join(" ");
+                let after = words[end..].join(" ");
+                let before = before.trim_end_matches(is_joint);
+                let after = after.trim_start_matches(is_joint);
+                if before.is_empty() || after.is_empty() {
+                    return None;
+                }
+                return Some((format!("{before} {after}"), due));
+            }
+        }
+    }
+    None
+}
+
+fn trailing_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
     let words: Vec<&str> = sentence.split_whitespace().collect();
     // Starting at 0 lets a sentence that is only a date ("by next Friday") claim all its words,
     // instead of leaving "by" behind as a title.
@@ -77,10 +262,7 @@ pub fn split_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
         if let Some(due) = due_from_words(&words[start..], now_ms, false) {
             let title = words[..start]
                 .join(" ")
-                .trim_end_matches(|c: char| {
-                    c.is_whitespace()
-                        || matches!(c, ',' | ';' | ':' | '-' | '\u{2013}' | '\u{2014}')
-                })
+                .trim_end_matches(is_joint)
                 .to_owned();
             return (!title.is_empty()).then_some((title, due));
         }
@@ -88,8 +270,9 @@ pub fn split_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
     None
 }
 
-/// "Fri 16 Jan 2026" style short label for pages.
-pub fn label(at_ms: i64) -> String {
+/// "Fri 16 Jan 2026" style short label for pages: the day it is in `zone` at `at_ms`.
+pub fn label(at_ms: i64, zone: Zone) -> String {
+    let at_ms = zone.local_ms(at_ms);
     let (y, m, d) = ymd(at_ms);
     format!(
         "{} {d} {} {y}",
@@ -98,9 +281,9 @@ pub fn label(at_ms: i64) -> String {
     )
 }
 
-/// "2026-01-16": the UTC day of a time, as date inputs and [`parse_due`] take it.
-pub fn ymd_string(at_ms: i64) -> String {
-    let (y, m, d) = ymd(at_ms);
+/// "2026-01-16": the day it is in `zone` at `at_ms`, as date inputs and [`parse_due`] take it.
+pub fn ymd_string(at_ms: i64, zone: Zone) -> String {
+    let (y, m, d) = ymd(zone.local_ms(at_ms));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -186,6 +369,11 @@ fn due_from_words(words: &[&str], now_ms: i64, whole: bool) -> Option<Due> {
         .trim_matches(|c| is_edge_punctuation(c) || is_dash(c))
         .to_owned();
     Some(Due { at_ms, phrase })
+}
+
+/// What joins a date to the rest of its sentence and goes with neither: spaces, commas, dashes.
+fn is_joint(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '\u{2013}' | '\u{2014}')
 }
 
 fn is_edge_punctuation(c: char) -> bool {
@@ -641,14 +829,14 @@ mod tests {
     }
 
     fn due(phrase: &str) -> Option<i64> {
-        parse_due(phrase, NOW).map(|d| d.at_ms)
+        parse_due(phrase, NOW, Zone::UTC).map(|d| d.at_ms)
     }
 
     #[track_caller]
     fn assert_due(phrase: &str, y: i64, m: u32, d: u32) {
         assert_eq!(
-            due(phrase).map(label),
-            Some(label(end(y, m, d))),
+            due(phrase).map(|at| label(at, Zone::UTC)),
+            Some(label(end(y, m, d), Zone::UTC)),
             "phrase {phrase:?}"
         );
         assert_eq!(due(phrase), Some(end(y, m, d)), "phrase {phrase:?}");
@@ -770,7 +958,9 @@ mod tests {
 
     #[test]
     fn a_time_of_day_or_a_weekend_ends_a_title_only_as_a_deadline() {
-        let split = |s: &str| split_due(s, NOW).map(|(title, d)| (title, label(d.at_ms)));
+        let split = |s: &str| {
+            split_due(s, NOW, Zone::UTC).map(|(title, d)| (title, label(d.at_ms, Zone::UTC)))
+        };
         assert_eq!(
             split("Go for a run tomorrow morning"),
             Some(("Go for a run".into(), "Fri 16 Jan 2026".into()))
@@ -838,10 +1028,10 @@ mod tests {
 
     #[test]
     fn labels_are_short_and_day_first() {
-        assert_eq!(label(NOW), "Thu 15 Jan 2026");
-        assert_eq!(label(end(2026, 1, 16)), "Fri 16 Jan 2026");
-        assert_eq!(label(from_ymd(2024, 2, 29)), "Thu 29 Feb 2024");
-        assert_eq!(label(0), "Thu 1 Jan 1970");
+        assert_eq!(label(NOW, Zone::UTC), "Thu 15 Jan 2026");
+        assert_eq!(label(end(2026, 1, 16), Zone::UTC), "Fri 16 Jan 2026");
+        assert_eq!(label(from_ymd(2024, 2, 29), Zone::UTC), "Thu 29 Feb 2024");
+        assert_eq!(label(0, Zone::UTC), "Thu 1 Jan 1970");
     }
 
     #[test]
@@ -881,7 +1071,7 @@ mod tests {
         // On a Sunday, next week starts tomorrow.
         let sunday = from_ymd(2026, 1, 18) + 1;
         assert_eq!(
-            parse_due("next Monday", sunday).map(|d| d.at_ms),
+            parse_due("next Monday", sunday, Zone::UTC).map(|d| d.at_ms),
             Some(end(2026, 1, 19))
         );
     }
@@ -897,13 +1087,13 @@ mod tests {
         assert_due("at the end of this week", 2026, 1, 16);
         let friday = from_ymd(2026, 1, 16) + 1;
         assert_eq!(
-            parse_due("end of the week", friday).map(|d| d.at_ms),
+            parse_due("end of the week", friday, Zone::UTC).map(|d| d.at_ms),
             Some(end(2026, 1, 16))
         );
         // At the weekend, the working week has gone: the coming Friday it is.
         let saturday = from_ymd(2026, 1, 17);
         assert_eq!(
-            parse_due("this week", saturday).map(|d| d.at_ms),
+            parse_due("this week", saturday, Zone::UTC).map(|d| d.at_ms),
             Some(end(2026, 1, 23))
         );
     }
@@ -933,18 +1123,18 @@ mod tests {
     #[test]
     fn months_clamp_to_their_length() {
         let jan_31 = from_ymd(2026, 1, 31) + 10 * crate::clock::HOUR_MS;
-        let at = |p: &str| parse_due(p, jan_31).map(|d| d.at_ms);
+        let at = |p: &str| parse_due(p, jan_31, Zone::UTC).map(|d| d.at_ms);
         assert_eq!(at("in a month"), Some(end(2026, 2, 28)));
         assert_eq!(at("in 2 months"), Some(end(2026, 3, 31)));
         assert_eq!(at("in 3 months"), Some(end(2026, 4, 30)));
         let leap = from_ymd(2028, 1, 31);
         assert_eq!(
-            parse_due("in a month", leap).map(|d| d.at_ms),
+            parse_due("in a month", leap, Zone::UTC).map(|d| d.at_ms),
             Some(end(2028, 2, 29))
         );
         let dec_31 = from_ymd(2026, 12, 31);
         assert_eq!(
-            parse_due("in 2 months", dec_31).map(|d| d.at_ms),
+            parse_due("in 2 months", dec_31, Zone::UTC).map(|d| d.at_ms),
             Some(end(2027, 2, 28))
         );
     }
@@ -959,7 +1149,7 @@ mod tests {
         assert_due("by the end of the year", 2026, 12, 31);
         let dec = from_ymd(2026, 12, 10);
         assert_eq!(
-            parse_due("next month", dec).map(|d| d.at_ms),
+            parse_due("next month", dec, Zone::UTC).map(|d| d.at_ms),
             Some(end(2027, 1, 1))
         );
     }
@@ -1025,19 +1215,23 @@ mod tests {
             "week",
             "end of the road",
         ] {
-            assert_eq!(parse_due(phrase, NOW), None, "phrase {phrase:?}");
+            assert_eq!(parse_due(phrase, NOW, Zone::UTC), None, "phrase {phrase:?}");
         }
     }
 
     #[test]
     fn phrase_keeps_the_words_as_written() {
-        let d = parse_due("  by   next Friday!  ", NOW).unwrap();
+        let d = parse_due("  by   next Friday!  ", NOW, Zone::UTC).unwrap();
         assert_eq!(d.phrase, "by next Friday");
-        assert_eq!(parse_due("Tomorrow.", NOW).unwrap().phrase, "Tomorrow");
+        assert_eq!(
+            parse_due("Tomorrow.", NOW, Zone::UTC).unwrap().phrase,
+            "Tomorrow"
+        );
     }
 
     fn split(sentence: &str) -> Option<(String, String, String)> {
-        split_due(sentence, NOW).map(|(title, due)| (title, due.phrase, label(due.at_ms)))
+        split_due(sentence, NOW, Zone::UTC)
+            .map(|(title, due)| (title, due.phrase, label(due.at_ms, Zone::UTC)))
     }
 
     #[test]
@@ -1120,6 +1314,163 @@ mod tests {
     }
 
     #[test]
+    fn split_due_finds_a_date_in_the_middle_after_a_lead_word() {
+        for (sentence, title, phrase, day) in [
+            (
+                "Call Mum on Sunday about the trip",
+                "Call Mum about the trip",
+                "on Sunday",
+                "Sun 18 Jan 2026",
+            ),
+            (
+                "Tell the team by Friday that I'm leaving",
+                "Tell the team that I'm leaving",
+                "by Friday",
+                "Fri 16 Jan 2026",
+            ),
+            (
+                "Book the venue next week for the party",
+                "Book the venue for the party",
+                "next week",
+                "Fri 23 Jan 2026",
+            ),
+            (
+                "Ask Sam tomorrow morning about the budget",
+                "Ask Sam about the budget",
+                "tomorrow morning",
+                "Fri 16 Jan 2026",
+            ),
+            (
+                "Send the invoices in 3 days to accounting",
+                "Send the invoices to accounting",
+                "in 3 days",
+                "Sun 18 Jan 2026",
+            ),
+            (
+                "Finish the draft, by the end of the month, and send it to Ana",
+                "Finish the draft and send it to Ana",
+                "by the end of the month",
+                "Sat 31 Jan 2026",
+            ),
+            (
+                "Call Priya Monday about the offer",
+                "Call Priya about the offer",
+                "Monday",
+                "Mon 19 Jan 2026",
+            ),
+        ] {
+            assert_eq!(
+                split(sentence),
+                Some((title.into(), phrase.into(), day.into())),
+                "sentence {sentence:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn words_in_the_middle_that_only_look_like_dates_stay_in_the_title() {
+        for sentence in [
+            "Go on holiday with the kids",
+            "Run 5 km in the park",
+            "Read this book with Sam",
+            "Prepare for our Tuesday 1:1 with Tom",
+            "Review the Thursday agenda with Tom",
+            "Meet Sam on the 3rd floor about the lease",
+            "Walk in the morning before work",
+            "Ask for help. Tomorrow is another day and I rest",
+            "Stay in touch with the team",
+            "Plan this weekend's hike with Jo",
+        ] {
+            assert_eq!(split(sentence), None, "sentence {sentence:?}");
+        }
+    }
+
+    #[test]
+    fn zones_are_found_by_name_and_offer_the_usual_choices() {
+        assert_eq!(
+            Zone::named("Europe/Berlin").map(Zone::name),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(
+            Zone::named(" europe/berlin ").map(Zone::name),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(Zone::named("UTC"), Some(Zone::UTC));
+        for bad in [
+            "",
+            "Mars/Olympus_Mons",
+            "Berlin",
+            "+02:00",
+            &"x".repeat(100),
+        ] {
+            assert_eq!(Zone::named(bad), None, "{bad:?}");
+        }
+        let choices = Zone::choices();
+        assert!(choices.contains(&"Europe/Berlin") && choices.contains(&"UTC"));
+        assert!(choices.contains(&"America/Argentina/Buenos_Aires"));
+        assert!(!choices.contains(&"US/Pacific") && !choices.contains(&"Etc/GMT+5"));
+        assert!(choices.windows(2).all(|w| w[0] < w[1]));
+        assert!(choices.iter().all(|c| Zone::named(c).is_some()));
+    }
+
+    #[test]
+    fn dates_are_days_on_the_persons_calendar_and_end_with_their_day() {
+        let zone = |n: &str| Zone::named(n).unwrap();
+        let at = |y, m, d, h: i64| from_ymd(y, m, d) + h * 3_600_000;
+        // 20:00 UTC on Thursday is 09:00 on Friday in Auckland (UTC+13 in January).
+        let auckland = zone("Pacific/Auckland");
+        let now = at(2026, 1, 15, 20);
+        let d = parse_due("tomorrow", now, auckland).unwrap();
+        assert_eq!(label(d.at_ms, auckland), "Sat 17 Jan 2026");
+        assert_eq!(
+            d.at_ms,
+            at(2026, 1, 17, 11) - 1,
+            "the end of Saturday in Auckland"
+        );
+        assert_eq!(
+            parse_due("tomorrow", now, Zone::UTC).map(|d| d.at_ms),
+            Some(at(2026, 1, 16, 24) - 1)
+        );
+        // 03:00 UTC on Friday is still Thursday evening in Los Angeles (UTC-8).
+        let la = zone("America/Los_Angeles");
+        let now = at(2026, 1, 16, 3);
+        let d = parse_due("today", now, la).unwrap();
+        assert_eq!(label(d.at_ms, la), "Thu 15 Jan 2026");
+        assert_eq!(label(d.at_ms, Zone::UTC), "Fri 16 Jan 2026");
+        assert_eq!(d.at_ms, at(2026, 1, 16, 8) - 1);
+        assert_eq!(ymd_string(d.at_ms, la), "2026-01-15");
+        assert!(d.at_ms > now, "not overdue on the evening it is due");
+        // Summer time: Berlin's clocks go forward on 29 March 2026, so that day ends at 22:00 UTC.
+        let berlin = zone("Europe/Berlin");
+        let d = parse_due("29 March", NOW, berlin).unwrap();
+        assert_eq!(d.at_ms, at(2026, 3, 29, 22) - 1);
+        let d = parse_due("28 March", NOW, berlin).unwrap();
+        assert_eq!(d.at_ms, at(2026, 3, 28, 23) - 1);
+        // A sentence splits the same way in every zone; only the day moves.
+        let (title, d) = split_due("Call Sam tomorrow about the lease", now, la).unwrap();
+        assert_eq!(title, "Call Sam about the lease");
+        assert_eq!(label(d.at_ms, la), "Fri 16 Jan 2026");
+    }
+
+    #[test]
+    fn wall_clock_times_that_clocks_skip_or_repeat_have_one_instant() {
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        let local = |y, m, d, h: i64, min: i64| from_ymd(y, m, d) + h * 3_600_000 + min * 60_000;
+        // 02:30 on 29 March 2026 never happens in Berlin: it is read as 03:30 summer time.
+        assert_eq!(
+            berlin.utc_ms(local(2026, 3, 29, 2, 30)),
+            local(2026, 3, 29, 1, 30)
+        );
+        // 02:30 on 25 October 2026 happens twice: the later one (winter time, UTC+1).
+        assert_eq!(
+            berlin.utc_ms(local(2026, 10, 25, 2, 30)),
+            local(2026, 10, 25, 1, 30)
+        );
+        assert_eq!(berlin.offset_ms(local(2026, 7, 1, 12, 0)), 2 * 3_600_000);
+        assert_eq!(Zone::UTC.utc_ms(12_345), 12_345);
+    }
+
+    #[test]
     fn split_due_is_none_without_a_trailing_date_or_a_title() {
         for sentence in [
             "Friday's meeting notes",
@@ -1156,8 +1507,8 @@ mod tests {
                 "1 Jan",
                 "end of the year",
             ] {
-                let _ = parse_due(phrase, now);
-                let _ = split_due(&format!("Do it {phrase}"), now);
+                let _ = parse_due(phrase, now, Zone::UTC);
+                let _ = split_due(&format!("Do it {phrase}"), now, Zone::UTC);
             }
         }
     }

@@ -51,20 +51,20 @@ pub struct OptionDraft {
 }
 
 impl Value {
-    /// How the value reads in a report or a reply.
-    pub fn display(&self) -> String {
+    /// How the value reads in a report or a reply, dates as days in `zone`.
+    pub fn display(&self, zone: dates::Zone) -> String {
         match self {
             Value::Text(t) | Value::Choice(t) => t.clone(),
             Value::List(items) => items.join("; "),
             Value::Scale(n) => n.to_string(),
             Value::Date(d) => match d.at_ms {
-                Some(ms) => format!("{} ({})", d.phrase, dates::label(ms)),
+                Some(ms) => format!("{} ({})", d.phrase, dates::label(ms, zone)),
                 None => d.phrase.clone(),
             },
             Value::Actions(a) => a
                 .iter()
                 .map(|a| match a.due_ms {
-                    Some(ms) => format!("{} — due {}", a.title, dates::label(ms)),
+                    Some(ms) => format!("{} — due {}", a.title, dates::label(ms, zone)),
                     None => a.title.clone(),
                 })
                 .collect::<Vec<_>>()
@@ -83,7 +83,9 @@ impl Value {
             Value::List(items) => items.clone(),
             Value::Actions(a) => a.iter().map(|a| a.title.clone()).collect(),
             Value::Options(o) => o.iter().map(|o| o.label.clone()).collect(),
-            other => vec![other.display()],
+            Value::Text(t) | Value::Choice(t) => vec![t.clone()],
+            Value::Scale(n) => vec![n.to_string()],
+            Value::Date(d) => vec![d.phrase.clone()],
         }
     }
 }
@@ -299,6 +301,10 @@ pub struct SessionState {
     /// The safety screen paused this session at some point.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub was_paused: bool,
+    /// The person's time zone (an IANA name) when they last answered: the dates they write
+    /// are days on their calendar. Unknown (sessions saved before zones were kept): UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// A report narrative written by a model.
@@ -369,6 +375,7 @@ impl SessionState {
             returning: false,
             pause_reason: None,
             was_paused: false,
+            time_zone: None,
         }
     }
 
@@ -487,7 +494,7 @@ impl SessionState {
             .pending_field(framework)
             .ok_or(EngineError::StepReady)?
             .clone();
-        let value = parse_value(&field, input, now_ms)?;
+        let value = parse_value(&field, input, now_ms, self.zone())?;
         let step = &mut self.steps[self.current];
         step.captured.insert(field.id.clone(), value.clone());
         step.skipped.retain(|f| f != &field.id);
@@ -498,6 +505,19 @@ impl SessionState {
         };
         self.settle(framework);
         Ok(captured)
+    }
+
+    /// The zone the person's dates are read in (see [`SessionState::time_zone`]).
+    pub fn zone(&self) -> dates::Zone {
+        self.time_zone
+            .as_deref()
+            .and_then(dates::Zone::named)
+            .unwrap_or_default()
+    }
+
+    /// Reads the person's next dates in `zone`.
+    pub fn set_zone(&mut self, zone: dates::Zone) {
+        self.time_zone = (zone != dates::Zone::UTC).then(|| zone.name().to_owned());
     }
 
     /// Ended early after the safety screen paused it: the report is kind, not an analysis.
@@ -535,6 +555,7 @@ impl SessionState {
         let follow_up = self.follow_up.clone().ok_or(EngineError::StepReady)?;
         let mut added = Vec::new();
         if follow_up.kind == FollowUpKind::When {
+            let zone = self.zone();
             let Some(Value::Actions(actions)) = self.steps[self.current]
                 .captured
                 .get_mut(&follow_up.field_id)
@@ -545,8 +566,8 @@ impl SessionState {
                 .iter_mut()
                 .find(|a| a.due_ms.is_none())
                 .ok_or(EngineError::UnknownTarget)?;
-            let due = dates::parse_due(input, now_ms)
-                .or_else(|| dates::split_due(input, now_ms).map(|(_, d)| d))
+            let due = dates::parse_due(input, now_ms, zone)
+                .or_else(|| dates::split_due(input, now_ms, zone).map(|(_, d)| d))
                 .ok_or_else(|| {
                     EngineError::Invalid(format!(
                         "I couldn't find a date in \u{201c}{}\u{201d}: try \"Saturday\", \"in 3 days\" or \"15 March\" — or skip it.",
@@ -567,7 +588,7 @@ impl SessionState {
             let FieldKind::Options { max_items, .. } = field.kind else {
                 return Err(EngineError::UnknownTarget);
             };
-            let Value::Options(new) = parse_value(field, input, now_ms)? else {
+            let Value::Options(new) = parse_value(field, input, now_ms, self.zone())? else {
                 return Err(EngineError::UnknownTarget);
             };
             let step = &mut self.steps[self.current];
@@ -806,7 +827,7 @@ impl SessionState {
             ("next_step", "next_step_due"),
         ] {
             if let Some(title) = self.value(title_field) {
-                out.push((title.display(), due(due_field)));
+                out.push((title.display(self.zone()), due(due_field)));
             }
         }
         // WOOP's if-then plan is a standing rule, not a to-do (the report keeps it as one):
@@ -817,7 +838,7 @@ impl SessionState {
             out.push((
                 format!(
                     "Start on your wish: {}",
-                    first_sentence(&wish.display(), 160)
+                    first_sentence(&wish.display(self.zone()), 160)
                 ),
                 due("when"),
             ));
@@ -828,7 +849,7 @@ impl SessionState {
         {
             let focus = self
                 .value("focus")
-                .map(|f| first_sentence(&f.display(), 120))
+                .map(|f| first_sentence(&f.display(self.zone()), 120))
                 .unwrap_or_default();
             let title = if focus.is_empty() {
                 "Check in on how the plan is going".to_owned()
@@ -1146,7 +1167,13 @@ fn choice_value(input: &str, options: &[String]) -> Result<String, EngineError> 
 }
 
 /// Parses an answer into the type of `field`, with a message a person understands on failure.
-pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, EngineError> {
+/// Dates are days in `zone`, the person's.
+pub fn parse_value(
+    field: &Field,
+    input: &str,
+    now_ms: i64,
+    zone: dates::Zone,
+) -> Result<Value, EngineError> {
     let invalid = |m: String| Err(EngineError::Invalid(m));
     match &field.kind {
         FieldKind::Text { max_len } => {
@@ -1178,8 +1205,8 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
         FieldKind::Scale { min, max, .. } => scale_value(input, *min, *max).map(Value::Scale),
         FieldKind::Choice { options } => choice_value(input, options).map(Value::Choice),
         FieldKind::Date => {
-            let at_ms = dates::parse_due(input, now_ms)
-                .or_else(|| dates::split_due(input, now_ms).map(|(_, d)| d))
+            let at_ms = dates::parse_due(input, now_ms, zone)
+                .or_else(|| dates::split_due(input, now_ms, zone).map(|(_, d)| d))
                 .map(|d| d.at_ms);
             if input.chars().count() > 200 {
                 return invalid("Keep the date short, like \"by Friday\" or \"in 3 days\".".into());
@@ -1213,7 +1240,7 @@ pub fn parse_value(field: &Field, input: &str, now_ms: i64) -> Result<Value, Eng
             Ok(Value::Actions(
                 items
                     .into_iter()
-                    .map(|item| match dates::split_due(&item, now_ms) {
+                    .map(|item| match dates::split_due(&item, now_ms, zone) {
                         Some((title, due)) if !title.is_empty() => ActionDraft {
                             title,
                             due_phrase: Some(due.phrase),
@@ -1304,7 +1331,7 @@ mod tests {
         };
         for nothing in ["-", "- \n -", "...", "* ;  ; •", "?!"] {
             assert_eq!(
-                parse_value(&list(1), nothing, NOW),
+                parse_value(&list(1), nothing, NOW, dates::Zone::UTC),
                 Err(EngineError::Invalid(
                     "That doesn't name anything yet: write at least one item.".into()
                 )),
@@ -1312,20 +1339,23 @@ mod tests {
             );
         }
         assert_eq!(
-            parse_value(&list(2), "Ship v2", NOW),
+            parse_value(&list(2), "Ship v2", NOW, dates::Zone::UTC),
             Err(EngineError::Invalid(
                 "This question needs at least 2 items, one per line: you wrote 1.".into()
             ))
         );
         assert_eq!(
-            parse_value(&list(2), "Ship v2\nHire two", NOW),
+            parse_value(&list(2), "Ship v2\nHire two", NOW, dates::Zone::UTC),
             Ok(Value::List(vec!["Ship v2".into(), "Hire two".into()]))
         );
         let optional = Field {
             required: false,
             ..list(0)
         };
-        assert_eq!(parse_value(&optional, "-", NOW), Ok(Value::List(vec![])));
+        assert_eq!(
+            parse_value(&optional, "-", NOW, dates::Zone::UTC),
+            Ok(Value::List(vec![]))
+        );
         let actions = Field {
             kind: FieldKind::Actions {
                 min_items: 1,
@@ -1334,7 +1364,7 @@ mod tests {
             ..minimal_field()
         };
         assert_eq!(
-            parse_value(&actions, "-", NOW),
+            parse_value(&actions, "-", NOW, dates::Zone::UTC),
             Err(EngineError::Invalid(
                 "That doesn't name anything yet: write at least one action.".into()
             ))
@@ -1347,7 +1377,7 @@ mod tests {
             ..minimal_field()
         };
         assert_eq!(
-            parse_value(&options, "--", NOW),
+            parse_value(&options, "--", NOW, dates::Zone::UTC),
             Err(EngineError::Invalid("That doesn't name anything yet: write at least one option (this question needs 2, one per line).".into()))
         );
     }
@@ -1806,7 +1836,7 @@ mod tests {
                 .clone()
         };
         assert_eq!(
-            parse_value(&field("commitment"), "I'd say an 8", NOW),
+            parse_value(&field("commitment"), "I'd say an 8", NOW, dates::Zone::UTC),
             Ok(Value::Scale(8))
         );
         for (said, want) in [
@@ -1827,40 +1857,47 @@ mod tests {
             ("no idea", None),
         ] {
             assert_eq!(
-                parse_value(&field("commitment"), said, NOW).ok(),
+                parse_value(&field("commitment"), said, NOW, dates::Zone::UTC).ok(),
                 want.map(Value::Scale),
                 "{said}"
             );
         }
         assert_eq!(
-            parse_value(&field("commitment"), "6 or 7", NOW),
+            parse_value(&field("commitment"), "6 or 7", NOW, dates::Zone::UTC),
             Err(EngineError::Invalid(
                 "6 or 7? Pick the one number from 1 to 10 that fits best.".into()
             ))
         );
         assert_eq!(
-            parse_value(&field("commitment"), "seven", NOW),
+            parse_value(&field("commitment"), "seven", NOW, dates::Zone::UTC),
             Ok(Value::Scale(7))
         );
         assert!(
-            matches!(parse_value(&field("commitment"), "11", NOW), Err(EngineError::Invalid(m)) if m.contains("1 to 10"))
+            matches!(parse_value(&field("commitment"), "11", NOW, dates::Zone::UTC), Err(EngineError::Invalid(m)) if m.contains("1 to 10"))
         );
         assert_eq!(
             parse_value(
                 &field("success_criteria"),
                 "- a promotion\n- a raise\n",
-                NOW
+                NOW,
+                dates::Zone::UTC,
             ),
             Ok(Value::List(vec!["a promotion".into(), "a raise".into()]))
         );
         assert_eq!(
-            parse_value(&field("constraints"), "time, money and energy", NOW),
+            parse_value(
+                &field("constraints"),
+                "time, money and energy",
+                NOW,
+                dates::Zone::UTC
+            ),
             Ok(Value::List(vec!["time".into(), "money and energy".into()]))
         );
         match parse_value(
             &field("actions"),
             "Email Priya the draft by Friday; Book a coach",
             NOW,
+            dates::Zone::UTC,
         )
         .unwrap()
         {
@@ -1875,12 +1912,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse_value(&field("timeframe"), "in 3 days", NOW).unwrap() {
+        match parse_value(&field("timeframe"), "in 3 days", NOW, dates::Zone::UTC).unwrap() {
             Value::Date(d) => assert!(d.at_ms.is_some()),
             other => panic!("{other:?}"),
         }
         // A required date must be a date; a time of day after it is fine.
-        match parse_value(&field("timeframe"), "Saturday afternoon", NOW).unwrap() {
+        match parse_value(
+            &field("timeframe"),
+            "Saturday afternoon",
+            NOW,
+            dates::Zone::UTC,
+        )
+        .unwrap()
+        {
             Value::Date(d) => assert_eq!(
                 d.at_ms,
                 Some(crate::dates::from_ymd(2026, 1, 17) + 86_400_000 - 1)
@@ -1888,7 +1932,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            parse_value(&field("timeframe"), "when the kids are back at school", NOW),
+            parse_value(&field("timeframe"), "when the kids are back at school", NOW, dates::Zone::UTC),
             Err(EngineError::Invalid(
                 "I couldn't find a date in \u{201c}when the kids are back at school\u{201d}: try \"Saturday\", \"in 3 days\", \"the 20th\" or \"15 March\".".into()
             ))
@@ -1896,7 +1940,14 @@ mod tests {
         // An optional one keeps the person's words even without a date in them.
         let mut optional = field("timeframe");
         optional.required = false;
-        match parse_value(&optional, "when the kids are back at school", NOW).unwrap() {
+        match parse_value(
+            &optional,
+            "when the kids are back at school",
+            NOW,
+            dates::Zone::UTC,
+        )
+        .unwrap()
+        {
             Value::Date(d) => assert_eq!(
                 (d.phrase.as_str(), d.at_ms),
                 ("when the kids are back at school", None)
@@ -1911,16 +1962,16 @@ mod tests {
             .find(|f| f.id == "initial_mindset")
             .unwrap();
         assert_eq!(
-            parse_value(mindset, "Honestly? Resistant.", NOW),
+            parse_value(mindset, "Honestly? Resistant.", NOW, dates::Zone::UTC),
             Ok(Value::Choice("resistant".into()))
         );
         assert_eq!(
-            parse_value(mindset, "3", NOW),
+            parse_value(mindset, "3", NOW, dates::Zone::UTC),
             Ok(Value::Choice("open".into()))
         );
-        assert!(parse_value(mindset, "grumpy", NOW).is_err());
+        assert!(parse_value(mindset, "grumpy", NOW, dates::Zone::UTC).is_err());
         let goal = field("goal");
-        assert!(parse_value(&goal, &"x".repeat(5_000), NOW).is_err());
+        assert!(parse_value(&goal, &"x".repeat(5_000), NOW, dates::Zone::UTC).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub struct Event<'a> {
     pub uid: &'a str,
     pub title: &'a str,
     pub description: Option<&'a str>,
-    /// End of the due day (UTC); the event covers that day.
+    /// End of the due day (in the calendar's zone); the event covers that day.
     pub due_ms: i64,
     pub completed: bool,
     pub updated_ms: i64,
@@ -69,7 +69,9 @@ fn stamp(ms: i64) -> String {
     )
 }
 
-pub fn calendar(name: &str, events: &[Event<'_>], now_ms: i64) -> String {
+/// The feed of `events`, each on its due day in `zone` (the person's: an all-day event has no
+/// zone of its own, so "Friday" must be their Friday).
+pub fn calendar(name: &str, events: &[Event<'_>], now_ms: i64, zone: dates::Zone) -> String {
     let mut out = String::new();
     for line in [
         "BEGIN:VCALENDAR",
@@ -86,10 +88,11 @@ pub fn calendar(name: &str, events: &[Event<'_>], now_ms: i64) -> String {
         push_line(&mut out, &format!("UID:{}", e.uid));
         push_line(&mut out, &format!("DTSTAMP:{}", stamp(now_ms)));
         push_line(&mut out, &format!("LAST-MODIFIED:{}", stamp(e.updated_ms)));
-        push_line(&mut out, &format!("DTSTART;VALUE=DATE:{}", date(e.due_ms)));
+        let day = zone.local_ms(e.due_ms);
+        push_line(&mut out, &format!("DTSTART;VALUE=DATE:{}", date(day)));
         push_line(
             &mut out,
-            &format!("DTEND;VALUE=DATE:{}", date(e.due_ms + 86_400_000)),
+            &format!("DTEND;VALUE=DATE:{}", date(day + 86_400_000)),
         );
         let title = if e.completed {
             format!("✓ {}", e.title)
@@ -125,6 +128,7 @@ mod tests {
                 updated_ms: 0,
             }],
             1_768_471_200_000,
+            dates::Zone::UTC,
         );
         assert!(cal.starts_with("BEGIN:VCALENDAR\r\n"));
         assert!(cal.ends_with("END:VCALENDAR\r\n"));
@@ -136,5 +140,24 @@ mod tests {
         for line in cal.split("\r\n") {
             assert!(line.len() <= 75, "{} octets: {line}", line.len());
         }
+    }
+
+    #[test]
+    fn all_day_events_fall_on_the_persons_day() {
+        // Thursday 15 January ends at 07:59:59.999 UTC on Friday in Los Angeles.
+        let event = Event {
+            uid: "a1@coachflux",
+            title: "Call Sam",
+            description: None,
+            due_ms: 1_768_521_599_999 + 8 * 3_600_000,
+            completed: false,
+            updated_ms: 0,
+        };
+        let la = dates::Zone::named("America/Los_Angeles").unwrap();
+        let cal = calendar("Mine", std::slice::from_ref(&event), 0, la);
+        assert!(cal.contains("DTSTART;VALUE=DATE:20260115\r\n"), "{cal}");
+        assert!(cal.contains("DTEND;VALUE=DATE:20260116\r\n"));
+        let cal = calendar("Mine", &[event], 0, dates::Zone::UTC);
+        assert!(cal.contains("DTSTART;VALUE=DATE:20260116\r\n"));
     }
 }

@@ -92,7 +92,7 @@ pub fn turn_system_prompt(framework: &Framework, state: &SessionState) -> String
         .map(|st| {
             st.captured
                 .iter()
-                .map(|(k, v)| format!("- {k}: {}", v.display()))
+                .map(|(k, v)| format!("- {k}: {}", v.display(state.zone())))
                 .collect()
         })
         .unwrap_or_default();
@@ -289,7 +289,7 @@ pub fn parse_turn(
                 if text.trim().is_empty() {
                     continue;
                 }
-                match parse_value(field, text.trim(), now_ms) {
+                match parse_value(field, text.trim(), now_ms, state.zone()) {
                     Ok(v) => captured.push((key.clone(), v)),
                     Err(e) => errors.push(format!("\"{key}\": {e}")),
                 }
@@ -410,7 +410,7 @@ pub fn report_messages(framework: &Framework, state: &SessionState) -> Vec<Messa
         captured.push_str(&format!("{}:\n", def.name));
         for f in &def.fields {
             if let Some(v) = st.captured.get(&f.id) {
-                captured.push_str(&format!("- {}: {}\n", f.label, v.display()));
+                captured.push_str(&format!("- {}: {}\n", f.label, v.display(state.zone())));
             }
         }
     }

@@ -12,6 +12,9 @@ pub struct RequestMeta {
     /// The visitor id of this browser's anonymous coaching sessions, if any (one the server
     /// issued: the faces check its signature).
     pub anonymous_id: Option<String>,
+    /// The time zone the browser (or API client) names, checked to be one: an account without
+    /// a zone of its own takes it when it signs in here.
+    pub time_zone: Option<String>,
 }
 
 /// A short human name for a browser from its user agent ("Firefox on Linux").

@@ -88,7 +88,7 @@ fn play(script: &str) -> Result<String, String> {
                 out,
                 "- {} — due {}",
                 p.title,
-                coachflux_domain::dates::label(ms)
+                coachflux_domain::dates::label(ms, coachflux_domain::dates::Zone::UTC)
             ),
             None => writeln!(out, "- {}", p.title),
         }

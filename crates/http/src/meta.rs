@@ -2,10 +2,12 @@
 //! (through trusted proxies), its user agent, and this browser's device and visitor cookies.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum_extra::extract::cookie::CookieJar;
 use coachflux_app::AppState;
+use coachflux_app::auth::CurrentUser;
+use coachflux_domain::dates::Zone;
 use coachflux_domain::request::RequestMeta;
 use std::net::SocketAddr;
 
@@ -41,13 +43,43 @@ impl FromRequestParts<AppState> for Meta {
             .map(|c| c.value().to_owned())
             .filter(|v| v.len() == 43);
         let anonymous_id = anonymous_id(state, &jar);
+        let time_zone = client_zone(&parts.headers).map(|z| z.name().to_owned());
         Ok(Meta(RequestMeta {
             ip,
             user_agent,
             device_cookie,
             anonymous_id,
+            time_zone,
         }))
     }
+}
+
+/// The cookie this site's script sets to the browser's time zone (its `Intl` name), so that a
+/// visitor's dates, or a member's before they choose a zone, are days on their calendar.
+pub const ZONE_COOKIE: &str = "cf_tz";
+/// The header an API client names the person's time zone with (an IANA name).
+pub const ZONE_HEADER: &str = "x-time-zone";
+
+/// The person's time zone: the one their account names, else the one the client names (the
+/// API header, then the browser's cookie), else UTC. A name that isn't a zone is ignored.
+pub fn zone(user: Option<&CurrentUser>, headers: &HeaderMap) -> Zone {
+    user.and_then(|u| u.user.time_zone.as_deref())
+        .and_then(Zone::named)
+        .or_else(|| client_zone(headers))
+        .unwrap_or_default()
+}
+
+/// The zone the client names: the API header, else the browser's cookie.
+fn client_zone(headers: &HeaderMap) -> Option<Zone> {
+    headers
+        .get(ZONE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Zone::named)
+        .or_else(|| {
+            CookieJar::from_headers(headers)
+                .get(ZONE_COOKIE)
+                .and_then(|c| Zone::named(c.value()))
+        })
 }
 
 /// This browser's visitor id, when its cookie holds one this server issued.

@@ -83,6 +83,8 @@ pub struct DueItem {
     pub email: String,
     pub name: Option<String>,
     pub wants_email: bool,
+    /// The person's time zone (an IANA name), for the day the reminder names.
+    pub time_zone: Option<String>,
 }
 
 /// Open, unarchived items due in `(now, now + window_ms]` with no reminder sent yet, of
@@ -95,7 +97,7 @@ pub async fn items_due_for_reminder(
 ) -> Result<Vec<DueItem>> {
     let rows = sqlx::query(
         "SELECT a.id, a.title, a.due_date, u.id AS user_id, u.email, u.name, \
-         u.email_preferences_action_reminders AS wants \
+         u.email_preferences_action_reminders AS wants, u.time_zone \
          FROM action_items a JOIN users u ON u.id = a.user_id \
          WHERE a.completed = 0 AND a.reminder_sent = 0 AND a.archived_at IS NULL \
          AND a.due_date IS NOT NULL AND a.due_date > $1 AND a.due_date <= $2 \
@@ -116,6 +118,7 @@ pub async fn items_due_for_reminder(
                 email: r.try_get("email")?,
                 name: r.try_get("name")?,
                 wants_email: r.try_get::<i64, _>("wants")? != 0,
+                time_zone: r.try_get("time_zone")?,
             })
         })
         .collect()

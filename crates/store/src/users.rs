@@ -50,6 +50,8 @@ pub struct User {
     pub calendar_token: Option<String>,
     pub trial_ends_at: Option<i64>,
     pub country: Option<String>,
+    /// An IANA name ("Europe/Berlin"); `None` until the person (or their browser) chose one.
+    pub time_zone: Option<String>,
 }
 
 /// What sign-up knows about a new account; every other column takes its schema default.
@@ -73,7 +75,7 @@ macro_rules! columns {
          email_preferences_action_reminders, email_preferences_marketing_emails, \
          onboarding_completed, preferred_framework, created_at, last_login_at, last_active_at, \
          role, updated_at, disabled_at, deletion_requested_at, deletion_reason, totp_last_step, \
-         calendar_token, trial_ends_at, country"
+         calendar_token, trial_ends_at, country, time_zone"
     };
 }
 /// For the look-ups that read a credential and its account in one statement.
@@ -163,17 +165,38 @@ pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: i64) 
 }
 
 /// Replaces the display name and picture (`None` clears them).
+/// Sets the name, picture and time zone (an IANA name, checked by the caller).
 pub async fn update_profile(
     conn: &mut Conn,
     id: &str,
     name: Option<&str>,
     picture: Option<&str>,
+    time_zone: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE users SET name = $2, picture = $3, updated_at = $4 WHERE id = $1")
+    sqlx::query(
+        "UPDATE users SET name = $2, picture = $3, time_zone = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(picture)
+    .bind(time_zone)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the person's time zone (an IANA name, checked by the caller), or clears it.
+pub async fn set_time_zone(
+    conn: &mut Conn,
+    id: &str,
+    time_zone: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET time_zone = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
-        .bind(name)
-        .bind(picture)
+        .bind(time_zone)
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -306,6 +329,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
         calendar_token: row.try_get("calendar_token")?,
         trial_ends_at: row.try_get("trial_ends_at")?,
         country: row.try_get("country")?,
+        time_zone: row.try_get("time_zone")?,
     })
 }
 

@@ -122,8 +122,14 @@ async fn render_with(
         .into_iter()
         .map(|a| Row {
             overdue: !a.completed && a.due_date.is_some_and(|d| d < now),
-            due: a.due_date.map(dates::label).unwrap_or_default(),
-            due_input: a.due_date.map(dates::ymd_string).unwrap_or_default(),
+            due: a
+                .due_date
+                .map(|d| dates::label(d, ctx.zone))
+                .unwrap_or_default(),
+            due_input: a
+                .due_date
+                .map(|d| dates::ymd_string(d, ctx.zone))
+                .unwrap_or_default(),
             tags: serde_json::from_str::<Vec<String>>(&a.tags)
                 .unwrap_or_default()
                 .join(", "),
@@ -193,13 +199,14 @@ struct ItemForm {
 }
 
 impl ItemForm {
-    fn draft(&self) -> Draft<'_> {
+    fn draft(&self, zone: dates::Zone) -> Draft<'_> {
         Draft {
             title: &self.title,
             description: &self.description,
             due: &self.due,
             priority: &self.priority,
             tags: &self.tags,
+            zone,
         }
     }
 }
@@ -210,7 +217,7 @@ async fn create(
     RequireUser(current): RequireUser,
     Form(f): Form<ItemForm>,
 ) -> PageResult {
-    match actions::create(&state, &current.user.id, None, &f.draft()).await {
+    match actions::create(&state, &current.user.id, None, &f.draft(ctx.zone)).await {
         Ok(_) => Ok(Redirect::to("/actions").into_response()),
         Err(e) => {
             render(
@@ -233,7 +240,7 @@ async fn edit(
     Path(id): Path<String>,
     Form(f): Form<ItemForm>,
 ) -> PageResult {
-    match actions::update(&state, &current.user.id, &id, &f.draft()).await {
+    match actions::update(&state, &current.user.id, &id, &f.draft(ctx.zone)).await {
         Ok(()) => Ok(Redirect::to("/actions").into_response()),
         Err(e) => {
             render(

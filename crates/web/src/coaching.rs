@@ -57,12 +57,15 @@ impl FromRequestParts<AppState> for Who {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
+        let user = parts
+            .extensions
+            .get::<coachflux_app::auth::CurrentUser>()
+            .cloned();
+        let zone = coachflux_http::meta::zone(user.as_ref(), &parts.headers);
         Ok(Who(Actor {
-            user: parts
-                .extensions
-                .get::<coachflux_app::auth::CurrentUser>()
-                .cloned(),
+            user,
             anonymous_id: coachflux_http::meta::anonymous_id(state, &jar),
+            zone,
         }))
     }
 }
@@ -271,7 +274,7 @@ async fn render_session(
                 let value = st.captured.get(&f.id).map(|v| CapturedRow {
                     field_id: f.id.clone(),
                     label: f.label.clone(),
-                    value: v.display(),
+                    value: v.display(e.zone()),
                 });
                 // What the person added when the coach followed up, under the answer.
                 let more = st.notes_for(&f.id).map(|a| CapturedRow {
@@ -291,8 +294,14 @@ async fn render_session(
         .map(|(index, p)| ProposalRow {
             index,
             title: p.title.clone(),
-            due: p.due_ms.map(dates::label).unwrap_or_default(),
-            due_input: p.due_ms.map(dates::ymd_string).unwrap_or_default(),
+            due: p
+                .due_ms
+                .map(|d| dates::label(d, e.zone()))
+                .unwrap_or_default(),
+            due_input: p
+                .due_ms
+                .map(|d| dates::ymd_string(d, e.zone()))
+                .unwrap_or_default(),
             priority: p.priority.clone(),
             tags: p.tags.join(", "),
             status: match p.status {
@@ -672,7 +681,7 @@ async fn render_report(
         .map(|(t, due, p)| {
             (
                 t.clone(),
-                due.map(dates::label).unwrap_or_default(),
+                due.map(|d| dates::label(d, r.zone)).unwrap_or_default(),
                 p.clone(),
             )
         })

@@ -63,7 +63,7 @@ async fn page(
     let row = |s: &CoachingSession| SessionRow {
         id: s.id.clone(),
         framework: s.framework.clone(),
-        when: dates::label(s.updated_at),
+        when: dates::label(s.updated_at, ctx.zone),
         status: s.status.clone(),
     };
     let open_session = o
@@ -77,7 +77,10 @@ async fn page(
         .into_iter()
         .map(|a| ActionRow {
             overdue: a.due_date.is_some_and(|d| d < now),
-            due: a.due_date.map(dates::label).unwrap_or_default(),
+            due: a
+                .due_date
+                .map(|d| dates::label(d, ctx.zone))
+                .unwrap_or_default(),
             title: a.title,
         })
         .collect();

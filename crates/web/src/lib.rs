@@ -84,6 +84,8 @@ pub struct PageCtx {
     /// Where the person probably is, for helplines: their account's country, else the region
     /// their browser's language preference names.
     pub country: Option<String>,
+    /// The person's time zone, for the days dates are shown on.
+    pub zone: coachflux_domain::dates::Zone,
 }
 
 impl PageCtx {
@@ -123,10 +125,12 @@ impl FromRequestParts<AppState> for PageCtx {
                 .get(axum::http::header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok()),
         );
+        let zone = coachflux_http::meta::zone(user.as_ref(), &parts.headers);
         Ok(PageCtx {
             asset_version: assets::version().to_owned(),
             user,
             country,
+            zone,
             csrf: parts
                 .extensions
                 .get::<CsrfToken>()

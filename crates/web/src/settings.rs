@@ -80,6 +80,10 @@ struct SettingsPage {
     l: Layout,
     name: String,
     picture: String,
+    /// The zone the account names; empty: the browser's is used.
+    time_zone: String,
+    /// The zones a person picks from.
+    zones: Vec<&'static str>,
     email: String,
     email_verified: bool,
     has_password: bool,
@@ -187,6 +191,8 @@ async fn render_settings_with(
         l: ctx.layout("Settings — CoachFlux", "settings"),
         name: user.name.clone().unwrap_or_default(),
         picture: user.picture.clone().unwrap_or_default(),
+        time_zone: user.time_zone.clone().unwrap_or_default(),
+        zones: coachflux_domain::dates::Zone::choices(),
         email: user.email.clone(),
         email_verified: user.email_verified,
         has_password: user.password_hash.is_some(),
@@ -332,6 +338,7 @@ async fn delete_account(
 struct ProfileForm {
     name: Option<String>,
     picture: Option<String>,
+    time_zone: Option<String>,
 }
 
 async fn save_profile(
@@ -345,6 +352,7 @@ async fn save_profile(
         &current.user,
         f.name.as_deref(),
         f.picture.as_deref(),
+        f.time_zone.as_deref(),
     )
     .await;
     settle(

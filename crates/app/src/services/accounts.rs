@@ -457,6 +457,13 @@ pub async fn start_session(
         enqueue(state, conn, &msg).await?;
     }
     users::record_login(conn, &user.id, now).await?;
+    // Until the person picks a zone in their settings, the one their browser is in: reminders
+    // and the calendar feed, which no browser asks for, need it.
+    if user.time_zone.is_none()
+        && let Some(zone) = &meta.time_zone
+    {
+        users::set_time_zone(conn, &user.id, Some(zone), now).await?;
+    }
     // A visitor who signs up or in from this browser keeps the sessions they started.
     if let Some(anonymous_id) = &meta.anonymous_id {
         super::coaching::migrate_anonymous(conn, anonymous_id, &user.id, now).await?;
@@ -972,13 +979,28 @@ pub async fn consume_magic_link(
 // ---------------------------------------------------------------------------------------------
 // Settings
 
+/// Sets the name, picture and time zone (`None` or empty: the browser's zone is used).
 pub async fn update_profile(
     state: &AppState,
     user: &User,
     name: Option<&str>,
     picture: Option<&str>,
+    time_zone: Option<&str>,
 ) -> Result<(), AppError> {
     let name = clean_name(name)?;
+    let time_zone = match time_zone.map(str::trim).filter(|z| !z.is_empty()) {
+        None => None,
+        Some(z) => Some(
+            coachflux_domain::dates::Zone::named(z)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "time_zone",
+                        "Pick a time zone from the list, like Europe/London or America/New_York.",
+                    )
+                })?
+                .name(),
+        ),
+    };
     let picture = picture.map(str::trim).filter(|p| !p.is_empty());
     if let Some(p) = picture {
         let ok = p.chars().count() <= MAX_PICTURE_URL_CHARS
@@ -996,6 +1018,7 @@ pub async fn update_profile(
         &user.id,
         name.as_deref(),
         picture,
+        time_zone,
         state.clock.now_ms(),
     )
     .await?;

@@ -23,6 +23,8 @@ pub struct Draft<'a> {
     pub priority: &'a str,
     /// Comma-separated.
     pub tags: &'a str,
+    /// The person's time zone: `due` names a day on their calendar.
+    pub zone: dates::Zone,
 }
 
 struct Clean {
@@ -57,7 +59,7 @@ fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
     }
     let due = match d.due.trim() {
         "" => None,
-        phrase => match dates::parse_due(phrase, now) {
+        phrase => match dates::parse_due(phrase, now, d.zone) {
             Some(due) => Some(due.at_ms),
             None => {
                 err(
@@ -119,6 +121,7 @@ pub fn validate_changes(
     priority: Option<&str>,
     tags: Option<&str>,
     now: i64,
+    zone: dates::Zone,
 ) -> Result<Edits, AppError> {
     let c = clean(
         &Draft {
@@ -127,6 +130,7 @@ pub fn validate_changes(
             due: due.unwrap_or(""),
             priority: priority.unwrap_or(""),
             tags: tags.unwrap_or(""),
+            zone,
         },
         now,
     )?;
@@ -355,5 +359,9 @@ pub async fn calendar_feed(state: &AppState, token: &str) -> Result<String, AppE
         "CoachFlux action items",
         &events,
         state.clock.now_ms(),
+        user.time_zone
+            .as_deref()
+            .and_then(dates::Zone::named)
+            .unwrap_or_default(),
     ))
 }

@@ -31,6 +31,8 @@ const VISITOR_FRAMEWORKS: &[&str] = &["GROW"];
 pub struct Actor {
     pub user: Option<CurrentUser>,
     pub anonymous_id: Option<String>,
+    /// Their time zone: the dates they write are days on their calendar.
+    pub zone: coachflux_domain::dates::Zone,
 }
 
 impl Actor {
@@ -170,6 +172,7 @@ pub async fn start(
     }
     let now = state.clock.now_ms();
     let mut session = SessionState::new(&fw);
+    session.set_zone(actor.zone);
     let id = new_id();
     let mut tx = state.store.begin().await?;
     // Someone back for another session of this framework is asked what's better since.
@@ -375,6 +378,8 @@ pub async fn turn_streaming(
     sink: Option<&ReplySink>,
 ) -> Result<TurnOutcome, AppError> {
     let mut l = load(state, actor, id).await?;
+    // The dates in this answer are days where the person is now.
+    l.engine.set_zone(actor.zone);
     let now = state.clock.now_ms();
     // Cleaned before anything reads it, the safety screen included: an invisible character
     // inside a word must not hide it.
@@ -660,6 +665,7 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
                 edit.priority.filter(|p| !p.trim().is_empty()),
                 edit.tags,
                 now,
+                actor.zone,
             )?;
             if let Some(title) = changed.title {
                 p.title = title;
@@ -856,6 +862,8 @@ pub struct Report {
     pub after_pause: bool,
     /// Why the built-in coach wrote the narrative although the AI coach is on.
     pub note: Option<String>,
+    /// The person's time zone when they wrote it: due dates are days in it.
+    pub zone: coachflux_domain::dates::Zone,
 }
 
 pub fn report(l: &Loaded) -> Report {
@@ -872,7 +880,7 @@ pub fn report(l: &Loaded) -> Report {
                     let value = st
                         .captured
                         .get(&f.id)
-                        .map(|v| (f.label.clone(), v.display()));
+                        .map(|v| (f.label.clone(), v.display(l.engine.zone())));
                     // What the person added when the coach followed up, under the answer
                     // (new options are in the answer already).
                     let more = st.notes_for(&f.id).map(|a| {
@@ -916,6 +924,7 @@ pub fn report(l: &Loaded) -> Report {
         .flatten();
     Report {
         framework: l.framework.clone(),
+        zone: l.engine.zone(),
         steps,
         summary: match &l.engine.narrative {
             Some(n) => coach::Summary {
@@ -1014,7 +1023,7 @@ pub fn markdown(r: &Report) -> String {
             match due {
                 Some(ms) => md.push_str(&format!(
                     "- [ ] {title} — due {} ({priority})\n",
-                    coachflux_domain::dates::label(*ms)
+                    coachflux_domain::dates::label(*ms, r.zone)
                 )),
                 None => md.push_str(&format!("- [ ] {title} ({priority})\n")),
             }
@@ -1107,7 +1116,10 @@ pub async fn email_report(state: &AppState, actor: &Actor, id: &str) -> Result<(
     }
     for (title, due, _) in &r.actions {
         paragraphs.push(match due {
-            Some(ms) => format!("☐ {title} — due {}", coachflux_domain::dates::label(*ms)),
+            Some(ms) => format!(
+                "☐ {title} — due {}",
+                coachflux_domain::dates::label(*ms, r.zone)
+            ),
             None => format!("☐ {title}"),
         });
     }

@@ -184,9 +184,13 @@ async fn a_member_runs_grow_and_manages_actions_with_a_personal_token(app: TestA
     );
     let (status, a) = api.post_json("/actions", json!({"title": "Write the team charter", "due": "in 3 days", "priority": "high", "tags": ["career"]})).await;
     assert_eq!(status, 201, "{a}");
-    let expected = coachflux_domain::dates::parse_due("in 3 days", app.clock.now_ms())
-        .unwrap()
-        .at_ms;
+    let expected = coachflux_domain::dates::parse_due(
+        "in 3 days",
+        app.clock.now_ms(),
+        coachflux_domain::dates::Zone::UTC,
+    )
+    .unwrap()
+    .at_ms;
     assert_eq!(a["dueDate"].as_i64(), Some(expected));
     assert_eq!(a["tags"], json!(["career"]));
     let aid = a["id"].as_str().unwrap().to_owned();
@@ -1777,4 +1781,139 @@ async fn consented_grow(app: &TestApp) -> (Client, String) {
     api.post_json(&format!("/sessions/{id}/consent"), json!({}))
         .await;
     (api, id)
+}
+
+/// Creates an action due `due`, naming `zone` in the `X-Time-Zone` header when given.
+async fn action_due(api: &Client, zone: Option<&str>, due: &str) -> Value {
+    let mut request = api
+        .request(Method::POST, "/actions")
+        .json(&json!({"title": "Call Sam", "due": due}));
+    if let Some(zone) = zone {
+        request = request.header("X-Time-Zone", zone);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+dual_test!(dates_are_days_in_the_persons_time_zone);
+/// "Tomorrow" is the person's tomorrow and ends with their day: the `X-Time-Zone` header names
+/// the zone until the account has one, and the account's wins after.
+async fn dates_are_days_in_the_persons_time_zone(app: TestApp) {
+    use coachflux_domain::clock::{DAY_MS, HOUR_MS};
+    use coachflux_domain::dates::from_ymd;
+    let (api, _) = consented_grow(&app).await;
+    // Noon UTC on Thursday 15 January is 01:00 on Friday in Auckland (UTC+13 in summer) and
+    // 04:00 on Thursday in Los Angeles (UTC-8).
+    app.clock.advance_ms(2 * HOUR_MS);
+    let end_of = |d: u32| from_ymd(2026, 1, d) + DAY_MS - 1;
+    let a = action_due(&api, None, "tomorrow").await;
+    assert_eq!(
+        a["dueDate"].as_i64(),
+        Some(end_of(16)),
+        "UTC without a zone"
+    );
+    let a = action_due(&api, Some("Pacific/Auckland"), "tomorrow").await;
+    assert_eq!(
+        a["dueDate"].as_i64(),
+        Some(end_of(17) - 13 * HOUR_MS),
+        "the end of Saturday in Auckland"
+    );
+    let a = action_due(&api, Some("not a zone"), "tomorrow").await;
+    assert_eq!(
+        a["dueDate"].as_i64(),
+        Some(end_of(16)),
+        "a bad header is ignored"
+    );
+
+    let (status, me) = api
+        .call(
+            Method::PATCH,
+            "/me",
+            Some(json!({"timeZone": "america/los_angeles"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["timeZone"], "America/Los_Angeles");
+    assert_eq!(me["name"], "Ada", "unnamed fields stay");
+    let a = action_due(&api, Some("Pacific/Auckland"), "today").await;
+    assert_eq!(
+        a["dueDate"].as_i64(),
+        Some(end_of(15) + 8 * HOUR_MS),
+        "the account's zone wins: the end of Thursday in Los Angeles"
+    );
+    assert_eq!(a["overdue"], false);
+
+    let (status, problem) = api
+        .call(Method::PATCH, "/me", Some(json!({"timeZone": "Mars/Base"})))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem.to_string().contains("Pick a time zone"),
+        "{problem}"
+    );
+    let (_, me) = api.get_json("/me").await;
+    assert_eq!(me["timeZone"], "America/Los_Angeles", "unchanged");
+    let (status, me) = api
+        .call(Method::PATCH, "/me", Some(json!({"timeZone": null})))
+        .await;
+    assert_eq!((status, &me["timeZone"]), (200, &Value::Null));
+    // `null` clears the other fields too; a field left out stays.
+    let (status, me) = api
+        .call(Method::PATCH, "/me", Some(json!({"name": null})))
+        .await;
+    assert_eq!((status, &me["name"]), (200, &Value::Null), "{me}");
+}
+
+dual_test!(a_visitors_answers_are_read_in_their_time_zone);
+/// A visitor's "tomorrow" in a session is their tomorrow: GROW's timeframe, answered at 01:00
+/// on Friday in Auckland (noon on Thursday in UTC), is Saturday.
+async fn a_visitors_answers_are_read_in_their_time_zone(app: TestApp) {
+    app.clock.advance_ms(2 * coachflux_domain::clock::HOUR_MS);
+    let visitor = Client::builder(app.addr)
+        .api()
+        .header(
+            reqwest::header::HeaderName::from_static("x-time-zone"),
+            "Pacific/Auckland",
+        )
+        .build();
+    let (status, s) = visitor
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let visitor = visitor.with_visitor(s["anonymousId"].as_str().unwrap());
+    let (_, mut s) = visitor
+        .post_json(&format!("/sessions/{id}/consent"), json!({}))
+        .await;
+    for _ in 0..8 {
+        if s["pendingField"]["id"] == "timeframe" {
+            break;
+        }
+        let path = if s["followUp"].is_object() {
+            "skip"
+        } else {
+            "turns"
+        };
+        let input = match s["pendingField"]["kind"].as_str() {
+            Some("list") => "I run the planning",
+            _ => "Lead the platform team",
+        };
+        s = visitor
+            .post_json(&format!("/sessions/{id}/{path}"), json!({"input": input}))
+            .await
+            .1;
+    }
+    assert_eq!(s["pendingField"]["id"], "timeframe", "{s}");
+    let (status, s) = visitor
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "tomorrow"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        s["steps"][0]["captured"]["timeframe"], "tomorrow (Sat 17 Jan 2026)",
+        "{s}"
+    );
 }

@@ -1206,3 +1206,73 @@ async fn plain_http_development_uses_plain_cookie_names(engine: crate::harness::
 }
 
 crate::on_both_engines!(plain_http_development_uses_plain_cookie_names);
+
+dual_test!(a_browser_time_zone_becomes_the_accounts_until_the_person_picks_one);
+/// Signing in from a browser in Tokyo gives an account without a zone Tokyo's (reminders and
+/// the calendar feed have no browser to ask); the settings field changes it, refuses what
+/// isn't a zone, and a later sign-in from elsewhere doesn't overwrite the choice.
+async fn a_browser_time_zone_becomes_the_accounts_until_the_person_picks_one(app: TestApp) {
+    let tokyo = Client::builder(app.addr)
+        .header(
+            reqwest::header::HeaderName::from_static("x-time-zone"),
+            "Asia/Tokyo",
+        )
+        .build();
+    let uid = signup(&app, &tokyo, "kei@example.com").await;
+    let zone = |app: &TestApp| {
+        let store = app.store.clone();
+        let uid = uid.clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            coachflux_store::users::get(&mut conn, &uid)
+                .await
+                .unwrap()
+                .unwrap()
+                .time_zone
+        }
+    };
+    assert_eq!(zone(&app).await.as_deref(), Some("Asia/Tokyo"));
+    let (_, page, _) = tokyo.page("/settings").await;
+    assert!(
+        page.contains(r#"value="Asia/Tokyo" data-detect-zone"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<option value="Europe/Berlin">"#));
+
+    let (status, page, _) = tokyo
+        .submit(
+            "/settings/profile",
+            &[("name", "Kei"), ("time_zone", "Mars/Olympus_Mons")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Pick a time zone from the list"), "{page}");
+    assert_eq!(zone(&app).await.as_deref(), Some("Asia/Tokyo"), "unchanged");
+    let (status, _, _) = tokyo
+        .submit(
+            "/settings/profile",
+            &[("name", "Kei"), ("time_zone", "europe/berlin")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(zone(&app).await.as_deref(), Some("Europe/Berlin"));
+
+    let lima = Client::builder(app.addr)
+        .header(
+            reqwest::header::HeaderName::from_static("x-time-zone"),
+            "America/Lima",
+        )
+        .build();
+    assert_eq!(login(&lima, "kei@example.com", PASSWORD).await.0, 303);
+    assert_eq!(
+        zone(&app).await.as_deref(),
+        Some("Europe/Berlin"),
+        "a chosen zone stays"
+    );
+    // Cleared, the browser's zone is used again (and offered in the field by the script).
+    let (status, _, _) = tokyo
+        .submit("/settings/profile", &[("name", "Kei"), ("time_zone", "")])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(zone(&app).await, None);
+}

@@ -151,6 +151,11 @@ async fn each_item_due_within_a_day_is_reminded_once(app: TestApp) {
         .fetch_one(app.store.pool())
         .await
         .unwrap();
+    sqlx::query("UPDATE users SET time_zone = 'Pacific/Auckland' WHERE email = $1")
+        .bind("ada@example.com")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
     let counts = run(&app, Job::ActionReminders, due - DAY_MS - 1).await;
     assert_eq!(
         (counts["emails"].as_i64(), counts["notifications"].as_i64()),
@@ -162,6 +167,12 @@ async fn each_item_due_within_a_day_is_reminded_once(app: TestApp) {
         (counts["emails"].as_i64(), counts["notifications"].as_i64()),
         (Some(1), Some(1))
     );
+    // The day is named in Ada's time zone: Friday's end in UTC is Saturday in Auckland.
+    let message: String = sqlx::query_scalar("SELECT message FROM notifications")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert!(message.ends_with("is due Sat 17 Jan 2026."), "{message}");
     let mail = app.last_email("ada@example.com", "action_reminder").await;
     assert!(
         mail.subject.contains("Book the planning meeting"),

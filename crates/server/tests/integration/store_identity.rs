@@ -119,6 +119,7 @@ async fn users_insert_find_update(app: TestApp) {
         &id,
         Some("Ada L."),
         Some("https://img/a.png"),
+        Some("Europe/Berlin"),
         T0 + 3,
     )
     .await
@@ -140,6 +141,7 @@ async fn users_insert_find_update(app: TestApp) {
     assert!(u.email_verified);
     assert_eq!(u.password_hash.as_deref(), Some("$argon2id$new"));
     assert_eq!(u.name.as_deref(), Some("Ada L."));
+    assert_eq!(u.time_zone.as_deref(), Some("Europe/Berlin"));
     assert_eq!(u.picture.as_deref(), Some("https://img/a.png"));
     assert_eq!(u.email_preferences, prefs);
     assert_eq!(u.role, Role::Staff);
@@ -151,11 +153,11 @@ async fn users_insert_find_update(app: TestApp) {
         "a login is not a change to the account"
     );
 
-    users::update_profile(&mut c, &id, None, None, T0 + 7)
+    users::update_profile(&mut c, &id, None, None, None, T0 + 7)
         .await
         .unwrap();
     let u = users::get(&mut c, &id).await.unwrap().unwrap();
-    assert_eq!((u.name, u.picture), (None, None));
+    assert_eq!((u.name, u.picture, u.time_zone), (None, None, None));
 
     // Changing the address: verified at once; taking another account's address conflicts.
     let other = new_user(&mut c, "grace@example.com").await;
