@@ -119,6 +119,11 @@ pub struct Session {
     /// `abuse`, `violence` or `medical`), so an app can show the right help first. Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub safety: Option<String>,
+    /// While the safety screen holds the session: `true` when the danger is to someone the
+    /// person is worried about ("my friend wants to…"), so the help shown is for supporting
+    /// them. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety_for_someone_else: Option<bool>,
 }
 
 /// Someone to talk to now.
@@ -357,6 +362,7 @@ impl Session {
             } else {
                 None
             },
+            safety_for_someone_else: held.then_some(e.paused_for_someone_else),
             safety: if e.paused && e.phase != Phase::Closed {
                 l.turns.iter().rev().find_map(|t| {
                     serde_json::from_str::<Json>(&t.payload)

@@ -615,6 +615,19 @@ fn phase_prompt(framework: &Framework, state: &SessionState) -> String {
                 .to_owned()
         }
         Phase::Closed => "This session is closed. Your report is ready.".to_owned(),
+        _ if state.paused && state.paused_for_someone_else => match state.pause_reason.as_deref() {
+            Some("medical") => "This sounds like a medical emergency for someone with you. \
+                     Please call your local emergency number now (it's below) and stay with \
+                     them. We've paused the coaching; it will be here when you're ready."
+                .to_owned(),
+            _ => "It sounds like someone you care about may be in danger, and that's a lot \
+                     to hold. If they could act on it or be hurt right now, call your local \
+                     emergency number. The people below also help those who are worried about \
+                     someone: they can talk you through what to say and do, and support you \
+                     too. We've paused the coaching; when you're ready, you can resume the \
+                     session, or end it and keep what you wrote."
+                .to_owned(),
+        },
         _ if state.paused => match state.pause_reason.as_deref() {
             Some("medical") => "This sounds like a medical emergency. Please call your local \
                  emergency number now (it's below), or ask someone near you to. We've paused the \

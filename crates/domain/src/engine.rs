@@ -301,6 +301,10 @@ pub struct SessionState {
     /// The safety screen paused this session at some point.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub was_paused: bool,
+    /// What it found when it last paused was a danger to someone else the person is worried
+    /// about: the help offered is for supporting them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused_for_someone_else: bool,
     /// The person's time zone (an IANA name) when they last answered: the dates they write
     /// are days on their calendar. Unknown (sessions saved before zones were kept): UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,6 +379,7 @@ impl SessionState {
             returning: false,
             pause_reason: None,
             was_paused: false,
+            paused_for_someone_else: false,
             time_zone: None,
         }
     }
@@ -743,11 +748,13 @@ impl SessionState {
         self.amend(framework, &id, None)
     }
 
-    /// Paused by the safety screen for `category` (its stored name).
-    pub fn pause_for(&mut self, category: &str) {
+    /// Paused by the safety screen for `category` (its stored name), a danger to the person
+    /// or (`someone_else`) to someone they are worried about.
+    pub fn pause_for(&mut self, category: &str, someone_else: bool) {
         self.pause();
         if self.paused {
             self.pause_reason = Some(category.to_owned());
+            self.paused_for_someone_else = someone_else;
         }
     }
 

@@ -45,6 +45,138 @@ impl Category {
 pub struct Hit {
     pub category: Category,
     pub phrase: &'static str,
+    /// The danger is to someone else the person is worried about ("my friend wants to kill
+    /// herself"): the help shown is for supporting them.
+    pub someone_else: bool,
+}
+
+impl Hit {
+    fn new(category: Category, phrase: &'static str) -> Self {
+        Self {
+            category,
+            phrase,
+            someone_else: false,
+        }
+    }
+}
+
+/// Words that make a phrase the writer's own ("kill myself", "je veux mourir").
+const FIRST_PERSON: &[&str] = &[
+    "i", "me", "my", "myself", "ich", "mich", "mir", "mein", "meine", "je", "moi", "yo", "mi",
+    "mis",
+];
+/// Words that make a phrase about someone else ("kill herself", "wants to die", "er will sich").
+const THIRD_PERSON: &[&str] = &[
+    "herself",
+    "himself",
+    "themselves",
+    "themself",
+    "her",
+    "his",
+    "their",
+    "wants",
+    "says",
+    "said",
+    "sich",
+    "se",
+    "sa",
+    "ses",
+    "son",
+    "su",
+    "sus",
+    "ihr",
+    "ihre",
+    "sein",
+    "seine",
+];
+/// Who a sentence is about, read from the nearest subject before the phrase.
+const SELF_SUBJECTS: &[&str] = &["i", "ich", "je", "yo", "j"];
+const OTHER_SUBJECTS: &[&str] = &[
+    "she",
+    "he",
+    "they",
+    "friend",
+    "sister",
+    "brother",
+    "mum",
+    "mom",
+    "mother",
+    "dad",
+    "father",
+    "son",
+    "daughter",
+    "husband",
+    "wife",
+    "partner",
+    "boyfriend",
+    "girlfriend",
+    "colleague",
+    "coworker",
+    "kid",
+    "child",
+    "teenager",
+    "flatmate",
+    "roommate",
+    "neighbour",
+    "neighbor",
+    "ella",
+    "el",
+    "amigo",
+    "amiga",
+    "hermana",
+    "hermano",
+    "hijo",
+    "hija",
+    "madre",
+    "padre",
+    "elle",
+    "il",
+    "ami",
+    "amie",
+    "soeur",
+    "frere",
+    "fils",
+    "fille",
+    "mere",
+    "pere",
+    "er",
+    "sie",
+    "freund",
+    "freundin",
+    "schwester",
+    "bruder",
+    "sohn",
+    "tochter",
+    "mutter",
+    "vater",
+];
+
+/// Whether the danger `phrase` names in `words` (normalised) is to someone else: the phrase's
+/// own grammar first ("kill herself", "wants to die"), else the nearest subject before it ("my
+/// sister took an overdose"). When nothing says, it is the writer's.
+fn about_someone_else(words: &[&str], phrase: &str) -> bool {
+    let pattern: Vec<&str> = phrase.split(' ').collect();
+    if pattern.iter().any(|w| FIRST_PERSON.contains(w)) {
+        return false;
+    }
+    if pattern.iter().any(|w| THIRD_PERSON.contains(w)) {
+        return true;
+    }
+    let at = occurrences(words, &pattern).next().unwrap_or(words.len());
+    words[..at]
+        .iter()
+        .rev()
+        .take(6)
+        .find_map(|w| {
+            if SELF_SUBJECTS.contains(w) {
+                Some(false)
+            } else if OTHER_SUBJECTS.contains(w) {
+                Some(true)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(false)
 }
 
 /// Phrases in normalised form (see [`normalise`]), grouped by category in the order they are
@@ -153,6 +285,17 @@ const PHRASES: &[(Category, &[&str])] = &[
             "me voy a matar",
             "voy a matarme",
             "suicidarme",
+            // Someone else, in the third person.
+            "se quiere matar",
+            "quiere matarse",
+            "se va a matar",
+            "va a matarse",
+            "quiere suicidarse",
+            "suicidarse",
+            "quiere morir",
+            "quiere morirse",
+            "quitarse la vida",
+            "acabar con su vida",
             "suicidio",
             "no quiero vivir",
             "quitarme la vida",
@@ -161,6 +304,11 @@ const PHRASES: &[(Category, &[&str])] = &[
             "je veux mourir",
             "envie de mourir",
             "me suicider",
+            "se suicider",
+            "veut se tuer",
+            "va se tuer",
+            "veut mourir",
+            "mettre fin a ses jours",
             "veux me tuer",
             "vais me tuer",
             "envie de me tuer",
@@ -177,6 +325,8 @@ const PHRASES: &[(Category, &[&str])] = &[
             "nicht mehr leben",
             "mich umbringen",
             "mich umzubringen",
+            "sich umbringen",
+            "sich umzubringen",
             "selbstmord",
             "suizid",
             "das leben nehmen",
@@ -282,6 +432,21 @@ const PHRASES: &[(Category, &[&str])] = &[
             "burning my arms",
             "hurting himself",
             "hurting herself",
+            "hurting themselves",
+            "hurt himself",
+            "hurt herself",
+            "harming himself",
+            "harming herself",
+            "harming themselves",
+            "cut himself",
+            "cut herself",
+            "cutting himself",
+            "cutting herself",
+            "cutting themselves",
+            "cuts himself",
+            "cuts herself",
+            "burning himself",
+            "burning herself",
             "cut my wrist",
             "me corte los brazos",
             "se esta cortando",
@@ -832,22 +997,28 @@ const POSSESSED: &[&str] = &[
 pub fn screen(text: &str) -> Option<Hit> {
     let words = normalise(text);
     let words: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
-    let masked = idiom_mask(&words);
+    let mut hit = found(text, &words)?;
+    hit.someone_else = about_someone_else(&words, hit.phrase);
+    Some(hit)
+}
+
+fn found(text: &str, words: &[&str]) -> Option<Hit> {
+    let masked = idiom_mask(words);
     let clear = |start: usize, len: usize| !masked[start..start + len].iter().any(|&m| m);
     for &(category, phrases) in PHRASES {
         for &phrase in phrases {
             let pattern: Vec<&str> = phrase.split(' ').collect();
-            if occurrences(&words, &pattern).any(|i| clear(i, pattern.len())) {
-                return Some(Hit { category, phrase });
+            if occurrences(words, &pattern).any(|i| clear(i, pattern.len())) {
+                return Some(Hit::new(category, phrase));
             }
         }
         if category == Category::Abuse {
             for &phrase in ASSAULT_VERBS {
                 let pattern: Vec<&str> = phrase.split(' ').collect();
-                if occurrences(&words, &pattern)
-                    .any(|i| clear(i, pattern.len()) && follows_abuser(&words, i))
+                if occurrences(words, &pattern)
+                    .any(|i| clear(i, pattern.len()) && follows_abuser(words, i))
                 {
-                    return Some(Hit { category, phrase });
+                    return Some(Hit::new(category, phrase));
                 }
             }
         }
@@ -1145,14 +1316,14 @@ fn concepts(text: &str) -> Option<Hit> {
         }
         for &(category, phrase, groups) in CONCEPTS {
             if groups.iter().all(|g| has(g)) {
-                return Some(Hit { category, phrase });
+                return Some(Hit::new(category, phrase));
             }
         }
         if HEAD_INJURY.iter().all(|g| has(g)) {
-            return Some(Hit {
-                category: Category::Medical,
-                phrase: "a head injury with warning signs",
-            });
+            return Some(Hit::new(
+                Category::Medical,
+                "a head injury with warning signs",
+            ));
         }
     }
     None
@@ -1737,6 +1908,37 @@ mod tests {
     }
 
     #[test]
+    fn danger_to_someone_else_is_told_apart_from_the_writers_own() {
+        for text in [
+            "I want to kill myself",
+            "I took an overdose last night",
+            "im going to end it all this weekend",
+            "quiero suicidarme",
+            "je veux mourir, plus rien n'a de sens",
+            "ich will mich umbringen",
+            "my friend helped me a lot but I still want to die",
+            "im going to stab him when he gets home",
+            "he hits me every night and I'm scared",
+        ] {
+            let hit = screen(text).unwrap_or_else(|| panic!("{text:?} should pause"));
+            assert!(!hit.someone_else, "{text:?} is the writer's own: {hit:?}");
+        }
+        for text in [
+            "my friend wants to kill herself and I don't know what to do",
+            "My sister said she wants to end her life and she's been giving her stuff away",
+            "my husband keeps saying he wants to die and he has a gun in the house",
+            "my sister took an overdose and she won't wake up properly",
+            "ma soeur m'a dit qu'elle voulait mettre fin à ses jours",
+            "mi amiga dice que se quiere matar",
+            "mein Bruder will sich umbringen",
+            "My teenage son has been cutting himself",
+        ] {
+            let hit = screen(text).unwrap_or_else(|| panic!("{text:?} should pause"));
+            assert!(hit.someone_else, "{text:?} is about someone else: {hit:?}");
+        }
+    }
+
+    #[test]
     fn helplines_follow_what_was_found() {
         let table = HelplineTable::builtin();
         let medical = table.for_category(Some("GB"), Some(Category::Medical));
@@ -1893,10 +2095,10 @@ mod tests {
         }
         assert_eq!(
             screen("I don't want to be here anymore"),
-            Some(Hit {
-                category: Category::Suicide,
-                phrase: "do not want to be here anymore"
-            })
+            Some(Hit::new(
+                Category::Suicide,
+                "do not want to be here anymore"
+            ))
         );
         assert_eq!(
             screen("I want to kill myself").unwrap().phrase,

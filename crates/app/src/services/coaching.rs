@@ -415,7 +415,7 @@ pub async fn turn_streaming(
         .to_owned();
     if let Some(hit) = safety::screen(input) {
         let mut tx = state.store.begin().await?;
-        l.engine.pause_for(hit.category.as_str());
+        l.engine.pause_for(hit.category.as_str(), hit.someone_else);
         let payload = json!({"reply": "", "safety": hit.category.as_str(), "captured": {}});
         coaching::insert_reflection(
             &mut tx,
@@ -500,7 +500,8 @@ pub async fn turn_streaming(
     };
     let concern = concern || reply.risk == Risk::Concern;
     if let Some(category) = model_crisis {
-        l.engine.pause_for(category.as_str());
+        // The model names a category, not whose danger it is: the person's own, to be safe.
+        l.engine.pause_for(category.as_str(), false);
         // What the model wrote is not shown: the paused session's card says what matters.
         if let Some(sink) = sink {
             sink.reset();

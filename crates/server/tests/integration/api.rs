@@ -1724,13 +1724,52 @@ async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(a
         )
         .await;
     assert_eq!(
-        (s["paused"].as_bool(), s["safetyLevel"].as_str()),
-        (Some(true), Some("crisis")),
+        (
+            s["paused"].as_bool(),
+            s["safetyLevel"].as_str(),
+            s["safetyForSomeoneElse"].as_bool()
+        ),
+        (Some(true), Some("crisis"), Some(false)),
         "{s}"
     );
     app.stop().await;
 }
 dual_test!(distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on);
+
+async fn a_danger_to_someone_else_pauses_with_help_for_supporting_them(app: TestApp) {
+    let (api, id) = consented_grow(&app).await;
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "My sister said she wants to end her life and I don't know what to do"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (
+            s["paused"].as_bool(),
+            s["safety"].as_str(),
+            s["safetyForSomeoneElse"].as_bool()
+        ),
+        (Some(true), Some("suicide"), Some(true)),
+        "{s}"
+    );
+    let prompt = s["prompt"].as_str().unwrap();
+    assert!(
+        prompt.starts_with("It sounds like someone you care about may be in danger"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("talk you through what to say and do"));
+    assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
+    // Resumed, the session goes on and the flag is gone with the pause.
+    let (_, s) = api
+        .post_json(&format!("/sessions/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(s["paused"], false, "{s}");
+    assert!(s.get("safetyForSomeoneElse").is_none(), "{s}");
+    app.stop().await;
+}
+dual_test!(a_danger_to_someone_else_pauses_with_help_for_supporting_them);
 
 async fn a_medical_emergency_pauses_with_the_emergency_number_first(app: TestApp) {
     let (api, id) = consented_grow(&app).await;
@@ -1754,9 +1793,10 @@ async fn a_medical_emergency_pauses_with_the_emergency_number_first(app: TestApp
         s["prompt"]
             .as_str()
             .unwrap()
-            .starts_with("This sounds like a medical emergency."),
+            .starts_with("This sounds like a medical emergency for someone with you."),
         "{s}"
     );
+    assert_eq!(s["safetyForSomeoneElse"], true, "{s}");
     assert_eq!(
         s["helplines"][0]["name"], "Emergency services: call now",
         "{s}"

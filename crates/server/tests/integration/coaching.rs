@@ -1243,7 +1243,8 @@ async fn a_medical_emergency_on_the_page_says_to_call_now(app: TestApp) {
     assert!(page.contains("Let's pause here"), "{page}");
     assert!(
         page.contains(
-            "This sounds like a medical emergency. Please call your local emergency number now"
+            "This sounds like a medical emergency for someone with you. Please call your local \
+             emergency number now (it's below) and stay with them."
         ),
         "the card's words fit what was found: {page}"
     );
