@@ -281,7 +281,7 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   }
   assert.equal(steps, 5, 'GROW: goal, reality, options, will, review');
 
-  // The action plan: give the first proposal a date and a tag, keep it, drop the second.
+  // The action plan: give the first proposal a date and a tag, keep it, drop the rest.
   await checkPage(page, sessionPath, 'session-plan');
   const proposals = page.locator('.proposal');
   assert.ok(await proposals.count() >= 2, 'actions proposed');
@@ -290,7 +290,10 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   await page.fill('#proposal-0-tags', 'career');
   await submit(page, '.proposal:nth-child(1) button[value=accept]');
   assert.match(await page.textContent('.proposal:nth-child(1)'), /Fri 14 Mar 2031/);
-  await submit(page, '.proposal:nth-child(2) button[value=drop]');
+  // Every action is kept unless dropped: drop the others, and the close button says so.
+  const proposed = await proposals.count();
+  for (let i = 2; i <= proposed; i++) await submit(page, `.proposal:nth-child(${i}) button[value=drop]`);
+  assert.match(await page.textContent('#close-session'), /Close and keep 1 action/);
   await submit(page, '#close-session');
   assert.match(page.url(), /\/report$/);
   const report = await page.textContent('main');

@@ -102,6 +102,10 @@ pub struct Session {
     pub follow_up: Option<FollowUpOut>,
     pub can_skip: bool,
     pub can_go_back: bool,
+    /// After an amend: the previous answer to the pending field, as the person typed it, to
+    /// put in the answer box for editing. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
     pub steps: Vec<SessionStep>,
     pub proposals: Vec<Proposal>,
     /// Included when one session is fetched.
@@ -322,6 +326,7 @@ impl Session {
             can_go_back: e.current > 0
                 && !e.paused
                 && matches!(e.phase, Phase::Asking | Phase::Confirming),
+            draft: e.draft(fw).map(str::to_owned),
             steps,
             proposals: e
                 .proposals
@@ -970,7 +975,8 @@ pub async fn proposal(
     after_move(&state, &caller, &id).await
 }
 
-/// Closes the session: kept actions become action items (for members), the report is final.
+/// Closes the session: every proposal not dropped is kept and becomes an action item (for
+/// members), and the report is final.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "sessions",
     security(("bearer" = []), ("anonymous" = [])),
     params(("id" = String, Path, description = "Session id")),

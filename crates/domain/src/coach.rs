@@ -821,8 +821,10 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
     }
     if undecided > 0 {
         parts.push(format!(
-            "{} still to decide on; only the ones you accept become action items.",
-            capitalise(&count_noun(undecided, "proposed action"))
+            "{} {} kept when you close, unless you drop {}.",
+            capitalise(&count_noun(undecided, "more proposed action")),
+            if undecided == 1 { "is" } else { "are" },
+            if undecided == 1 { "it" } else { "them" }
         ));
     }
     if framework.id == "WOOP"
@@ -1502,7 +1504,7 @@ mod tests {
             sum.summary,
             "You came to work on: Lead the platform team. Where things stand: you run two \
              projects and mentor one person. Your next steps: Call Sam (by Fri 16 Jan 2026). \
-             1 proposed action still to decide on; only the ones you accept become action items.",
+             1 more proposed action is kept when you close, unless you drop it.",
         );
         assert!(
             sum.insights

@@ -77,6 +77,30 @@ impl Value {
         }
     }
 
+    /// The value as a person would type it again: what the answer box holds when they amend
+    /// it (list items one per line; an action with its date phrase).
+    pub fn editable(&self) -> String {
+        match self {
+            Value::Text(t) | Value::Choice(t) => t.clone(),
+            Value::List(items) => items.join("\n"),
+            Value::Scale(n) => n.to_string(),
+            Value::Date(d) => d.phrase.clone(),
+            Value::Actions(a) => a
+                .iter()
+                .map(|a| match &a.due_phrase {
+                    Some(p) => format!("{} {p}", a.title),
+                    None => a.title.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Value::Options(o) => o
+                .iter()
+                .map(|o| o.label.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
     /// The items of a list-like value (one element for the others).
     pub fn items(&self) -> Vec<String> {
         match self {
@@ -305,10 +329,21 @@ pub struct SessionState {
     /// about: the help offered is for supporting them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused_for_someone_else: bool,
+    /// The answer being amended, as the person typed it, offered in the answer box to edit
+    /// until their next move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editing: Option<Editing>,
     /// The person's time zone (an IANA name) when they last answered: the dates they write
     /// are days on their calendar. Unknown (sessions saved before zones were kept): UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+}
+
+/// An answer taken back to amend, as the person typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Editing {
+    pub field_id: String,
+    pub text: String,
 }
 
 /// A report narrative written by a model.
@@ -380,6 +415,7 @@ impl SessionState {
             pause_reason: None,
             was_paused: false,
             paused_for_someone_else: false,
+            editing: None,
             time_zone: None,
         }
     }
@@ -474,6 +510,7 @@ impl SessionState {
         // and any follow-up question still open (the coach asks a new one after an answer).
         self.resumed = false;
         self.follow_up = None;
+        self.editing = None;
         if matches!(self.phase, Phase::Asking | Phase::Confirming) {
             self.phase = if self.pending_field(framework).is_some() {
                 Phase::Asking
@@ -717,13 +754,14 @@ impl SessionState {
         if !reached {
             return Err(EngineError::UnknownTarget);
         }
+        let mut previous = None;
         if let Some(field) = field_id {
             let step_def = &framework.steps[index];
             if !step_def.fields.iter().any(|f| f.id == field) {
                 return Err(EngineError::UnknownTarget);
             }
             let step = &mut self.steps[index];
-            step.captured.remove(field);
+            previous = step.captured.remove(field);
             step.skipped.retain(|f| f != field);
             // What was said about the old answer goes with it.
             step.follow_ups.retain(|f| f.field_id != field);
@@ -732,7 +770,19 @@ impl SessionState {
         self.current = index;
         self.phase = Phase::Asking;
         self.settle(framework);
+        self.editing = field_id.zip(previous).map(|(field, value)| Editing {
+            field_id: field.to_owned(),
+            text: value.editable(),
+        });
         Ok(())
+    }
+
+    /// The previous answer to offer in the answer box: only while its field is the one asked.
+    pub fn draft(&self, framework: &Framework) -> Option<&str> {
+        let editing = self.editing.as_ref()?;
+        let pending = self.pending_field(framework)?;
+        (self.follow_up.is_none() && pending.id == editing.field_id)
+            .then_some(editing.text.as_str())
     }
 
     /// Back to the step before the current one; from the action plan, back to the last step.
@@ -777,9 +827,16 @@ impl SessionState {
     }
 
     /// Closes a complete session; nothing changes after this.
+    /// Closes a complete session. Every proposal the person did not drop is kept: closing is
+    /// not a way to lose the plan they just made.
     pub fn close(&mut self) -> Result<(), EngineError> {
         match self.phase {
             Phase::Complete => {
+                for p in &mut self.proposals {
+                    if p.status == ProposalStatus::Proposed {
+                        p.status = ProposalStatus::Accepted;
+                    }
+                }
                 self.phase = Phase::Closed;
                 self.paused = false;
                 Ok(())
@@ -1479,7 +1536,20 @@ mod tests {
                 "{} proposes actions from its plan",
                 fw.id
             );
+            // Closing keeps every proposal the person did not drop.
+            s.proposals[0].status = ProposalStatus::Dropped;
+            let kept = s.proposals.len() - 1;
             s.close().unwrap();
+            assert_eq!(
+                s.proposals
+                    .iter()
+                    .filter(|p| p.status == ProposalStatus::Accepted)
+                    .count(),
+                kept,
+                "{}",
+                fw.id
+            );
+            assert_eq!(s.proposals[0].status, ProposalStatus::Dropped);
             assert_eq!(s.answer(&fw, "late", NOW), Err(EngineError::Closed));
             // The state survives a JSON round trip (it is stored as JSON).
             let json = serde_json::to_string(&s).unwrap();

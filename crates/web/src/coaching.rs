@@ -175,7 +175,12 @@ struct SessionPage {
     /// The AI coach is on: the page's script streams replies.
     stream: bool,
     captured: Vec<CapturedRow>,
+    /// What the answer box holds: the answer being amended, or what was typed when it was
+    /// refused (nothing a person wrote is lost to an error).
+    draft: String,
     proposals: Vec<ProposalRow>,
+    /// Proposals that closing keeps (all but the dropped ones).
+    kept: usize,
     helplines: Vec<safety::Helpline>,
     /// Paused: what the coach says about it, fitting what the screen found (the API's prompt).
     pause_message: String,
@@ -191,6 +196,7 @@ async fn render_session(
     actor: &Actor,
     id: &str,
     error: Option<String>,
+    typed: Option<&str>,
 ) -> PageResult {
     let l = coaching::load(state, actor, id).await?;
     let fw = &l.framework;
@@ -368,6 +374,12 @@ async fn render_session(
         priorities: &coachflux_app::services::actions::PRIORITIES,
         stream: state.config.openai.is_some(),
         captured,
+        draft: typed.or_else(|| e.draft(fw)).unwrap_or_default().to_owned(),
+        kept: e
+            .proposals
+            .iter()
+            .filter(|p| p.status != ProposalStatus::Dropped)
+            .count(),
         proposals,
         pause_message: if e.paused {
             coach::next_prompt(fw, e)
@@ -398,7 +410,7 @@ async fn session_page(
     Who(actor): Who,
     Path(id): Path<String>,
 ) -> PageResult {
-    render_session(&state, &ctx, &actor, &id, None).await
+    render_session(&state, &ctx, &actor, &id, None, None).await
 }
 
 /// Redirect back to the conversation after a change, or show the page with the problem.
@@ -410,6 +422,19 @@ async fn settle(
     result: Result<(), AppError>,
     anchor: &str,
 ) -> PageResult {
+    settle_typed(state, ctx, actor, id, result, anchor, None).await
+}
+
+/// [`settle`], keeping what the person `typed` in the answer box when it was refused.
+async fn settle_typed(
+    state: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    id: &str,
+    result: Result<(), AppError>,
+    anchor: &str,
+    typed: Option<&str>,
+) -> PageResult {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}{anchor}")).into_response()),
         Err(AppError::Invalid(errors)) => {
@@ -418,7 +443,7 @@ async fn settle(
                 .map(|e| e.message)
                 .collect::<Vec<_>>()
                 .join(" ");
-            render_session(state, ctx, actor, id, Some(text)).await
+            render_session(state, ctx, actor, id, Some(text), typed).await
         }
         Err(e) => Err(e.into()),
     }
@@ -492,7 +517,7 @@ async fn turn(
         Ok(TurnOutcome::Replied) | Ok(TurnOutcome::Paused) => {
             Ok(Redirect::to(&format!("/sessions/{id}#answer")).into_response())
         }
-        Err(e) => settle(&state, &ctx, &actor, &id, Err(e), "").await,
+        Err(e) => settle_typed(&state, &ctx, &actor, &id, Err(e), "", Some(&f.input)).await,
     }
 }
 

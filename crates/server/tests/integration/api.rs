@@ -1190,6 +1190,10 @@ async fn every_move_of_a_session_and_the_action_filters_through_the_api(app: Tes
         (200, Some("goal")),
         "{s}"
     );
+    assert_eq!(
+        s["draft"], "Lead the platform team",
+        "the answer to edit: {s}"
+    );
     let (status, body) = api
         .post_json(&format!("/sessions/{id}/amend"), json!({"step": "will"}))
         .await;

@@ -359,11 +359,29 @@ async fn skip_amend_and_resume_exactly_where_we_left_off(app: TestApp) {
         .0,
         303
     );
+    // The previous answer is in the box to edit, and a refused answer keeps what was typed.
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        page.contains(">by the end of the month</textarea>"),
+        "{page}"
+    );
+    let long = "Become the team lead ".repeat(100);
+    let (status, page, _) = b.submit(&format!("{path}/turn"), &[("input", &long)]).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!(">{long}</textarea>")),
+        "nothing typed is lost to an error: {page}"
+    );
     b.submit(
         &format!("{path}/turn"),
         &[("input", "Become the team lead")],
     )
     .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        !page.contains(">by the end of the month</textarea>"),
+        "answered: the box is empty again"
+    );
     // A new browser tab (same cookies) resumes on the same question.
     let (_, page, _) = b.page(&path).await;
     assert!(page.contains("Become the team lead"));
@@ -1102,13 +1120,16 @@ async fn compass_optional_questions_can_be_left_and_the_report_scores_the_sessio
 }
 dual_test!(compass_optional_questions_can_be_left_and_the_report_scores_the_session);
 
-async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app: TestApp) {
+async fn closing_keeps_every_action_that_was_not_dropped(app: TestApp) {
     let fw = grow();
     let b = app.new_browser();
     signup(&app, &b, "ada@example.com").await;
     let path = start(&b, "GROW").await;
     answer_every_step(&b, &path, &fw).await;
-    // Keep the first proposal; leave the second undecided.
+    let (_, page, _) = b.page(&path).await;
+    let proposed = page.matches("class=\"proposal proposal-").count();
+    assert!(proposed >= 2, "{page}");
+    // Edit the first, drop the second, leave the rest as they were proposed.
     assert_eq!(
         b.submit(
             &format!("{path}/proposals/0"),
@@ -1118,13 +1139,31 @@ async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app: 
         .0,
         303
     );
+    assert_eq!(
+        b.submit(&format!("{path}/proposals/1"), &[("decision", "drop")])
+            .await
+            .0,
+        303
+    );
     let (_, page, _) = b.page(&path).await;
-    assert!(page.contains("Not decided yet"), "{page}");
+    let kept = proposed - 1;
+    assert!(
+        page.contains(&format!("Close and keep {kept} action")),
+        "the close button says what it keeps: {page}"
+    );
+    assert!(page.contains("Dropped: left out when you close"), "{page}");
     assert_eq!(b.submit(&format!("{path}/close"), &[]).await.0, 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM action_items").await,
+        i64::try_from(kept).unwrap()
+    );
     let (_, report, _) = b.page(&format!("{path}/report")).await;
     let plan = crate::harness::extract(&report, "<ul class=\"plan\">", "</ul>").unwrap();
-    assert_eq!(plan.matches("<li>").count(), 1, "the kept one only: {plan}");
+    assert_eq!(
+        plan.matches("<li>").count(),
+        kept,
+        "all but the dropped one: {plan}"
+    );
     assert!(plan.contains("Call Sam this week"), "{plan}");
     let md = b
         .get(&format!("{path}/report.md"))
@@ -1132,10 +1171,10 @@ async fn the_report_lists_the_actions_that_were_kept_and_nothing_undecided(app: 
         .text()
         .await
         .unwrap();
-    assert_eq!(md.matches("- [ ] ").count(), 1, "{md}");
+    assert_eq!(md.matches("- [ ] ").count(), kept, "{md}");
     app.stop().await;
 }
-dual_test!(the_report_lists_the_actions_that_were_kept_and_nothing_undecided);
+dual_test!(closing_keeps_every_action_that_was_not_dropped);
 
 /// Skips the built-in coach's follow-up questions (what puts a scale there, what else...)
 /// until it asks the next question of the step.
