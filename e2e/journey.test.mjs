@@ -101,7 +101,8 @@ async function signUp(page, { email, password, name }) {
   assert.match(await page.locator('h1').innerText(), /Check your email/);
   await page.goto(await linkInMail(email, '/verify-email?token='));
   await submit(page, 'button:has-text("Confirm my email")');
-  assert.match(await page.locator('body').innerText(), /Welcome to CoachFlux/);
+  // A visitor whose session the sign-up saved lands on it instead of the home page.
+  assert.match(await page.locator('body').innerText(), /Welcome to CoachFlux|Saved to your account/);
 }
 
 before(async () => {
@@ -313,6 +314,8 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   // Sign up in the same browser: the session moves into the account once the emailed link
   // confirms the address (and signs this browser in).
   await signUp(page, { email: 'visitor@example.com', password: 'a long and unusual passphrase 42', name: 'Vera Visitor' });
+  assert.match(page.url(), /\/sessions\/[^/]+\/report$/, 'back on the report they were reading');
+  assert.match(await page.locator('.flash').innerText(), /Saved to your account/);
 
   await checkPage(page, '/sessions', 'sessions');
   assert.match(await page.textContent('main'), /GROW/);

@@ -91,8 +91,13 @@ fn with_status(status: StatusCode, page: impl IntoResponse) -> Response {
 }
 
 /// After any successful sign-in: cookies, clear pending state, go on.
+/// Signs the browser in and goes `to` where the person was going; a visitor whose session the
+/// sign-in saved, going nowhere in particular, lands on it (its report once closed), told so.
 fn signed_in(state: &AppState, started: &Started, to: &str, flash: Flash) -> Response {
-    let mut r = redirect_with(state, to, flash);
+    let mut r = match &started.saved {
+        Some(saved) if to == "/" => redirect_with(state, &saved.path(), Flash::SavedToAccount),
+        _ => redirect_with(state, to, flash),
+    };
     set_session_cookies(state, &mut r, started);
     clear_cookie(state, &mut r, state.cookies.two_factor);
     r

@@ -33,10 +33,11 @@ pub enum Flash {
     DeletionScheduled,
     ConfirmFirst,
     Confirmed,
+    SavedToAccount,
 }
 
 impl Flash {
-    const ALL: [Flash; 23] = [
+    const ALL: [Flash; 24] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -60,11 +61,13 @@ impl Flash {
         Flash::DeletionScheduled,
         Flash::ConfirmFirst,
         Flash::Confirmed,
+        Flash::SavedToAccount,
     ];
 
     pub fn code(self) -> &'static str {
         match self {
             Flash::Welcome => "welcome",
+            Flash::SavedToAccount => "saved_to_account",
             Flash::SignedIn => "signed_in",
             Flash::SignedOut => "signed_out",
             Flash::EmailVerified => "email_verified",
@@ -93,6 +96,9 @@ impl Flash {
     pub fn message(self) -> &'static str {
         match self {
             Flash::Welcome => "Welcome to CoachFlux! Your email address is confirmed.",
+            Flash::SavedToAccount => {
+                "Saved to your account: this session and its plan are here whenever you come back."
+            }
             Flash::SignedIn => "You're signed in.",
             Flash::SignedOut => "You're signed out.",
             Flash::EmailVerified => "Thanks, your email address is confirmed.",

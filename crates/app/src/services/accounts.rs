@@ -35,6 +35,8 @@ pub struct Started {
     pub token: String,
     pub remember: bool,
     pub new_device_cookie: Option<String>,
+    /// The visitor's session this sign-in saved to the account (the latest, when several).
+    pub saved: Option<super::coaching::Saved>,
 }
 
 #[derive(Debug)]
@@ -465,9 +467,13 @@ pub async fn start_session(
         users::set_time_zone(conn, &user.id, Some(zone), now).await?;
     }
     // A visitor who signs up or in from this browser keeps the sessions they started.
-    if let Some(anonymous_id) = &meta.anonymous_id {
-        super::coaching::migrate_anonymous(conn, anonymous_id, &user.id, now).await?;
-    }
+    let saved = match &meta.anonymous_id {
+        Some(anonymous_id) => super::coaching::migrate_anonymous(conn, anonymous_id, &user.id, now)
+            .await?
+            .into_iter()
+            .next(),
+        None => None,
+    };
     audit::record(
         conn,
         Some(&user.id),
@@ -482,6 +488,7 @@ pub async fn start_session(
         token,
         remember,
         new_device_cookie,
+        saved,
     })
 }
 

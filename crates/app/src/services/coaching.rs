@@ -819,12 +819,18 @@ pub async fn migrate_anonymous(
     anonymous_id: &str,
     user_id: &str,
     now: i64,
-) -> Result<usize, AppError> {
+) -> Result<Vec<Saved>, AppError> {
     let moved = coaching::migrate_anonymous(conn, anonymous_id, user_id, now).await?;
+    let mut saved = Vec::new();
     for id in &moved {
         let Some(row) = coaching::get(conn, id).await? else {
             continue;
         };
+        saved.push(Saved {
+            id: row.id.clone(),
+            closed: row.closed_at.is_some(),
+            updated_at: row.updated_at,
+        });
         if row.closed_at.is_some() {
             let engine: SessionState = serde_json::from_str(&row.state)
                 .map_err(|e| anyhow::anyhow!("session {id}: {e}"))?;
@@ -842,7 +848,29 @@ pub async fn migrate_anonymous(
     if !moved.is_empty() {
         coachflux_store::metrics::recompute(conn, user_id, now).await?;
     }
-    Ok(moved.len())
+    // The one the person was just working on first.
+    saved.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+    Ok(saved)
+}
+
+/// A visitor's session that signing up (or in) saved to the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub id: String,
+    /// Closed: its report is ready.
+    pub closed: bool,
+    pub updated_at: i64,
+}
+
+impl Saved {
+    /// Where the person picks up: the report of a closed session, else the session.
+    pub fn path(&self) -> String {
+        if self.closed {
+            format!("/sessions/{}/report", self.id)
+        } else {
+            format!("/sessions/{}", self.id)
+        }
+    }
 }
 
 /// The report of a session.

@@ -794,10 +794,22 @@ async fn a_visitor_who_logs_in_finds_their_session_once_however_often_they_sign_
     complete(&b, &path, &fw).await;
     b.submit(&format!("{path}/close"), &[]).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM action_items").await, 0);
+    // The visitor's report asks them to keep the plan, at the top.
+    let (_, report, _) = b.page(&format!("{path}/report")).await;
+    assert!(report.contains("Keep this plan"), "{report}");
+    assert!(
+        report.find("Keep this plan") < report.find("Action plan"),
+        "the card comes first"
+    );
 
-    let (status, _, _) =
+    let (status, _, location) =
         crate::identity::login(&b, "ada@example.com", crate::identity::PASSWORD).await;
     assert_eq!(status, 303);
+    // They land on the report they were reading, told it is saved.
+    assert_eq!(location.as_deref(), Some(format!("{path}/report").as_str()));
+    let (_, report, _) = b.page(&format!("{path}/report")).await;
+    assert!(report.contains("Saved to your account"), "{report}");
+    assert!(!report.contains("Keep this plan"), "{report}");
     let row: (Option<String>, i64, Option<String>, Option<i64>) = sqlx::query_as(
         "SELECT user_id, is_anonymous, anonymous_id, expires_at FROM coaching_sessions WHERE id = $1",
     ).bind(&id).fetch_one(app.store.pool()).await.unwrap();
@@ -827,7 +839,7 @@ async fn a_visitor_who_logs_in_finds_their_session_once_however_often_they_sign_
     )
     .await
     .unwrap();
-    assert_eq!(moved, 0);
+    assert!(moved.is_empty());
     drop(conn);
     assert_eq!(app.count("SELECT COUNT(*) FROM coaching_sessions").await, 1);
     assert_eq!(
