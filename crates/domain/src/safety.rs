@@ -360,6 +360,30 @@ const PHRASES: &[(Category, &[&str])] = &[
             "not exist anymore",
             "stop existing",
             "going to end things",
+            "taking my life",
+            "take my life tonight",
+            "how to end mine",
+            "thinking about dying",
+            "planning how to do it",
+            "started planning how",
+            "in front of the next train",
+            "me pendre",
+            "se pendre",
+            "died tonight",
+            "if i died",
+            "be dead before",
+            "done with living",
+            "my life to stop",
+            "walk into the sea",
+            "and not come back",
+            "engine running in",
+            "nur noch sterben",
+            "are lethal",
+            "swallowed most of my",
+            "swallowed all my",
+            "waiting for it to happen",
+            "everyone would be better off",
+            "top of the car park",
             "ending it tonight",
             "fix that permanently",
             "jarrete detre un fardeau",
@@ -518,6 +542,20 @@ const PHRASES: &[(Category, &[&str])] = &[
             "hurting themselves",
             "se fait du mal",
             "autolesionarme",
+            "can not stop cutting",
+            "hit myself until",
+            "till i bleed",
+            "until i bleed",
+            "until i bruise",
+            "cuts all over her",
+            "cuts all over his",
+            "cuts all over my",
+            "does it to feel something",
+            "wanted it to hurt",
+            "cutting is the only thing",
+            "volvi a cortar",
+            "wieder geritzt",
+            "really want to do it",
             "cutting again",
             "cut tonight",
             "urge to cut",
@@ -590,6 +628,18 @@ const PHRASES: &[(Category, &[&str])] = &[
     (
         Category::Abuse,
         &[
+            "touches me",
+            "me touche",
+            "sexually abusing",
+            "broke in and hit me",
+            "slaps my",
+            "takes her pension",
+            "covered in bruises",
+            "beats her and",
+            "making me have sex",
+            "keeps my passport",
+            "schlagt meinen",
+            "touched me",
             "raped",
             "raped me",
             "sexually assaulted",
@@ -718,6 +768,16 @@ const PHRASES: &[(Category, &[&str])] = &[
         Category::Violence,
         &[
             "i want dead",
+            "hurting my baby",
+            "with a baseball bat",
+            "outside his house with",
+            "beat my son until",
+            "beat my daughter until",
+            "can not stand up",
+            "kill our dad",
+            "kill our mum",
+            "kill our mom",
+            "tirer sur",
             "make them all pay",
             "torch his car",
             "torch her car",
@@ -863,6 +923,21 @@ const PHRASES: &[(Category, &[&str])] = &[
     (
         Category::Medical,
         &[
+            "spurting blood",
+            "vomiting blood",
+            "about to pass out",
+            "whole week of",
+            "bent the wrong way",
+            "going grey",
+            "smell of gas",
+            "will not wake up properly",
+            "brazo izquierdo dormido",
+            "me cuesta respirar",
+            "ne respire plus",
+            "hals schwillt zu",
+            "kaum luft",
+            "toddler swallowed",
+            "child swallowed",
             "paracetamol an hour ago",
             "swallowed about",
             "chest is crushing",
@@ -1091,6 +1166,10 @@ const IDIOMS: &[&str] = &[
     "want to dye some",
     "want to dye them",
     "overdose management",
+    "overdose thresholds",
+    "carry an epipen",
+    "use an epipen",
+    "how to use it",
     "overdose prevention",
     "overdose awareness",
     "directly about suicide",
@@ -1743,6 +1822,8 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "jump off",
                 "jumping off",
                 "about jumping",
+                "of jumping",
+                "car park",
                 "make myself go over",
                 "in front of a train",
                 "in front of the train",
@@ -1865,6 +1946,7 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "written the note",
                 "wrote the note",
                 "written a note",
+                "finish the note",
                 "goodbye",
                 "my will",
                 "giving my stuff away",
@@ -1884,6 +1966,7 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "no las voy a necesitar",
                 "aurai plus besoin",
                 "will not be logging",
+                "take the pills",
                 "brauche",
             ],
         ],
@@ -3044,8 +3127,10 @@ mod tests {
     /// does with words it has not seen (26.7 %). Keep it that way:
     /// improve the screen with the first set (or new cases), and only measure with the second.
     /// The first grew a second batch, fresh on arrival (44.3 % recall before it taught the
-    /// screen), which took the unseen set from 30.5 % to 44.3 %, and a third of indirect and
-    /// understated language (30.2 % before), which took it to 47.3 %.
+    /// screen), which took the unseen set from 30.5 % to 44.3 %; a third of indirect and
+    /// understated language (30.2 % before), which took it to 47.3 %; and a fourth, mostly
+    /// everyday answers full of near-miss words (67.3 % recall and 0.8 % false pauses before),
+    /// which took it to 48.9 %.
     const EVALUATION: &str = include_str!("safety_eval.tsv");
     const UNSEEN: &str = include_str!("safety_eval_unseen.tsv");
 
@@ -3147,7 +3232,7 @@ mod tests {
             positives >= 100 && negatives >= 100,
             "{positives} + {negatives} cases"
         );
-        assert!(recall >= 0.47, "recall {recall:.3}");
+        assert!(recall >= 0.48, "recall {recall:.3}");
         assert!(false_rate <= 0.04, "false pauses {false_rate:.3}");
     }
 
