@@ -315,7 +315,7 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   // confirms the address (and signs this browser in).
   await signUp(page, { email: 'visitor@example.com', password: 'a long and unusual passphrase 42', name: 'Vera Visitor' });
   assert.match(page.url(), /\/sessions\/[^/]+\/report$/, 'back on the report they were reading');
-  assert.match(await page.locator('.flash').innerText(), /Saved to your account/);
+  assert.match(await page.locator('.flash').innerText(), /saved to your account/i);
 
   await checkPage(page, '/sessions', 'sessions');
   assert.match(await page.textContent('main'), /GROW/);

@@ -242,6 +242,7 @@ pub async fn create_action(
             priority: body.priority.map_or("medium", Priority::as_str),
             tags: &tags,
             zone: caller.zone,
+            due_kept: None,
         };
         let id = actions::create(&state, &user.user.id, body.session_id.as_deref(), &draft).await?;
         let item = actions::get(&state, &user.user.id, &id).await?;
@@ -292,9 +293,6 @@ pub async fn update_action(
         || body.priority.is_some()
         || body.tags.is_some();
     if edits {
-        let current_due = item
-            .due_date
-            .map(|d| coachflux_domain::dates::ymd_string(d, caller.zone));
         let current_tags: Vec<String> = serde_json::from_str(&item.tags).unwrap_or_default();
         let tags = body.tags.as_ref().unwrap_or(&current_tags).join(",");
         let draft = actions::Draft {
@@ -304,7 +302,9 @@ pub async fn update_action(
                 .as_deref()
                 .or(item.description.as_deref())
                 .unwrap_or(""),
-            due: body.due.as_deref().or(current_due.as_deref()).unwrap_or(""),
+            due: body.due.as_deref().unwrap_or(""),
+            // Left out, the date stays exactly as it is.
+            due_kept: body.due.is_none().then_some(item.due_date),
             priority: body
                 .priority
                 .map(Priority::as_str)

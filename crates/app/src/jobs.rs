@@ -167,11 +167,7 @@ async fn send_reminders(state: &AppState, now: i64) -> Result<(u64, u64), AppErr
             if !retention::mark_reminder_sent(&mut tx, &item.id).await? {
                 continue;
             }
-            let zone = item
-                .time_zone
-                .as_deref()
-                .and_then(coachflux_domain::dates::Zone::named)
-                .unwrap_or_default();
+            let zone = coachflux_domain::dates::zone_of(item.time_zone.as_deref());
             let when = coachflux_domain::dates::label(item.due_date, zone);
             let message = format!("\u{201c}{}\u{201d} is due {when}.", item.title);
             retention::insert_notification(

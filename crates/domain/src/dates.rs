@@ -1,8 +1,9 @@
 //! Due dates from the plain phrases people write on action items ("Call Sam by Friday").
 //!
-//! Everything works in whole UTC days and takes `now_ms` as an argument, so the same sentence
-//! always gives the same date, in tests and in scheduled jobs alike. A due date is the *end* of
-//! its day, so that "by Friday" is still not overdue on Friday afternoon.
+//! Everything works in whole days of the person's [`Zone`] and takes `now_ms` as an argument, so
+//! the same sentence always gives the same date, in tests and in scheduled jobs alike. A due
+//! date is the *end* of its day there, so that "by Friday" is still not overdue on Friday
+//! evening wherever the person is.
 //!
 //! Slash dates ("01/02/2026") are deliberately not parsed: half the world reads them day-first
 //! and half month-first, and a silently wrong deadline is worse than none.
@@ -53,8 +54,9 @@ impl Zone {
         self.0.name()
     }
 
-    /// The names a person picks from: "Area/City" zones and UTC, without the legacy aliases
-    /// ("US/Pacific", "Etc/GMT+5"), sorted.
+    /// The names a person picks from: "Area/City" zones and UTC, without the "US/Pacific" and
+    /// "Etc/GMT+5" kinds (some older city spellings, kept by the database as links, remain),
+    /// sorted.
     pub fn choices() -> Vec<&'static str> {
         let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
             .iter()
@@ -120,7 +122,7 @@ impl Zone {
             // on by the size of the jump.
             chrono::LocalResult::None => self
                 .0
-                .offset_from_utc_datetime(&(naive - chrono::TimeDelta::hours(3)))
+                .offset_from_utc_datetime(&(naive - chrono::TimeDelta::days(1)))
                 .fix(),
         };
         local_ms.saturating_sub(i64::from(offset.local_minus_utc()) * 1000)
@@ -220,14 +222,30 @@ fn inner_due(sentence: &str, now_ms: i64) -> Option<(String, Due)> {
         if !lead || words[start - 1].ends_with(['.', '!', '?']) {
             continue;
         }
+        // "Swim on Monday and Thursday": the second of two days is no deadline either.
+        let second_of_two =
+            matches!(normalise_word(words[start - 1]).as_str(), "and" | "or") && start >= 2 && {
+                let w = normalise_word(words[start - 2]);
+                weekday_named(&w).is_some() || month_named(&w).is_some()
+            };
+        if second_of_two {
+            continue;
+        }
         let longest = (start + MAX_PHRASE_WORDS).min(words.len() - 1);
         for end in (start + 1..=longest).rev() {
             // The phrase must end at a word's end, not inside "Friday's".
             // The sentence goes on with a new part ("… on Sunday about the trip", "… by Friday,
             // then …"), not with a noun the date describes ("on the 3rd floor").
+            let follower = normalise_word(words[end]);
             let goes_on = words[end - 1].ends_with([',', ';', ':'])
-                || INNER_FOLLOWERS.contains(&normalise_word(words[end]).as_str());
-            if !goes_on {
+                || INNER_FOLLOWERS.contains(&follower.as_str());
+            // "Swim on Monday and Thursday": a second day follows, so neither is a deadline.
+            let another_day = matches!(follower.as_str(), "and" | "or")
+                && words.get(end + 1).is_some_and(|w| {
+                    let w = normalise_word(w);
+                    weekday_named(&w).is_some() || month_named(&w).is_some()
+                });
+            if !goes_on || another_day {
                 continue;
             }
             if let Some(due) = due_from_words(&words[start..end], now_ms, false) {
@@ -279,6 +297,21 @@ pub fn label(at_ms: i64, zone: Zone) -> String {
         WEEKDAY_ABBREVIATIONS[weekday(at_ms) as usize],
         MONTH_ABBREVIATIONS[(m - 1) as usize]
     )
+}
+
+/// "Thu 15 Jan 2026, 11:00 CET": a moment as the person's clock shows it, with the zone's
+/// abbreviation so that nobody has to guess which clock.
+pub fn moment(at_ms: i64, zone: Zone) -> String {
+    chrono::DateTime::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .with_timezone(&zone.0)
+        .format("%a %-d %b %Y, %H:%M %Z")
+        .to_string()
+}
+
+/// The zone an account names, UTC when it names none (or one no longer known).
+pub fn zone_of(name: Option<&str>) -> Zone {
+    name.and_then(Zone::named).unwrap_or_default()
 }
 
 /// "2026-01-16": the day it is in `zone` at `at_ms`, as date inputs and [`parse_due`] take it.
@@ -1380,6 +1413,7 @@ mod tests {
             "Ask for help. Tomorrow is another day and I rest",
             "Stay in touch with the team",
             "Plan this weekend's hike with Jo",
+            "Swim on Monday and Thursday with Jo",
         ] {
             assert_eq!(split(sentence), None, "sentence {sentence:?}");
         }
@@ -1453,6 +1487,18 @@ mod tests {
     }
 
     #[test]
+    fn moments_read_on_the_persons_clock_with_its_name() {
+        assert_eq!(moment(NOW, Zone::UTC), "Thu 15 Jan 2026, 10:00 UTC");
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        assert_eq!(moment(NOW, berlin), "Thu 15 Jan 2026, 11:00 CET");
+        let la = Zone::named("America/Los_Angeles").unwrap();
+        assert_eq!(moment(NOW, la), "Thu 15 Jan 2026, 02:00 PST");
+        assert_eq!(zone_of(Some("Europe/Berlin")), berlin);
+        assert_eq!(zone_of(Some("Nowhere/Else")), Zone::UTC);
+        assert_eq!(zone_of(None), Zone::UTC);
+    }
+
+    #[test]
     fn wall_clock_times_that_clocks_skip_or_repeat_have_one_instant() {
         let berlin = Zone::named("Europe/Berlin").unwrap();
         let local = |y, m, d, h: i64, min: i64| from_ymd(y, m, d) + h * 3_600_000 + min * 60_000;
@@ -1468,6 +1514,13 @@ mod tests {
         );
         assert_eq!(berlin.offset_ms(local(2026, 7, 1, 12, 0)), 2 * 3_600_000);
         assert_eq!(Zone::UTC.utc_ms(12_345), 12_345);
+        // Far east of UTC too: Sydney's clocks go forward at 02:00 on 4 October 2026.
+        let sydney = Zone::named("Australia/Sydney").unwrap();
+        assert_eq!(
+            sydney.utc_ms(local(2026, 10, 4, 2, 30)),
+            local(2026, 10, 4, 3, 30) - 11 * 3_600_000,
+            "02:30 is read as 03:30 summer time"
+        );
     }
 
     #[test]

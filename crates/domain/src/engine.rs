@@ -78,17 +78,22 @@ impl Value {
     }
 
     /// The value as a person would type it again: what the answer box holds when they amend
-    /// it (list items one per line; an action with its date phrase).
-    pub fn editable(&self) -> String {
+    /// it (list items one per line). A date found is written as its day in `zone` ("by
+    /// 2026-01-20"), so that sending the box back unchanged gives the same day, however many
+    /// days later.
+    pub fn editable(&self, zone: dates::Zone) -> String {
         match self {
             Value::Text(t) | Value::Choice(t) => t.clone(),
             Value::List(items) => items.join("\n"),
             Value::Scale(n) => n.to_string(),
-            Value::Date(d) => d.phrase.clone(),
+            Value::Date(d) => match d.at_ms {
+                Some(at) => dates::ymd_string(at, zone),
+                None => d.phrase.clone(),
+            },
             Value::Actions(a) => a
                 .iter()
-                .map(|a| match &a.due_phrase {
-                    Some(p) => format!("{} {p}", a.title),
+                .map(|a| match a.due_ms {
+                    Some(at) => format!("{} by {}", a.title, dates::ymd_string(at, zone)),
                     None => a.title.clone(),
                 })
                 .collect::<Vec<_>>()
@@ -551,10 +556,7 @@ impl SessionState {
 
     /// The zone the person's dates are read in (see [`SessionState::time_zone`]).
     pub fn zone(&self) -> dates::Zone {
-        self.time_zone
-            .as_deref()
-            .and_then(dates::Zone::named)
-            .unwrap_or_default()
+        dates::zone_of(self.time_zone.as_deref())
     }
 
     /// Reads the person's next dates in `zone`.
@@ -770,9 +772,10 @@ impl SessionState {
         self.current = index;
         self.phase = Phase::Asking;
         self.settle(framework);
+        let zone = self.zone();
         self.editing = field_id.zip(previous).map(|(field, value)| Editing {
             field_id: field.to_owned(),
-            text: value.editable(),
+            text: value.editable(zone),
         });
         Ok(())
     }
@@ -826,8 +829,7 @@ impl SessionState {
         self.phase == Phase::Complete
     }
 
-    /// Closes a complete session; nothing changes after this.
-    /// Closes a complete session. Every proposal the person did not drop is kept: closing is
+    /// Closes a complete session; nothing changes after this. Every proposal the person did not drop is kept: closing is
     /// not a way to lose the plan they just made.
     pub fn close(&mut self) -> Result<(), EngineError> {
         match self.phase {
@@ -1507,6 +1509,38 @@ mod tests {
             assert_eq!(c.field_id, field.id);
         }
         assert_eq!(s.phase, Phase::Confirming);
+    }
+
+    #[test]
+    fn an_amended_answer_sent_back_unchanged_keeps_its_day() {
+        let fw = catalogue()
+            .frameworks
+            .into_iter()
+            .find(|f| f.id == "GROW")
+            .unwrap();
+        let mut s = started(&fw);
+        while let Some(field) = s.pending_field(&fw).cloned() {
+            let answer = match field.id.as_str() {
+                "timeframe" => "in 3 days".to_owned(),
+                _ => answer_for(&field),
+            };
+            s.answer(&fw, &answer, NOW).unwrap();
+        }
+        let before = s.value("timeframe").cloned();
+        s.amend(&fw, "goal", Some("timeframe")).unwrap();
+        let draft = s.draft(&fw).unwrap().to_owned();
+        assert_eq!(
+            draft, "2026-01-18",
+            "the day it named, not the words read again"
+        );
+        // Sent back two days later, it is still the same day.
+        s.answer(&fw, &draft, NOW + 2 * crate::clock::DAY_MS)
+            .unwrap();
+        let (Some(Value::Date(a)), Some(Value::Date(b))) = (before, s.value("timeframe")) else {
+            panic!("dates");
+        };
+        assert_eq!(a.at_ms, b.at_ms);
+        assert_eq!(s.draft(&fw), None, "answered: nothing left to edit");
     }
 
     #[test]

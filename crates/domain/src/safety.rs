@@ -153,7 +153,8 @@ const OTHER_SUBJECTS: &[&str] = &[
 
 /// Whether the danger `phrase` names in `words` (normalised) is to someone else: the phrase's
 /// own grammar first ("kill herself", "wants to die"), else the nearest subject before it ("my
-/// sister took an overdose"). When nothing says, it is the writer's.
+/// sister took an overdose"). When nothing says (or the hit is a concept, found nowhere in
+/// particular), it is the writer's: the safer reading.
 fn about_someone_else(words: &[&str], phrase: &str) -> bool {
     let pattern: Vec<&str> = phrase.split(' ').collect();
     if pattern.iter().any(|w| FIRST_PERSON.contains(w)) {
@@ -162,7 +163,10 @@ fn about_someone_else(words: &[&str], phrase: &str) -> bool {
     if pattern.iter().any(|w| THIRD_PERSON.contains(w)) {
         return true;
     }
-    let at = occurrences(words, &pattern).next().unwrap_or(words.len());
+    // A concept's name is not in the text: with no place to read from, it is the writer's.
+    let Some(at) = occurrences(words, &pattern).next() else {
+        return false;
+    };
     words[..at]
         .iter()
         .rev()
@@ -360,12 +364,16 @@ const PHRASES: &[(Category, &[&str])] = &[
             "not exist anymore",
             "stop existing",
             "going to end things",
+            "bring mich heute nacht um",
+            "ich bring mich um",
+            "ich bringe mich um",
+            "bringe mich heute nacht um",
+            "bring mich jetzt um",
             "taking my life",
             "take my life tonight",
             "how to end mine",
             "thinking about dying",
             "planning how to do it",
-            "started planning how",
             "in front of the next train",
             "me pendre",
             "se pendre",
@@ -477,7 +485,6 @@ const PHRASES: &[(Category, &[&str])] = &[
             "lettre dadieu",
             "besser dran ohne mich",
             "ohne mich besser",
-            "bring mich um",
             "nie wieder aufwachen",
             "abschiedsbrief",
             "abschiedsbriefe",
@@ -768,6 +775,13 @@ const PHRASES: &[(Category, &[&str])] = &[
         Category::Violence,
         &[
             "i want dead",
+            "ends up in intensive care",
+            "attack the mosque",
+            "planning an attack",
+            "an attack on the",
+            "attack the church",
+            "attack the synagogue",
+            "attack the school",
             "hurting my baby",
             "with a baseball bat",
             "outside his house with",
@@ -1319,7 +1333,8 @@ pub fn screen(text: &str) -> Option<Hit> {
     let words = normalise(text);
     let words: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
     let mut hit = found(text, &words)?;
-    hit.someone_else = about_someone_else(&words, hit.phrase);
+    // A threat is the writer's to answer for, whoever is named in it.
+    hit.someone_else = hit.category != Category::Violence && about_someone_else(&words, hit.phrase);
     Some(hit)
 }
 
@@ -1405,7 +1420,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "a bomb",
                 "pipe bomb",
                 "blow up",
-                "attack",
                 "make them bleed",
                 "make them pay",
                 "pay in blood",
@@ -1417,7 +1431,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "beat him up",
                 "beat her up",
                 "beat them up",
-                "intensive care",
                 "will not miss",
                 "go for him",
                 "go for her",
@@ -1609,12 +1622,15 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "saving",
                 "saved",
                 "saving up",
+                "how many it takes",
+                "how many would",
+                "how many of my",
+                "how many pills",
                 "stockpiling",
                 "collecting",
                 "sammle",
                 "hoarding",
                 "enough",
-                "how many",
                 "on purpose",
             ],
             &[
@@ -1635,7 +1651,10 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
         &[
             &[
                 "goodbye letter",
-                "letters to",
+                "letters to my kids",
+                "letters to my children",
+                "letters to my family",
+                "letters to my parents",
                 "written letters",
                 "wrote my will",
                 "saying goodbye to everyone",
@@ -1844,9 +1863,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "her gun",
                 "rifle",
                 "pistol",
-                "on himself",
-                "on herself",
-                "on myself",
                 "car running",
                 "the barrier",
                 "into a wall",
@@ -2014,11 +2030,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
             &["in the way", "obstacle", "fix", "problem"],
         ],
     ),
-    (
-        Category::Suicide,
-        "a German way of saying it",
-        &[&["bring mich", "bringe mich", "bringt sich"], &["um"]],
-    ),
     // Self-harm the lists don't name: a way of hurting, a body, and a reason or a way of
     // doing it that makes it deliberate.
     (
@@ -2055,7 +2066,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "cutting",
                 "cuts",
                 "marks",
-                "give myself",
                 "quemo",
                 "cortes",
                 "coupures",
@@ -2235,7 +2245,7 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "locks my kids",
                 "locks me in",
                 "locked me in",
-                "in a cupboard",
+                "in a cupboard as punishment",
                 "groped me",
                 "molested me",
                 "hits me",
@@ -2313,7 +2323,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
             ],
             &[
                 "to die",
-                "die",
                 "survive the fall",
                 "bleed out",
                 "desangrarse",
@@ -2347,7 +2356,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "painkillers",
                 "somniferes",
                 "medicine cabinet",
-                "the sea",
                 "the cliffs",
                 "the bridge",
                 "brucke",
@@ -2405,7 +2413,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "no plans after",
                 "necesitar",
                 "besoin",
-                "for good",
                 "fur immer",
                 "over for good",
                 "en finir",
@@ -2429,14 +2436,7 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "tonight is the night",
                 "tomorrow morning is when",
             ],
-            &[
-                "days",
-                "weeks",
-                "by then",
-                "five year plan",
-                "planning it",
-                "stop being",
-            ],
+            &["by then", "five year plan", "planning it", "stop being"],
         ],
     ),
     (
@@ -2471,7 +2471,8 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
             &[
                 "a bat",
                 "the bat",
-                "hammer",
+                "the hammer",
+                "a hammer",
                 "shotgun",
                 "a knife",
                 "un couteau",
@@ -2492,7 +2493,6 @@ const CONCEPTS: &[(Category, &str, &[&[&str]])] = &[
                 "will find out",
                 "make him pay",
                 "make her pay",
-                "next time",
                 "attendre",
                 "fertig machen",
                 "in die schule",
@@ -3130,7 +3130,8 @@ mod tests {
     /// screen), which took the unseen set from 30.5 % to 44.3 %; a third of indirect and
     /// understated language (30.2 % before), which took it to 47.3 %; and a fourth, mostly
     /// everyday answers full of near-miss words (67.3 % recall and 0.8 % false pauses before),
-    /// which took it to 48.9 %.
+    /// which took it to 48.9 %. A review then removed entries that paused ordinary answers
+    /// (48.1 %).
     const EVALUATION: &str = include_str!("safety_eval.tsv");
     const UNSEEN: &str = include_str!("safety_eval_unseen.tsv");
 
@@ -3247,6 +3248,9 @@ mod tests {
             "ich will mich umbringen",
             "my friend helped me a lot but I still want to die",
             "im going to stab him when he gets home",
+            "I'm going to stab her when she gets home",
+            // A concept, found nowhere in particular: the writer's, whoever is named after.
+            "I bought the rope for tonight. Sorry mum.",
             "he hits me every night and I'm scared",
         ] {
             let hit = screen(text).unwrap_or_else(|| panic!("{text:?} should pause"));
@@ -3372,6 +3376,20 @@ mod tests {
             "I will be dead tired by Friday",
             "Tonight is the night I finally finish the report",
             "My grandmother's pension covers her care home",
+            "I'm trying to be less hard on myself",
+            "I want to focus on myself this year",
+            "I want to give myself a fresh start",
+            "Wie lange dauert die Einarbeitung?",
+            "Bring mich um 8 zum Bahnhof",
+            "I won't be here for two weeks in August",
+            "I bought a flat by the sea",
+            "I gave my notice, leaving for good",
+            "I'm sending cover letters to five firms this week",
+            "How many tablets do we need for the team?",
+            "My dad is going to intensive care after the operation, it went well",
+            "Next time I'll hammer out the details with him",
+            "My boss keeps the spare chairs in a cupboard",
+            "I'm going to attack the work backlog on Monday",
             "I ran 10 kms this morning",
             "I'll shoot you my draft tonight",
             "shoot you guys an email",

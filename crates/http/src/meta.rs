@@ -129,6 +129,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_zone_is_the_accounts_else_the_header_else_the_browsers_cookie() {
+        use axum::http::HeaderValue;
+        let mut h = HeaderMap::new();
+        assert_eq!(zone(None, &h), Zone::UTC);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("cf_csrf=x; cf_tz=Asia/Tokyo"),
+        );
+        assert_eq!(zone(None, &h).name(), "Asia/Tokyo");
+        h.insert(ZONE_HEADER, HeaderValue::from_static("Europe/Berlin"));
+        assert_eq!(zone(None, &h).name(), "Europe/Berlin");
+        // What isn't a zone is ignored, not read as UTC over a good one.
+        h.insert(ZONE_HEADER, HeaderValue::from_static("Mars/Base"));
+        assert_eq!(zone(None, &h).name(), "Asia/Tokyo");
+        h.insert(header::COOKIE, HeaderValue::from_static("cf_tz=<script>"));
+        assert_eq!(zone(None, &h), Zone::UTC);
+    }
+
+    #[test]
     fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         use axum::http::{HeaderMap, HeaderValue};
         use std::net::IpAddr;

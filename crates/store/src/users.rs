@@ -164,8 +164,8 @@ pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: i64) 
     Ok(())
 }
 
-/// Replaces the display name and picture (`None` clears them).
-/// Sets the name, picture and time zone (an IANA name, checked by the caller).
+/// Replaces the display name, picture and time zone (an IANA name, checked by the caller);
+/// `None` clears each.
 pub async fn update_profile(
     conn: &mut Conn,
     id: &str,

@@ -90,12 +90,18 @@ fn with_status(status: StatusCode, page: impl IntoResponse) -> Response {
     r
 }
 
-/// After any successful sign-in: cookies, clear pending state, go on.
-/// Signs the browser in and goes `to` where the person was going; a visitor whose session the
+/// After any successful sign-in: cookies, clear pending state, go on. Signs the browser in and goes `to` where the person was going; a visitor whose session the
 /// sign-in saved, going nowhere in particular, lands on it (its report once closed), told so.
 fn signed_in(state: &AppState, started: &Started, to: &str, flash: Flash) -> Response {
     let mut r = match &started.saved {
-        Some(saved) if to == "/" => redirect_with(state, &saved.path(), Flash::SavedToAccount),
+        Some(saved) if to == "/" => {
+            let told = if flash == Flash::Welcome {
+                Flash::WelcomeSaved
+            } else {
+                Flash::SavedToAccount
+            };
+            redirect_with(state, &saved.path(), told)
+        }
         _ => redirect_with(state, to, flash),
     };
     set_session_cookies(state, &mut r, started);
@@ -260,7 +266,7 @@ fn keep_account_page(state: &AppState, ctx: &PageCtx, restore: String, erase_at:
     let mut r = KeepAccountPage {
         l: ctx.layout("Keep your account? — CoachFlux", "login"),
         restore,
-        erase_on: accounts::format_utc(erase_at),
+        erase_on: coachflux_domain::dates::moment(erase_at, ctx.zone),
         errors: FormErrors::default(),
     }
     .into_response();

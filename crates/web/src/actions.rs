@@ -207,6 +207,7 @@ impl ItemForm {
             priority: &self.priority,
             tags: &self.tags,
             zone,
+            due_kept: None,
         }
     }
 }

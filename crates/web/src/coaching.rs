@@ -804,7 +804,7 @@ async fn history(
         .map(|s| HistoryRow {
             id: s.id,
             framework: s.framework,
-            started: coachflux_app::services::accounts::format_utc(s.created_at),
+            started: dates::moment(s.created_at, ctx.zone),
             status: s.status,
         })
         .collect();

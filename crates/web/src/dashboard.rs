@@ -88,7 +88,7 @@ async fn page(
         .weekly
         .iter()
         .map(|(start, n)| {
-            let (_, month, day) = dates::ymd(*start);
+            let (_, month, day) = dates::ymd(ctx.zone.local_ms(*start));
             (format!("{day}/{month}"), *n)
         })
         .collect();

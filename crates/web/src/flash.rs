@@ -34,10 +34,11 @@ pub enum Flash {
     ConfirmFirst,
     Confirmed,
     SavedToAccount,
+    WelcomeSaved,
 }
 
 impl Flash {
-    const ALL: [Flash; 24] = [
+    const ALL: [Flash; 25] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -62,12 +63,14 @@ impl Flash {
         Flash::ConfirmFirst,
         Flash::Confirmed,
         Flash::SavedToAccount,
+        Flash::WelcomeSaved,
     ];
 
     pub fn code(self) -> &'static str {
         match self {
             Flash::Welcome => "welcome",
             Flash::SavedToAccount => "saved_to_account",
+            Flash::WelcomeSaved => "welcome_saved",
             Flash::SignedIn => "signed_in",
             Flash::SignedOut => "signed_out",
             Flash::EmailVerified => "email_verified",
@@ -96,6 +99,9 @@ impl Flash {
     pub fn message(self) -> &'static str {
         match self {
             Flash::Welcome => "Welcome to CoachFlux! Your email address is confirmed.",
+            Flash::WelcomeSaved => {
+                "Welcome to CoachFlux! Your email address is confirmed, and this session is saved to your account."
+            }
             Flash::SavedToAccount => {
                 "Saved to your account: this session and its plan are here whenever you come back."
             }

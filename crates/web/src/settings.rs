@@ -18,6 +18,7 @@ use coachflux_app::AppState;
 use coachflux_app::auth::CurrentUser;
 use coachflux_app::model::EmailPreferences;
 use coachflux_app::services::{accounts, privacy, staff, two_factor};
+use coachflux_domain::dates;
 use coachflux_domain::paging::{Cursor, PageRequest};
 use coachflux_domain::request::describe_device;
 use coachflux_http::Meta;
@@ -137,13 +138,13 @@ async fn render_settings_with(
                     "read only"
                 }
                 .into(),
-                created: accounts::format_utc(t.created_at),
+                created: dates::moment(t.created_at, ctx.zone),
                 last_used: t
                     .last_used_at
-                    .map_or_else(|| "never".into(), accounts::format_utc),
+                    .map_or_else(|| "never".into(), |at| dates::moment(at, ctx.zone)),
                 expires: t
                     .expires_at
-                    .map_or_else(|| "never".into(), accounts::format_utc),
+                    .map_or_else(|| "never".into(), |at| dates::moment(at, ctx.zone)),
                 id: t.id,
                 name: t.name,
             })
@@ -158,7 +159,7 @@ async fn render_settings_with(
             current: s.id == current.session_id,
             device: describe_device(&s.user_agent),
             ip: s.ip,
-            last_active: accounts::format_utc(s.last_activity_at),
+            last_active: dates::moment(s.last_activity_at, ctx.zone),
             id: s.id,
         })
         .collect();

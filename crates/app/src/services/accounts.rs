@@ -448,7 +448,10 @@ pub async fn start_session(
     )
     .await?;
     if !seen && user.last_login_at.is_some() {
-        let when = format_utc(now);
+        let when = coachflux_domain::dates::moment(
+            now,
+            coachflux_domain::dates::zone_of(user.time_zone.as_deref()),
+        );
         let msg = messages::new_device(
             &to_of(user),
             &describe_device(&meta.user_agent),

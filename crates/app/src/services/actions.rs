@@ -25,6 +25,9 @@ pub struct Draft<'a> {
     pub tags: &'a str,
     /// The person's time zone: `due` names a day on their calendar.
     pub zone: dates::Zone,
+    /// A due instant kept as it is (an edit that doesn't touch the date), instead of reading
+    /// `due` again: read in another zone, the same words could name another day.
+    pub due_kept: Option<Option<i64>>,
 }
 
 struct Clean {
@@ -57,9 +60,10 @@ fn clean(d: &Draft<'_>, now: i64) -> Result<Clean, AppError> {
     if d.description.trim().chars().count() > MAX_DESCRIPTION_CHARS {
         err("description", "Keep the notes under 2000 characters.");
     }
-    let due = match d.due.trim() {
-        "" => None,
-        phrase => match dates::parse_due(phrase, now, d.zone) {
+    let due = match (d.due_kept, d.due.trim()) {
+        (Some(kept), _) => kept,
+        (None, "") => None,
+        (None, phrase) => match dates::parse_due(phrase, now, d.zone) {
             Some(due) => Some(due.at_ms),
             None => {
                 err(
@@ -131,6 +135,7 @@ pub fn validate_changes(
             priority: priority.unwrap_or(""),
             tags: tags.unwrap_or(""),
             zone,
+            due_kept: None,
         },
         now,
     )?;
@@ -359,9 +364,6 @@ pub async fn calendar_feed(state: &AppState, token: &str) -> Result<String, AppE
         "CoachFlux action items",
         &events,
         state.clock.now_ms(),
-        user.time_zone
-            .as_deref()
-            .and_then(dates::Zone::named)
-            .unwrap_or_default(),
+        dates::zone_of(user.time_zone.as_deref()),
     ))
 }

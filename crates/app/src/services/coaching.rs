@@ -655,6 +655,8 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
                 return Err(AppError::invalid("input", "Finish every step first."));
             }
             let now = state.clock.now_ms();
+            // Read in the zone its date box was filled in.
+            let zone = l.engine.zone();
             let p = l
                 .engine
                 .proposals
@@ -666,7 +668,7 @@ pub async fn act(state: &AppState, actor: &Actor, id: &str, m: Move<'_>) -> Resu
                 edit.priority.filter(|p| !p.trim().is_empty()),
                 edit.tags,
                 now,
-                actor.zone,
+                zone,
             )?;
             if let Some(title) = changed.title {
                 p.title = title;

@@ -126,7 +126,10 @@ pub async fn request_deletion(
     api_tokens::revoke_all_for_user(&mut tx, &user.id, now).await?;
     let msg = messages::deletion_scheduled(
         &to_of(user),
-        &accounts::format_utc(erase_on),
+        &coachflux_domain::dates::moment(
+            erase_on,
+            coachflux_domain::dates::zone_of(user.time_zone.as_deref()),
+        ),
         &state.link("/login"),
     );
     super::accounts::tell_and_record(

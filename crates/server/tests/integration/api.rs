@@ -1857,9 +1857,9 @@ async fn dates_are_days_in_the_persons_time_zone(app: TestApp) {
         Some(end_of(16)),
         "UTC without a zone"
     );
-    let a = action_due(&api, Some("Pacific/Auckland"), "tomorrow").await;
+    let auckland = action_due(&api, Some("Pacific/Auckland"), "tomorrow").await;
     assert_eq!(
-        a["dueDate"].as_i64(),
+        auckland["dueDate"].as_i64(),
         Some(end_of(17) - 13 * HOUR_MS),
         "the end of Saturday in Auckland"
     );
@@ -1886,6 +1886,16 @@ async fn dates_are_days_in_the_persons_time_zone(app: TestApp) {
         Some(end_of(15) + 8 * HOUR_MS),
         "the account's zone wins: the end of Thursday in Los Angeles"
     );
+    // An edit that leaves the date out leaves it exactly as it was, whatever the zone now.
+    let (status, edited) = api
+        .call(
+            Method::PATCH,
+            &format!("/actions/{}", auckland["id"].as_str().unwrap()),
+            Some(json!({"title": "Call Sam again"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["dueDate"], auckland["dueDate"], "{edited}");
     assert_eq!(a["overdue"], false);
 
     let (status, problem) = api

@@ -263,7 +263,7 @@ async fn a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left
     );
     let mail = app.last_email(EMAIL, "deletion_scheduled").await;
     assert!(
-        mail.body_text.contains("2026-01-22 10:00 UTC"),
+        mail.body_text.contains("Thu 22 Jan 2026, 10:00 UTC"),
         "{}",
         mail.body_text
     );
@@ -277,7 +277,7 @@ async fn a_deleted_account_can_be_kept_for_7_days_and_then_nothing_of_it_is_left
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("Keep my account") && html.contains("2026-01-22 10:00 UTC"),
+        html.contains("Keep my account") && html.contains("Thu 22 Jan 2026, 10:00 UTC"),
         "{html}"
     );
     assert_ne!(
