@@ -46,6 +46,13 @@ impl Focus {
     }
 }
 
+/// What to start when the recommendation is locked for this person: GROW, which fits almost
+/// anything.
+pub const FALLBACK: (&str, &str) = (
+    "GROW",
+    "GROW fits almost any goal: from where you are now to a committed next step, in about 20 minutes.",
+);
+
 /// The recommended framework id and why.
 pub fn recommend(focus: Focus, minutes: u32) -> (&'static str, &'static str) {
     if minutes <= 10 {

@@ -27,11 +27,34 @@ async fn cards(
         .collect())
 }
 
+/// Said once for a page of cards: what visitors can start, and how to unlock the rest.
+fn members_note(cards: &[FrameworkCard]) -> Option<String> {
+    let open: Vec<&str> = cards
+        .iter()
+        .filter(|c| c.locked.is_none())
+        .map(|c| c.framework.name.as_str())
+        .collect();
+    cards
+        .iter()
+        .any(|c| c.locked.as_ref().is_some_and(|l| l.for_members))
+        .then(|| match open.as_slice() {
+            [] => "Create a free account (or log in) to use every framework.".to_owned(),
+            names => format!(
+                "As a visitor you can try {} now; create a free account (or log in) to use every framework.",
+                names.join(" and ")
+            ),
+        })
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 pub struct HomePage {
     l: Layout,
     frameworks: Vec<FrameworkCard>,
+    members_note: Option<String>,
+    /// The hero's call to action starts this framework (GROW when the person may start it).
+    start: Option<String>,
+    visitor: bool,
 }
 
 pub async fn home(
@@ -39,9 +62,24 @@ pub async fn home(
     ctx: PageCtx,
     crate::coaching::Who(actor): crate::coaching::Who,
 ) -> PageResult<HomePage> {
+    let frameworks = cards(&state, &actor).await?;
+    let start = frameworks
+        .iter()
+        .filter(|c| c.locked.is_none())
+        .map(|c| c.framework.id.clone())
+        .find(|id| id == "GROW")
+        .or_else(|| {
+            frameworks
+                .iter()
+                .find(|c| c.locked.is_none())
+                .map(|c| c.framework.id.clone())
+        });
     Ok(HomePage {
         l: ctx.layout("CoachFlux — guided coaching that ends in a plan", "home"),
-        frameworks: cards(&state, &actor).await?,
+        members_note: members_note(&frameworks),
+        visitor: actor.user.is_none(),
+        start,
+        frameworks,
     })
 }
 
@@ -50,6 +88,7 @@ pub async fn home(
 pub struct FrameworksPage {
     l: Layout,
     frameworks: Vec<FrameworkCard>,
+    members_note: Option<String>,
 }
 
 pub async fn frameworks(
@@ -57,9 +96,11 @@ pub async fn frameworks(
     ctx: PageCtx,
     crate::coaching::Who(actor): crate::coaching::Who,
 ) -> PageResult<FrameworksPage> {
+    let frameworks = cards(&state, &actor).await?;
     Ok(FrameworksPage {
         l: ctx.layout("Coaching frameworks — CoachFlux", "frameworks"),
-        frameworks: cards(&state, &actor).await?,
+        members_note: members_note(&frameworks),
+        frameworks,
     })
 }
 
@@ -105,23 +146,53 @@ pub struct HelperPage {
     focuses: Vec<(&'static str, &'static str)>,
     focus: String,
     minutes: u32,
-    pick: Option<(FrameworkRecord, &'static str)>,
+    pick: Option<Pick>,
+}
+
+/// A recommendation as this person can act on it.
+pub struct Pick {
+    f: FrameworkRecord,
+    why: &'static str,
+    /// Why they can't start it, and how to unlock it.
+    locked: Option<coachflux_app::services::coaching::Locked>,
+    /// What they can start instead, now.
+    instead: Option<(FrameworkRecord, &'static str)>,
 }
 
 /// "Which framework fits me?" — a GET form: the answer is a recommendation, nothing is stored.
 pub async fn helper(
     State(state): State<AppState>,
     ctx: PageCtx,
+    crate::coaching::Who(actor): crate::coaching::Who,
     axum::extract::Query(q): axum::extract::Query<HelperQuery>,
 ) -> PageResult<HelperPage> {
-    use coachflux_domain::recommend::{Focus, recommend};
+    use coachflux_app::services::coaching::{entitlement, framework_record};
+    use coachflux_domain::recommend::{FALLBACK, Focus, recommend};
     let minutes = q.minutes.unwrap_or(20).clamp(5, 60);
     let pick = match q.focus.as_deref().and_then(Focus::parse) {
         Some(focus) => {
             let (id, why) = recommend(focus, minutes);
-            coachflux_app::services::coaching::framework_record(&state, id)
-                .await?
-                .map(|f| (f, why))
+            match framework_record(&state, id).await? {
+                Some(f) => {
+                    let locked = entitlement(&actor, &f.framework).err();
+                    // A locked recommendation is no dead end: say how to unlock it, and offer
+                    // what can be started now.
+                    let instead = match (&locked, FALLBACK) {
+                        (Some(_), (alt, alt_why)) if alt != id => framework_record(&state, alt)
+                            .await?
+                            .filter(|a| entitlement(&actor, &a.framework).is_ok())
+                            .map(|a| (a, alt_why)),
+                        _ => None,
+                    };
+                    Some(Pick {
+                        f,
+                        why,
+                        locked,
+                        instead,
+                    })
+                }
+                None => None,
+            }
         }
         None => None,
     };

@@ -55,6 +55,10 @@ impl Actor {
 pub struct Locked {
     pub reason: String,
     pub unlock: String,
+    /// A word or two for a card: "Coming soon", "For members".
+    pub label: &'static str,
+    /// Signing up (or in) unlocks it.
+    pub for_members: bool,
 }
 
 /// The one place that answers "may this person start this framework?".
@@ -63,12 +67,16 @@ pub fn entitlement(actor: &Actor, fw: &Framework) -> Result<(), Locked> {
         return Err(Locked {
             reason: format!("{} isn't available yet.", fw.name),
             unlock: "Check back soon.".into(),
+            label: "Coming soon",
+            for_members: false,
         });
     }
     if actor.user.is_none() && !VISITOR_FRAMEWORKS.contains(&fw.id.as_str()) {
         return Err(Locked {
             reason: format!("{} is for members.", fw.name),
             unlock: "Create a free account (or log in) to use every framework.".into(),
+            label: "For members",
+            for_members: true,
         });
     }
     Ok(())

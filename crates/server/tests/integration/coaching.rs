@@ -762,6 +762,22 @@ async fn the_framework_helper_recommends_one_and_deleting_unfinished_work_counts
     let (status, page, _) = b.page("/frameworks/helper?focus=change&minutes=20").await;
     assert_eq!(status, 200);
     assert!(page.contains("Try COMPASS"));
+    // Locked for a visitor: how to unlock it, in place, and what they can start now.
+    assert!(page.contains("COMPASS is for members."), "{page}");
+    assert!(page.contains("Or start now with GROW"), "{page}");
+    assert!(
+        page.contains(r#"value="GROW"><button type="submit" class="button" id="start-instead">"#)
+    );
+    // A member can start it from the recommendation.
+    let member = app.new_browser();
+    signup(&app, &member, "ada@example.com").await;
+    let (_, page, _) = member
+        .page("/frameworks/helper?focus=change&minutes=20")
+        .await;
+    assert!(
+        page.contains("Start COMPASS now") && !page.contains("is for members"),
+        "{page}"
+    );
     let (_, page, _) = b.page("/frameworks/helper?focus=change&minutes=10").await;
     assert!(page.contains("Try WOOP"));
     let (_, page, _) = b.page("/frameworks/helper").await;

@@ -41,6 +41,21 @@ async fn home_lists_the_six_frameworks(app: TestApp) {
 }
 dual_test!(home_lists_the_six_frameworks);
 
+async fn the_home_page_starts_a_session_in_one_click(app: TestApp) {
+    let b = app.new_browser();
+    let (status, html, _) = b.page("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Start a free GROW session"), "{html}");
+    assert_eq!(html.matches("🔒").count(), 1, "the members note, once");
+    // The hero's form: one click from the first screen to the first question.
+    assert!(html.contains(r#"<input type="hidden" name="framework" value="GROW"><button type="submit" class="button button-large" id="hero-start">"#));
+    let (status, _, location) = b.submit("/sessions", &[("framework", "GROW")]).await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().starts_with("/sessions/"));
+    app.stop().await;
+}
+dual_test!(the_home_page_starts_a_session_in_one_click);
+
 async fn frameworks_page_lists_every_framework_in_catalogue_order(app: TestApp) {
     let (status, html) = app.page("/frameworks").await;
     assert_eq!(status, 200);
@@ -56,14 +71,17 @@ async fn frameworks_page_lists_every_framework_in_catalogue_order(app: TestApp) 
         positions.windows(2).all(|w| w[0] < w[1]),
         "catalogue order: {positions:?}"
     );
-    // A visitor sees on the card itself which ones are for members, and how to unlock them.
-    let compass = &html[positions[2]..positions[3]];
+    // A visitor is told once for the page what they can start and how to unlock the rest; the
+    // locked cards say so quietly.
+    assert_eq!(html.matches("🔒").count(), 1, "said once");
     assert!(
-        compass.contains("🔒") && compass.contains("members"),
-        "{compass}"
+        html.contains("As a visitor you can try GROW now; create a free account (or log in) to use every framework."),
+        "{html}"
     );
+    let compass = &html[positions[2]..positions[3]];
+    assert!(compass.contains("For members"), "{compass}");
     let grow = &html[positions[0]..positions[1]];
-    assert!(!grow.contains("🔒"), "{grow}");
+    assert!(!grow.contains("For members"), "{grow}");
     app.stop().await;
 }
 dual_test!(frameworks_page_lists_every_framework_in_catalogue_order);
