@@ -265,6 +265,21 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   assert.equal(max - left, 5);
   await page.fill('#input', '');
 
+  // Ctrl+Enter sends; back at the answer, the coach's message is announced and the cursor waits
+  // in the answer box.
+  await page.fill('#input', 'Lead the platform team by summer');
+  await Promise.all([page.waitForNavigation(), page.press('#input', 'Control+Enter')]);
+  assert.match(page.url(), /#answer$/);
+  await page.waitForFunction(() => document.getElementById('coach-live').textContent.length > 0);
+  assert.equal(
+    await page.evaluate(() => document.getElementById('coach-live').textContent),
+    await page.evaluate(() => [...document.querySelectorAll('.conversation .bubble-coach')].pop().textContent),
+  );
+  assert.ok(
+    await page.evaluate(() => document.activeElement.closest('#answer') !== null),
+    'the answer box has the focus',
+  );
+
   await assertAccessible(page, 'session (asking)');
   const counter = { n: 0 };
   let steps = 0;

@@ -4,7 +4,8 @@
 //     per line, so the server sees exactly what it sees without JavaScript);
 //   - streamed coach replies (form[data-stream]);
 //   - Done / Reopen on action items through the JSON API, updating the card in place;
-//   - the browser's time zone in a cookie, for the days dates are read and shown in.
+//   - the browser's time zone in a cookie, for the days dates are read and shown in;
+//   - after a turn: the coach's message announced, the answer box focused; Ctrl/⌘+Enter sends.
 'use strict';
 
 (function () {
@@ -230,6 +231,29 @@
   document.querySelectorAll('input[data-detect-zone]').forEach(function (input) {
     if (!input.value && zone) input.value = zone;
   });
+
+  // After a turn the page comes back at #answer: the coach's new message is said to screen
+  // readers (a live region) and the cursor waits in the answer box. Ctrl/⌘+Enter sends.
+  if (location.hash === '#answer') {
+    var bubbles = document.querySelectorAll('.conversation .bubble-coach');
+    var said = bubbles[bubbles.length - 1];
+    var live = document.getElementById('coach-live');
+    var box = document.querySelector('#answer textarea:not([hidden]), #answer input[type=text], #answer input[type=radio]');
+    // After the browser has scrolled to the answer (which would take the focus back).
+    setTimeout(function () {
+      if (said && live) live.textContent = said.textContent;
+      if (box) box.focus();
+    }, 150);
+  }
+  var answerForm = document.querySelector('#answer form[action$="/turn"]');
+  if (answerForm) {
+    answerForm.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        if (answerForm.requestSubmit) answerForm.requestSubmit(); else answerForm.submit();
+      }
+    });
+  }
 
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
   document.querySelectorAll('form[data-toggle-action]').forEach(actionToggle);
