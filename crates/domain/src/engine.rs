@@ -872,7 +872,6 @@ impl SessionState {
     /// Proposed again (a step was reopened and confirmed), an item still in the plan keeps the
     /// decision and edits the person made to it.
     pub fn propose_actions(&mut self, framework: &Framework) {
-        let tag = framework.id.to_ascii_lowercase();
         let mut out: Vec<(String, Option<i64>)> = Vec::new();
         for step in &framework.steps {
             for field in &step.fields {
@@ -933,14 +932,15 @@ impl SessionState {
         }
         self.proposals = out
             .into_iter()
-            .enumerate()
-            .map(|(i, (title, due_ms))| {
+            .map(|(title, due_ms)| {
                 let fresh = ProposedAction {
                     origin: title.clone(),
                     title,
                     due_ms,
-                    priority: if i == 0 { "high" } else { "medium" }.to_owned(),
-                    tags: vec![tag.clone()],
+                    // The person sets these: a preset "high" or a tag that only repeats the
+                    // framework (the item already belongs to its session) would be noise.
+                    priority: "medium".to_owned(),
+                    tags: Vec::new(),
                     status: ProposalStatus::Proposed,
                 };
                 match earlier.iter().position(|p| p.origin == fresh.origin) {
@@ -1568,6 +1568,13 @@ mod tests {
             assert!(
                 !s.proposals.is_empty(),
                 "{} proposes actions from its plan",
+                fw.id
+            );
+            assert!(
+                s.proposals
+                    .iter()
+                    .all(|p| p.priority == "medium" && p.tags.is_empty()),
+                "{}: nothing preset for the person to undo",
                 fw.id
             );
             // Closing keeps every proposal the person did not drop.
