@@ -135,6 +135,8 @@ struct SignupPage {
     providers: Vec<(String, String)>,
     email: String,
     name: String,
+    /// The terms box stays as the person left it when the form comes back with an error.
+    accept_terms: bool,
     errors: FormErrors,
 }
 
@@ -147,6 +149,7 @@ async fn signup_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
         l: ctx.layout("Create your account — CoachFlux", "signup"),
         email: String::new(),
         name: String::new(),
+        accept_terms: false,
         errors: FormErrors::default(),
     }
     .into_response()
@@ -196,6 +199,7 @@ async fn signup_submit(
                     l: ctx.layout("Create your account — CoachFlux", "signup"),
                     email: f.email,
                     name: f.name.unwrap_or_default(),
+                    accept_terms: checked(&f.accept_terms),
                     errors,
                 },
             ))

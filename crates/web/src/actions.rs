@@ -1,5 +1,6 @@
 //! The action items page: filters, create, edit, complete/uncomplete, delete.
 
+use super::flash::{Flash, redirect_with};
 use super::forms::{FormErrors, form_errors};
 use super::{Layout, PageCtx};
 use crate::who::PageResult;
@@ -263,7 +264,8 @@ async fn complete(
     Path(id): Path<String>,
 ) -> PageResult {
     actions::set_completed(&state, &current.user.id, &id, true).await?;
-    Ok(Redirect::to("/actions").into_response())
+    // Without JavaScript the page reloads: say what happened.
+    Ok(redirect_with(&state, "/actions", Flash::ActionDone))
 }
 
 async fn reopen(
@@ -272,7 +274,7 @@ async fn reopen(
     Path(id): Path<String>,
 ) -> PageResult {
     actions::set_completed(&state, &current.user.id, &id, false).await?;
-    Ok(Redirect::to("/actions").into_response())
+    Ok(redirect_with(&state, "/actions", Flash::ActionReopened))
 }
 
 async fn delete(
@@ -281,7 +283,7 @@ async fn delete(
     Path(id): Path<String>,
 ) -> PageResult {
     actions::delete(&state, &current.user.id, &id).await?;
-    Ok(Redirect::to("/actions").into_response())
+    Ok(redirect_with(&state, "/actions", Flash::ActionDeleted))
 }
 
 async fn calendar_create(

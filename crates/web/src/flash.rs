@@ -35,10 +35,13 @@ pub enum Flash {
     Confirmed,
     SavedToAccount,
     WelcomeSaved,
+    ActionDone,
+    ActionReopened,
+    ActionDeleted,
 }
 
 impl Flash {
-    const ALL: [Flash; 25] = [
+    const ALL: [Flash; 28] = [
         Flash::Welcome,
         Flash::SignedIn,
         Flash::SignedOut,
@@ -64,6 +67,9 @@ impl Flash {
         Flash::Confirmed,
         Flash::SavedToAccount,
         Flash::WelcomeSaved,
+        Flash::ActionDone,
+        Flash::ActionReopened,
+        Flash::ActionDeleted,
     ];
 
     pub fn code(self) -> &'static str {
@@ -71,6 +77,9 @@ impl Flash {
             Flash::Welcome => "welcome",
             Flash::SavedToAccount => "saved_to_account",
             Flash::WelcomeSaved => "welcome_saved",
+            Flash::ActionDone => "action_done",
+            Flash::ActionReopened => "action_reopened",
+            Flash::ActionDeleted => "action_deleted",
             Flash::SignedIn => "signed_in",
             Flash::SignedOut => "signed_out",
             Flash::EmailVerified => "email_verified",
@@ -99,6 +108,9 @@ impl Flash {
     pub fn message(self) -> &'static str {
         match self {
             Flash::Welcome => "Welcome to CoachFlux! Your email address is confirmed.",
+            Flash::ActionDone => "Marked as done. Well done.",
+            Flash::ActionReopened => "Reopened: it's back on your list.",
+            Flash::ActionDeleted => "Action item deleted.",
             Flash::WelcomeSaved => {
                 "Welcome to CoachFlux! Your email address is confirmed, and this session is saved to your account."
             }

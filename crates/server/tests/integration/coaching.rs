@@ -474,6 +474,9 @@ async fn action_items_are_filtered_edited_completed_and_deleted_by_their_owner(a
         b.submit(&format!("/actions/{id}/complete"), &[]).await.0,
         303
     );
+    // Without JavaScript the reloaded page confirms it.
+    let (_, page, _) = b.page("/actions").await;
+    assert!(page.contains("Marked as done."), "{page}");
     let (_, page, _) = b.page("/actions?status=completed").await;
     assert!(page.contains("Call Sam"));
     assert_eq!(

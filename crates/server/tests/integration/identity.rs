@@ -245,6 +245,13 @@ async fn sign_up_refuses_bad_input_and_creates_nothing(app: TestApp) {
             page.contains(message),
             "{message:?} not in the page for {fields:?}"
         );
+        // The terms box comes back as the person left it.
+        let ticked = fields.iter().any(|(k, _)| *k == "accept_terms");
+        assert_eq!(
+            page.contains(r#"value="on" required checked"#),
+            ticked,
+            "{fields:?}"
+        );
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
     app.stop().await;
@@ -783,6 +790,22 @@ async fn settings_change_profile_preferences_password_and_email(app: TestApp) {
     assert!(page.contains("Use an https:// link"));
     let (_, page, _) = b.page("/settings").await;
     assert!(page.contains("Ada Lovelace"));
+    // Every section has its link at the top, API tokens included.
+    for section in [
+        "profile",
+        "email",
+        "password",
+        "preferences",
+        "two-factor",
+        "devices",
+        "tokens",
+        "your-data",
+    ] {
+        assert!(
+            page.contains(&format!("<a href=\"#{section}\">")),
+            "{section}"
+        );
+    }
 
     assert_eq!(
         b.submit("/settings/preferences", &[("newsletter", "on")])
