@@ -422,31 +422,22 @@ async fn settle(
     result: Result<(), AppError>,
     anchor: &str,
 ) -> PageResult {
-    settle_typed(state, ctx, actor, id, result, anchor, None).await
-}
-
-/// [`settle`], keeping what the person `typed` in the answer box when it was refused.
-async fn settle_typed(
-    state: &AppState,
-    ctx: &PageCtx,
-    actor: &Actor,
-    id: &str,
-    result: Result<(), AppError>,
-    anchor: &str,
-    typed: Option<&str>,
-) -> PageResult {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}{anchor}")).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let text = errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            render_session(state, ctx, actor, id, Some(text), typed).await
+            render_session(state, ctx, actor, id, Some(problems(errors)), None).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// What a refusal says, in one line.
+fn problems(errors: Vec<coachflux_app::error::FieldError>) -> String {
+    errors
+        .into_iter()
+        .map(|e| e.message)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Deserialize)]
@@ -517,7 +508,19 @@ async fn turn(
         Ok(TurnOutcome::Replied) | Ok(TurnOutcome::Paused) => {
             Ok(Redirect::to(&format!("/sessions/{id}#answer")).into_response())
         }
-        Err(e) => settle_typed(&state, &ctx, &actor, &id, Err(e), "", Some(&f.input)).await,
+        // Refused, the page comes back with what was typed still in the box.
+        Err(AppError::Invalid(errors)) => {
+            render_session(
+                &state,
+                &ctx,
+                &actor,
+                &id,
+                Some(problems(errors)),
+                Some(&f.input),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -1924,19 +1924,21 @@ dual_test!(a_visitors_answers_are_read_in_their_time_zone);
 /// on Friday in Auckland (noon on Thursday in UTC), is Saturday.
 async fn a_visitors_answers_are_read_in_their_time_zone(app: TestApp) {
     app.clock.advance_ms(2 * coachflux_domain::clock::HOUR_MS);
+    // Started with no zone named (UTC), answered from Auckland: the zone of the answer counts.
+    let (status, s) = app
+        .api()
+        .post_json("/sessions", json!({"framework": "GROW"}))
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
     let visitor = Client::builder(app.addr)
         .api()
         .header(
             reqwest::header::HeaderName::from_static("x-time-zone"),
             "Pacific/Auckland",
         )
-        .build();
-    let (status, s) = visitor
-        .post_json("/sessions", json!({"framework": "GROW"}))
-        .await;
-    assert_eq!(status, 201, "{s}");
-    let id = s["id"].as_str().unwrap().to_owned();
-    let visitor = visitor.with_visitor(s["anonymousId"].as_str().unwrap());
+        .build()
+        .with_visitor(s["anonymousId"].as_str().unwrap());
     let (_, mut s) = visitor
         .post_json(&format!("/sessions/{id}/consent"), json!({}))
         .await;
