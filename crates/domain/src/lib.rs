@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jobs;
 pub mod listen;
 pub mod llm;
+pub mod markdown;
 pub mod paging;
 pub mod password;
 pub mod random;

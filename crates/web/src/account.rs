@@ -3,8 +3,8 @@
 
 use super::flash::{Flash, redirect_with};
 use super::forms::{
-    FormErrors, checked, clear_cookie, form_errors, rotate_csrf, safe_next, set_cookie,
-    set_session_cookies,
+    FormErrors, SIGNED_IN_HOME, checked, clear_cookie, form_errors, rotate_csrf, set_cookie,
+    set_session_cookies, sign_in_next,
 };
 use super::{Layout, PageCtx};
 use crate::who::MaybeUser;
@@ -94,7 +94,8 @@ fn with_status(status: StatusCode, page: impl IntoResponse) -> Response {
 /// sign-in saved, going nowhere in particular, lands on it (its report once closed), told so.
 fn signed_in(state: &AppState, started: &Started, to: &str, flash: Flash) -> Response {
     let mut r = match &started.saved {
-        Some(saved) if to == "/" => {
+        // Going nowhere in particular: to the session they just saved.
+        Some(saved) if to == "/" || to == SIGNED_IN_HOME => {
             let told = if flash == Flash::Welcome {
                 Flash::WelcomeSaved
             } else {
@@ -242,7 +243,7 @@ async fn login_page(
     ctx: PageCtx,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    let next = safe_next(q.next.as_deref());
+    let next = sign_in_next(q.next.as_deref());
     if ctx.user.is_some() {
         return Redirect::to(&next).into_response();
     }
@@ -326,7 +327,7 @@ async fn login_submit(
     Meta(meta): Meta,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    let next = safe_next(f.next.as_deref());
+    let next = sign_in_next(f.next.as_deref());
     match accounts::login(&state, &meta, &f.email, f.password, checked(&f.remember)).await {
         Ok(LoginOutcome::Started(started)) => {
             Ok(signed_in(&state, &started, &next, Flash::SignedIn))
@@ -381,7 +382,7 @@ async fn two_factor_page(
     }
     Ok(TwoFactorPage {
         l: ctx.layout("Two-factor sign-in — CoachFlux", "login"),
-        next: safe_next(q.next.as_deref()),
+        next: sign_in_next(q.next.as_deref()),
         errors: FormErrors::default(),
     }
     .into_response())
@@ -401,7 +402,7 @@ async fn two_factor_submit(
     jar: CookieJar,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    let next = safe_next(f.next.as_deref());
+    let next = sign_in_next(f.next.as_deref());
     let Some(pending) = pending_cookie(&state, &jar) else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -550,8 +551,10 @@ async fn magic_confirm_submit(
     let binding = jar.get(state.cookies.magic).map(|c| c.value().to_owned());
     let outcome = accounts::consume_magic_link(&state, &meta, &f.token, binding.as_deref()).await?;
     let mut r = match outcome {
-        Some(LoginOutcome::Started(started)) => signed_in(&state, &started, "/", Flash::SignedIn),
-        Some(LoginOutcome::TwoFactor { pending }) => to_two_factor(&state, pending, "/"),
+        Some(LoginOutcome::Started(started)) => {
+            signed_in(&state, &started, SIGNED_IN_HOME, Flash::SignedIn)
+        }
+        Some(LoginOutcome::TwoFactor { pending }) => to_two_factor(&state, pending, SIGNED_IN_HOME),
         Some(LoginOutcome::DeletionPending { restore, erase_at }) => {
             keep_account_page(&state, &ctx, restore, erase_at)
         }
@@ -826,7 +829,7 @@ async fn oidc_start(
     let next = if linking {
         "/settings#connected".to_owned()
     } else {
-        safe_next(q.next.as_deref())
+        sign_in_next(q.next.as_deref())
     };
     let (url, sealed) = match oidc::start(&state, &name, &next, link).await {
         Ok(started) => started,

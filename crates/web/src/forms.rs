@@ -48,6 +48,16 @@ pub fn safe_next(next: Option<&str>) -> String {
     next.and_then(local_path).unwrap_or_else(|| "/".to_owned())
 }
 
+/// Where a sign-in lands when the person wasn't on their way somewhere.
+pub const SIGNED_IN_HOME: &str = "/dashboard";
+
+/// `next` for a sign-in (password, 2FA, magic link, provider): a path on this site, else the
+/// dashboard.
+pub fn sign_in_next(next: Option<&str>) -> String {
+    next.and_then(local_path)
+        .unwrap_or_else(|| SIGNED_IN_HOME.to_owned())
+}
+
 /// `next` as a path on this site, or `None`. Every control, whitespace and invisible format
 /// character is refused outright: browsers drop tabs and line breaks inside URLs, so
 /// `/<TAB>/evil.example` would become `//evil.example`, another site. What remains is resolved

@@ -34,6 +34,8 @@ pub fn router(openapi: &'static str) -> Router<AppState> {
         .route("/frameworks", get(pages::frameworks))
         .route("/frameworks/helper", get(pages::helper))
         .route("/frameworks/{id}", get(pages::framework))
+        .route("/terms", get(pages::terms))
+        .route("/privacy", get(pages::privacy))
         .merge(account::router())
         .merge(coaching::router())
         .merge(actions::router())

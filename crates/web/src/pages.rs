@@ -207,3 +207,40 @@ pub async fn helper(
         pick,
     })
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "legal.html")]
+pub struct LegalPage {
+    l: Layout,
+    title: &'static str,
+    /// Rendered by `coachflux_domain::markdown`, raw HTML off.
+    html: String,
+}
+
+async fn legal(
+    state: &AppState,
+    ctx: PageCtx,
+    doc: coachflux_app::services::legal::Document,
+) -> PageResult<LegalPage> {
+    let page = coachflux_app::services::legal::document(state, doc).await?;
+    Ok(LegalPage {
+        l: ctx.layout(format!("{} — CoachFlux", page.title), ""),
+        title: page.title,
+        html: page.html,
+    })
+}
+
+/// `/terms`: the operator's `<data dir>/pages/terms.md`, or the default.
+pub async fn terms(State(state): State<AppState>, ctx: PageCtx) -> PageResult<LegalPage> {
+    legal(&state, ctx, coachflux_app::services::legal::Document::Terms).await
+}
+
+/// `/privacy`: the operator's `<data dir>/pages/privacy.md`, or the default.
+pub async fn privacy(State(state): State<AppState>, ctx: PageCtx) -> PageResult<LegalPage> {
+    legal(
+        &state,
+        ctx,
+        coachflux_app::services::legal::Document::Privacy,
+    )
+    .await
+}

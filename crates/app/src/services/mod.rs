@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod dashboard;
 pub mod generate;
 pub mod idempotency;
+pub mod legal;
 pub mod limits;
 pub mod llm;
 pub mod oidc;

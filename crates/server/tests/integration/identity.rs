@@ -554,7 +554,7 @@ async fn magic_links_work_once_for_ten_minutes_in_the_browser_that_asked(app: Te
     let (status, _, location) = asker
         .submit("/login/magic/confirm", &[("token", &token)])
         .await;
-    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
     assert!(signed_in(&asker).await);
     // Once only.
     let again = app.new_browser();
@@ -673,7 +673,7 @@ async fn two_factor_protects_sign_in_and_refuses_replays(app: TestApp) {
     let (status, _, location) = login(&d, "ada@example.com", PASSWORD).await;
     assert_eq!(
         (status, location.as_deref()),
-        (303, Some("/login/2fa?next=%2F"))
+        (303, Some("/login/2fa?next=%2Fdashboard"))
     );
     assert!(!signed_in(&d).await, "the password alone is not enough");
     // The code used to turn 2FA on cannot be used again in its time step.
@@ -682,7 +682,8 @@ async fn two_factor_protects_sign_in_and_refuses_replays(app: TestApp) {
     app.clock.advance_ms(30_000);
     let code = totp::code_for_step(&secret, totp::step_at(app.clock.now_ms()), 6);
     let (status, _, location) = d.submit("/login/2fa", &[("code", &code)]).await;
-    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    // Where they were going: nowhere in particular, so the dashboard.
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
     assert!(signed_in(&d).await);
 
     // Replay: the same code, same step, from another browser.
@@ -696,13 +697,42 @@ async fn two_factor_protects_sign_in_and_refuses_replays(app: TestApp) {
             .0,
         303
     );
+    // After the second factor, the person lands where they were going.
+    let g = app.new_browser();
+    let (_, _, location) = g
+        .submit(
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "/actions?status=open"),
+            ],
+        )
+        .await;
+    let to = location.unwrap();
+    assert_eq!(to, "/login/2fa?next=%2Factions%3Fstatus%3Dopen");
+    let (_, form, _) = g.page(&to).await;
+    assert!(
+        form.contains(r#"name="next" value="/actions?status=open""#),
+        "{form}"
+    );
+    let (status, _, location) = g
+        .submit(
+            "/login/2fa",
+            &[("code", &codes[1]), ("next", "/actions?status=open")],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/actions?status=open"))
+    );
     let f = app.new_browser();
     login(&f, "ada@example.com", PASSWORD).await;
     assert_eq!(f.submit("/login/2fa", &[("code", &codes[0])]).await.0, 422);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'recovery_code_used'")
             .await,
-        1
+        2
     );
     // Guessing is locked out (the recovery sign-in above cleared earlier failures).
     for _ in 0..4 {

@@ -105,7 +105,7 @@ async fn signs_up_and_back_in_with_the_provider(engine: Engine) {
     );
     let callback = at_provider(&to, "alice").await;
     let (status, _, location) = b.page(&callback).await;
-    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
     assert_eq!(b.get("/settings").await.status(), 200, "signed in");
     let (email, verified, password): (String, i64, Option<String>) =
         sqlx::query_as("SELECT email, email_verified, password_hash FROM users")
@@ -270,7 +270,7 @@ async fn two_factor_still_applies_after_the_provider(engine: Engine) {
     let to = start(&b, "/auth/oidc/test/start").await;
     let callback = at_provider(&to, "dave").await;
     let (_, _, location) = b.page(&callback).await;
-    assert_eq!(location.as_deref(), Some("/login/2fa?next=%2F"));
+    assert_eq!(location.as_deref(), Some("/login/2fa?next=%2Fdashboard"));
     assert_eq!(b.get("/settings").await.status(), 303);
     app.stop().await;
 }

@@ -241,3 +241,72 @@ async fn pages_are_compressed_when_asked(app: TestApp) {
     app.stop().await;
 }
 dual_test!(pages_are_compressed_when_asked);
+
+async fn terms_and_privacy_are_real_pages_the_operator_can_replace(app: TestApp) {
+    let b = app.new_browser();
+    // Defaults shipped in the binary, linked from every page's footer and from sign-up.
+    let (status, home, _) = b.page("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains(r#"<a href="/terms">Terms of use</a>"#),
+        "{home}"
+    );
+    assert!(home.contains(r#"<a href="/privacy">Privacy</a>"#), "{home}");
+    let (_, signup, _) = b.page("/signup").await;
+    assert!(
+        signup.contains(r#"href="/terms" target="_blank""#),
+        "{signup}"
+    );
+    assert!(
+        signup.contains(r#"href="/privacy" target="_blank""#),
+        "{signup}"
+    );
+    let (status, terms, _) = b.page("/terms").await;
+    assert_eq!(status, 200);
+    assert!(terms.contains("<h1>Terms of use</h1>"), "{terms}");
+    assert!(terms.contains("<h2>What CoachFlux is</h2>"), "{terms}");
+    assert!(terms.contains("not therapy"), "{terms}");
+    let (status, privacy, _) = b.page("/privacy").await;
+    assert_eq!(status, 200);
+    assert!(privacy.contains("<h1>Privacy</h1>"), "{privacy}");
+    assert!(privacy.contains("<h2>Your rights</h2>"), "{privacy}");
+    assert_eq!(privacy.matches("<h1").count(), 1, "one h1 on the page");
+
+    // The operator's file wins at once, without a restart; its raw HTML is shown as text.
+    let pages = app.data_dir.join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(
+        pages.join("terms.md"),
+        "# Acme's terms\n\nBe kind. <script>alert(1)</script> [x](javascript:alert(1))\n",
+    )
+    .unwrap();
+    // The raw body (the browser helper decodes entities).
+    let (status, terms) = app.page("/terms").await;
+    assert_eq!(status, 200);
+    assert!(
+        terms.contains("<h2>Acme&#39;s terms</h2>") || terms.contains("<h2>Acme's terms</h2>"),
+        "{terms}"
+    );
+    assert!(
+        !terms.contains("What CoachFlux is"),
+        "the default is replaced"
+    );
+    assert!(!terms.contains("<script>alert"), "{terms}");
+    assert!(terms.contains("&lt;script&gt;"), "{terms}");
+    assert!(!terms.contains("javascript:"), "{terms}");
+    // Privacy still has its default.
+    let (_, privacy, _) = b.page("/privacy").await;
+    assert!(privacy.contains("<h2>Your rights</h2>"));
+
+    // A file the server can't show fails the page rather than publishing the default terms.
+    std::fs::write(pages.join("privacy.md"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let (status, page) = app.page("/privacy").await;
+    assert_eq!(status, 500);
+    assert!(!page.contains("Your rights"));
+    assert!(
+        !page.contains(&pages.display().to_string()),
+        "no path leaks"
+    );
+    app.stop().await;
+}
+dual_test!(terms_and_privacy_are_real_pages_the_operator_can_replace);

@@ -232,7 +232,7 @@ async fn someone_who_signed_up_with_your_address_loses_everything_when_you_reset
     // Their second factor went with it: the owner signs in with the password alone.
     let (status, _, location) =
         login(&victim, "victim@example.com", "the real owner's passphrase").await;
-    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
     assert!(signed_in(&victim).await);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM users WHERE email_verified = 1 AND totp_enabled = 0")
@@ -405,7 +405,7 @@ async fn next_never_leaves_the_site(app: TestApp) {
         "/.//evil.example",
     ] {
         let (status, _, location) = b.page(&format!("/login?next={next}")).await;
-        assert_eq!((status, location.as_deref()), (303, Some("/")), "{next}");
+        assert_eq!((status, location.as_deref()), (303, Some("/dashboard")), "{next}");
     }
     let (_, _, location) = b.page("/login?next=/sessions%3Ftab%3Dplan").await;
     assert_eq!(location.as_deref(), Some("/sessions?tab=plan"));
@@ -579,7 +579,7 @@ async fn many_addresses_trying_one_account_pause_password_sign_in_but_not_email_
     let (status, _, location) = owner
         .submit("/login/magic/confirm", &[("token", token)])
         .await;
-    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
     assert!(signed_in(&owner).await);
     app.stop().await;
 }
