@@ -5,7 +5,8 @@
 //   - streamed coach replies (form[data-stream]);
 //   - Done / Reopen on action items through the JSON API, updating the card in place;
 //   - the browser's time zone in a cookie, for the days dates are read and shown in;
-//   - after a turn: the coach's message announced, the answer box focused; Ctrl/⌘+Enter sends.
+//   - after a turn: the coach's message announced, the answer box focused; Ctrl/⌘+Enter sends;
+//   - Copy and Print buttons ([data-copy], [data-print]).
 'use strict';
 
 (function () {
@@ -254,6 +255,38 @@
       }
     });
   }
+
+  // Copy and Print buttons: hidden without JavaScript (the page says what to do instead).
+  function copied(button, ok) {
+    var status = button.parentNode.querySelector('[data-copy-status]');
+    if (status) status.textContent = ok ? 'Copied.' : 'Select the text and copy it.';
+  }
+  document.querySelectorAll('button[data-copy]').forEach(function (button) {
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    if (!source) return;
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      var text = (source.innerText || source.textContent).trim();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { copied(button, true); },
+          function () { copied(button, false); });
+        return;
+      }
+      // Plain http on another machine has no clipboard API: select the text and copy it.
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      var ok = false;
+      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+      copied(button, ok);
+    });
+  });
+  document.querySelectorAll('button[data-print]').forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener('click', function () { window.print(); });
+  });
 
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
   document.querySelectorAll('form[data-toggle-action]').forEach(actionToggle);

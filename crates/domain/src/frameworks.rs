@@ -42,6 +42,15 @@ pub enum Difficulty {
 }
 
 impl Difficulty {
+    /// As a person reads it, in sentence case.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Beginner => "Beginner",
+            Self::Intermediate => "Intermediate",
+            Self::Advanced => "Advanced",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Beginner => "beginner",

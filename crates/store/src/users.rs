@@ -82,11 +82,14 @@ macro_rules! columns {
 pub(crate) use columns;
 
 /// Creates an account. A taken address is [`StoreError::Conflict`]`("email")`, so sign-up can
-/// answer it without a racy look-up first.
+/// answer it without a racy look-up first. Product updates are opt-in: a new account gets none
+/// until the person turns them on (the column's default from the first migration says
+/// otherwise, and SQLite can't change a default in place).
 pub async fn insert(conn: &mut Conn, u: &NewUser<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO users (id, email, name, password_hash, provider, email_verified, role, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         created_at, updated_at, email_preferences_product_updates) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 0)",
     )
     .bind(u.id)
     .bind(u.email)

@@ -69,7 +69,18 @@ struct ActionsPage {
     errors: FormErrors,
     draft: ItemForm,
     calendar_active: bool,
-    calendar_url: Option<String>,
+    /// The new private feed's address and its `webcal://` form (which calendar apps open as
+    /// a subscription), shown once.
+    calendar_url: Option<(String, String)>,
+}
+
+/// `https://host/path` as `webcal://host/path`.
+fn webcal(url: &str) -> String {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    format!("webcal://{rest}")
 }
 
 async fn render(
@@ -160,7 +171,7 @@ async fn render_with(
                 .user
                 .as_ref()
                 .is_some_and(|u| u.user.calendar_token.is_some()),
-        calendar_url,
+        calendar_url: calendar_url.map(|url| (webcal(&url), url)),
     }
     .into_response();
     *r.status_mut() = status;

@@ -640,6 +640,28 @@ fn group(secret: &str) -> String {
 struct RecoveryCodesPage {
     l: Layout,
     codes: Vec<String>,
+    /// The codes as a text file in a `data:` link: it downloads without JavaScript, and the
+    /// codes never have to be kept on the server to be served again.
+    download: String,
+}
+
+impl RecoveryCodesPage {
+    fn new(state: &AppState, ctx: &PageCtx, email: &str, codes: Vec<String>) -> Self {
+        let mut text = format!(
+            "CoachFlux recovery codes for {email} at {}\n\
+             Each code signs you in once if you can't use your authenticator app.\n\n",
+            state.config.public_url
+        );
+        for code in &codes {
+            text.push_str(code);
+            text.push('\n');
+        }
+        Self {
+            l: ctx.layout("Your recovery codes — CoachFlux", "settings"),
+            download: super::forms::text_data_url(&text),
+            codes,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -656,11 +678,9 @@ async fn two_factor_confirm(
     Form(f): Form<CodeForm>,
 ) -> PageResult {
     match two_factor::confirm_setup(&state, &meta, &current, &f.code).await {
-        Ok(codes) => Ok(RecoveryCodesPage {
-            l: ctx.layout("Your recovery codes — CoachFlux", "settings"),
-            codes,
+        Ok(codes) => {
+            Ok(RecoveryCodesPage::new(&state, &ctx, &current.user.email, codes).into_response())
         }
-        .into_response()),
         Err(AppError::ReauthRequired) => Ok(confirm_first(&state, "/settings/2fa")),
         Err(e) => {
             let errors = form_errors(e)?;
@@ -713,11 +733,9 @@ async fn two_factor_regenerate(
     Form(f): Form<ReauthForm>,
 ) -> PageResult {
     match two_factor::regenerate_codes(&state, &meta, &current.user, f.password, &f.code).await {
-        Ok(codes) => Ok(RecoveryCodesPage {
-            l: ctx.layout("Your recovery codes — CoachFlux", "settings"),
-            codes,
+        Ok(codes) => {
+            Ok(RecoveryCodesPage::new(&state, &ctx, &current.user.email, codes).into_response())
         }
-        .into_response()),
         Err(e) => {
             let errors = form_errors(e)?;
             render_settings(&state, &ctx, &current, "two-factor", errors).await

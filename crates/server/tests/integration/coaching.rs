@@ -579,11 +579,24 @@ async fn the_calendar_feed_is_valid_icalendar_behind_a_revocable_secret(app: Tes
     b.submit("/actions", &[("title", "No date")]).await;
     let (status, page, _) = b.submit("/actions/calendar", &[]).await;
     assert_eq!(status, 200);
-    let url = crate::harness::extract(&page, "<code class=\"secret\">", "</code>").unwrap();
+    let url = crate::harness::extract(
+        &page,
+        "<code class=\"secret\" id=\"calendar-url\">",
+        "</code>",
+    )
+    .unwrap();
     let path = url
         .strip_prefix("https://coach.example.test")
         .unwrap()
         .to_owned();
+    // One tap subscribes in the calendar app; the link can be copied too (with JavaScript).
+    assert!(
+        page.contains(&format!(
+            r#"<a class="button" href="webcal://coach.example.test{path}">Subscribe in my calendar app</a>"#
+        )),
+        "{page}"
+    );
+    assert!(page.contains(r#"data-copy="calendar-url""#));
     let stranger = app.plain();
     let r = stranger.request(Method::GET, &path).send().await.unwrap();
     assert_eq!(r.status(), 200);

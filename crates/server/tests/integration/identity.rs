@@ -619,10 +619,35 @@ pub async fn enable_two_factor(app: &TestApp, b: &Client) -> (TotpSecret, Vec<St
         .map(|s| s.split("</code>").next().unwrap().to_owned())
         .collect();
     assert_eq!(codes.len(), 10, "ten recovery codes");
+    // They download as a text file without JavaScript (and copy and print with it).
+    assert!(page.contains(r#"download="coachflux-recovery-codes.txt""#));
+    let file = extract(&page, "href=\"data:text/plain;charset=utf-8,", "\"").unwrap();
+    let file = percent_decoded(&file);
+    assert!(file.starts_with("CoachFlux recovery codes for "), "{file}");
+    for code in &codes {
+        assert!(file.contains(&format!("\n{code}\n")), "{code} in {file}");
+    }
+    assert!(page.contains(r#"data-copy="recovery-codes""#) && page.contains("data-print"));
     (secret, codes)
 }
 
 use coachflux_domain::Clock;
+
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
 
 /// Confirms it's the person with the password and a fresh code, so this session counts as
 /// signed in with the second factor (as staff pages need).
@@ -928,7 +953,7 @@ async fn device_sessions_are_listed_and_revocable_by_their_owner_only(app: TestA
     assert_eq!(login(&phone, "ada@example.com", PASSWORD).await.0, 303);
     let (_, page, _) = a.page("/settings").await;
     assert!(page.contains("Safari on iOS"), "devices are named");
-    assert!(page.contains("this device"));
+    assert!(page.contains("This device"));
     let phone_session: String =
         sqlx::query_scalar("SELECT id FROM sessions WHERE device_info_user_agent LIKE '%iPhone%'")
             .fetch_one(app.store.pool())
@@ -1042,6 +1067,27 @@ dual_test!(signed_in_pages_are_not_cached);
 
 async fn one_click_unsubscribe_needs_only_the_signed_link(app: TestApp) {
     let uid = signup(&app, &app.browser, "ada@example.com").await;
+    // Product updates are opt-in: none until the person turns them on.
+    assert_eq!(
+        app.count("SELECT email_preferences_product_updates FROM users")
+            .await,
+        0
+    );
+    let (_, settings, _) = app.browser.page("/settings").await;
+    assert!(
+        settings.contains(r#"name="product_updates" type="checkbox" value="on">"#),
+        "shown unticked"
+    );
+    assert_eq!(
+        app.browser
+            .submit(
+                "/settings/preferences",
+                &[("product_updates", "on"), ("action_reminders", "on")],
+            )
+            .await
+            .0,
+        303
+    );
     let keys = coachflux::crypto::Keys::from_secret(crate::harness::SECRET_KEY);
     let url = coachflux::services::accounts::unsubscribe_url(
         &keys,

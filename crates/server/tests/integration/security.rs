@@ -43,7 +43,12 @@ async fn token_from_settings(b: &Client) -> String {
 async fn calendar_path(b: &Client) -> String {
     let (status, page, _) = b.submit("/actions/calendar", &[]).await;
     assert_eq!(status, 200);
-    let url = extract(&page, "<code class=\"secret\">", "</code>").unwrap();
+    let url = extract(
+        &page,
+        "<code class=\"secret\" id=\"calendar-url\">",
+        "</code>",
+    )
+    .unwrap();
     url.strip_prefix("https://coach.example.test")
         .unwrap()
         .to_owned()
@@ -405,7 +410,11 @@ async fn next_never_leaves_the_site(app: TestApp) {
         "/.//evil.example",
     ] {
         let (status, _, location) = b.page(&format!("/login?next={next}")).await;
-        assert_eq!((status, location.as_deref()), (303, Some("/dashboard")), "{next}");
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/dashboard")),
+            "{next}"
+        );
     }
     let (_, _, location) = b.page("/login?next=/sessions%3Ftab%3Dplan").await;
     assert_eq!(location.as_deref(), Some("/sessions?tab=plan"));

@@ -71,12 +71,12 @@ async fn users_insert_find_update(app: TestApp) {
     assert_eq!(
         u.email_preferences,
         users::EmailPreferences {
-            product_updates: true,
+            product_updates: false,
             newsletter: false,
             action_reminders: true,
             marketing_emails: false,
         },
-        "schema defaults"
+        "opt-in lists off, reminders on"
     );
     assert!(users::get(&mut c, &new_id()).await.unwrap().is_none());
 
