@@ -1,7 +1,8 @@
 // Browser tests: a visitor runs a whole GROW session in headless Chromium, signs up and finds
 // the session and its action items in their account. Every main page is scanned with axe-core
 // (no serious or critical violations, light and dark), checked for horizontal overflow at
-// 360 px, weighed (< 100 KB transferred) and photographed at 360 and 1280 px into e2e/artifacts.
+// 360 px (the page or any box in it), weighed (< 100 KB transferred) and photographed at 360 and
+// 1280 px, light and dark, into e2e/artifacts.
 //
 // Usage: node --test e2e/journey.test.mjs
 //   COACHFLUX_BIN   the server binary (default target/debug/coachflux)
@@ -170,12 +171,23 @@ async function checkPage(page, path, name) {
   await page.screenshot({ path: join(artifacts, `${name}-1280.png`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'dark' });
   await assertAccessible(page, `${path} (dark)`);
+  await page.screenshot({ path: join(artifacts, `${name}-1280-dark.png`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 360, height: 800 });
   await page.goto(`${base}${path}`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px at 360px`);
+  // Nor does anything inside it (a table in its own scroller hides its last column); code
+  // blocks may, as code can't be wrapped.
+  const scrollers = await page.evaluate(() => [...document.querySelectorAll('main *')]
+    .filter((e) => !e.closest('pre'))
+    .filter((e) => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+    .map((e) => `${e.tagName.toLowerCase()}.${e.className} by ${e.scrollWidth - e.clientWidth}px`));
+  assert.deepEqual(scrollers, [], `${path} has boxes that scroll sideways at 360px`);
   await page.screenshot({ path: join(artifacts, `${name}-360.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: join(artifacts, `${name}-360-dark.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
@@ -238,6 +250,8 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   assert.match(await page.textContent('main'), /Try COMPASS/);
   await checkPage(page, '/signup', 'signup');
   await checkPage(page, '/login', 'login');
+  await checkPage(page, '/terms', 'terms');
+  await checkPage(page, '/privacy', 'privacy');
   await page.goto(`${base}/frameworks/GROW`);
 
   // Keyboard: the first Tab lands on the skip link, and focus is visible.

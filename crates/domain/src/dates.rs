@@ -299,6 +299,23 @@ pub fn label(at_ms: i64, zone: Zone) -> String {
     )
 }
 
+/// "7 Dec": the day it is in `zone` at `at_ms`, for chart labels.
+pub fn day_month(at_ms: i64, zone: Zone) -> String {
+    let (_, m, d) = ymd(zone.local_ms(at_ms));
+    format!("{d} {}", MONTH_ABBREVIATIONS[(m - 1) as usize])
+}
+
+/// When each of the last `weeks` calendar weeks began (Monday 00:00 on the person's clock),
+/// oldest first; the last is the week `now_ms` is in.
+pub fn week_starts(now_ms: i64, zone: Zone, weeks: i64) -> Vec<i64> {
+    let local = zone.local_ms(now_ms);
+    let monday = local.div_euclid(DAY_MS) * DAY_MS - i64::from(weekday(local)) * DAY_MS;
+    (0..weeks)
+        .rev()
+        .map(|k| zone.utc_ms(monday - k * 7 * DAY_MS))
+        .collect()
+}
+
 /// "Thu 15 Jan 2026, 11:00 CET": a moment as the person's clock shows it, with the zone's
 /// abbreviation so that nobody has to guess which clock.
 pub fn moment(at_ms: i64, zone: Zone) -> String {
@@ -852,6 +869,42 @@ fn count_named(word: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn weeks_are_calendar_weeks_on_the_persons_clock() {
+        const HOUR: i64 = crate::clock::HOUR_MS;
+        let paris = Zone::named("Europe/Paris").unwrap();
+        // Monday 7 Dec 2026, 00:30 in Paris is still Sunday 23:30 in UTC.
+        let now = from_ymd(2026, 12, 6) + 23 * HOUR + 30 * 60_000;
+        let weeks = week_starts(now, paris, 3);
+        assert_eq!(weeks.len(), 3);
+        assert_eq!(
+            weeks[2],
+            from_ymd(2026, 12, 6) + 23 * HOUR,
+            "Mon 7 Dec 00:00 CET"
+        );
+        assert_eq!(weeks[1], weeks[2] - 7 * DAY_MS);
+        assert_eq!(day_month(weeks[2], paris), "7 Dec");
+        assert_eq!(day_month(weeks[0], paris), "23 Nov");
+        // In UTC it is still Sunday: that week began on Monday 30 Nov.
+        assert_eq!(
+            week_starts(now, Zone::default(), 1),
+            vec![from_ymd(2026, 11, 30)]
+        );
+        // Across the end of summer time the week starts at local midnight, 25 hours earlier.
+        let after = from_ymd(2026, 10, 27) + 12 * HOUR; // Tue 27 Oct, after the change on the 25th
+        let w = week_starts(after, paris, 2);
+        assert_eq!(
+            w[1],
+            from_ymd(2026, 10, 25) + 23 * HOUR,
+            "Mon 26 Oct 00:00 CET"
+        );
+        assert_eq!(
+            w[0],
+            from_ymd(2026, 10, 18) + 22 * HOUR,
+            "Mon 19 Oct 00:00 CEST"
+        );
+    }
+
     use super::*;
 
     /// 2026-01-15T10:00:00Z, a Thursday.

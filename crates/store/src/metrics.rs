@@ -19,11 +19,32 @@ pub struct UserMetrics {
     pub updated_at: i64,
 }
 
+/// The longest pause between two moments of a session that counts as time spent in it
+/// (15 minutes; written into the query as 900000).
+pub const PAUSE_MS: i64 = 15 * 60 * 1000;
+
 pub async fn recompute(conn: &mut Conn, user_id: &str, now: i64) -> Result<UserMetrics> {
     let s = sqlx::query(
-        "SELECT COUNT(*) AS n, MAX(closed_at) AS last, \
-         CAST(COALESCE(SUM(closed_at - created_at), 0) AS BIGINT) AS ms \
+        "SELECT COUNT(*) AS n, MAX(closed_at) AS last \
          FROM coaching_sessions WHERE user_id = $1 AND status = 'completed' AND closed_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    // Time spent coaching, not time a session stayed open: the gaps between the moments a
+    // completed session moved (its start, each answer, its close), each counted up to
+    // `PAUSE_MS`, so a session left open overnight counts the time the person was in it.
+    let active_ms: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN gap > 900000 THEN 900000 ELSE gap END), 0) AS BIGINT) \
+         FROM (SELECT t - LAG(t) OVER (PARTITION BY sid ORDER BY t) AS gap FROM ( \
+           SELECT id AS sid, created_at AS t FROM coaching_sessions \
+             WHERE user_id = $1 AND status = 'completed' AND closed_at IS NOT NULL \
+           UNION ALL SELECT id, closed_at FROM coaching_sessions \
+             WHERE user_id = $1 AND status = 'completed' AND closed_at IS NOT NULL \
+           UNION ALL SELECT r.session_id, r.created_at FROM session_reflections r \
+             JOIN coaching_sessions c ON c.id = r.session_id \
+             WHERE c.user_id = $1 AND c.status = 'completed' AND c.closed_at IS NOT NULL \
+         ) moments) gaps",
     )
     .bind(user_id)
     .fetch_one(&mut *conn)
@@ -54,7 +75,7 @@ pub async fn recompute(conn: &mut Conn, user_id: &str, now: i64) -> Result<UserM
         actions_completed: completed,
         frameworks_used: frameworks,
         last_session_at: s.try_get("last")?,
-        total_time_spent: s.try_get::<i64, _>("ms")? / 1_000,
+        total_time_spent: active_ms / 1_000,
         updated_at: now,
     };
     let used = serde_json::to_string(&m.frameworks_used).unwrap_or_else(|_| "[]".into());

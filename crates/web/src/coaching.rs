@@ -770,6 +770,23 @@ pub struct HistoryRow {
     pub status: String,
 }
 
+impl HistoryRow {
+    pub fn status_label(&self) -> &str {
+        status_label(&self.status)
+    }
+}
+
+/// A session's status as a person reads it.
+pub fn status_label(status: &str) -> &str {
+    match status {
+        "active" => "In progress",
+        "completed" => "Completed",
+        "paused" => "Paused",
+        "abandoned" => "Ended early",
+        other => other,
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "sessions.html")]
 struct HistoryPage {

@@ -27,6 +27,12 @@ pub struct SessionRow {
     pub status: String,
 }
 
+impl SessionRow {
+    pub fn status_label(&self) -> &str {
+        crate::coaching::status_label(&self.status)
+    }
+}
+
 pub struct ActionRow {
     pub title: String,
     pub due: String,
@@ -50,6 +56,8 @@ struct DashboardPage {
     ring_svg: String,
     frameworks_svg: String,
     history: Option<coachflux_app::services::privacy::HistoryNotice>,
+    /// Nothing done yet: a welcome with one way in, instead of charts of zeros.
+    new_member: bool,
 }
 
 async fn page(
@@ -59,7 +67,7 @@ async fn page(
 ) -> PageResult {
     let user = &current.user;
     let now = state.clock.now_ms();
-    let o = dashboard::overview(&state, &current).await?;
+    let o = dashboard::overview(&state, &current, ctx.zone).await?;
     let row = |s: &CoachingSession| SessionRow {
         id: s.id.clone(),
         framework: s.framework.clone(),
@@ -87,9 +95,15 @@ async fn page(
     let weekly: Vec<(String, i64)> = o
         .weekly
         .iter()
-        .map(|(start, n)| {
-            let (_, month, day) = dates::ymd(ctx.zone.local_ms(*start));
-            (format!("{day}/{month}"), *n)
+        .enumerate()
+        // Every other Monday, ending with this week's: eight dates don't fit under a phone's chart.
+        .map(|(i, (start, n))| {
+            let label = if (o.weekly.len() - 1 - i) % 2 == 0 {
+                dates::day_month(*start, ctx.zone)
+            } else {
+                String::new()
+            };
+            (label, *n)
         })
         .collect();
     let (m, rate) = (o.metrics, o.done_percent);
@@ -106,10 +120,14 @@ async fn page(
         actions_completed: m.actions_completed,
         frameworks_used: m.frameworks_used.len(),
         minutes: m.total_time_spent / 60,
-        weekly_svg: charts::bars(&weekly, "Sessions completed per week, last eight weeks"),
+        weekly_svg: charts::bars(
+            &weekly,
+            "Sessions completed per week (weeks from Monday), this week last",
+        ),
         ring_svg: charts::ring(rate, &format!("{rate}% of your action items are done")),
         frameworks_svg: charts::bars(&counts, "Completed sessions per framework"),
         history,
+        new_member: o.sessions.is_empty() && m.actions_created == 0,
     }
     .into_response())
 }

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use coachflux_domain::clock::DAY_MS;
+use coachflux_domain::dates::{Zone, week_starts};
 use coachflux_domain::paging::PageRequest;
 use coachflux_store::action_items::{self, ActionItem, Filter};
 use coachflux_store::coaching::{self, CoachingSession};
@@ -19,7 +19,8 @@ pub struct Overview {
     /// Up to 5 open action items, soonest due first.
     pub open_actions: Vec<ActionItem>,
     pub metrics: UserMetrics,
-    /// Sessions completed in each of the last [`WEEKS`] weeks, oldest first: (week start, count).
+    /// Sessions completed in each of the last [`WEEKS`] calendar weeks on the person's clock
+    /// (Monday to Sunday), oldest first, the current week last: (week start, count).
     pub weekly: Vec<(i64, i64)>,
     /// Completed sessions per framework.
     pub per_framework: Vec<(String, i64)>,
@@ -27,7 +28,11 @@ pub struct Overview {
     pub done_percent: i64,
 }
 
-pub async fn overview(state: &AppState, current: &CurrentUser) -> Result<Overview, AppError> {
+pub async fn overview(
+    state: &AppState,
+    current: &CurrentUser,
+    zone: Zone,
+) -> Result<Overview, AppError> {
     let user = &current.user;
     let now = state.clock.now_ms();
     let mut conn = state.store.conn().await?;
@@ -47,15 +52,15 @@ pub async fn overview(state: &AppState, current: &CurrentUser) -> Result<Overvie
     .await?
     .items;
     let m = metrics::get(&mut conn, &user.id).await?.unwrap_or_default();
-    let since = now - WEEKS * 7 * DAY_MS;
+    let starts = week_starts(now, zone, WEEKS);
+    let since = starts.first().copied().unwrap_or(now);
     let done = metrics::completions_since(&mut conn, &user.id, since).await?;
-    let weekly = (0..WEEKS)
-        .map(|w| {
-            let start = since + w * 7 * DAY_MS;
-            let n = done
-                .iter()
-                .filter(|t| **t >= start && **t < start + 7 * DAY_MS)
-                .count();
+    let weekly = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = starts.get(i + 1).copied().unwrap_or(i64::MAX);
+            let n = done.iter().filter(|t| **t >= start && **t < end).count();
             (start, i64::try_from(n).unwrap_or(0))
         })
         .collect();

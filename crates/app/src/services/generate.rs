@@ -252,7 +252,7 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
         let mut sessions = Vec::new();
         let mut used = Vec::new();
         let mut last_closed = None;
-        let mut time_spent = 0;
+        let mut time_spent_ms = 0;
         for s in 0..plan.sessions_per_person {
             let t = &templates[rng.random_range(0..templates.len())];
             let opened = joined + step * i64::try_from(s).unwrap_or(0);
@@ -306,7 +306,18 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
                 used.push(t.framework.clone());
             }
             last_closed = Some(closed);
-            time_spent += SESSION_MS / 1_000;
+            // As the metrics count it: the gaps between start, answers and close, each up to
+            // the pause limit.
+            let mut moments = vec![opened, closed];
+            moments.extend(
+                (0..plan.reflections_per_session)
+                    .map(|r| opened + i64::try_from(r).unwrap_or(0) * 60_000),
+            );
+            moments.sort_unstable();
+            time_spent_ms += moments
+                .windows(2)
+                .map(|w| (w[1] - w[0]).min(coachflux_store::metrics::PAUSE_MS))
+                .sum::<i64>();
             sessions.push((session, closed));
         }
         let (mut created_items, mut completed) = (0, 0);
@@ -367,7 +378,7 @@ pub async fn people(state: &AppState, plan: &Plan, now: i64) -> Result<Made, App
                 Cell::Int(completed),
                 Cell::Text(json!(used).to_string()),
                 Cell::from(last_closed),
-                Cell::Int(time_spent),
+                Cell::Int(time_spent_ms / 1_000),
                 Cell::Int(now),
             ],
         )

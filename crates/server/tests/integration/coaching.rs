@@ -640,8 +640,17 @@ async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app: TestA
     let fw = grow();
     let b = app.new_browser();
     let uid = signup(&app, &b, "ada@example.com").await;
+    // A new member is welcomed with one way in, not charts of zeros.
+    let (_, page, _) = b.page("/dashboard").await;
+    assert!(
+        page.contains("Your first session is about 20 minutes away"),
+        "{page}"
+    );
+    assert!(page.contains(r#"<input type="hidden" name="framework" value="GROW"><button type="submit" class="button">Start a GROW session</button>"#));
+    assert!(!page.contains("<svg"), "no empty charts");
     let path = start(&b, "GROW").await;
     let (_, page, _) = b.page("/dashboard").await;
+    assert!(!page.contains("Your first session"));
     assert!(
         page.contains("Pick up where you left off") && page.contains(&path),
         "continue the open session"
@@ -663,9 +672,27 @@ async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app: TestA
         (1, 2, 1, "[\"GROW\"]")
     );
     assert_eq!(row.4, Some(app.clock.now_ms()));
-    assert_eq!(row.5, 21 * 60, "seconds from start to close");
+    // A minute answering, then 20 minutes away before closing: the pause counts 15.
+    assert_eq!(row.5, 60 + 15 * 60, "seconds spent in the session");
     let (status, page, _) = b.page("/dashboard").await;
     assert_eq!(status, 200);
+    assert!(
+        page.contains("<strong>16</strong> minutes of coaching"),
+        "{page}"
+    );
+    // The week's bar is this calendar week's, labelled with its Monday.
+    let monday = coachflux_domain::dates::week_starts(
+        app.clock.now_ms(),
+        coachflux_domain::dates::Zone::default(),
+        1,
+    )[0];
+    assert!(
+        page.contains(&coachflux_domain::dates::day_month(
+            monday,
+            coachflux_domain::dates::Zone::default()
+        )),
+        "{page}"
+    );
     assert!(page.contains("<svg") && page.contains("50% of your action items are done"));
     assert!(page.contains("Sessions completed per week"));
     assert!(!page.contains("Pick up where you left off"));
