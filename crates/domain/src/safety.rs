@@ -2902,6 +2902,78 @@ pub struct Helpline {
     pub url: Option<String>,
 }
 
+/// A number a phone can dial or text from a link: what the button says ("116 123") and where
+/// it goes (`tel:116123`, `sms:88788?body=START`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    pub shown: String,
+    pub href: String,
+}
+
+impl Helpline {
+    /// The number to call, read from the contact as people write it: "Call 116 123",
+    /// "Call or text 988", or a bare emergency number ("112 or 999" calls 112). None when the
+    /// contact names no number ("Your local emergency number").
+    pub fn call(&self) -> Option<Dial> {
+        let contact = self.contact.trim();
+        let lower = contact.to_ascii_lowercase();
+        let at = if lower.starts_with("call or text ") {
+            "call or text ".len()
+        } else if lower.starts_with("call ") {
+            "call ".len()
+        } else if contact.starts_with(|c: char| c.is_ascii_digit()) {
+            0
+        } else {
+            return None;
+        };
+        number_at(contact, at).map(|(shown, digits)| Dial {
+            href: format!("tel:{digits}"),
+            shown,
+        })
+    }
+
+    /// The number to text: "Call or text 988", "… or text START to 88788" (the word becomes
+    /// the message). None when the line takes no texts.
+    pub fn text(&self) -> Option<Dial> {
+        let contact = self.contact.trim();
+        let lower = contact.to_ascii_lowercase();
+        let at = lower.find("text ")? + "text ".len();
+        if let Some((shown, digits)) = number_at(contact, at) {
+            return Some(Dial {
+                href: format!("sms:{digits}"),
+                shown,
+            });
+        }
+        // "text START to 88788"
+        let rest = &contact[at..];
+        let (word, after) = rest.split_once(' ')?;
+        let after_to = after.strip_prefix("to ")?;
+        let offset = contact.len() - after_to.len();
+        let (shown, digits) = number_at(contact, offset)?;
+        word.chars()
+            .all(|c| c.is_ascii_alphanumeric())
+            .then(|| Dial {
+                href: format!("sms:{digits}?body={word}"),
+                shown: format!("{word} to {shown}"),
+            })
+    }
+}
+
+/// The phone number starting at byte `at` of `text` (digits with the spaces and hyphens people
+/// write between them), as written and as digits only; None without at least three digits.
+fn number_at(text: &str, at: usize) -> Option<(String, String)> {
+    let rest = text.get(at..)?;
+    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ' ' || c == '-'))
+        .unwrap_or(rest.len());
+    let shown = rest[..end].trim_end_matches([' ', '-']).to_owned();
+    let digits: String = shown.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 3).then_some((shown, digits))
+}
+
 /// One country's entry in the table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -3100,6 +3172,56 @@ pub fn country_from_accept_language(header: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn helplines_become_tap_to_call_and_tap_to_text_links() {
+        let line = |contact: &str| Helpline {
+            name: "x".into(),
+            contact: contact.into(),
+            url: None,
+        };
+        let dial = |d: Option<Dial>| d.map(|d| (d.shown, d.href));
+        let s = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(
+            dial(line("Call 116 123").call()),
+            s("116 123", "tel:116123")
+        );
+        assert_eq!(dial(line("Call 116 123").text()), None);
+        assert_eq!(dial(line("Call or text 988").call()), s("988", "tel:988"));
+        assert_eq!(dial(line("Call or text 988").text()), s("988", "sms:988"));
+        assert_eq!(
+            dial(line("Call or text 9-8-8").text()),
+            s("9-8-8", "sms:988")
+        );
+        let us = line("Call 1-800-799-7233 or text START to 88788");
+        assert_eq!(dial(us.call()), s("1-800-799-7233", "tel:18007997233"));
+        assert_eq!(dial(us.text()), s("START to 88788", "sms:88788?body=START"));
+        assert_eq!(
+            dial(line("Call 0808 2000 247 (free, 24/7)").call()),
+            s("0808 2000 247", "tel:08082000247")
+        );
+        assert_eq!(dial(line("112 or 999").call()), s("112", "tel:112"));
+        assert_eq!(dial(line("000").call()), s("000", "tel:000"));
+        assert_eq!(
+            dial(line("Your local emergency number (112 in the EU)").call()),
+            None
+        );
+        assert_eq!(
+            dial(line("Free, confidential support in your country").call()),
+            None
+        );
+        // Every number in the shipped table that says "Call" can be dialled from its link.
+        let table = HelplineTable::builtin();
+        for country in ["US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR"] {
+            for category in [None, Some(Category::Medical), Some(Category::Abuse)] {
+                for h in table.for_category(Some(country), category) {
+                    if h.contact.starts_with("Call") {
+                        assert!(h.call().is_some(), "{country}: {}", h.contact);
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[track_caller]

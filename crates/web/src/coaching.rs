@@ -182,6 +182,8 @@ struct SessionPage {
     /// Proposals that closing keeps (all but the dropped ones).
     kept: usize,
     helplines: Vec<safety::Helpline>,
+    /// The pause's primary action: call the first line that has a number, else its website.
+    get_help: Option<(Option<String>, String)>,
     /// Paused: what the coach says about it, fitting what the screen found (the API's prompt).
     pause_message: String,
     /// Offered under a reply that checked in after distress (the concern level).
@@ -321,6 +323,11 @@ async fn render_session(
     let mut prompt = coach::next_prompt(fw, e);
     let turns: Vec<Turn> = turns;
     let turns_with_concern = turns.iter().any(|t| t.concern);
+    let helplines = if phase == "paused" {
+        coaching::helplines_for_pause(state, ctx.country.as_deref(), e)
+    } else {
+        Vec::new()
+    };
     // Paused, the page's own card says what matters and lists the helplines.
     if e.paused
         || turns
@@ -391,11 +398,8 @@ async fn render_session(
         } else {
             Vec::new()
         },
-        helplines: if phase == "paused" {
-            coaching::helplines_for_pause(state, ctx.country.as_deref(), e)
-        } else {
-            Vec::new()
-        },
+        get_help: get_help(&helplines),
+        helplines,
         error,
         anonymous: ctx.user.is_none(),
     }
@@ -761,6 +765,20 @@ async fn report_markdown(
         coaching::markdown(&r),
     )
         .into_response())
+}
+
+/// "Get help now": a call to the first line with a number (a crisis line, or the emergency
+/// services when the screen read a medical emergency), else the first website.
+/// Returns the number to show (when it calls) and the link.
+fn get_help(helplines: &[safety::Helpline]) -> Option<(Option<String>, String)> {
+    helplines
+        .iter()
+        .find_map(|h| h.call().map(|c| (Some(c.shown), c.href)))
+        .or_else(|| {
+            helplines
+                .iter()
+                .find_map(|h| h.url.clone().map(|u| (None, u)))
+        })
 }
 
 pub struct HistoryRow {

@@ -303,6 +303,28 @@ async fn a_visitor_sees_the_helplines_of_the_country_their_browser_names(app: Te
         page.contains("<strong>Emergency services</strong>: 999"),
         "{page}"
     );
+    // One tap calls: the first line is the primary action, and every number is a link.
+    assert!(
+        page.contains(r#"<a class="button button-large" id="get-help" href="tel:116123">Get help now: call <span class="nowrap">116 123</span></a>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"href="tel:116123">Call 116 123<"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"href="tel:999">Call 999<"#), "{page}");
+    assert!(
+        page.contains(
+            r#"<button type="submit" class="button button-secondary">I'm OK to continue</button>"#
+        ),
+        "continuing is not the primary action"
+    );
+    assert_eq!(
+        page.matches("paused the session").count()
+            + page.matches("The session paused here").count(),
+        1,
+        "one message about the pause, in the card: {page}"
+    );
     let country: Option<String> = sqlx::query_scalar("SELECT country FROM safety_incidents")
         .fetch_one(app.store.pool())
         .await
@@ -321,6 +343,11 @@ async fn a_visitor_sees_the_helplines_of_the_country_their_browser_names(app: Te
     let (_, page, _) = b.page(&path).await;
     assert!(!page.contains("Samaritans"), "{page}");
     assert!(page.contains("112 in the EU"), "{page}");
+    // No number to call there: help is the international directory.
+    assert!(
+        page.contains(r#"id="get-help" href="https://findahelpline.com">Get help now</a>"#),
+        "{page}"
+    );
     app.stop().await;
 }
 dual_test!(a_visitor_sees_the_helplines_of_the_country_their_browser_names);
