@@ -155,7 +155,7 @@ struct SessionPage {
     l: Layout,
     id: String,
     fw_name: String,
-    fw_emoji: String,
+    fw_id: String,
     step_id: String,
     steps: Vec<StepChip>,
     progress: usize,
@@ -345,7 +345,7 @@ async fn render_session(
         l: ctx.layout(format!("{} session — CoachFlux", fw.name), "sessions"),
         id: id.to_owned(),
         fw_name: fw.name.clone(),
-        fw_emoji: fw.emoji.clone(),
+        fw_id: fw.id.clone(),
         step_id: fw
             .steps
             .get(e.current)
@@ -398,7 +398,7 @@ async fn render_session(
         } else {
             Vec::new()
         },
-        get_help: get_help(&helplines),
+        get_help: get_help(&helplines, e.pause_reason.as_deref() == Some("medical")),
         helplines,
         error,
         anonymous: ctx.user.is_none(),
@@ -769,14 +769,17 @@ async fn report_markdown(
 
 /// "Get help now": a call to the first line with a number (a crisis line, or the emergency
 /// services when the screen read a medical emergency), else the first website.
-/// Returns the number to show (when it calls) and the link.
-fn get_help(helplines: &[safety::Helpline]) -> Option<(Option<String>, String)> {
+/// Returns the number to show (when it calls) and the link. In a medical emergency with no
+/// number known for the person's country there is none: a directory website is no help then,
+/// and the card already says to call the local emergency number.
+fn get_help(helplines: &[safety::Helpline], medical: bool) -> Option<(Option<String>, String)> {
     helplines
         .iter()
         .find_map(|h| h.call().map(|c| (Some(c.shown), c.href)))
         .or_else(|| {
             helplines
                 .iter()
+                .filter(|_| !medical)
                 .find_map(|h| h.url.clone().map(|u| (None, u)))
         })
 }

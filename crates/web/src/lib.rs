@@ -11,6 +11,7 @@ mod dashboard;
 pub mod errors;
 pub mod flash;
 pub mod forms;
+mod icons;
 mod pages;
 mod settings;
 pub mod who;

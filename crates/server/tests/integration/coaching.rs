@@ -1389,9 +1389,11 @@ async fn a_medical_emergency_on_the_page_says_to_call_now(app: TestApp) {
     assert!(
         first
             .trim_start()
-            .starts_with("<li><strong>Emergency services: call now</strong>"),
+            .starts_with("<li class=\"helpline\"><strong>Emergency services: call now</strong>"),
         "{first}"
     );
+    // No country known, so no number to dial: no "Get help now" to a directory website.
+    assert!(!page.contains("get-help"), "{page}");
     app.stop().await;
 }
 dual_test!(a_medical_emergency_on_the_page_says_to_call_now);
