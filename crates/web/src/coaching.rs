@@ -107,7 +107,21 @@ pub struct StepChip {
     pub status: &'static str,
 }
 
+/// Answers in one step, in a row: earlier runs fold away so the page doesn't repeat every
+/// finished step in full.
+pub struct Run {
+    pub step: String,
+    pub turns: Vec<Turn>,
+    /// The last run (where the conversation is) stays open.
+    pub open: bool,
+}
+
 pub struct Turn {
+    /// The step this answer belongs to (its id).
+    pub step: String,
+    /// The question this answered, when the transcript doesn't already show it (the first
+    /// answer, a step's opening question, the question after a skip or a pause).
+    pub asked: String,
     pub user: String,
     pub coach: String,
     pub safety: bool,
@@ -115,6 +129,11 @@ pub struct Turn {
     pub concern: bool,
     /// Why the built-in coach answered instead of the AI coach, if it did.
     pub note: String,
+    /// Questions of this turn's step that the person skipped, said where the conversation
+    /// moved on without them: before the question asked instead, else after the step's last
+    /// answer.
+    pub skipped_before: Vec<String>,
+    pub skipped_after: Vec<String>,
 }
 
 pub struct Input {
@@ -159,7 +178,7 @@ struct SessionPage {
     step_id: String,
     steps: Vec<StepChip>,
     progress: usize,
-    turns: Vec<Turn>,
+    runs: Vec<Run>,
     prompt: String,
     phase: &'static str,
     input: Option<Input>,
@@ -218,20 +237,7 @@ async fn render_session(
         })
         .collect();
     let (done, total) = e.progress();
-    let turns = l
-        .turns
-        .iter()
-        .map(|t| {
-            let payload: serde_json::Value = serde_json::from_str(&t.payload).unwrap_or_default();
-            Turn {
-                user: t.user_input.clone(),
-                coach: payload["reply"].as_str().unwrap_or("").to_owned(),
-                safety: payload.get("safety").is_some(),
-                concern: payload["concern"].as_bool().unwrap_or(false),
-                note: payload["note"].as_str().unwrap_or("").to_owned(),
-            }
-        })
-        .collect();
+    let turns = transcript(fw, e, &l.turns);
     // The coach's follow-up about an answer takes words (new options, one per line).
     let follow_up = e
         .follow_up
@@ -353,7 +359,7 @@ async fn render_session(
             .unwrap_or_default(),
         steps,
         progress: (done * 100).checked_div(total).unwrap_or(0),
-        turns,
+        runs: runs(fw, turns),
         prompt,
         phase,
         input,
@@ -765,6 +771,90 @@ async fn report_markdown(
         coaching::markdown(&r),
     )
         .into_response())
+}
+
+/// The conversation as the page shows it: each answer under the question it answered when the
+/// coach's previous reply didn't end with that question, and a line for each skipped question
+/// after the last answer of its step.
+fn transcript(
+    fw: &coachflux_domain::frameworks::Framework,
+    e: &coachflux_domain::engine::SessionState,
+    rows: &[coachflux_app::model::Reflection],
+) -> Vec<Turn> {
+    let mut turns: Vec<Turn> = Vec::with_capacity(rows.len());
+    let mut steps: Vec<&str> = Vec::with_capacity(rows.len());
+    // Whether the previous reply was the built-in coach's.
+    let mut built_in = true;
+    for t in rows {
+        let payload: serde_json::Value = serde_json::from_str(&t.payload).unwrap_or_default();
+        let asked = payload["asked"].as_str().unwrap_or("");
+        let shown_already = turns.last().is_some_and(|p: &Turn| {
+            steps.last() == Some(&t.step.as_str())
+                && !p.coach.is_empty()
+                // A model's reply asks in its own words; the built-in one ends with the question.
+                && (!built_in || p.coach.ends_with(asked))
+        });
+        built_in = payload["coach"].as_str().is_none_or(|c| c == "builtin");
+        turns.push(Turn {
+            step: t.step.clone(),
+            asked: if shown_already { "" } else { asked }.to_owned(),
+            user: t.user_input.clone(),
+            coach: payload["reply"].as_str().unwrap_or("").to_owned(),
+            safety: payload.get("safety").is_some(),
+            concern: payload["concern"].as_bool().unwrap_or(false),
+            note: payload["note"].as_str().unwrap_or("").to_owned(),
+            skipped_before: Vec::new(),
+            skipped_after: Vec::new(),
+        });
+        steps.push(t.step.as_str());
+    }
+    for (def, state) in fw.steps.iter().zip(&e.steps) {
+        let labels: Vec<String> = state
+            .skipped
+            .iter()
+            .filter_map(|id| def.fields.iter().find(|f| &f.id == id))
+            .map(|f| f.label.clone())
+            .collect();
+        if labels.is_empty() {
+            continue;
+        }
+        let first = steps.iter().position(|s| *s == def.id);
+        let last = steps.iter().rposition(|s| *s == def.id);
+        // The first answer of the step after which a question was asked that the previous
+        // reply hadn't: that is where the conversation went on without the skipped ones.
+        let moved_on = first.and_then(|f| {
+            (f + 1..=last.unwrap_or(f)).find(|&i| steps[i] == def.id && !turns[i].asked.is_empty())
+        });
+        match (moved_on, last) {
+            (Some(i), _) => turns[i].skipped_before.extend(labels),
+            (None, Some(i)) => turns[i].skipped_after.extend(labels),
+            (None, None) => {}
+        }
+    }
+    turns
+}
+
+/// The transcript in runs of one step each, named as the framework names the step.
+fn runs(fw: &coachflux_domain::frameworks::Framework, turns: Vec<Turn>) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for t in turns {
+        match runs.last_mut() {
+            Some(run) if run.turns.first().is_some_and(|f| f.step == t.step) => run.turns.push(t),
+            _ => runs.push(Run {
+                step: fw
+                    .steps
+                    .iter()
+                    .find(|s| s.id == t.step)
+                    .map_or_else(|| t.step.clone(), |s| s.name.clone()),
+                turns: vec![t],
+                open: false,
+            }),
+        }
+    }
+    if let Some(last) = runs.last_mut() {
+        last.open = true;
+    }
+    runs
 }
 
 /// "Get help now": a call to the first line with a number (a crisis line, or the emergency

@@ -421,10 +421,14 @@ pub async fn turn_streaming(
         .get(l.engine.current)
         .map_or("", |s| s.id.as_str())
         .to_owned();
+    // The question this answers, as the page asked it, so the transcript can show it where
+    // the replies don't (a step's opening question, the one after a skip or a pause).
+    let asked = coachflux_domain::coach::next_prompt(&l.framework, &l.engine);
     if let Some(hit) = safety::screen(input) {
         let mut tx = state.store.begin().await?;
         l.engine.pause_for(hit.category.as_str(), hit.someone_else);
-        let payload = json!({"reply": "", "safety": hit.category.as_str(), "captured": {}});
+        let payload =
+            json!({"reply": "", "safety": hit.category.as_str(), "captured": {}, "asked": asked});
         coaching::insert_reflection(
             &mut tx,
             &new_id(),
@@ -464,7 +468,8 @@ pub async fn turn_streaming(
             step_id.clone(),
             input.to_owned(),
         );
-        let pending = json!({"reply": "", "pending": true, "captured": {}}).to_string();
+        let pending =
+            json!({"reply": "", "pending": true, "captured": {}, "asked": asked}).to_string();
         state
             .store
             .batched(move |conn| {
@@ -525,6 +530,7 @@ pub async fn turn_streaming(
             "safetyFrom": "model",
             "captured": captured,
             "coach": reply.coach,
+            "asked": asked,
         }),
         None => json!({
             "concern": concern,
@@ -533,9 +539,11 @@ pub async fn turn_streaming(
             "accepted": reply.accepted,
             "coach": reply.coach,
             "note": reply.note,
+            "asked": asked,
         }),
     }
     .to_string();
+    let asked_again = asked.clone();
     let saving = Saving::of(state, &l)?;
     let incident = model_crisis.map(|category| {
         (
@@ -584,7 +592,8 @@ pub async fn turn_streaming(
                 let stored = if applied {
                     payload
                 } else {
-                    json!({"reply": "", "captured": {}, "notApplied": true}).to_string()
+                    json!({"reply": "", "captured": {}, "notApplied": true, "asked": asked_again})
+                        .to_string()
                 };
                 coaching::set_reflection_payload(conn, &reflection_id, &stored).await?;
                 Ok::<_, AppError>(applied)

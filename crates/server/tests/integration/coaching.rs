@@ -1397,3 +1397,112 @@ async fn a_medical_emergency_on_the_page_says_to_call_now(app: TestApp) {
     app.stop().await;
 }
 dual_test!(a_medical_emergency_on_the_page_says_to_call_now);
+
+/// What the page asks now: the coach's bubble waiting for an answer, or the last reply (which
+/// ends with the question when it asks it).
+fn asking(page: &str) -> String {
+    const COACH: &str =
+        r#"<div class="bubble bubble-coach"><span class="visually-hidden">Coach: </span>"#;
+    crate::harness::extract(
+        page,
+        r#"<div class="bubble bubble-coach" id="prompt"><span class="visually-hidden">Coach: </span>"#,
+        "</div>",
+    )
+    .or_else(|| {
+        let last = page.rfind(COACH)?;
+        crate::harness::extract(&page[last..], COACH, "</div>")
+    })
+    .unwrap_or_else(|| panic!("a question: {page}"))
+}
+
+/// Whether `question` is shown as the coach's bubble right above the answer `answer`.
+fn asked_above(page: &str, question: &str, answer: &str) -> bool {
+    let (Some(q), Some(a)) = (
+        page.find(&format!("Coach: </span>{question}</div>")),
+        page.find(&format!("You: </span>{answer}</div>")),
+    ) else {
+        return false;
+    };
+    q < a && page[q..a].matches("class=\"bubble").count() == 1
+}
+
+async fn the_transcript_keeps_each_question_and_says_what_was_skipped(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    b.submit(&format!("{path}/consent"), &[("consent", "on")])
+        .await;
+    let (_, page, _) = b.page(&path).await;
+    let first = asking(&page);
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "Lead the platform team by summer")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    // The opening question stays in the conversation, above its answer.
+    assert!(
+        asked_above(&page, &first, "Lead the platform team by summer"),
+        "{page}"
+    );
+    // A skipped question leaves a line; the one asked next is kept above its answer.
+    let skipped = asking(&page);
+    assert_eq!(b.submit(&format!("{path}/skip"), &[]).await.0, 303);
+    let (_, page, _) = b.page(&path).await;
+    assert_eq!(
+        page.matches("<p class=\"transcript-note\">Skipped: ")
+            .count(),
+        1,
+        "{page}"
+    );
+    let next = asking(&page);
+    assert_ne!(next, skipped);
+    b.submit(&format!("{path}/turn"), &[("input", "By the end of June")])
+        .await;
+    let (_, page, _) = b.page(&path).await;
+    assert!(asked_above(&page, &next, "By the end of June"), "{page}");
+    let note = page.find("Skipped: ").unwrap();
+    assert!(
+        note < page.find(&format!("Coach: </span>{next}</div>")).unwrap(),
+        "the skip is said before the next question"
+    );
+    // A question the previous reply already asked isn't repeated.
+    let third = asking(&page);
+    b.submit(
+        &format!("{path}/turn"),
+        &[("input", "I lead one team of four today")],
+    )
+    .await;
+    let (_, page, _) = b.page(&path).await;
+    // (The reply that asked it sits right above the answer, with nothing added between.)
+    assert!(asked_above(&page, &third, "I lead one team of four today"));
+    assert_eq!(page.matches(&format!("{third}</div>")).count(), 1, "{page}");
+    app.stop().await;
+}
+dual_test!(the_transcript_keeps_each_question_and_says_what_was_skipped);
+
+async fn finished_steps_fold_away_and_the_current_one_stays_open(app: TestApp) {
+    let b = app.new_browser();
+    let path = start(&b, "GROW").await;
+    answer_every_step(&b, &path, &grow()).await;
+    let (_, page, _) = b.page(&path).await;
+    let folded = page.matches("<details class=\"step-turns\">").count();
+    assert_eq!(
+        folded, 4,
+        "Goal to Will fold; Review, the last, is open: {page}"
+    );
+    for step in ["Goal", "Reality", "Options", "Will"] {
+        assert!(
+            page.contains(&format!("<summary>{step} · ")),
+            "{step}: {page}"
+        );
+    }
+    assert!(!page.contains("<summary>Review · "), "{page}");
+    // Folded, not gone: every answer is still on the page.
+    let answers: i64 = app.count("SELECT COUNT(*) FROM session_reflections").await;
+    assert_eq!(
+        i64::try_from(page.matches("<div class=\"bubble bubble-person\">").count()).unwrap(),
+        answers
+    );
+    app.stop().await;
+}
+dual_test!(finished_steps_fold_away_and_the_current_one_stays_open);
