@@ -323,6 +323,7 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   // Every action is kept unless dropped: drop the others, and the close button says so.
   const proposed = await proposals.count();
   for (let i = 2; i <= proposed; i++) await submit(page, `.proposal:nth-child(${i}) button[value=drop]`);
+  await page.screenshot({ path: join(artifacts, 'plan-decided-1280.png'), fullPage: true });
   assert.match(await page.textContent('#close-session'), /Close and keep 1 action/);
   await submit(page, '#close-session');
   assert.match(page.url(), /\/report$/);

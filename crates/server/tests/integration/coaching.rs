@@ -1047,7 +1047,7 @@ async fn the_action_plan_is_edited_before_keeping_and_earlier_steps_can_be_reope
     let (_, page, _) = b.page(&path).await;
     assert!(page.contains("Your action plan"), "{page}");
     assert_eq!(
-        page.matches(">Kept</p>").count(),
+        page.matches(">Kept</span></p>").count(),
         2,
         "the plan keeps the decisions made before: {page}"
     );
@@ -1092,6 +1092,12 @@ async fn the_action_plan_is_edited_before_keeping_and_earlier_steps_can_be_reope
         page.contains("value=\"2026-02-02\"") && page.contains("Mon 2 Feb 2026"),
         "{page}"
     );
+    // Each card says whether it is kept; closing is the plan's one primary action.
+    assert!(page.contains(r#"<span class="badge badge-beginner">Kept</span>"#));
+    assert!(page.contains(r#"<span class="badge badge-dropped">Dropped</span>"#));
+    let plan = &page[page.find("id=\"plan\"").unwrap()..];
+    assert_eq!(plan.matches("class=\"button\"").count(), 1, "{plan}");
+    assert!(plan.contains(r#"class="button" id="close-session">Close and keep 1 action<"#));
     b.submit(&format!("{path}/close"), &[]).await;
     let items: Vec<(String, Option<i64>, String, String)> = sqlx::query_as(
         "SELECT title, due_date, priority, tags FROM action_items WHERE user_id = $1",
@@ -1249,7 +1255,10 @@ async fn closing_keeps_every_action_that_was_not_dropped(app: TestApp) {
         page.contains(&format!("Close and keep {kept} action")),
         "the close button says what it keeps: {page}"
     );
-    assert!(page.contains("Dropped: left out when you close"), "{page}");
+    assert!(
+        page.contains(r#"<span class="badge badge-dropped">Dropped</span> <span class="muted">Left out when you close</span>"#),
+        "{page}"
+    );
     assert_eq!(b.submit(&format!("{path}/close"), &[]).await.0, 303);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM action_items").await,
