@@ -357,17 +357,24 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   const navigations = [];
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
   const patched = page.waitForResponse((r) => r.url().includes('/api/v1/actions/') && r.request().method() === 'PATCH');
-  await kept.first().locator('button:has-text("Done")').click();
+  const box = kept.first().locator('button.check');
+  assert.equal(await box.getAttribute('aria-pressed'), 'false');
+  await box.click();
   assert.equal((await patched).status(), 200);
   await page.waitForSelector('li.action.action-done');
-  assert.match(await kept.first().textContent(), /Reopen/);
+  assert.equal(await box.getAttribute('aria-pressed'), 'true', 'the box reads as ticked');
   const reopened = page.waitForResponse((r) => r.url().includes('/api/v1/actions/') && r.request().method() === 'PATCH');
-  await kept.first().locator('button:has-text("Reopen")').click();
+  await box.click();
   assert.equal((await reopened).status(), 200);
   await page.waitForSelector('li.action:not(.action-done)');
   assert.deepEqual(navigations, [], 'no page load');
   await page.reload();
-  assert.match(await kept.first().textContent(), /Done/, 'the server kept the reopened state');
+  assert.equal(await box.getAttribute('aria-pressed'), 'false', 'the server kept the reopened state');
+  // Filters apply as soon as a choice changes.
+  await Promise.all([page.waitForNavigation(), page.selectOption('#f-status', 'completed')]);
+  assert.match(page.url(), /status=completed/);
+  assert.equal(await page.locator('li.action').count(), 0, 'nothing completed now');
+  await page.goto(`${base}/actions`);
   await checkPage(page, '/dashboard', 'dashboard');
   assert.match(await page.textContent('main'), /GROW/);
   await checkPage(page, '/settings', 'settings');

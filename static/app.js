@@ -4,6 +4,7 @@
 //     per line, so the server sees exactly what it sees without JavaScript);
 //   - streamed coach replies (form[data-stream]);
 //   - Done / Reopen on action items through the JSON API, updating the card in place;
+//   - action filters applied when a choice changes;
 //   - the browser's time zone in a cookie, for the days dates are read and shown in;
 //   - after a turn: the coach's message announced, the answer box focused; Ctrl/⌘+Enter sends;
 //   - Copy and Print buttons ([data-copy], [data-print]).
@@ -203,8 +204,8 @@
         form.action = '/actions/' + id + '/' + (item.completed ? 'reopen' : 'complete');
         card.classList.toggle('action-done', item.completed);
         card.classList.toggle('action-overdue', !!item.overdue);
-        button.classList.toggle('button-secondary', item.completed);
-        button.firstChild.textContent = item.completed ? 'Reopen' : 'Done';
+        button.setAttribute('aria-pressed', String(item.completed));
+        button.title = item.completed ? 'Done: press to reopen' : 'Mark as done';
         var head = form.parentNode;
         head.querySelectorAll('.badge').forEach(function (b) { b.remove(); });
         var badge = function (cls, text) {
@@ -213,8 +214,8 @@
           span.textContent = text;
           head.appendChild(span);
         };
-        if (item.overdue) badge('badge-advanced', 'overdue');
-        if (item.completed) badge('badge-beginner', 'done');
+        if (item.overdue) badge('badge-advanced', 'Overdue');
+        if (item.completed) badge('badge-beginner', 'Done');
         button.focus();
       }).catch(function () { form.submit(); });
     });
@@ -288,6 +289,13 @@
     button.addEventListener('click', function () { window.print(); });
   });
 
+  // Filters apply as soon as a choice changes (the button stays for the text box and for
+  // browsers without JavaScript).
+  document.querySelectorAll('form[data-apply-on-change]').forEach(function (form) {
+    form.querySelectorAll('select').forEach(function (select) {
+      select.addEventListener('change', function () { form.submit(); });
+    });
+  });
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
   document.querySelectorAll('form[data-toggle-action]').forEach(actionToggle);
   document.querySelectorAll('textarea[data-list]').forEach(listEntry);
