@@ -757,7 +757,8 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
     let mut parts: Vec<String> = Vec::new();
     // What they came with, as they first put it: the first sentence of the answer.
     let said = |t: &str| {
-        let first = crate::engine::first_sentence(t, 160);
+        // Whole, as the person wrote it: a report has room, and a cut phrase reads wrong.
+        let first = crate::engine::first_sentence(t, 400);
         let first = without_filler(&first).to_owned();
         if listen::speaks_as_i(&first) {
             format!("you said {}", listen::second_person(&first))
@@ -773,7 +774,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
             .map(|m| {
                 format!(
                     " — {}",
-                    lower_first(&listen::second_person(&listen::heart(m)))
+                    lower_first(&listen::second_person(&report_heart(m)))
                 )
             })
             .unwrap_or_default();
@@ -786,7 +787,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
         .iter()
         .find_map(|f| fuller(state, f))
     {
-        let heart = without_filler(&listen::heart(&now)).to_owned();
+        let heart = without_filler(&report_heart(&now)).to_owned();
         parts.push(format!(
             "Where things stand: {}.",
             lower_first(&listen::second_person(&heart))
@@ -868,7 +869,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
                     {
                         let moved = |what: &str| match answered(&field.id, FollowUpKind::Moved) {
                             Some(a) if !listen::is_nothing(&a.answer) => {
-                                format!(" {what}: “{}”.", listen::heart(&a.answer))
+                                format!(" {what}: “{}”.", report_heart(&a.answer))
                             }
                             _ => String::new(),
                         };
@@ -889,7 +890,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
                     let span = (max - min).max(1);
                     let floor = answered(&field.id, FollowUpKind::Floor)
                         .filter(|a| !listen::is_nothing(&a.answer))
-                        .map(|a| format!(" It rests on “{}”.", listen::heart(&a.answer)))
+                        .map(|a| format!(" It rests on “{}”.", report_heart(&a.answer)))
                         .unwrap_or_default();
                     if (n - min) * 10 < span * 6 {
                         let raise = match answered(&field.id, FollowUpKind::Raise)
@@ -897,7 +898,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
                         {
                             Some(a) => format!(
                                 " What would raise it, in your words: “{}”.",
-                                listen::heart(&a.answer)
+                                report_heart(&a.answer)
                             ),
                             None => " What would move it up one point?".to_owned(),
                         };
@@ -935,7 +936,7 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
                         "inner_obstacle" | "obstacle" | "limiting_belief"
                     ) =>
                 {
-                    risks.push(format!("{}: {}.", field.label, listen::heart(t)));
+                    risks.push(format!("{}: {}.", field.label, report_heart(t)));
                 }
                 _ => {}
             }
@@ -968,6 +969,11 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
 }
 
 /// What the person said when the coach followed up `field` with `kind`, if they did.
+/// The heart of an answer as a report says it: up to 40 words, ending at a whole phrase.
+fn report_heart(text: &str) -> String {
+    listen::heart_within(text, 40)
+}
+
 fn later_answer<'s>(state: &'s SessionState, field: &str, kind: FollowUpKind) -> Option<&'s str> {
     state
         .steps
@@ -1183,6 +1189,22 @@ mod tests {
             "{:?}",
             sum.insights
         );
+    }
+
+    #[test]
+    fn the_report_summary_says_long_answers_in_whole_phrases() {
+        let cat = Catalogue::builtin().unwrap();
+        let fw = cat.get("GROW").unwrap();
+        let mut s = SessionState::new(fw);
+        s.give_consent().unwrap();
+        let goal = "Finish the grant application for the community garden project before the \
+                    council's spring deadline so that the kids' programme can run again next \
+                    summer with proper funding and a paid coordinator";
+        assert!(goal.len() > 160, "longer than a reply may quote");
+        s.answer(fw, goal, NOW).unwrap();
+        let sum = summarise(fw, &s);
+        assert!(sum.summary.contains(goal), "{}", sum.summary);
+        assert!(!sum.summary.contains('…'), "{}", sum.summary);
     }
 
     #[test]

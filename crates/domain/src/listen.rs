@@ -203,20 +203,35 @@ fn clauses(text: &str) -> Vec<String> {
 
 fn capped(text: &str, max_words: usize) -> String {
     let ws: Vec<&str> = text.split_whitespace().collect();
-    if ws.len() > max_words {
-        format!(
-            "{}…",
-            ws[..max_words].join(" ").trim_end_matches([',', ';', ':'])
-        )
-    } else {
-        ws.join(" ")
+    if ws.len() <= max_words {
+        return ws.join(" ");
     }
+    // A whole phrase reads better than a cut one: end at the last clause that fits, when that
+    // keeps most of what fits.
+    if let Some(end) = (max_words * 2 / 3..max_words)
+        .rev()
+        .find(|&i| ws[i].ends_with([',', ';', ':']))
+    {
+        return ws[..=end]
+            .join(" ")
+            .trim_end_matches([',', ';', ':'])
+            .to_owned();
+    }
+    format!(
+        "{}…",
+        ws[..max_words].join(" ").trim_end_matches([',', ';', ':'])
+    )
 }
 
 /// The heart of an answer: a short answer whole (its fragments joined: "Light, proud, like a
 /// real researcher"); a longer one by its clause with the feeling or the want in it, else its
 /// first sentence; never more than 20 words.
 pub fn heart(text: &str) -> String {
+    heart_within(text, 20)
+}
+
+/// [`heart`] with room for up to `max_words`: a report can say more of an answer than a reply.
+pub fn heart_within(text: &str, max_words: usize) -> String {
     let parts = clauses(text);
     if parts.is_empty() {
         return String::new();
@@ -233,7 +248,7 @@ pub fn heart(text: &str) -> String {
                 joined.push_str(p);
             }
         }
-        return capped(&joined, 20);
+        return capped(&joined, max_words);
     }
     let score = |c: &str| {
         let ws = words(c);
@@ -265,10 +280,10 @@ pub fn heart(text: &str) -> String {
         if let Some((_, p)) = part
             && score(p) > score(best.split(',').next().unwrap_or_default())
         {
-            return capped(p, 20);
+            return capped(p, max_words);
         }
     }
-    capped(best, 20)
+    capped(best, max_words)
 }
 
 /// A clause without the "and"/"but"/"so" that joined it to the one before.
@@ -612,6 +627,22 @@ pub fn is_yes(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_capped_answer_ends_at_a_whole_phrase_when_it_can() {
+        let text = "alpha beta gamma delta epsilon zeta eta theta, iota kappa lambda mu";
+        assert_eq!(
+            super::capped(text, 10),
+            "alpha beta gamma delta epsilon zeta eta theta"
+        );
+        // No clause ends near enough: cut, and said to be cut.
+        let text = "alpha beta, gamma delta epsilon zeta eta theta iota kappa lambda mu";
+        assert_eq!(
+            super::capped(text, 10),
+            "alpha beta, gamma delta epsilon zeta eta theta iota kappa…"
+        );
+        assert_eq!(super::capped("short and whole", 10), "short and whole");
+    }
+
     use super::*;
 
     #[test]

@@ -915,6 +915,9 @@ pub struct Report {
 }
 
 pub fn report(l: &Loaded) -> Report {
+    // Once there is a plan, the actions the person kept (as edited, without the dropped ones)
+    // are the report's action plan: the step doesn't list what they first said as well.
+    let planned = !l.engine.proposals.is_empty();
     let steps = l
         .framework
         .steps
@@ -924,6 +927,13 @@ pub fn report(l: &Loaded) -> Report {
             let fields = def
                 .fields
                 .iter()
+                .filter(|f| {
+                    !(planned
+                        && matches!(
+                            f.kind,
+                            coachflux_domain::frameworks::FieldKind::Actions { .. }
+                        ))
+                })
                 .flat_map(|f| {
                     let value = st
                         .captured

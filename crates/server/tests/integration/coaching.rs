@@ -120,7 +120,14 @@ async fn a_visitor_completes_grow_gets_a_report_and_keeps_it_by_signing_up(app: 
         for field in &step.fields {
             let shown = match &field.kind {
                 FieldKind::List { .. } => "talk to my manager; block two hours a week".to_owned(),
-                FieldKind::Actions { .. } => "Call Sam — due Fri 16 Jan 2026".to_owned(),
+                // The actions are the report's action plan (as kept), not repeated here.
+                FieldKind::Actions { .. } => {
+                    assert!(
+                        !section.contains(&format!("<dt>{}</dt>", field.label)),
+                        "{section}"
+                    );
+                    continue;
+                }
                 FieldKind::Options { .. } => {
                     "Ask for a transfer; Retrain in the evenings".to_owned()
                 }
@@ -1233,6 +1240,12 @@ async fn closing_keeps_every_action_that_was_not_dropped(app: TestApp) {
     let (_, page, _) = b.page(&path).await;
     let proposed = page.matches("class=\"proposal proposal-").count();
     assert!(proposed >= 2, "{page}");
+    let dropped = crate::harness::extract(
+        &page,
+        r#"id="proposal-1" type="text" name="title" value=""#,
+        "\"",
+    )
+    .unwrap();
     // Edit the first, drop the second, leave the rest as they were proposed.
     assert_eq!(
         b.submit(
@@ -1272,6 +1285,8 @@ async fn closing_keeps_every_action_that_was_not_dropped(app: TestApp) {
         "all but the dropped one: {plan}"
     );
     assert!(plan.contains("Call Sam this week"), "{plan}");
+    // The dropped action is nowhere in the report: the step's own list gives way to the plan.
+    assert!(!report.contains(&dropped), "{dropped} in {report}");
     let md = b
         .get(&format!("{path}/report.md"))
         .await
@@ -1279,6 +1294,7 @@ async fn closing_keeps_every_action_that_was_not_dropped(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(md.matches("- [ ] ").count(), kept, "{md}");
+    assert!(!md.contains(&dropped), "{md}");
     app.stop().await;
 }
 dual_test!(closing_keeps_every_action_that_was_not_dropped);
