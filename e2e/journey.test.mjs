@@ -221,6 +221,16 @@ async function answerStep(page, counter) {
       }
     } else if (await radios.count()) {
       const n = await radios.count();
+      if (!counter.scaleShot && n >= 10) {
+        // A 1-10 scale fits one row on a phone, its ends labelled.
+        counter.scaleShot = true;
+        await page.setViewportSize({ width: 360, height: 800 });
+        const tops = await radios.evaluateAll((rs) => rs.map((r) => Math.round(r.closest('label').getBoundingClientRect().top)));
+        assert.equal(new Set(tops).size, 1, `the scale is one row at 360px: ${tops}`);
+        assert.match(await page.textContent('.scale-ends'), /1: .+10: /);
+        await page.locator('.scale').screenshot({ path: join(artifacts, 'scale-360.png') });
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
       await radios.nth(Math.floor(n / 2)).check();
     } else if (await area.count()) {
       const isDate = (await area.getAttribute('rows')) === '1';

@@ -141,6 +141,10 @@ pub struct Input {
     pub label: String,
     pub min: i32,
     pub max: i32,
+    /// What the ends of a scale mean ("not committed", "fully committed"), when the catalogue
+    /// says.
+    pub min_label: String,
+    pub max_label: String,
     pub options: Vec<String>,
     pub max_len: usize,
 }
@@ -252,6 +256,8 @@ async fn render_session(
             label: "Your answer".to_owned(),
             min: 0,
             max: 0,
+            min_label: String::new(),
+            max_label: String::new(),
             options: Vec::new(),
             max_len: MAX_INPUT_CHARS,
         });
@@ -269,11 +275,24 @@ async fn render_session(
                     FieldKind::Date => ("date", 0, 0, Vec::new(), 200),
                     FieldKind::Text { max_len } => ("text", 0, 0, Vec::new(), *max_len as usize),
                 };
+                let (min_label, max_label) = match &f.kind {
+                    FieldKind::Scale {
+                        min_label,
+                        max_label,
+                        ..
+                    } => (
+                        min_label.clone().unwrap_or_default(),
+                        max_label.clone().unwrap_or_default(),
+                    ),
+                    _ => Default::default(),
+                };
                 Input {
                     kind,
                     label: f.label.clone(),
                     min,
                     max,
+                    min_label,
+                    max_label,
                     options,
                     max_len,
                 }
