@@ -235,6 +235,10 @@ async function answerStep(page, counter) {
     } else if (await area.count()) {
       const isDate = (await area.getAttribute('rows')) === '1';
       await area.fill(isDate ? 'in 3 days' : TEXT_ANSWERS[counter.n % TEXT_ANSWERS.length]);
+      if (isDate) {
+        // The box says how it reads as the person types.
+        await page.waitForFunction(() => /Reads as \w{3} \d+ \w{3} \d{4}/.test(document.getElementById('date-reading').textContent));
+      }
     } else {
       break;
     }

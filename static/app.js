@@ -5,6 +5,7 @@
 //   - streamed coach replies (form[data-stream]);
 //   - Done / Reopen on action items through the JSON API, updating the card in place;
 //   - action filters applied when a choice changes;
+//   - a date box's reading shown as the person types ([data-date-preview]);
 //   - the browser's time zone in a cookie, for the days dates are read and shown in;
 //   - after a turn: the coach's message announced, the answer box focused; Ctrl/⌘+Enter sends;
 //   - Copy and Print buttons ([data-copy], [data-print]).
@@ -296,6 +297,30 @@
       select.addEventListener('change', function () { form.submit(); });
     });
   });
+  // A date box says how it reads as the person types ("by Friday" → "Fri 16 Jan 2026"): the
+  // server reads it, the same way it will when the form is sent.
+  function datePreview(field) {
+    var hint = document.getElementById(field.getAttribute('data-date-preview'));
+    if (!hint || !window.fetch) return;
+    var original = hint.textContent;
+    var timer = null;
+    var asked = 0;
+    field.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = field.value.trim();
+        var mine = ++asked;
+        if (!text) { hint.textContent = original; return; }
+        fetch('/dates/preview?text=' + encodeURIComponent(text), {
+          credentials: 'same-origin', headers: { 'Accept': 'application/json' }
+        }).then(function (res) { return res.ok ? res.json() : null; }).then(function (d) {
+          if (mine !== asked || !d) return;
+          hint.textContent = d.date ? 'Reads as ' + d.date : 'Not a date yet: try "Friday", "in 3 days" or 2026-03-01';
+        }).catch(function () { /* the form still works: the server reads it on send */ });
+      }, 250);
+    });
+  }
+  document.querySelectorAll('[data-date-preview]').forEach(datePreview);
   document.querySelectorAll('[data-counter][maxlength]').forEach(counter);
   document.querySelectorAll('form[data-toggle-action]').forEach(actionToggle);
   document.querySelectorAll('textarea[data-list]').forEach(listEntry);

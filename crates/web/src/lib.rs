@@ -36,6 +36,7 @@ pub fn router(openapi: &'static str) -> Router<AppState> {
         .route("/frameworks/helper", get(pages::helper))
         .route("/frameworks/{id}", get(pages::framework))
         .route("/terms", get(pages::terms))
+        .route("/dates/preview", get(pages::date_preview))
         .route("/privacy", get(pages::privacy))
         .merge(account::router())
         .merge(coaching::router())

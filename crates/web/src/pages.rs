@@ -244,3 +244,28 @@ pub async fn privacy(State(state): State<AppState>, ctx: PageCtx) -> PageResult<
     )
     .await
 }
+
+#[derive(serde::Deserialize)]
+pub struct DatePreviewQuery {
+    #[serde(default)]
+    text: String,
+}
+
+/// `/dates/preview?text=by+Friday`: how a due-date phrase reads on the person's calendar, for
+/// the hint under a date box as they type (`{"date": "Fri 16 Jan 2026"}`, or `null` when it
+/// isn't a date). A pure reading: nothing is stored.
+pub async fn date_preview(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Query(q): axum::extract::Query<DatePreviewQuery>,
+) -> impl axum::response::IntoResponse {
+    use coachflux_domain::dates;
+    let date = (q.text.chars().count() <= 200)
+        .then(|| dates::parse_due(&q.text, state.clock.now_ms(), ctx.zone))
+        .flatten()
+        .map(|due| dates::label(due.at_ms, ctx.zone));
+    (
+        [(axum::http::header::CACHE_CONTROL, "private, no-store")],
+        axum::Json(serde_json::json!({ "date": date })),
+    )
+}

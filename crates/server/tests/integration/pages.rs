@@ -328,3 +328,61 @@ async fn terms_and_privacy_are_real_pages_the_operator_can_replace(app: TestApp)
     app.stop().await;
 }
 dual_test!(terms_and_privacy_are_real_pages_the_operator_can_replace);
+
+async fn a_date_box_reads_the_phrase_on_the_persons_calendar(app: TestApp) {
+    use coachflux_domain::Clock;
+    use coachflux_domain::dates::{self, Zone};
+    let read = |zone: Option<&'static str>, text: &str| {
+        let mut r = app
+            .plain()
+            .request(Method::GET, &format!("/dates/preview?text={text}"));
+        if let Some(z) = zone {
+            r = r.header("cookie", format!("cf_tz={z}"));
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert!(
+                r.headers()["cache-control"]
+                    .to_str()
+                    .unwrap()
+                    .contains("no-store")
+            );
+            r.json::<serde_json::Value>().await.unwrap()["date"].clone()
+        }
+    };
+    let now = app.clock.now_ms();
+    let mut readings = Vec::new();
+    for zone in [
+        None,
+        Some("Pacific/Kiritimati"),
+        Some("America/Los_Angeles"),
+    ] {
+        let z = zone.and_then(Zone::named).unwrap_or_default();
+        let expected = dates::label(dates::parse_due("tomorrow", now, z).unwrap().at_ms, z);
+        assert_eq!(read(zone, "tomorrow").await, expected.as_str(), "{zone:?}");
+        readings.push(expected);
+    }
+    assert_ne!(
+        readings[0], readings[1],
+        "at 10:00 UTC it is already tomorrow in Kiritimati"
+    );
+    assert_eq!(
+        read(None, "by%20Friday").await,
+        dates::label(
+            dates::parse_due("by Friday", now, Zone::default())
+                .unwrap()
+                .at_ms,
+            Zone::default()
+        )
+        .as_str()
+    );
+    assert_eq!(read(None, "someday%20maybe").await, serde_json::Value::Null);
+    assert_eq!(read(None, &"1".repeat(300)).await, serde_json::Value::Null);
+    assert_eq!(read(None, "").await, serde_json::Value::Null);
+    // A reading stores nothing.
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM events").await, 0);
+    app.stop().await;
+}
+dual_test!(a_date_box_reads_the_phrase_on_the_persons_calendar);
