@@ -10,6 +10,8 @@ use coachflux_app::AppState;
 const APP_CSS: &str = include_str!("../../../static/app.css");
 const APP_JS: &str = include_str!("../../../static/app.js");
 const FAVICON_SVG: &str = include_str!("../../../static/favicon.svg");
+/// The picture a link to CoachFlux shows when shared (1200×630, Open Graph).
+const SOCIAL_PNG: &[u8] = include_bytes!("../../../static/social.png");
 
 /// A short hash of every embedded asset (FNV-1a), computed once: changes when any of them
 /// changes.
@@ -34,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/favicon.svg", get(favicon))
+        .route("/static/social.png", get(social))
 }
 
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
@@ -65,5 +68,15 @@ async fn favicon() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         FAVICON_SVG,
+    )
+}
+
+async fn social() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        SOCIAL_PNG,
     )
 }

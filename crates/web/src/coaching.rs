@@ -387,9 +387,15 @@ async fn render_session(
             .as_ref()
             .filter(|_| phase == "asking")
             .map(|f| f.kind.as_str()),
+        // "Skip" only where the engine would take it: a follow-up, or a question not skipped
+        // before (a skipped required one comes back) while the step has skips left.
         can_skip: phase == "asking"
             && (e.follow_up.is_some()
-                || step_state.is_some_and(|s| s.skipped.len() < MAX_SKIPS_PER_STEP)),
+                || step_state.is_some_and(|s| {
+                    s.skipped.len() < MAX_SKIPS_PER_STEP
+                        && e.pending_field(fw)
+                            .is_some_and(|f| !s.skipped.contains(&f.id))
+                })),
         can_back: e.current > 0 && matches!(phase, "asking" | "confirming"),
         can_proceed_early: phase == "asking" && e.can_proceed(fw),
         reopen: if phase == "complete" {

@@ -56,6 +56,8 @@ pub struct Badge {
 /// What every page's layout needs.
 pub struct Layout {
     pub title: String,
+    /// The absolute address of the social preview image (empty on error pages).
+    pub social_image: String,
     pub asset_version: String,
     /// Which top-level section is active, for `aria-current`.
     pub section: &'static str,
@@ -69,6 +71,7 @@ impl Layout {
     pub fn bare(title: String, asset_version: String) -> Self {
         Self {
             title,
+            social_image: String::new(),
             asset_version,
             section: "",
             user: None,
@@ -82,6 +85,9 @@ impl Layout {
 /// a one-time flash message.
 pub struct PageCtx {
     pub asset_version: String,
+    /// The address people use (`COACHFLUX_PUBLIC_URL`), for links that leave the site (the
+    /// social preview image).
+    pub public_url: String,
     pub user: Option<CurrentUser>,
     pub csrf: String,
     pub flash: Option<Flash>,
@@ -96,6 +102,10 @@ impl PageCtx {
     pub fn layout(&self, title: impl Into<String>, section: &'static str) -> Layout {
         Layout {
             title: title.into(),
+            social_image: format!(
+                "{}/static/social.png",
+                self.public_url.trim_end_matches('/')
+            ),
             asset_version: self.asset_version.clone(),
             section,
             user: self.user.as_ref().map(|c| Badge {
@@ -119,7 +129,7 @@ impl FromRequestParts<AppState> for PageCtx {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _state: &AppState,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let user = parts.extensions.get::<CurrentUser>().cloned();
         let country = coachflux_domain::safety::country_for(
@@ -132,6 +142,7 @@ impl FromRequestParts<AppState> for PageCtx {
         let zone = coachflux_http::meta::zone(user.as_ref(), &parts.headers);
         Ok(PageCtx {
             asset_version: assets::version().to_owned(),
+            public_url: state.config.public_url.clone(),
             user,
             country,
             zone,

@@ -369,6 +369,11 @@ async fn skip_amend_and_resume_exactly_where_we_left_off(app: TestApp) {
     let (status, page, _) = b.submit(&format!("{path}/skip"), &[]).await;
     assert_eq!(status, 422);
     assert!(page.contains("at most two"));
+    let (_, page, _) = b.page(&path).await;
+    assert!(
+        !page.contains("Skip this question"),
+        "no Skip where it can't be taken: {page}"
+    );
     let fw = grow();
     // Answer until the step is ready (skipped required questions come back).
     for _ in 0..6 {

@@ -386,3 +386,25 @@ async fn a_date_box_reads_the_phrase_on_the_persons_calendar(app: TestApp) {
     app.stop().await;
 }
 dual_test!(a_date_box_reads_the_phrase_on_the_persons_calendar);
+
+async fn a_shared_link_shows_a_title_and_a_picture(app: TestApp) {
+    let (status, home) = app.page("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains(
+            r#"<meta property="og:image" content="https://coach.example.test/static/social.png">"#
+        ),
+        "{home}"
+    );
+    assert!(home.contains(r#"<meta name="twitter:card" content="summary_large_image">"#));
+    assert!(home.contains(r#"<meta property="og:title" content="CoachFlux"#));
+    let r = app.get("/static/social.png").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = r.bytes().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // 1200 × 630, as Open Graph asks.
+    assert_eq!(&png[16..24], &[0, 0, 4, 176, 0, 0, 2, 118]);
+    app.stop().await;
+}
+dual_test!(a_shared_link_shows_a_title_and_a_picture);
