@@ -209,7 +209,11 @@ async function answerStep(page, counter) {
     const area = page.locator('textarea#input');
     const radios = page.locator('form[action$="/turn"] input[type=radio]');
     if (await item.count()) {
-      // A list: entered item by item, the script keeps the hidden text area in step.
+      // A list: entered item by item, the script keeps the hidden text area in step; each item
+      // has the question's own limit.
+      const itemMax = await page.locator('textarea#input').getAttribute('data-item-max');
+      assert.equal(await item.getAttribute('maxlength'), itemMax);
+      assert.ok(Number(itemMax) <= 200, `per-item limit ${itemMax}`);
       await item.fill(`First item ${counter.n}`);
       await page.click('.list-add button');
       await item.fill(`Second item ${counter.n}`);

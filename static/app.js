@@ -41,7 +41,13 @@
     var input = document.createElement('input');
     input.type = 'text';
     input.id = area.id + '-item';
-    input.maxLength = max;
+    // Each item has its own limit, and the question takes so many items at most.
+    var itemMax = parseInt(area.getAttribute('data-item-max'), 10) || max;
+    var most = parseInt(area.getAttribute('data-max-items'), 10) || 0;
+    input.maxLength = Math.min(itemMax, max);
+    var full = document.createElement('p');
+    full.className = 'hint';
+    full.setAttribute('aria-live', 'polite');
     input.placeholder = 'Type one item, then Add';
     var label = document.querySelector('label[for="' + area.id + '"]');
     if (label) {
@@ -60,6 +66,7 @@
     row.appendChild(add);
     wrap.appendChild(list);
     wrap.appendChild(row);
+    wrap.appendChild(full);
 
     var render = function () {
       list.textContent = '';
@@ -87,10 +94,14 @@
       list.hidden = list.children.length === 0;
       // The hidden text area can't show a validation message; the item box asks instead.
       input.required = list.hidden;
+      var atMost = most > 0 && list.children.length >= most;
+      input.disabled = atMost;
+      add.disabled = atMost;
+      full.textContent = atMost ? 'That\'s ' + most + ', the most this question takes: remove one to add another.' : '';
     };
     var push = function () {
       var text = input.value.trim();
-      if (!text) return false;
+      if (!text || (most > 0 && items(area).length >= most)) return false;
       var next = items(area).concat([text]).join('\n');
       if (next.length > max) return false;
       area.value = next;

@@ -147,6 +147,9 @@ pub struct Input {
     pub max_label: String,
     pub options: Vec<String>,
     pub max_len: usize,
+    /// A list's limit per item and its most items (0: none said).
+    pub item_max: u32,
+    pub max_items: u32,
 }
 
 pub struct CapturedRow {
@@ -258,6 +261,8 @@ async fn render_session(
             max: 0,
             min_label: String::new(),
             max_label: String::new(),
+            item_max: 200,
+            max_items: 0,
             options: Vec::new(),
             max_len: MAX_INPUT_CHARS,
         });
@@ -286,6 +291,17 @@ async fn render_session(
                     ),
                     _ => Default::default(),
                 };
+                let (item_max, max_items) = match &f.kind {
+                    FieldKind::List {
+                        item_max_len,
+                        max_items,
+                        ..
+                    } => (*item_max_len, *max_items),
+                    FieldKind::Actions { max_items, .. } | FieldKind::Options { max_items, .. } => {
+                        (200, *max_items)
+                    }
+                    _ => (0, 0),
+                };
                 Input {
                     kind,
                     label: f.label.clone(),
@@ -293,6 +309,8 @@ async fn render_session(
                     max,
                     min_label,
                     max_label,
+                    item_max,
+                    max_items,
                     options,
                     max_len,
                 }
