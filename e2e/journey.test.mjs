@@ -9,7 +9,8 @@
 //   CHROME_PATH     Chromium (default /usr/bin/chromium)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -184,11 +185,48 @@ async function checkPage(page, path, name) {
     .filter((e) => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
     .map((e) => `${e.tagName.toLowerCase()}.${e.className} by ${e.scrollWidth - e.clientWidth}px`));
   assert.deepEqual(scrollers, [], `${path} has boxes that scroll sideways at 360px`);
+  // What is hidden stays hidden, whatever display its classes give it.
+  const shownHidden = await page.evaluate(() => [...document.querySelectorAll('[hidden]')]
+    .filter((e) => getComputedStyle(e).display !== 'none').map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(shownHidden, [], `${path} shows elements marked hidden`);
   await page.screenshot({ path: join(artifacts, `${name}-360.png`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.screenshot({ path: join(artifacts, `${name}-360-dark.png`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/**
+ * The same checks as `checkPage` for a page that a form answered (it can't be opened again):
+ * accessibility light and dark, no sideways scrolling at 360 px, screenshots.
+ */
+async function checkHere(page, name) {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await assertAccessible(page, `${name} (light)`);
+  await page.screenshot({ path: join(artifacts, `${name}-1280.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await assertAccessible(page, `${name} (dark)`);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 360, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${name} scrolls sideways by ${overflow}px at 360px`);
+  await page.screenshot({ path: join(artifacts, `${name}-360.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/** A TOTP code (RFC 6238: HMAC-SHA1, 6 digits, 30 s) for a base32 key, `steps` from now. */
+function totp(key, steps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of key.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + steps));
+  const h = createHmac('sha1', Buffer.from(bytes)).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  const n = (((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]) % 1_000_000;
+  return String(n).padStart(6, '0');
 }
 
 const TEXT_ANSWERS = [
@@ -604,4 +642,46 @@ test('with the AI coach unreachable, the built-in coach carries the session and 
     ai.proc.kill('SIGTERM');
     rmSync(ai.dir, { recursive: true, force: true });
   }
+});
+
+test('two-factor set-up, recovery codes and the staff pages read on a phone', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const email = 'staff-person@example.com';
+  const password = 'quartz meadow kettle 7';
+  await signUp(page, { email, password });
+  await checkPage(page, '/settings/2fa', 'two-factor-setup');
+  const key = await page.locator('code.secret').innerText();
+  await page.fill('#code', totp(key));
+  await submit(page, 'button:has-text("Turn on")');
+  assert.match(await page.locator('h1').innerText(), /Save your recovery codes/);
+  assert.equal(await page.locator('#recovery-codes li').count(), 10);
+  assert.ok(await page.locator('button[data-copy]').isVisible(), 'Copy shows with JavaScript');
+  await checkHere(page, 'recovery-codes');
+
+  // Staff, proved with the second factor (a code from the next step: the one used to turn it
+  // on can't be used twice), see the staff pages; each reads on a phone.
+  const cli = spawnSync(process.env.COACHFLUX_BIN ?? join(root, 'target', 'debug', 'coachflux'),
+    ['admin', 'set-role', '--email', email, '--role', 'staff'], {
+      env: {
+        ...process.env,
+        COACHFLUX_DATA_DIR: dataDir,
+        COACHFLUX_DATABASE_URL: `sqlite://${join(dataDir, 'coachflux.db')}?mode=rwc`,
+        COACHFLUX_LOG: 'warn',
+      },
+      encoding: 'utf8',
+    });
+  assert.equal(cli.status, 0, cli.stderr);
+  await page.goto(`${base}/admin/mail`);
+  assert.match(await page.locator('h1').innerText(), /Confirm it's you/);
+  const step = Math.floor(Date.now() / 30_000);
+  while (Math.floor(Date.now() / 30_000) === step) await new Promise((r) => setTimeout(r, 500));
+  await page.fill('#confirm-password', password);
+  await page.fill('#confirm-code', totp(key));
+  await submit(page, 'button:has-text("Confirm")');
+  assert.match(page.url(), /\/admin\/mail$/);
+  await checkPage(page, '/admin/mail', 'admin-mail');
+  await checkPage(page, '/admin/jobs', 'admin-jobs');
+  await checkPage(page, '/admin/coach', 'admin-coach');
+  await context.close();
 });

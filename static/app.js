@@ -95,8 +95,9 @@
       // The hidden text area can't show a validation message; the item box asks instead.
       input.required = list.hidden;
       var atMost = most > 0 && list.children.length >= most;
-      input.disabled = atMost;
-      add.disabled = atMost;
+      // Refused in push(), not disabled: a disabled box would drop the keyboard's focus.
+      input.setAttribute('aria-disabled', String(atMost));
+      add.setAttribute('aria-disabled', String(atMost));
       full.textContent = atMost ? 'That\'s ' + most + ', the most this question takes: remove one to add another.' : '';
     };
     var push = function () {
@@ -303,9 +304,19 @@
 
   // Filters apply as soon as a choice changes (the button stays for the text box and for
   // browsers without JavaScript).
+  // A pause first: arrow keys step through a closed list firing "change" at every option, and a
+  // keyboard user must reach the one they want before the page reloads. The form says so.
   document.querySelectorAll('form[data-apply-on-change]').forEach(function (form) {
+    var timer = null;
+    var note = document.createElement('p');
+    note.className = 'hint';
+    note.textContent = 'Choices apply a moment after you make them.';
+    form.appendChild(note);
     form.querySelectorAll('select').forEach(function (select) {
-      select.addEventListener('change', function () { form.submit(); });
+      select.addEventListener('change', function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () { form.submit(); }, 900);
+      });
     });
   });
   // A date box says how it reads as the person types ("by Friday" → "Fri 16 Jan 2026"): the

@@ -968,12 +968,12 @@ pub fn summarise(framework: &Framework, state: &SessionState) -> Summary {
     }
 }
 
-/// What the person said when the coach followed up `field` with `kind`, if they did.
 /// The heart of an answer as a report says it: up to 40 words, ending at a whole phrase.
 fn report_heart(text: &str) -> String {
     listen::heart_within(text, 40)
 }
 
+/// What the person said when the coach followed up `field` with `kind`, if they did.
 fn later_answer<'s>(state: &'s SessionState, field: &str, kind: FollowUpKind) -> Option<&'s str> {
     state
         .steps

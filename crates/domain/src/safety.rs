@@ -2959,19 +2959,41 @@ impl Helpline {
     }
 }
 
-/// The phone number starting at byte `at` of `text` (digits with the spaces and hyphens people
-/// write between them), as written and as digits only; None without at least three digits.
+/// The phone number starting at byte `at` of `text` (digits in groups joined by one space or
+/// hyphen, with an optional leading `+`), as written and as dialled; None without at least
+/// three digits or with more than the 15 a phone number can have. A group that runs into
+/// something else ("24/7", "24h") is not part of the number: "116 123 24/7" is 116 123.
 fn number_at(text: &str, at: usize) -> Option<(String, String)> {
     let rest = text.get(at..)?;
-    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+    let plus = rest.starts_with('+');
+    let body = rest.get(usize::from(plus)..)?.as_bytes();
+    let mut end = 0;
+    let mut i = 0;
+    loop {
+        let start = i;
+        while body.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let ends_well = match body.get(i) {
+            None => true,
+            Some(b) => b" -),.;:".contains(b),
+        };
+        if i == start || !ends_well {
+            break;
+        }
+        end = i;
+        match (body.get(i), body.get(i + 1)) {
+            (Some(b' ' | b'-'), Some(next)) if next.is_ascii_digit() => i += 1,
+            _ => break,
+        }
+    }
+    let written = std::str::from_utf8(&body[..end]).ok()?;
+    let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+    if !(3..=15).contains(&digits.len()) {
         return None;
     }
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == ' ' || c == '-'))
-        .unwrap_or(rest.len());
-    let shown = rest[..end].trim_end_matches([' ', '-']).to_owned();
-    let digits: String = shown.chars().filter(char::is_ascii_digit).collect();
-    (digits.len() >= 3).then_some((shown, digits))
+    let sign = if plus { "+" } else { "" };
+    Some((format!("{sign}{written}"), format!("{sign}{digits}")))
 }
 
 /// One country's entry in the table.
@@ -3201,6 +3223,21 @@ mod tests {
         );
         assert_eq!(dial(line("112 or 999").call()), s("112", "tel:112"));
         assert_eq!(dial(line("000").call()), s("000", "tel:000"));
+        // A number is its digit groups, not what follows it.
+        assert_eq!(
+            dial(line("Call 116 123 24/7").call()),
+            s("116 123", "tel:116123")
+        );
+        assert_eq!(dial(line("Call 24/7 on 116 123").call()), None);
+        assert_eq!(
+            dial(line("Call +44 808 2000 247").call()),
+            s("+44 808 2000 247", "tel:+448082000247")
+        );
+        assert_eq!(
+            dial(line("Call 1234 5678 9012 3456").call()),
+            None,
+            "over 15 digits"
+        );
         assert_eq!(
             dial(line("Your local emergency number (112 in the EU)").call()),
             None

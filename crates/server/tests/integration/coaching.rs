@@ -765,6 +765,19 @@ async fn user_metrics_follow_the_journey_and_the_dashboard_draws_them(app: TestA
         .unwrap();
     assert_eq!(counted, recounted, "the counters agree with a recount");
     drop(conn);
+
+    // An hour later, a second session done at once: the time between sessions isn't coaching.
+    app.clock.advance_ms(60 * 60_000);
+    let second = start(&b, "GROW").await;
+    complete(&b, &second, &fw).await;
+    b.submit(&format!("{second}/close"), &[]).await;
+    let spent: i64 =
+        sqlx::query_scalar("SELECT total_time_spent FROM user_metrics WHERE user_id = $1")
+            .bind(&uid)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(spent, 60 + 15 * 60, "each session's own time only");
     app.stop().await;
 }
 dual_test!(user_metrics_follow_the_journey_and_the_dashboard_draws_them);

@@ -1140,10 +1140,10 @@ async fn staff_see_model_usage_per_session(engine: Engine) {
     let id = path.rsplit('/').next().unwrap();
     let row = page.split(id).nth(1).expect("the session is listed");
     let cells: Vec<&str> = row
-        .split("<td>")
+        .split("<td role=\"cell\" data-label=\"")
         .skip(1)
         .take(6)
-        .map(|c| c.split('<').next().unwrap())
+        .map(|c| c.split_once("\">").unwrap().1.split('<').next().unwrap())
         .collect();
     assert_eq!(
         cells,
