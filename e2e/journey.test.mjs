@@ -306,6 +306,13 @@ test('a visitor completes GROW in the browser, signs up and finds it in their ac
   assert.match(await page.textContent('main'), /Try COMPASS/);
   await checkPage(page, '/signup', 'signup');
   await checkPage(page, '/login', 'login');
+  await checkPage(page, '/login/magic', 'magic-link');
+  await checkPage(page, '/forgot-password', 'forgot-password');
+  await checkPage(page, '/signup/sent', 'signup-sent');
+  // A page that isn't there still reads as a page.
+  await page.goto(`${base}/no-such-page`);
+  assert.match(await page.locator('h1').innerText(), /.+/);
+  await checkHere(page, 'not-found');
   await checkPage(page, '/terms', 'terms');
   await checkPage(page, '/privacy', 'privacy');
   await page.goto(`${base}/frameworks/GROW`);
@@ -681,6 +688,8 @@ test('two-factor set-up, recovery codes and the staff pages read on a phone', as
   await submit(page, 'button:has-text("Confirm")');
   assert.match(page.url(), /\/admin\/mail$/);
   await checkPage(page, '/admin/mail', 'admin-mail');
+  const mailItem = await page.locator('main table a').first().getAttribute('href');
+  await checkPage(page, mailItem, 'admin-mail-item');
   await checkPage(page, '/admin/jobs', 'admin-jobs');
   await checkPage(page, '/admin/coach', 'admin-coach');
   await context.close();
