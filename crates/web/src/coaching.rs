@@ -447,7 +447,7 @@ async fn render_session(
         } else {
             Vec::new()
         },
-        get_help: get_help(&helplines, e.pause_reason.as_deref() == Some("medical")),
+        get_help: coaching::get_help(&helplines, e),
         helplines,
         error,
         anonymous: ctx.user.is_none(),
@@ -898,23 +898,6 @@ fn runs(fw: &coachflux_domain::frameworks::Framework, turns: Vec<Turn>) -> Vec<R
         last.open = true;
     }
     runs
-}
-
-/// "Get help now": a call to the first line with a number (a crisis line, or the emergency
-/// services when the screen read a medical emergency), else the first website.
-/// Returns the number to show (when it calls) and the link. In a medical emergency with no
-/// number known for the person's country there is none: a directory website is no help then,
-/// and the card already says to call the local emergency number.
-fn get_help(helplines: &[safety::Helpline], medical: bool) -> Option<(Option<String>, String)> {
-    helplines
-        .iter()
-        .find_map(|h| h.call().map(|c| (Some(c.shown), c.href)))
-        .or_else(|| {
-            helplines
-                .iter()
-                .filter(|_| !medical)
-                .find_map(|h| h.url.clone().map(|u| (None, u)))
-        })
 }
 
 pub struct HistoryRow {

@@ -50,15 +50,11 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 /// `text` as a `data:text/plain` URL, for a download link that needs no server round trip.
 pub fn text_data_url(text: &str) -> String {
-    let mut url = String::from("data:text/plain;charset=utf-8,");
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            url.push(char::from(b));
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
-    }
-    url
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    format!(
+        "data:text/plain;charset=utf-8,{}",
+        utf8_percent_encode(text, NON_ALPHANUMERIC)
+    )
 }
 
 /// Where a sign-in lands when the person wasn't on their way somewhere.

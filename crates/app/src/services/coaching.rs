@@ -1298,14 +1298,39 @@ pub fn helplines_for_pause(
     country: Option<&str>,
     engine: &SessionState,
 ) -> Vec<safety::Helpline> {
-    let category = match engine.pause_reason.as_deref() {
-        Some("medical") => Some(safety::Category::Medical),
-        Some("abuse") => Some(safety::Category::Abuse),
-        _ => None,
-    };
+    let category = pause_category(engine);
     state
         .config
         .helplines_file
         .table
         .for_category(country, category)
+}
+
+fn pause_category(engine: &SessionState) -> Option<safety::Category> {
+    match engine.pause_reason.as_deref() {
+        Some("medical") => Some(safety::Category::Medical),
+        Some("abuse") => Some(safety::Category::Abuse),
+        _ => None,
+    }
+}
+
+/// The pause's "Get help now": a call to the first of `helplines` with a number (a crisis line,
+/// or the emergency services first in a medical emergency), else the first website; returns
+/// the number to show (when it calls) and the link. In a medical emergency with no number
+/// known for the person's country there is none: a directory website is no help then, and the
+/// card already says to call the local emergency number.
+pub fn get_help(
+    helplines: &[safety::Helpline],
+    engine: &SessionState,
+) -> Option<(Option<String>, String)> {
+    let medical = pause_category(engine) == Some(safety::Category::Medical);
+    helplines
+        .iter()
+        .find_map(|h| h.call().map(|c| (Some(c.shown), c.href)))
+        .or_else(|| {
+            helplines
+                .iter()
+                .filter(|_| !medical)
+                .find_map(|h| h.url.clone().map(|u| (None, u)))
+        })
 }
