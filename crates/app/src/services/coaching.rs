@@ -489,7 +489,7 @@ pub async fn turn_streaming(
             .await?;
     }
     // Distress that isn't a crisis: the coach goes on, after a check-in with the helplines.
-    let concern = safety::concern(input).is_some();
+    let check_in = safety::concern(input).map(safety::check_in);
     let mut reply = state
         .coach
         .turn(
@@ -511,7 +511,8 @@ pub async fn turn_streaming(
         Risk::Crisis(category) => Some(category),
         _ => None,
     };
-    let concern = concern || reply.risk == Risk::Concern;
+    let check_in = check_in.or((reply.risk == Risk::Concern).then_some(safety::CONCERN_CHECK_IN));
+    let concern = check_in.is_some();
     if let Some(category) = model_crisis {
         // The model names a category, not whose danger it is: the person's own, to be safe.
         l.engine.pause_for(category.as_str(), false);
@@ -519,8 +520,8 @@ pub async fn turn_streaming(
         if let Some(sink) = sink {
             sink.reset();
         }
-    } else if concern {
-        reply.text = format!("{} {}", safety::CONCERN_CHECK_IN, reply.text);
+    } else if let Some(check_in) = check_in {
+        reply.text = format!("{check_in} {}", reply.text);
     }
     let captured = l.engine.steps.get(l.engine.current).map(|s| &s.captured);
     let payload = match model_crisis {

@@ -1740,6 +1740,53 @@ async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(a
 }
 dual_test!(distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on);
 
+/// Words no phrase list knows: the screen's model pauses the session on its own reading, and
+/// checks in (with its own, asking words) where it is less sure.
+async fn the_risk_model_pauses_and_checks_in_where_the_lists_know_nothing(app: TestApp) {
+    let (api, id) = consented_grow(&app).await;
+    let fading = "I feel like I'm fading and I don't know how much longer I can hold on";
+    let (status, s) = api
+        .post_json(&format!("/sessions/{id}/turns"), json!({"input": fading}))
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["paused"].as_bool(), s["safetyLevel"].as_str()),
+        (Some(false), Some("concern")),
+        "{s}"
+    );
+    assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
+    let (_, full) = api.get_json(&format!("/sessions/{id}")).await;
+    let reply = full["reflections"][0]["payload"]["reply"].as_str().unwrap();
+    assert!(
+        reply.starts_with(coachflux_domain::safety::MODEL_CHECK_IN),
+        "{reply}"
+    );
+    let (status, s) = api
+        .post_json(
+            &format!("/sessions/{id}/turns"),
+            json!({"input": "I've stopped seeing a future for myself, I keep thinking everyone would cope fine without me around"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (
+            s["paused"].as_bool(),
+            s["safetyLevel"].as_str(),
+            s["safety"].as_str()
+        ),
+        (Some(true), Some("crisis"), Some("suicide")),
+        "{s}"
+    );
+    assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM safety_incidents WHERE category = 'suicide'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+dual_test!(the_risk_model_pauses_and_checks_in_where_the_lists_know_nothing);
+
 async fn a_danger_to_someone_else_pauses_with_help_for_supporting_them(app: TestApp) {
     let (api, id) = consented_grow(&app).await;
     let (status, s) = api

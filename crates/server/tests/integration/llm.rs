@@ -1446,22 +1446,20 @@ async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
     );
     stub.then(Reply::Content(
         json!({"reply": "Why does it matter now?", "captured": {"why_now": "It is getting worse"},
-            "risk": "crisis", "risk_category": "self_harm"})
+            "risk": "crisis", "risk_category": "suicide"})
         .to_string(),
     ));
-    let s = send_turn(
-        &client,
-        &id,
-        "It's getting worse and I don't trust myself tonight",
-    )
-    .await;
+    // Understated words the screen (its lists and its own model) doesn't pause.
+    let understated = "Some days I wonder if it's even worth getting up, everything feels heavy";
+    assert!(coachflux_domain::safety::screen(understated).is_none());
+    let s = send_turn(&client, &id, understated).await;
     assert_eq!(
         (
             s["paused"].as_bool(),
             s["safetyLevel"].as_str(),
             s["safety"].as_str()
         ),
-        (Some(true), Some("crisis"), Some("self_harm")),
+        (Some(true), Some("crisis"), Some("suicide")),
         "{s}"
     );
     assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
@@ -1474,7 +1472,7 @@ async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
         .fetch_one(app.store.pool())
         .await
         .unwrap();
-    assert_eq!(category, "self_harm");
+    assert_eq!(category, "suicide");
     app.stop().await;
 }
 crate::on_both_engines!(the_models_risk_level_is_taken_when_it_is_higher);
