@@ -235,8 +235,8 @@
   }
 
   // The browser's time zone, so that "Friday" is this person's Friday: kept in a cookie the
-  // server reads (a member's own setting wins over it), and offered in the settings field
-  // while the account has none.
+  // server reads (a zone the member chose wins over it), and shown in the settings field while
+  // they have not chosen one (as its placeholder: saving the form doesn't choose it for them).
   var zone = '';
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { zone = ''; }
   if (/^[A-Za-z0-9_\/+-]{1,64}$/.test(zone) && document.cookie.indexOf('cf_tz=' + zone) === -1) {
@@ -244,7 +244,7 @@
       (location.protocol === 'https:' ? '; secure' : '');
   }
   document.querySelectorAll('input[data-detect-zone]').forEach(function (input) {
-    if (!input.value && zone) input.value = zone;
+    if (!input.value && zone) input.placeholder = zone + ' (your browser)';
   });
 
   // After a turn the page comes back at #answer: the coach's new message is said to screen

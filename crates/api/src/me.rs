@@ -76,7 +76,8 @@ pub struct Me {
     pub email_verified: bool,
     pub name: Option<String>,
     pub picture: Option<String>,
-    /// The account's IANA time zone; `null` until the person or their browser chose one.
+    /// The IANA time zone the person chose; `null` while dates follow the client's zone (the
+    /// `X-Time-Zone` header, else the browser's).
     pub time_zone: Option<String>,
     pub role: String,
     pub subscription_status: String,
@@ -94,7 +95,7 @@ impl From<&coachflux_app::model::User> for Me {
             email_verified: u.email_verified,
             name: u.name.clone(),
             picture: u.picture.clone(),
-            time_zone: u.time_zone.clone(),
+            time_zone: u.time_zone.clone().filter(|_| u.time_zone_chosen),
             role: u.role.to_string(),
             subscription_status: u.subscription_status.to_string(),
             totp_enabled: u.totp_enabled,
@@ -309,10 +310,7 @@ pub async fn update_me(
         Some(v) => v.as_deref(),
         None => user.picture.as_deref(),
     };
-    let time_zone = match &body.time_zone {
-        Some(v) => v.as_deref(),
-        None => user.time_zone.as_deref(),
-    };
+    let time_zone = body.time_zone.as_ref().map(Option::as_deref);
     accounts::update_profile(&state, user, name, picture, time_zone).await?;
     let fresh = accounts::account(&state, &user.id).await?;
     ok(&Me::from(&fresh))

@@ -60,12 +60,22 @@ pub const ZONE_COOKIE: &str = "cf_tz";
 /// The header an API client names the person's time zone with (an IANA name).
 pub const ZONE_HEADER: &str = "x-time-zone";
 
-/// The person's time zone: the one their account names, else the one the client names (the
-/// API header, then the browser's cookie), else UTC. A name that isn't a zone is ignored.
+/// The person's time zone: the one they chose, else the one the client names (the API header,
+/// then the browser's cookie), else the one their browser named at their last sign-in, else
+/// UTC. A name that isn't a zone is ignored.
 pub fn zone(user: Option<&CurrentUser>, headers: &HeaderMap) -> Zone {
-    user.and_then(|u| u.user.time_zone.as_deref())
+    let account = user.and_then(|u| {
+        u.user
+            .time_zone
+            .as_deref()
+            .map(|z| (z, u.user.time_zone_chosen))
+    });
+    let chosen = account.filter(|(_, chosen)| *chosen).map(|(z, _)| z);
+    let stored = account.map(|(z, _)| z);
+    chosen
         .and_then(Zone::named)
         .or_else(|| client_zone(headers))
+        .or_else(|| stored.and_then(Zone::named))
         .unwrap_or_default()
 }
 

@@ -52,6 +52,21 @@ pub struct User {
     pub country: Option<String>,
     /// An IANA name ("Europe/Berlin"); `None` until the person (or their browser) chose one.
     pub time_zone: Option<String>,
+    /// The person chose `time_zone`; otherwise it is the one their browser named at their
+    /// last sign-in, and follows the browser.
+    pub time_zone_chosen: bool,
+}
+
+/// What a profile update does to the time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneChange<'a> {
+    /// Leaves it as it is.
+    Keep,
+    /// The person picked this zone (an IANA name, checked by the caller).
+    Choose(&'a str),
+    /// The person un-picked it: it follows their browser again (the stored zone stays for
+    /// reminders until their next sign-in names another).
+    FollowBrowser,
 }
 
 /// What sign-up knows about a new account; every other column takes its schema default.
@@ -75,7 +90,7 @@ macro_rules! columns {
          email_preferences_action_reminders, email_preferences_marketing_emails, \
          onboarding_completed, preferred_framework, created_at, last_login_at, last_active_at, \
          role, updated_at, disabled_at, deletion_requested_at, deletion_reason, totp_last_step, \
-         calendar_token, trial_ends_at, country, time_zone"
+         calendar_token, trial_ends_at, country, time_zone, time_zone_chosen"
     };
 }
 /// For the look-ups that read a credential and its account in one statement.
@@ -167,43 +182,58 @@ pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: i64) 
     Ok(())
 }
 
-/// Replaces the display name, picture and time zone (an IANA name, checked by the caller);
-/// `None` clears each.
+/// Replaces the display name and picture (`None` clears each) and changes the time zone as
+/// `time_zone` says.
 pub async fn update_profile(
     conn: &mut Conn,
     id: &str,
     name: Option<&str>,
     picture: Option<&str>,
-    time_zone: Option<&str>,
+    time_zone: ZoneChange<'_>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE users SET name = $2, picture = $3, time_zone = $4, updated_at = $5 WHERE id = $1",
+    let (sql, zone) = match time_zone {
+        ZoneChange::Keep => (
+            "UPDATE users SET name = $2, picture = $3, updated_at = $4 WHERE id = $1",
+            None,
+        ),
+        ZoneChange::Choose(zone) => (
+            "UPDATE users SET name = $2, picture = $3, updated_at = $4, time_zone = $5, \
+             time_zone_chosen = 1 WHERE id = $1",
+            Some(zone),
+        ),
+        ZoneChange::FollowBrowser => (
+            "UPDATE users SET name = $2, picture = $3, updated_at = $4, time_zone_chosen = 0 \
+             WHERE id = $1",
+            None,
+        ),
+    };
+    let mut query = sqlx::query(sql).bind(id).bind(name).bind(picture).bind(now);
+    if let Some(zone) = zone {
+        query = query.bind(zone);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Stores the zone the person's browser names (an IANA name, checked by the caller), unless
+/// they chose one themselves. Returns whether it changed anything.
+pub async fn set_browser_time_zone(
+    conn: &mut Conn,
+    id: &str,
+    time_zone: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET time_zone = $2, updated_at = $3 WHERE id = $1 \
+         AND time_zone_chosen = 0 AND (time_zone IS NULL OR time_zone <> $2)",
     )
     .bind(id)
-    .bind(name)
-    .bind(picture)
     .bind(time_zone)
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// Sets the person's time zone (an IANA name, checked by the caller), or clears it.
-pub async fn set_time_zone(
-    conn: &mut Conn,
-    id: &str,
-    time_zone: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    sqlx::query("UPDATE users SET time_zone = $2, updated_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(time_zone)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn set_email_preferences(
@@ -333,6 +363,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
         trial_ends_at: row.try_get("trial_ends_at")?,
         country: row.try_get("country")?,
         time_zone: row.try_get("time_zone")?,
+        time_zone_chosen: flag(row, "time_zone_chosen")?,
     })
 }
 

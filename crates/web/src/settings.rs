@@ -192,7 +192,11 @@ async fn render_settings_with(
         l: ctx.layout("Settings — CoachFlux", "settings"),
         name: user.name.clone().unwrap_or_default(),
         picture: user.picture.clone().unwrap_or_default(),
-        time_zone: user.time_zone.clone().unwrap_or_default(),
+        time_zone: user
+            .time_zone
+            .clone()
+            .filter(|_| user.time_zone_chosen)
+            .unwrap_or_default(),
         zones: coachflux_domain::dates::Zone::choices(),
         email: user.email.clone(),
         email_verified: user.email_verified,
@@ -353,7 +357,7 @@ async fn save_profile(
         &current.user,
         f.name.as_deref(),
         f.picture.as_deref(),
-        f.time_zone.as_deref(),
+        Some(f.time_zone.as_deref()),
     )
     .await;
     settle(

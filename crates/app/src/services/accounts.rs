@@ -462,12 +462,13 @@ pub async fn start_session(
         enqueue(state, conn, &msg).await?;
     }
     users::record_login(conn, &user.id, now).await?;
-    // Until the person picks a zone in their settings, the one their browser is in: reminders
-    // and the calendar feed, which no browser asks for, need it.
-    if user.time_zone.is_none()
+    // Until the person picks a zone in their settings, the one their browser is in at their
+    // latest sign-in: reminders and the calendar feed, which no browser asks for, need it.
+    if !user.time_zone_chosen
         && let Some(zone) = &meta.time_zone
+        && user.time_zone.as_deref() != Some(zone.as_str())
     {
-        users::set_time_zone(conn, &user.id, Some(zone), now).await?;
+        users::set_browser_time_zone(conn, &user.id, zone, now).await?;
     }
     // A visitor who signs up or in from this browser keeps the sessions they started.
     let saved = match &meta.anonymous_id {
@@ -989,27 +990,36 @@ pub async fn consume_magic_link(
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-/// Sets the name, picture and time zone (`None` or empty: the browser's zone is used).
+/// Sets the name and picture, and the time zone: `None` leaves it; `Some(None)` or an empty
+/// name un-picks it (the browser's zone is used again); a name picks it.
 pub async fn update_profile(
     state: &AppState,
     user: &User,
     name: Option<&str>,
     picture: Option<&str>,
-    time_zone: Option<&str>,
+    time_zone: Option<Option<&str>>,
 ) -> Result<(), AppError> {
     let name = clean_name(name)?;
-    let time_zone = match time_zone.map(str::trim).filter(|z| !z.is_empty()) {
+    let chosen = match time_zone {
         None => None,
-        Some(z) => Some(
-            coachflux_domain::dates::Zone::named(z)
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "time_zone",
-                        "Pick a time zone from the list, like Europe/London or America/New_York.",
-                    )
-                })?
-                .name(),
-        ),
+        Some(z) => Some(match z.map(str::trim).filter(|z| !z.is_empty()) {
+            None => None,
+            Some(z) => Some(
+                coachflux_domain::dates::Zone::named(z)
+                    .ok_or_else(|| {
+                        AppError::invalid(
+                            "time_zone",
+                            "Pick a time zone from the list, like Europe/London or America/New_York.",
+                        )
+                    })?
+                    .name(),
+            ),
+        }),
+    };
+    let time_zone = match &chosen {
+        None => users::ZoneChange::Keep,
+        Some(None) => users::ZoneChange::FollowBrowser,
+        Some(Some(zone)) => users::ZoneChange::Choose(zone),
     };
     let picture = picture.map(str::trim).filter(|p| !p.is_empty());
     if let Some(p) = picture {

@@ -1959,6 +1959,11 @@ async fn dates_are_days_in_the_persons_time_zone(app: TestApp) {
         .call(Method::PATCH, "/me", Some(json!({"timeZone": null})))
         .await;
     assert_eq!((status, &me["timeZone"]), (200, &Value::Null));
+    let again = action_due(&api, Some("Pacific/Auckland"), "tomorrow").await;
+    assert_eq!(
+        again["dueDate"], auckland["dueDate"],
+        "un-picked, the client's zone counts again"
+    );
     // `null` clears the other fields too; a field left out stays.
     let (status, me) = api
         .call(Method::PATCH, "/me", Some(json!({"name": null})))

@@ -1310,36 +1310,49 @@ async fn plain_http_development_uses_plain_cookie_names(engine: crate::harness::
 crate::on_both_engines!(plain_http_development_uses_plain_cookie_names);
 
 dual_test!(a_browser_time_zone_becomes_the_accounts_until_the_person_picks_one);
-/// Signing in from a browser in Tokyo gives an account without a zone Tokyo's (reminders and
-/// the calendar feed have no browser to ask); the settings field changes it, refuses what
-/// isn't a zone, and a later sign-in from elsewhere doesn't overwrite the choice.
+/// Signing in from a browser in Tokyo gives an account Tokyo's zone (reminders and the
+/// calendar feed have no browser to ask), and a later sign-in from Lima moves it to Lima's, until
+/// the person picks one in their settings: then it stays wherever they sign in, until they
+/// empty the field. The field refuses what isn't a zone.
 async fn a_browser_time_zone_becomes_the_accounts_until_the_person_picks_one(app: TestApp) {
-    let tokyo = Client::builder(app.addr)
-        .header(
-            reqwest::header::HeaderName::from_static("x-time-zone"),
-            "Asia/Tokyo",
-        )
-        .build();
+    let browser = |zone: &str| {
+        Client::builder(app.addr)
+            .header(
+                reqwest::header::HeaderName::from_static("x-time-zone"),
+                zone,
+            )
+            .build()
+    };
+    let tokyo = browser("Asia/Tokyo");
     let uid = signup(&app, &tokyo, "kei@example.com").await;
     let zone = |app: &TestApp| {
         let store = app.store.clone();
         let uid = uid.clone();
         async move {
             let mut conn = store.conn().await.unwrap();
-            coachflux_store::users::get(&mut conn, &uid)
+            let user = coachflux_store::users::get(&mut conn, &uid)
                 .await
                 .unwrap()
-                .unwrap()
-                .time_zone
+                .unwrap();
+            (user.time_zone, user.time_zone_chosen)
         }
     };
-    assert_eq!(zone(&app).await.as_deref(), Some("Asia/Tokyo"));
+    assert_eq!(zone(&app).await, (Some("Asia/Tokyo".into()), false));
     let (_, page, _) = tokyo.page("/settings").await;
     assert!(
-        page.contains(r#"value="Asia/Tokyo" data-detect-zone"#),
-        "{page}"
+        page.contains(r#"value="" data-detect-zone"#),
+        "not chosen: {page}"
     );
+    assert!(page.contains("Not chosen: your dates follow"), "{page}");
     assert!(page.contains(r#"<option value="Europe/Berlin">"#));
+
+    let lima = browser("America/Lima");
+    assert_eq!(login(&lima, "kei@example.com", PASSWORD).await.0, 303);
+    assert_eq!(
+        zone(&app).await,
+        (Some("America/Lima".into()), false),
+        "a zone the person didn't choose follows their browser"
+    );
 
     let (status, page, _) = tokyo
         .submit(
@@ -1349,7 +1362,11 @@ async fn a_browser_time_zone_becomes_the_accounts_until_the_person_picks_one(app
         .await;
     assert_eq!(status, 422);
     assert!(page.contains("Pick a time zone from the list"), "{page}");
-    assert_eq!(zone(&app).await.as_deref(), Some("Asia/Tokyo"), "unchanged");
+    assert_eq!(
+        zone(&app).await,
+        (Some("America/Lima".into()), false),
+        "unchanged"
+    );
     let (status, _, _) = tokyo
         .submit(
             "/settings/profile",
@@ -1357,24 +1374,41 @@ async fn a_browser_time_zone_becomes_the_accounts_until_the_person_picks_one(app
         )
         .await;
     assert_eq!(status, 303);
-    assert_eq!(zone(&app).await.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(zone(&app).await, (Some("Europe/Berlin".into()), true));
+    let (_, page, _) = tokyo.page("/settings").await;
+    assert!(
+        page.contains(r#"value="Europe/Berlin" data-detect-zone"#),
+        "{page}"
+    );
+    assert!(page.contains("You chose it"), "{page}");
 
-    let lima = Client::builder(app.addr)
-        .header(
-            reqwest::header::HeaderName::from_static("x-time-zone"),
-            "America/Lima",
-        )
-        .build();
-    assert_eq!(login(&lima, "kei@example.com", PASSWORD).await.0, 303);
     assert_eq!(
-        zone(&app).await.as_deref(),
-        Some("Europe/Berlin"),
+        login(&browser("Asia/Tokyo"), "kei@example.com", PASSWORD)
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        zone(&app).await,
+        (Some("Europe/Berlin".into()), true),
         "a chosen zone stays"
     );
-    // Cleared, the browser's zone is used again (and offered in the field by the script).
+    // Saving the profile with the zone as it is keeps the choice.
+    let (status, _, _) = tokyo
+        .submit(
+            "/settings/profile",
+            &[("name", "Kei M."), ("time_zone", "Europe/Berlin")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(zone(&app).await, (Some("Europe/Berlin".into()), true));
+    // Emptied, the browser's zone is used again; the stored one serves reminders until the
+    // next sign-in names another.
     let (status, _, _) = tokyo
         .submit("/settings/profile", &[("name", "Kei"), ("time_zone", "")])
         .await;
     assert_eq!(status, 303);
-    assert_eq!(zone(&app).await, None);
+    assert_eq!(zone(&app).await, (Some("Europe/Berlin".into()), false));
+    assert_eq!(login(&lima, "kei@example.com", PASSWORD).await.0, 303);
+    assert_eq!(zone(&app).await, (Some("America/Lima".into()), false));
 }

@@ -119,7 +119,7 @@ async fn users_insert_find_update(app: TestApp) {
         &id,
         Some("Ada L."),
         Some("https://img/a.png"),
-        Some("Europe/Berlin"),
+        users::ZoneChange::Choose("Europe/Berlin"),
         T0 + 3,
     )
     .await
@@ -142,6 +142,7 @@ async fn users_insert_find_update(app: TestApp) {
     assert_eq!(u.password_hash.as_deref(), Some("$argon2id$new"));
     assert_eq!(u.name.as_deref(), Some("Ada L."));
     assert_eq!(u.time_zone.as_deref(), Some("Europe/Berlin"));
+    assert!(u.time_zone_chosen);
     assert_eq!(u.picture.as_deref(), Some("https://img/a.png"));
     assert_eq!(u.email_preferences, prefs);
     assert_eq!(u.role, Role::Staff);
@@ -153,11 +154,45 @@ async fn users_insert_find_update(app: TestApp) {
         "a login is not a change to the account"
     );
 
-    users::update_profile(&mut c, &id, None, None, None, T0 + 7)
+    // A browser's zone doesn't replace a chosen one.
+    assert!(
+        !users::set_browser_time_zone(&mut c, &id, "Asia/Tokyo", T0 + 7)
+            .await
+            .unwrap()
+    );
+    users::update_profile(&mut c, &id, None, None, users::ZoneChange::Keep, T0 + 7)
         .await
         .unwrap();
     let u = users::get(&mut c, &id).await.unwrap().unwrap();
-    assert_eq!((u.name, u.picture, u.time_zone), (None, None, None));
+    assert_eq!(
+        (
+            u.name,
+            u.picture,
+            u.time_zone.as_deref(),
+            u.time_zone_chosen
+        ),
+        (None, None, Some("Europe/Berlin"), true)
+    );
+    users::update_profile(
+        &mut c,
+        &id,
+        None,
+        None,
+        users::ZoneChange::FollowBrowser,
+        T0 + 7,
+    )
+    .await
+    .unwrap();
+    assert!(
+        users::set_browser_time_zone(&mut c, &id, "Asia/Tokyo", T0 + 7)
+            .await
+            .unwrap()
+    );
+    let u = users::get(&mut c, &id).await.unwrap().unwrap();
+    assert_eq!(
+        (u.time_zone.as_deref(), u.time_zone_chosen),
+        (Some("Asia/Tokyo"), false)
+    );
 
     // Changing the address: verified at once; taking another account's address conflicts.
     let other = new_user(&mut c, "grace@example.com").await;
