@@ -427,8 +427,15 @@ pub async fn turn_streaming(
     if let Some(hit) = safety::screen(input) {
         let mut tx = state.store.begin().await?;
         l.engine.pause_for(hit.category.as_str(), hit.someone_else);
-        let payload =
-            json!({"reply": "", "safety": hit.category.as_str(), "captured": {}, "asked": asked});
+        // Which part of the screen heard it: its phrase lists, or its own statistical model
+        // (so that the model's pauses can be counted apart).
+        let from = if hit.phrase == safety::MODEL_PHRASE {
+            "screen_model"
+        } else {
+            "screen"
+        };
+        let payload = json!({"reply": "", "safety": hit.category.as_str(), "safetyFrom": from,
+            "captured": {}, "asked": asked});
         coaching::insert_reflection(
             &mut tx,
             &new_id(),
@@ -489,7 +496,7 @@ pub async fn turn_streaming(
             .await?;
     }
     // Distress that isn't a crisis: the coach goes on, after a check-in with the helplines.
-    let check_in = safety::concern(input).map(safety::check_in);
+    let screen_concern = safety::concern(input);
     let mut reply = state
         .coach
         .turn(
@@ -505,13 +512,26 @@ pub async fn turn_streaming(
             &mut l.engine,
         )
         .await;
-    // The screen takes the higher of its level and the model's, never the lower: a crisis the
-    // model heard pauses the session as the screen's would (what it captured is kept).
+    // The screen takes the higher of its level and the coach's (an LLM's risk level), never the
+    // lower: a crisis the coach's model heard pauses the session as the screen's would (what it
+    // captured is kept).
     let model_crisis = match reply.risk {
         Risk::Crisis(category) => Some(category),
         _ => None,
     };
-    let check_in = check_in.or((reply.risk == Risk::Concern).then_some(safety::CONCERN_CHECK_IN));
+    // The screen's own model asks ("if any of this is weighing on you…"); when the coach's model
+    // heard distress too, or a list did, the check-in names it.
+    let concern_from = match (screen_concern, reply.risk == Risk::Concern) {
+        (Some(phrase), false) if phrase == safety::MODEL_PHRASE => Some("screen_model"),
+        (Some(_), false) => Some("screen"),
+        (_, true) => Some("model"),
+        (None, false) => None,
+    };
+    let check_in = match concern_from {
+        Some("screen_model") => Some(safety::MODEL_CHECK_IN),
+        Some(_) => Some(safety::CONCERN_CHECK_IN),
+        None => None,
+    };
     let concern = check_in.is_some();
     if let Some(category) = model_crisis {
         // The model names a category, not whose danger it is: the person's own, to be safe.
@@ -535,6 +555,7 @@ pub async fn turn_streaming(
         }),
         None => json!({
             "concern": concern,
+            "concernFrom": concern_from,
             "reply": reply.text,
             "captured": captured,
             "accepted": reply.accepted,

@@ -8,7 +8,7 @@
 //! strongly it told crisis from ordinary answers in the repository's evaluation set and a set
 //! of ordinary coaching answers. It is a softmax regression over hashed features, trained when
 //! the process first needs it from those embedded files, with a fixed seed, so every instance
-//! and every test run has the same model: about 0.27 s in a release build, 1.5 MB of weights,
+//! and every test run has the same model: about 0.44 s in a release build, 1.5 MB of weights,
 //! and about 9 µs to read an answer.
 //!
 //! It never lowers what the lists found; it can only add a pause ([`PAUSE`]) or a check-in
@@ -17,13 +17,11 @@
 //! settled while also looking at the unseen sets' totals (never their cases).
 
 use super::Category;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use std::sync::OnceLock;
 
-/// Hashed feature slots. Collisions cost little at this size: the training text has about
-/// 60,000 distinct features, most of them rare.
+/// Hashed feature slots. The training text has about 72,000 distinct features, most of them
+/// rare, for 65,536 slots, so many slots hold more than one: the model learns around the
+/// collisions, and the evaluation figures are measured with them.
 const BUCKETS: usize = 1 << 16;
 /// What the model tells apart: ordinary text, then each crisis category.
 const LABELS: [Option<Category>; 6] = [
@@ -40,12 +38,21 @@ const CLASSES: usize = LABELS.len();
 /// cross-validated, at most 1 in 100 ordinary training answers would pause: a coaching session
 /// has a dozen answers or more, and a screen that pauses every few sessions for nothing
 /// teaches people to click past it.
-pub const PAUSE: f32 = 0.84;
+pub const PAUSE: f32 = 0.81;
 /// The crisis probability from which the coach checks in and offers the helplines while the
 /// session goes on. Chosen so that, cross-validated, at most 7 in 100 ordinary training
 /// answers would be checked in on: a check-in that wasn't needed costs a sentence, a missed
 /// one can cost far more, but a coach that checks in on every answer stops being heard.
-pub const CONCERN: f32 = 0.42;
+pub const CONCERN: f32 = 0.44;
+
+/// For an answer read in windows: at most 1 in 100 long ordinary answers would pause, and 7 in
+/// 100 be checked in on, cross-validated like the others on five training answers run together.
+pub const LONG_PAUSE: f32 = 0.88;
+pub const LONG_CONCERN: f32 = 0.58;
+
+/// The most words the model reads at once: about what its training answers hold. Longer
+/// answers are read in windows of this many words, half overlapping.
+pub const WINDOW: usize = 40;
 
 /// The fewest words the model reads. Without the question it answers, a word or two
 /// ("tonight", "my partner") says too little: the phrase lists still read every answer.
@@ -68,18 +75,45 @@ const SEED: u64 = 0x5afe_7e11;
 /// The model's reading of one normalised text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
-    /// The probability that the text is crisis language of any kind.
+    /// The probability that the text is crisis language of any kind (for a long answer, of
+    /// its most worrying window).
     pub crisis: f32,
     /// The most likely crisis category.
     pub category: Category,
+    /// The answer was longer than [`WINDOW`] words and read in windows.
+    pub windowed: bool,
 }
 
-/// Reads normalised text without its idioms (the screen's `unmasked`) with the shared model.
-pub fn read(normal: &str) -> Reading {
+impl Reading {
+    /// The crisis probability from which this reading pauses: [`PAUSE`], or [`LONG_PAUSE`] for
+    /// a long answer, whose several windows are several chances of a false alarm.
+    pub fn pause_at(&self) -> f32 {
+        if self.windowed { LONG_PAUSE } else { PAUSE }
+    }
+
+    /// Likewise for a check-in: [`CONCERN`] or [`LONG_CONCERN`].
+    pub fn concern_at(&self) -> f32 {
+        if self.windowed { LONG_CONCERN } else { CONCERN }
+    }
+}
+
+fn shared() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL
-        .get_or_init(|| Model::train(&examples(TRAINING)))
-        .read(normal)
+    MODEL.get_or_init(|| Model::train(&examples(&labelled(TRAINING))))
+}
+
+/// Reads normalised words without their idioms (the screen's `unmasked`), joined by spaces,
+/// with the shared model, whole.
+pub fn read(normal: &str) -> Reading {
+    shared().read(normal)
+}
+
+/// Reads normalised words without their idioms: whole when they are [`WINDOW`] words or fewer,
+/// else in windows of that many words, half overlapping, the most worrying one counting. One
+/// sentence of crisis in a page about work would otherwise be drowned by the rest (the model
+/// learnt from answers of a few sentences).
+pub fn read_words(words: &[&str]) -> Reading {
+    shared().read_words(words)
 }
 
 struct Model {
@@ -88,8 +122,8 @@ struct Model {
     bias: [f32; CLASSES],
 }
 
-/// Labelled training examples, normalised: (class, features).
-fn examples(sets: &[&str]) -> Vec<(usize, Vec<u32>)> {
+/// The labelled lines of `sets`: (class, text).
+fn labelled<'a>(sets: &[&'a str]) -> Vec<(usize, &'a str)> {
     let mut out = Vec::new();
     for set in sets {
         for line in set.lines() {
@@ -102,16 +136,38 @@ fn examples(sets: &[&str]) -> Vec<(usize, Vec<u32>)> {
             else {
                 continue;
             };
-            let Some(class) = LABELS
+            if let Some(class) = LABELS
                 .iter()
                 .position(|l| l.map_or("none", Category::as_str) == expected)
-            else {
-                continue;
-            };
-            let normal = super::normalise(text);
-            let words: Vec<&str> = normal.split(' ').filter(|w| !w.is_empty()).collect();
-            out.push((class, features(&super::unmasked(&words))));
+            {
+                out.push((class, text));
+            }
         }
+    }
+    out
+}
+
+/// Training examples, as features: each labelled line, and long ordinary answers made of
+/// them (five run together), since people write pages where the files hold a sentence or a
+/// few. A long answer is read in windows of [`WINDOW`] words (see the screen), so a crisis
+/// inside one is found in its window.
+fn examples(lines: &[(usize, &str)]) -> Vec<(usize, Vec<u32>)> {
+    let read = |text: &str| {
+        let normal = super::normalise(text);
+        let words: Vec<&str> = normal.split(' ').filter(|w| !w.is_empty()).collect();
+        features(&super::unmasked(&words).join(" "))
+    };
+    let mut out: Vec<(usize, Vec<u32>)> = lines.iter().map(|(c, t)| (*c, read(t))).collect();
+    let ordinary: Vec<&str> = lines
+        .iter()
+        .filter(|(c, t)| *c == 0 && t.split_whitespace().count() >= 4)
+        .map(|(_, t)| *t)
+        .collect();
+    if ordinary.len() < 8 {
+        return out;
+    }
+    for five in ordinary.chunks_exact(5) {
+        out.push((0, read(&five.join(" "))));
     }
     out
 }
@@ -176,11 +232,11 @@ impl Model {
         };
         let mut scale = 1.0f32;
         let mut order: Vec<usize> = (0..examples.len()).collect();
-        let mut rng = StdRng::seed_from_u64(SEED);
+        let mut rng = SplitMix64(SEED);
         let eta0 = 0.5f32;
         let mut step = 0f32;
         for _ in 0..EPOCHS {
-            order.shuffle(&mut rng);
+            rng.shuffle(&mut order);
             for &i in &order {
                 let (class, features) = &examples[i];
                 let value = feature_value(features);
@@ -225,6 +281,19 @@ impl Model {
         scores.map(|s| s / total)
     }
 
+    fn read_words(&self, words: &[&str]) -> Reading {
+        let last_start = words.len().saturating_sub(WINDOW);
+        let starts = (0..=last_start)
+            .step_by(WINDOW / 2)
+            .chain((!last_start.is_multiple_of(WINDOW / 2)).then_some(last_start));
+        let mut reading = starts
+            .map(|start| self.read(&words[start..(start + WINDOW).min(words.len())].join(" ")))
+            .max_by(|a, b| a.crisis.total_cmp(&b.crisis))
+            .unwrap_or_else(|| self.read(""));
+        reading.windowed = words.len() > WINDOW;
+        reading
+    }
+
     fn read(&self, normal: &str) -> Reading {
         let features = features(normal);
         let probabilities = self.probabilities(&features, feature_value(&features), 1.0);
@@ -237,8 +306,37 @@ impl Model {
         Reading {
             crisis: 1.0 - probabilities[0],
             category: LABELS[best].unwrap_or(Category::Suicide),
+            windowed: false,
         }
     }
+}
+
+/// A tiny seeded generator (SplitMix64) for the training order: written here, not taken from
+/// a crate, so that no dependency update can change the model.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Fisher–Yates.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Trains the shared model now if it isn't yet (the server calls it on a blocking thread at
+/// start, so that the first answer doesn't wait for it).
+pub fn warm() {
+    let _ = shared();
 }
 
 #[cfg(test)]
@@ -254,14 +352,55 @@ mod tests {
         assert_eq!(features(""), Vec::<u32>::new());
     }
 
+    /// Every line of the training files is an example: a misspelt label would otherwise be
+    /// skipped without a word.
+    #[test]
+    fn every_training_line_is_read() {
+        let lines = TRAINING
+            .iter()
+            .flat_map(|set| set.lines())
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count();
+        assert_eq!(labelled(TRAINING).len(), lines);
+    }
+
+    const BUCKET_MYSELF: u32 = 498;
+    const FEATURES_KILL: &[u32] = &[
+        3782, 20690, 22350, 26322, 32602, 38106, 41098, 57382, 60691, 63233,
+    ];
+    /// SplitMix64's published first outputs for seed 1.
+    const SPLITMIX_1: [u64; 2] = [0x910a_2dec_8902_5cc1, 13_757_245_211_066_428_519];
+    /// Crisis probabilities of the trained model; retraining moves them, and then they are
+    /// pinned again on purpose.
+    const PINNED: &[(&str, f32)] = &[
+        ("i want to kill myself", 0.924),
+        ("i have been pushing myself too hard at work", 0.252),
+        ("everyone would be better off without me", 0.993),
+        ("my goal is to run a half marathon in spring", 0.007),
+    ];
+
+    /// The hashing and the trained model are pinned: a change to either (a dependency, a
+    /// platform, an edit to the training) shows here before it moves real pauses.
+    #[test]
+    fn the_model_is_the_same_everywhere() {
+        assert_eq!(bucket(b'w', &[b"myself"]), BUCKET_MYSELF);
+        assert_eq!(features("kill"), FEATURES_KILL);
+        let mut rng = SplitMix64(1);
+        assert_eq!([rng.next(), rng.next()], SPLITMIX_1);
+        for (text, expected) in PINNED {
+            let got = read(text).crisis;
+            assert!((got - expected).abs() < 1e-3, "{text:?}: {got}");
+        }
+    }
+
     #[test]
     fn training_is_deterministic() {
         let sets = &[
             "suicide\ten\tI want to die\nnone\ten\tI want to run a marathon\n",
             "none\ten\tmy manager\nabuse\ten\the hits me\n",
         ];
-        let a = Model::train(&examples(sets));
-        let b = Model::train(&examples(sets));
+        let a = Model::train(&examples(&labelled(sets)));
+        let b = Model::train(&examples(&labelled(sets)));
         assert_eq!(a.weights, b.weights);
         assert_eq!(a.bias, b.bias);
     }
@@ -273,19 +412,28 @@ mod tests {
     #[test]
     #[ignore = "trains five models; run by hand to re-derive the thresholds"]
     fn cross_validated_thresholds() {
-        let all = examples(TRAINING);
+        let all = labelled(TRAINING);
+        let mut long = Vec::new();
         let mut ordinary = Vec::new();
         let mut crisis = Vec::new();
         for fold in 0..5 {
-            let train: Vec<_> = all
+            let (test, train): (Vec<_>, Vec<_>) =
+                all.iter().enumerate().partition(|(i, _)| i % 5 == fold);
+            let train: Vec<(usize, &str)> = train.into_iter().map(|(_, e)| *e).collect();
+            let model = Model::train(&examples(&train));
+            let test_ordinary: Vec<&str> = test
                 .iter()
-                .enumerate()
-                .filter(|(i, _)| i % 5 != fold)
-                .map(|(_, e)| e.clone())
+                .filter(|(_, (c, t))| *c == 0 && t.split_whitespace().count() >= 4)
+                .map(|(_, (_, t))| *t)
                 .collect();
-            let model = Model::train(&train);
-            for (_, (class, features)) in all.iter().enumerate().filter(|(i, _)| i % 5 == fold) {
-                let p = model.probabilities(features, feature_value(features), 1.0);
+            for five in test_ordinary.chunks_exact(5) {
+                let normal = super::super::normalise(&five.join(" "));
+                let words: Vec<&str> = normal.split(' ').filter(|w| !w.is_empty()).collect();
+                long.push(model.read_words(&super::super::unmasked(&words)).crisis);
+            }
+            for (_, (class, text)) in test {
+                let features = examples(&[(*class, *text)]).remove(0).1;
+                let p = model.probabilities(&features, feature_value(&features), 1.0);
                 if *class == 0 {
                     ordinary.push(1.0 - p[0]);
                 } else {
@@ -294,6 +442,13 @@ mod tests {
             }
         }
         ordinary.sort_by(f32::total_cmp);
+        long.sort_by(f32::total_cmp);
+        println!(
+            "long answers ({}): pause from {:.3}, concern from {:.3}",
+            long.len(),
+            long[(long.len() * 99).div_ceil(100) - 1],
+            long[(long.len() * 93).div_ceil(100) - 1]
+        );
         crisis.sort_by(f32::total_cmp);
         let pause = ordinary[(ordinary.len() * 99).div_ceil(100) - 1];
         let concern = ordinary[(ordinary.len() * 93).div_ceil(100) - 1];

@@ -1706,6 +1706,7 @@ async fn distress_that_is_not_a_crisis_gets_a_check_in_and_the_session_goes_on(a
         "{reply}"
     );
     assert_eq!(full["reflections"][0]["payload"]["concern"], true);
+    assert_eq!(full["reflections"][0]["payload"]["concernFrom"], "screen");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM safety_incidents").await,
         0,
@@ -1761,6 +1762,10 @@ async fn the_risk_model_pauses_and_checks_in_where_the_lists_know_nothing(app: T
         reply.starts_with(coachflux_domain::safety::MODEL_CHECK_IN),
         "{reply}"
     );
+    assert_eq!(
+        full["reflections"][0]["payload"]["concernFrom"],
+        "screen_model"
+    );
     let (status, s) = api
         .post_json(
             &format!("/sessions/{id}/turns"),
@@ -1782,6 +1787,11 @@ async fn the_risk_model_pauses_and_checks_in_where_the_lists_know_nothing(app: T
         app.count("SELECT COUNT(*) FROM safety_incidents WHERE category = 'suicide'")
             .await,
         1
+    );
+    let (_, full) = api.get_json(&format!("/sessions/{id}")).await;
+    assert_eq!(
+        full["reflections"][1]["payload"]["safetyFrom"], "screen_model",
+        "the model's pauses can be counted apart: {full}"
     );
     app.stop().await;
 }

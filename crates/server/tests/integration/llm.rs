@@ -1430,6 +1430,7 @@ async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
     let s = send_turn(&client, &id, words).await;
     assert_eq!(s["paused"], false, "{s}");
     assert_eq!(s["safetyLevel"], "concern", "{s}");
+    assert_eq!(last_payload(&s)["concernFrom"], "model", "{s}");
     assert!(
         last_payload(&s)["reply"]
             .as_str()
