@@ -33,8 +33,9 @@ Authenticate with `Authorization: Bearer <token>`: a session token from `POST /a
 or a personal API token (`cfp_...`, scopes `read` or `read write`) created in settings or with \
 `POST /api/v1/tokens`. Visitors send `X-Anonymous-Id` (handed out by their first \
 `POST /api/v1/sessions`); signing in with it moves their sessions into the account. Dates a \
-person writes (\"by Friday\") are days in their time zone: the account's `timeZone`, else an \
-`X-Time-Zone: Europe/Berlin` header, else UTC; a due date is the end of that day. Errors are \
+person writes (\"by Friday\") are days in their time zone: the `timeZone` they picked, else an \
+`X-Time-Zone: Europe/Berlin` header, else the zone named at their last sign-in, else UTC; a due \
+date is the end of that day. Errors are \
 RFC 9457 `application/problem+json` with a stable `code`. Lists are cursor-paginated \
 (`limit` ≤ 100, `cursor` = the previous page's `nextCursor`). POSTs that create things honour \
 `Idempotency-Key`. Times are integer milliseconds since the Unix epoch.",

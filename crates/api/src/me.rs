@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use coachflux_app::AppState;
 use coachflux_app::services::accounts::{self};
+use coachflux_http::Meta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -106,7 +107,8 @@ impl From<&coachflux_app::model::User> for Me {
     }
 }
 
-/// Profile changes; a field left out stays as it is, `null` or "" clears it.
+/// Profile changes; a field left out stays as it is, `null` or "" clears it (for `timeZone`:
+/// un-picks it).
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "Ada Lovelace",
@@ -126,8 +128,9 @@ pub struct MeUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub picture: Option<Option<String>>,
-    /// An IANA time zone ("Europe/Berlin"): dates the person writes are days there. `null`
-    /// clears it (the `X-Time-Zone` header, else UTC, is used).
+    /// An IANA time zone ("Europe/Berlin") the person picks: dates they write are days there,
+    /// wherever they are. `null` un-picks it: the `X-Time-Zone` header (else the browser's,
+    /// else the one named at their last sign-in, else UTC) is used again.
     #[serde(
         default,
         deserialize_with = "present",
@@ -299,6 +302,7 @@ pub async fn request_deletion(
 pub async fn update_me(
     State(state): State<AppState>,
     caller: Caller,
+    Meta(meta): Meta,
     ApiJson(body): ApiJson<MeUpdate>,
 ) -> ApiResult {
     let user = &caller.writer()?.user;
@@ -311,7 +315,15 @@ pub async fn update_me(
         None => user.picture.as_deref(),
     };
     let time_zone = body.time_zone.as_ref().map(Option::as_deref);
-    accounts::update_profile(&state, user, name, picture, time_zone).await?;
+    accounts::update_profile(
+        &state,
+        user,
+        name,
+        picture,
+        time_zone,
+        meta.time_zone.as_deref(),
+    )
+    .await?;
     let fresh = accounts::account(&state, &user.id).await?;
     ok(&Me::from(&fresh))
 }

@@ -64,18 +64,12 @@ pub const ZONE_HEADER: &str = "x-time-zone";
 /// then the browser's cookie), else the one their browser named at their last sign-in, else
 /// UTC. A name that isn't a zone is ignored.
 pub fn zone(user: Option<&CurrentUser>, headers: &HeaderMap) -> Zone {
-    let account = user.and_then(|u| {
-        u.user
-            .time_zone
-            .as_deref()
-            .map(|z| (z, u.user.time_zone_chosen))
-    });
-    let chosen = account.filter(|(_, chosen)| *chosen).map(|(z, _)| z);
-    let stored = account.map(|(z, _)| z);
-    chosen
-        .and_then(Zone::named)
+    let stored = user.and_then(|u| u.user.time_zone.as_deref().and_then(Zone::named));
+    let chosen = user.is_some_and(|u| u.user.time_zone_chosen);
+    stored
+        .filter(|_| chosen)
         .or_else(|| client_zone(headers))
-        .or_else(|| stored.and_then(Zone::named))
+        .or(stored)
         .unwrap_or_default()
 }
 

@@ -64,9 +64,10 @@ pub enum ZoneChange<'a> {
     Keep,
     /// The person picked this zone (an IANA name, checked by the caller).
     Choose(&'a str),
-    /// The person un-picked it: it follows their browser again (the stored zone stays for
-    /// reminders until their next sign-in names another).
-    FollowBrowser,
+    /// The person un-picked it: it follows their browser again. The zone their browser names
+    /// now, if it names one, is stored for reminders (else the stored one stays until their
+    /// next sign-in names another).
+    FollowBrowser(Option<&'a str>),
 }
 
 /// What sign-up knows about a new account; every other column takes its schema default.
@@ -200,12 +201,12 @@ pub async fn update_profile(
         ZoneChange::Choose(zone) => (
             "UPDATE users SET name = $2, picture = $3, updated_at = $4, time_zone = $5, \
              time_zone_chosen = 1 WHERE id = $1",
-            Some(zone),
+            Some(Some(zone)),
         ),
-        ZoneChange::FollowBrowser => (
-            "UPDATE users SET name = $2, picture = $3, updated_at = $4, time_zone_chosen = 0 \
-             WHERE id = $1",
-            None,
+        ZoneChange::FollowBrowser(browser) => (
+            "UPDATE users SET name = $2, picture = $3, updated_at = $4, \
+             time_zone = COALESCE($5, time_zone), time_zone_chosen = 0 WHERE id = $1",
+            Some(browser),
         ),
     };
     let mut query = sqlx::query(sql).bind(id).bind(name).bind(picture).bind(now);

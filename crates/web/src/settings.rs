@@ -350,6 +350,7 @@ async fn save_profile(
     State(state): State<AppState>,
     ctx: PageCtx,
     RequireUser(current): RequireUser,
+    Meta(meta): Meta,
     Form(f): Form<ProfileForm>,
 ) -> PageResult {
     let result = accounts::update_profile(
@@ -357,7 +358,9 @@ async fn save_profile(
         &current.user,
         f.name.as_deref(),
         f.picture.as_deref(),
-        Some(f.time_zone.as_deref()),
+        // A form without the field (an old page) leaves the zone as it is.
+        f.time_zone.as_deref().map(Some),
+        meta.time_zone.as_deref(),
     )
     .await;
     settle(

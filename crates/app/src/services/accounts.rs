@@ -464,6 +464,7 @@ pub async fn start_session(
     users::record_login(conn, &user.id, now).await?;
     // Until the person picks a zone in their settings, the one their browser is in at their
     // latest sign-in: reminders and the calendar feed, which no browser asks for, need it.
+    // (Checked here first so that a sign-in from the same zone writes nothing more.)
     if !user.time_zone_chosen
         && let Some(zone) = &meta.time_zone
         && user.time_zone.as_deref() != Some(zone.as_str())
@@ -991,35 +992,30 @@ pub async fn consume_magic_link(
 // Settings
 
 /// Sets the name and picture, and the time zone: `None` leaves it; `Some(None)` or an empty
-/// name un-picks it (the browser's zone is used again); a name picks it.
+/// name un-picks it (dates follow the browser again: `browser_zone`, the zone the request's
+/// client names, is stored for reminders); a name picks it.
 pub async fn update_profile(
     state: &AppState,
     user: &User,
     name: Option<&str>,
     picture: Option<&str>,
     time_zone: Option<Option<&str>>,
+    browser_zone: Option<&str>,
 ) -> Result<(), AppError> {
     let name = clean_name(name)?;
-    let chosen = match time_zone {
-        None => None,
-        Some(z) => Some(match z.map(str::trim).filter(|z| !z.is_empty()) {
-            None => None,
-            Some(z) => Some(
-                coachflux_domain::dates::Zone::named(z)
-                    .ok_or_else(|| {
-                        AppError::invalid(
-                            "time_zone",
-                            "Pick a time zone from the list, like Europe/London or America/New_York.",
-                        )
-                    })?
-                    .name(),
-            ),
-        }),
+    let picked = match time_zone.map(|z| z.map(str::trim).filter(|z| !z.is_empty())) {
+        Some(Some(z)) => Some(coachflux_domain::dates::Zone::named(z).ok_or_else(|| {
+            AppError::invalid(
+                "time_zone",
+                "Pick a time zone from the list, like Europe/London or America/New_York.",
+            )
+        })?),
+        _ => None,
     };
-    let time_zone = match &chosen {
-        None => users::ZoneChange::Keep,
-        Some(None) => users::ZoneChange::FollowBrowser,
-        Some(Some(zone)) => users::ZoneChange::Choose(zone),
+    let time_zone = match (time_zone, picked) {
+        (_, Some(zone)) => users::ZoneChange::Choose(zone.name()),
+        (Some(_), None) => users::ZoneChange::FollowBrowser(browser_zone),
+        (None, None) => users::ZoneChange::Keep,
     };
     let picture = picture.map(str::trim).filter(|p| !p.is_empty());
     if let Some(p) = picture {

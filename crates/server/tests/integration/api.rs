@@ -1974,6 +1974,12 @@ async fn dates_are_days_in_the_persons_time_zone(app: TestApp) {
         again["dueDate"], auckland["dueDate"],
         "un-picked, the client's zone counts again"
     );
+    let stored = action_due(&api, None, "tomorrow").await;
+    assert_eq!(
+        stored["dueDate"].as_i64(),
+        Some(end_of(16) + 8 * HOUR_MS),
+        "a client that names no zone: the stored one (Los Angeles), not UTC"
+    );
     // `null` clears the other fields too; a field left out stays.
     let (status, me) = api
         .call(Method::PATCH, "/me", Some(json!({"name": null})))

@@ -178,7 +178,7 @@ async fn users_insert_find_update(app: TestApp) {
         &id,
         None,
         None,
-        users::ZoneChange::FollowBrowser,
+        users::ZoneChange::FollowBrowser(None),
         T0 + 7,
     )
     .await
