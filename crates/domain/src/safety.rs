@@ -1371,6 +1371,8 @@ const THREATS_RECEIVED: &[&str] = &[
     "drohte mich umzubringen",
     "drohte damit mich umzubringen",
     "drohen mich umzubringen",
+    "droht mir mich umzubringen",
+    "drohte mir mich umzubringen",
     "er will mich umbringen",
     "sie will mich umbringen",
     "er wird mich umbringen",
@@ -1379,17 +1381,16 @@ const THREATS_RECEIVED: &[&str] = &[
 
 fn found(text: &str, words: &[&str]) -> Option<Hit> {
     let mut masked = idiom_mask(words);
-    // A threat received is read before the idioms ("mein Chef wird mich umbringen" is one, "er
-    // wird mich umbringen" is not), and its words are then kept from the suicide phrases: the
-    // writer's own danger, said elsewhere in the answer, still comes first.
-    let threat = THREATS_RECEIVED.iter().find_map(|&phrase| {
+    // Threats received are read before the idioms ("mein Chef wird mich umbringen" is one, "er
+    // wird mich umbringen" is not), and their words are then kept from the phrase lists: the
+    // writer's own danger, named by a phrase elsewhere in the answer, still comes first.
+    let mut threat = None;
+    for &phrase in THREATS_RECEIVED {
         let pattern: Vec<&str> = phrase.split(' ').collect();
-        occurrences(words, &pattern)
-            .next()
-            .map(|i| (i, pattern.len(), phrase))
-    });
-    if let Some((start, len, _)) = threat {
-        masked[start..start + len].fill(true);
+        for start in occurrences(words, &pattern).collect::<Vec<_>>() {
+            masked[start..start + pattern.len()].fill(true);
+            threat.get_or_insert(phrase);
+        }
     }
     let clear = |start: usize, len: usize| !masked[start..start + len].iter().any(|&m| m);
     for &(category, phrases) in PHRASES {
@@ -1410,7 +1411,7 @@ fn found(text: &str, words: &[&str]) -> Option<Hit> {
             }
         }
     }
-    if let Some((_, _, phrase)) = threat {
+    if let Some(phrase) = threat {
         return Some(Hit::new(Category::Abuse, phrase));
     }
     concepts(text)
@@ -2771,7 +2772,6 @@ fn occurrences<'a>(words: &'a [&str], pattern: &'a [&str]) -> impl Iterator<Item
     })
 }
 
-/// Which words are part of an idiom (and so cannot be part of a hit).
 /// Normalised words without the idioms that [`idiom_mask`] knows ("jump off the deep end",
 /// "a suicide squeeze"): what the [`model`] reads, in training and in use.
 fn unmasked<'a>(words: &[&'a str]) -> Vec<&'a str> {
@@ -2784,8 +2784,8 @@ fn unmasked<'a>(words: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Which of `words` belong to a known idiom ("killing it", "her [possessed thing]"): no phrase
-/// that touches one counts.
+/// Which of `words` belong to a known idiom ("killing it", "her [possessed thing]"), and so
+/// cannot be part of a hit.
 fn idiom_mask(words: &[&str]) -> Vec<bool> {
     let mut masked = vec![false; words.len()];
     for idiom in IDIOMS {
@@ -3384,6 +3384,10 @@ mod tests {
     /// Floors for `crisis_in_a_long_answer_still_counts`, in percent.
     const LONG_FALSE_PAUSES: usize = 3;
     const LONG_RECALL: usize = 74;
+    const LONG_REACHED: usize = 91;
+    /// Six unrelated everyday answers run together are checked in on far more often than the
+    /// 7 in 100 cross-validated on five training answers: this holds them where they are.
+    const LONG_FALSE_CHECK_INS: usize = 33;
 
     /// What a set shows.
     struct Figures {
@@ -3684,9 +3688,8 @@ mod tests {
             }
             let around = &everyday[(i * 6) % (everyday.len() - 6)..][..6];
             let long = format!(
-                "{} {} {text} {}",
+                "{} {text} {}",
                 around[0..3].join(" "),
-                "",
                 around[3..6].join(" ")
             );
             buried += 1;
@@ -3703,7 +3706,15 @@ mod tests {
             false_pauses * 100 <= joined.len() * LONG_FALSE_PAUSES,
             "{false_pauses}"
         );
+        assert!(
+            false_check_ins * 100 <= joined.len() * LONG_FALSE_CHECK_INS,
+            "{false_check_ins}"
+        );
         assert!(paused * 100 >= buried * LONG_RECALL, "{paused} of {buried}");
+        assert!(
+            reached * 100 >= buried * LONG_REACHED,
+            "{reached} of {buried}"
+        );
     }
 
     /// A threat against the writer, worded around a suicide phrase, is harm from others.
@@ -3721,6 +3732,12 @@ mod tests {
         assert_hit("Ich denke daran, mich umzubringen", Category::Suicide);
         assert_hit("Ich habe Angst, er wird mich umbringen", Category::Abuse);
         assert_hit("Sie wird mich umbringen, wenn ich gehe", Category::Abuse);
+        assert_hit("Er droht mir, mich umzubringen", Category::Abuse);
+        // Every threat's words are kept from the suicide phrases, not only the first's.
+        assert_hit(
+            "Er hat gedroht, mich umzubringen. Ich glaube, er will mich umbringen",
+            Category::Abuse,
+        );
         // The writer's own danger comes first.
         assert_hit(
             "Er droht, mich umzubringen, und ich will nicht mehr leben",

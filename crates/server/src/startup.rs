@@ -208,7 +208,7 @@ impl Server {
             None => None,
         };
         let state = AppState::new(config, store.clone(), clock).map_err(StartupError::new)?;
-        // The safety screen's model trains once per process (about 0.3 s): on a blocking
+        // The safety screen's model trains once per process (about 0.44 s): on a blocking
         // thread now, rather than in the first answer's request.
         tokio::task::spawn_blocking(coachflux_domain::safety::model::warm);
         let router = http::router(state.clone());

@@ -521,16 +521,13 @@ pub async fn turn_streaming(
     };
     // The screen's own model asks ("if any of this is weighing on you…"); when the coach's model
     // heard distress too, or a list did, the check-in names it.
-    let concern_from = match (screen_concern, reply.risk == Risk::Concern) {
-        (Some(phrase), false) if phrase == safety::MODEL_PHRASE => Some("screen_model"),
-        (Some(_), false) => Some("screen"),
-        (_, true) => Some("model"),
-        (None, false) => None,
-    };
-    let check_in = match concern_from {
-        Some("screen_model") => Some(safety::MODEL_CHECK_IN),
-        Some(_) => Some(safety::CONCERN_CHECK_IN),
-        None => None,
+    let (concern_from, check_in) = match (screen_concern, reply.risk == Risk::Concern) {
+        (Some(phrase), false) if phrase == safety::MODEL_PHRASE => {
+            (Some("screen_model"), Some(safety::MODEL_CHECK_IN))
+        }
+        (Some(_), false) => (Some("screen"), Some(safety::CONCERN_CHECK_IN)),
+        (_, true) => (Some("model"), Some(safety::CONCERN_CHECK_IN)),
+        (None, false) => (None, None),
     };
     let concern = check_in.is_some();
     if let Some(category) = model_crisis {

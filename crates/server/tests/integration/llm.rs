@@ -1447,7 +1447,7 @@ async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
     );
     stub.then(Reply::Content(
         json!({"reply": "Why does it matter now?", "captured": {"why_now": "It is getting worse"},
-            "risk": "crisis", "risk_category": "suicide"})
+            "risk": "crisis", "risk_category": "self_harm"})
         .to_string(),
     ));
     // Understated words the screen (its lists and its own model) doesn't pause.
@@ -1460,7 +1460,7 @@ async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
             s["safetyLevel"].as_str(),
             s["safety"].as_str()
         ),
-        (Some(true), Some("crisis"), Some("suicide")),
+        (Some(true), Some("crisis"), Some("self_harm")),
         "{s}"
     );
     assert!(!s["helplines"].as_array().unwrap().is_empty(), "{s}");
@@ -1473,7 +1473,7 @@ async fn the_models_risk_level_is_taken_when_it_is_higher(engine: Engine) {
         .fetch_one(app.store.pool())
         .await
         .unwrap();
-    assert_eq!(category, "suicide");
+    assert_eq!(category, "self_harm");
     app.stop().await;
 }
 crate::on_both_engines!(the_models_risk_level_is_taken_when_it_is_higher);
