@@ -1338,18 +1338,42 @@ const POSSESSED: &[&str] = &[
 /// `None` when nothing concerning is found, otherwise the first phrase found, checking
 /// suicide, then self-harm, then abuse, then violence.
 pub fn screen(text: &str) -> Option<Hit> {
+    assess(text).crisis
+}
+
+/// What the screen makes of one answer: a crisis to pause for, else perhaps distress to check
+/// in on ([`concern`]). The text is normalised, and the model reads it, once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub crisis: Option<Hit>,
+    /// Only when there is no crisis.
+    pub concern: Option<&'static str>,
+}
+
+/// [`screen`] and, when it finds no crisis, [`concern`], in one reading.
+pub fn assess(text: &str) -> Assessment {
     let normal = normalise(text);
     let words: Vec<&str> = normal.split(' ').filter(|w| !w.is_empty()).collect();
-    let Some(mut hit) = found(text, &words) else {
-        // The model has no phrase to read the grammar of: the danger is taken as the
-        // writer's own, the safer reading.
-        return model_reading(&words)
-            .filter(|reading| reading.crisis >= reading.pause_at())
-            .map(|reading| Hit::new(reading.category, MODEL_PHRASE));
+    if let Some(mut hit) = found(text, &words) {
+        // A threat is the writer's to answer for, whoever is named in it.
+        hit.someone_else =
+            hit.category != Category::Violence && about_someone_else(&words, hit.phrase);
+        return Assessment {
+            crisis: Some(hit),
+            concern: None,
+        };
+    }
+    let reading = model_reading(&words);
+    // The model has no phrase to read the grammar of: the danger is taken as the writer's
+    // own, the safer reading.
+    let crisis = reading
+        .filter(|reading| reading.crisis >= reading.pause_at())
+        .map(|reading| Hit::new(reading.category, MODEL_PHRASE));
+    let concern = match crisis {
+        Some(_) => None,
+        None => concern_in(&words, || reading),
     };
-    // A threat is the writer's to answer for, whoever is named in it.
-    hit.someone_else = hit.category != Category::Violence && about_someone_else(&words, hit.phrase);
-    Some(hit)
+    Assessment { crisis, concern }
 }
 
 /// The [`model`]'s reading of normalised words, when there are enough of them to read.
@@ -2730,19 +2754,27 @@ const CONCERN: &[&str] = &[
 pub fn concern(text: &str) -> Option<&'static str> {
     let normal = normalise(text);
     let words: Vec<&str> = normal.split(' ').filter(|w| !w.is_empty()).collect();
-    let masked = idiom_mask(&words);
+    concern_in(&words, || model_reading(&words))
+}
+
+/// The concern list in normalised `words`, else the model's `reading` (asked for only then).
+fn concern_in(
+    words: &[&str],
+    reading: impl FnOnce() -> Option<model::Reading>,
+) -> Option<&'static str> {
+    let masked = idiom_mask(words);
     CONCERN
         .iter()
         .copied()
         .find(|phrase| {
             let pattern: Vec<&str> = phrase.split(' ').collect();
-            occurrences(&words, &pattern).any(|i| {
+            occurrences(words, &pattern).any(|i| {
                 let negated = i > 0 && matches!(words[i - 1], "not" | "never" | "no");
                 !negated && !masked[i..i + pattern.len()].iter().any(|&m| m)
             })
         })
         .or_else(|| {
-            model_reading(&words)
+            reading()
                 .is_some_and(|reading| reading.crisis >= reading.concern_at())
                 .then_some(MODEL_PHRASE)
         })
@@ -3637,6 +3669,18 @@ mod tests {
                 !training.iter().any(|t| t.contains(&text)),
                 "trained on {text:?}"
             );
+        }
+    }
+
+    /// One reading gives what the screen and, without a crisis, the concern check give.
+    #[test]
+    fn assessing_once_agrees_with_screen_and_concern() {
+        for set in [UNSEEN, ORDINARY_UNSEEN] {
+            for (_, text) in texts(set) {
+                let crisis = screen(text);
+                let concern = if crisis.is_some() { None } else { concern(text) };
+                assert_eq!(assess(text), Assessment { crisis, concern }, "{text}");
+            }
         }
     }
 

@@ -424,7 +424,9 @@ pub async fn turn_streaming(
     // The question this answers, as the page asked it, so the transcript can show it where
     // the replies don't (a step's opening question, the one after a skip or a pause).
     let asked = coachflux_domain::coach::next_prompt(&l.framework, &l.engine);
-    if let Some(hit) = safety::screen(input) {
+    // One reading of the answer: a crisis pauses now; distress is checked in on after the turn.
+    let assessment = safety::assess(input);
+    if let Some(hit) = assessment.crisis {
         let mut tx = state.store.begin().await?;
         l.engine.pause_for(hit.category.as_str(), hit.someone_else);
         // Which part of the screen heard it: its phrase lists, or its own statistical model
@@ -496,7 +498,7 @@ pub async fn turn_streaming(
             .await?;
     }
     // Distress that isn't a crisis: the coach goes on, after a check-in with the helplines.
-    let screen_concern = safety::concern(input);
+    let screen_concern = assessment.concern;
     let mut reply = state
         .coach
         .turn(
