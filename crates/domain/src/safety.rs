@@ -3678,7 +3678,11 @@ mod tests {
         for set in [UNSEEN, ORDINARY_UNSEEN] {
             for (_, text) in texts(set) {
                 let crisis = screen(text);
-                let concern = if crisis.is_some() { None } else { concern(text) };
+                let concern = if crisis.is_some() {
+                    None
+                } else {
+                    concern(text)
+                };
                 assert_eq!(assess(text), Assessment { crisis, concern }, "{text}");
             }
         }
